@@ -1,0 +1,488 @@
+//! Engine configuration: serde + TOML, every table `deny_unknown_fields` so that a typo is
+//! an error naming the bad key rather than a silently ignored setting.
+
+use crate::severity::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid config: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub limits: Limits,
+    pub severity: SeverityConfig,
+    pub dedup: DedupConfig,
+    pub noise: NoiseConfig,
+    pub maintenance: Vec<MaintenanceWindow>,
+    pub rules: Vec<RuleConfig>,
+    pub correlation: CorrelationConfig,
+    pub topology: TopologyConfig,
+    pub syslog: SyslogConfig,
+    /// Named declarative mappings for arbitrary JSON (Moogsoft LAM style).
+    pub mappings: BTreeMap<String, MappingConfig>,
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.dedup.signature.is_empty() {
+            return bad("dedup.signature: needs at least one field".into());
+        }
+        for f in &self.dedup.signature {
+            if !is_field_name(f) {
+                return bad(format!("dedup.signature: unknown field `{f}`"));
+            }
+        }
+        for (i, r) in self.correlation.recipes.iter().enumerate() {
+            if r.window_secs == 0 {
+                return bad(format!("correlation.recipes[{i}] ({}): window_secs must be > 0", r.name));
+            }
+            for f in r.equal.iter().chain(r.similar.iter().map(|s| &s.field)) {
+                if !is_field_name(f) {
+                    return bad(format!("correlation.recipes[{i}] ({}): unknown field `{f}`", r.name));
+                }
+            }
+            for s in &r.similar {
+                if !(0.0..=1.0).contains(&s.threshold) {
+                    return bad(format!("correlation.recipes[{i}] ({}): threshold must be in 0..1", r.name));
+                }
+            }
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.key.is_empty() {
+                return bad(format!("rules[{i}] ({}): key needs at least one field", r.name));
+            }
+            match r.kind {
+                RuleKind::Count if r.threshold == 0 || r.window_secs == 0 => {
+                    return bad(format!("rules[{i}] ({}): count rules need threshold and window_secs", r.name))
+                }
+                RuleKind::Heartbeat if r.interval_secs == 0 || r.missed == 0 => {
+                    return bad(format!("rules[{i}] ({}): heartbeat rules need interval_secs and missed", r.name))
+                }
+                _ => {}
+            }
+        }
+        for (i, m) in self.maintenance.iter().enumerate() {
+            let (s, e) = (crate::time::parse_rfc3339(&m.start), crate::time::parse_rfc3339(&m.end));
+            match (s, e) {
+                (Some(s), Some(e)) if s < e => {}
+                _ => return bad(format!("maintenance[{i}] ({}): start/end must be RFC 3339 with start < end", m.name)),
+            }
+        }
+        for (k, v) in &self.severity.synonyms {
+            let _ = (k, v);
+        }
+        Ok(())
+    }
+}
+
+fn is_field_name(f: &str) -> bool {
+    matches!(f, "source" | "check" | "service" | "manager" | "description" | "severity")
+        || f.strip_prefix("labels.").is_some_and(|k| !k.is_empty())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest raw event (one JSON object, syslog line, …) accepted.
+    pub max_event_bytes: usize,
+    pub max_labels: usize,
+    pub max_description_bytes: usize,
+    /// For `source`, `check`, `service`, label keys and values.
+    pub max_field_bytes: usize,
+    /// How much of a rejected input the dead-letter record keeps.
+    pub dead_letter_raw_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_event_bytes: 64 * 1024,
+            max_labels: 64,
+            max_description_bytes: 8 * 1024,
+            max_field_bytes: 512,
+            dead_letter_raw_bytes: 2048,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeverityConfig {
+    /// Severity for an event that names none.
+    pub missing: Option<Severity>,
+    /// Severity for a value nobody knows; without it such an event is bad input.
+    pub unknown: Option<Severity>,
+    /// Extra names (case-insensitive), e.g. `p1 = "critical"`.
+    pub synonyms: BTreeMap<String, Severity>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Fields whose values form an alert's signature (missing optional fields are omitted).
+    pub signature: Vec<String>,
+    /// Severity changes kept per alert.
+    pub history: usize,
+    /// A pure duplicate (count and last-seen change only) emits an alert update at most
+    /// once per this many seconds of event time per alert; the final state is always exact.
+    pub update_interval_secs: u64,
+    pub flapping: FlappingConfig,
+    /// Cleared alerts are purged this long after their clear (event time).
+    pub retention_secs: u64,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            signature: vec!["source".into(), "check".into(), "service".into()],
+            history: 8,
+            update_interval_secs: 60,
+            flapping: FlappingConfig::default(),
+            retention_secs: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlappingConfig {
+    /// State changes (raise or clear) …
+    pub changes: usize,
+    /// … within this many seconds mark the alert flapping; it settles after this long
+    /// without a change.
+    pub window_secs: u64,
+}
+
+impl Default for FlappingConfig {
+    fn default() -> Self {
+        FlappingConfig { changes: 4, window_secs: 900 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NoiseConfig {
+    /// Alerts scoring below this may join an incident but not start one.
+    pub threshold: f64,
+    /// A description holding one of these words scores 1.
+    pub priority_words: Vec<String>,
+    /// Bound on the token-frequency table.
+    pub max_tokens: usize,
+}
+
+impl Default for NoiseConfig {
+    fn default() -> Self {
+        NoiseConfig {
+            threshold: 0.3,
+            priority_words: ["outage", "down", "unreachable", "failed", "failure", "crash", "panic"]
+                .map(String::from)
+                .to_vec(),
+            max_tokens: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Matcher {
+    /// Glob patterns (`*`, `?`) on the field; all given must match.
+    pub source: Option<String>,
+    pub check: Option<String>,
+    pub service: Option<String>,
+    pub manager: Option<String>,
+    pub min_severity: Option<Severity>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceWindow {
+    pub name: String,
+    /// RFC 3339.
+    pub start: String,
+    pub end: String,
+    #[serde(rename = "match", default)]
+    pub matcher: Matcher,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// More than `threshold` matching events per key within `window_secs`.
+    Count,
+    /// No matching event for `missed` × `interval_secs` on a key seen before.
+    Heartbeat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    pub kind: RuleKind,
+    #[serde(rename = "match", default)]
+    pub matcher: Matcher,
+    /// Fields whose values form the key, e.g. `["source"]` or `["labels.user"]`.
+    pub key: Vec<String>,
+    #[serde(default)]
+    pub window_secs: u64,
+    #[serde(default)]
+    pub threshold: usize,
+    #[serde(default)]
+    pub interval_secs: u64,
+    #[serde(default)]
+    pub missed: u32,
+    #[serde(default = "default_rule_severity")]
+    pub severity: Severity,
+    /// The synthetic alert's check; defaults to the rule name.
+    #[serde(default)]
+    pub check: Option<String>,
+}
+
+fn default_rule_severity() -> Severity {
+    Severity::Major
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationConfig {
+    /// Alerts an incident needs before it is opened (a recipe may override).
+    pub min_alerts: usize,
+    /// A resolved incident reopens if a member is raised again within this time, and is
+    /// closed after it.
+    pub reopen_grace_secs: u64,
+    /// Empty means the default recipe set (see `correlate::default_recipes`).
+    pub recipes: Vec<RecipeConfig>,
+    /// Bound on the members one incident takes; beyond it new alerts start a new one.
+    pub max_incident_alerts: usize,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        CorrelationConfig { min_alerts: 2, reopen_grace_secs: 900, recipes: Vec::new(), max_incident_alerts: 5000 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipeKind {
+    Attribute,
+    Topology,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipeConfig {
+    pub name: String,
+    pub kind: RecipeKind,
+    /// Fields that must be present and equal to the incident's anchor alert's.
+    #[serde(default)]
+    pub equal: Vec<String>,
+    /// Fields that must be similar to the anchor alert's, above a threshold.
+    #[serde(default)]
+    pub similar: Vec<SimilarityConfig>,
+    /// Topology recipes: the most hops between an alert's entity and the incident's.
+    #[serde(default = "default_hops")]
+    pub hop_limit: u32,
+    /// Moogsoft's cook_for: an incident takes alerts until this long after its last member.
+    #[serde(default = "default_window")]
+    pub window_secs: u64,
+    /// … but never longer than this after its first member.
+    #[serde(default = "default_max_window")]
+    pub max_window_secs: u64,
+    #[serde(default)]
+    pub min_alerts: Option<usize>,
+    /// A single critical alert may open an incident of this recipe on its own.
+    #[serde(default)]
+    pub single_critical: bool,
+    /// Only alerts matching this take part.
+    #[serde(rename = "match", default)]
+    pub matcher: Matcher,
+}
+
+fn default_hops() -> u32 {
+    2
+}
+fn default_window() -> u64 {
+    300
+}
+fn default_max_window() -> u64 {
+    3600
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SimilarityMethod {
+    /// Jaccard of character shingles (n-grams): for host names.
+    Jaccard,
+    /// Jaccard of word tokens with variables masked: for descriptions.
+    Tokens,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarityConfig {
+    pub field: String,
+    pub method: SimilarityMethod,
+    pub threshold: f64,
+    #[serde(default = "default_shingle")]
+    pub shingle: usize,
+}
+
+fn default_shingle() -> usize {
+    3
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopologyConfig {
+    /// A JSON or TOML file with `nodes` and `edges`; read by the binary, not the core.
+    pub file: Option<String>,
+    pub nodes: Vec<TopologyNode>,
+    /// `[upstream, downstream]`: a failure of the first impacts the second
+    /// (host → service it runs, service → service that calls it).
+    pub edges: Vec<(String, String)>,
+    /// Alert fields tried in order to find the alert's node.
+    pub entity_fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyNode {
+    pub id: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// `app` (app-name/tag, the default) or `msgid` (RFC 5424 MSGID when present).
+    pub check_from: String,
+    pub manager: String,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig { check_from: "app".into(), manager: "syslog".into() }
+    }
+}
+
+/// Maps arbitrary JSON to the native model. Paths are dotted (`host.name`, `items.0.id`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingConfig {
+    /// If set, the payload holds an array of records at this path (`""` for the root).
+    pub items: Option<String>,
+    /// Native field -> path(s) in the record; the first present value wins.
+    pub fields: BTreeMap<String, PathList>,
+    /// Label name -> path.
+    pub labels: BTreeMap<String, String>,
+    /// Native field -> fixed value, used when the path gives nothing.
+    pub constants: BTreeMap<String, String>,
+    /// Source value (case-insensitive) -> severity, tried before the built-in names.
+    pub severity_map: BTreeMap<String, Severity>,
+    /// Regexes with named groups applied to a field's value; groups named like native
+    /// fields (or `labels.x`) fill those fields when still empty.
+    pub extract: Vec<ExtractConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PathList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl PathList {
+    pub fn paths(&self) -> &[String] {
+        match self {
+            PathList::One(p) => std::slice::from_ref(p),
+            PathList::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Path in the record whose text is split.
+    pub from: String,
+    pub regex: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_from_empty() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.correlation.min_alerts, 2);
+        assert_eq!(c.dedup.signature, ["source", "check", "service"]);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_toml("[dedup]\nsignatur = []\n").unwrap_err().to_string();
+        assert!(err.contains("signatur"), "{err}");
+        let err = Config::from_toml("[noise]\nthreshold = 0.2\nbogus = 1\n").unwrap_err().to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_place() {
+        let err = Config::from_toml("[dedup]\nsignature = [\"nope\"]\n").unwrap_err().to_string();
+        assert!(err.contains("nope"), "{err}");
+        let t = "[[correlation.recipes]]\nname='x'\nkind='attribute'\nwindow_secs=0\n";
+        assert!(Config::from_toml(t).unwrap_err().to_string().contains("window_secs"));
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let t = r#"
+            [severity.synonyms]
+            p1 = "critical"
+            [[maintenance]]
+            name = "db patching"
+            start = "2026-11-24T00:00:00Z"
+            end = "2026-11-24T02:00:00Z"
+            match = { source = "db-*" }
+            [[rules]]
+            name = "auth-bruteforce"
+            kind = "count"
+            match = { check = "auth_failure" }
+            key = ["source"]
+            window_secs = 60
+            threshold = 5
+            [[correlation.recipes]]
+            name = "svc"
+            kind = "attribute"
+            equal = ["service"]
+            similar = [{ field = "source", method = "jaccard", threshold = 0.5 }]
+            [topology]
+            nodes = [{ id = "r1" }, { id = "h1", kind = "host" }]
+            edges = [["r1", "h1"]]
+            [mappings.nagios]
+            fields = { source = "host", check = ["service", "check"] }
+            severity_map = { OK = "clear" }
+        "#;
+        let c = Config::from_toml(t).unwrap();
+        assert_eq!(c.rules[0].threshold, 5);
+        assert_eq!(c.topology.edges.len(), 1);
+        assert_eq!(c.mappings["nagios"].fields["check"].paths().len(), 2);
+    }
+}

@@ -1,0 +1,261 @@
+//! Syslog lines: RFC 5424 and RFC 3164 (BSD). Severity comes from PRI
+//! (see [`Severity::from_syslog`]), source from HOSTNAME, check from APP-NAME/TAG (or MSGID
+//! when `syslog.check_from = "msgid"`), description from MSG. Facility, PROCID, MSGID and
+//! structured-data params (`<sd-id>.<name>`) become labels.
+//!
+//! RFC 3164 stamps carry no year: the year is the reference time's, or the one before when
+//! that would put the stamp more than 31 days in the future (a December line read in January).
+
+use super::{Normaliser, Rejection};
+use crate::event::Event;
+use crate::severity::Severity;
+use crate::time::{days_from_civil, parse_rfc3339, Millis};
+use compact_str::CompactString;
+
+const FACILITIES: [&str; 24] = [
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
+    "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+];
+
+pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Result<Event, Rejection> {
+    let text = String::from_utf8_lossy(raw);
+    let line = text.trim_end_matches(['\r', '\n', '\0']);
+    if line.is_empty() {
+        return Err(Rejection::Empty);
+    }
+    let err = |m: &str| Rejection::Syslog(m.to_string());
+    let rest = line.strip_prefix('<').ok_or_else(|| err("missing <PRI>"))?;
+    let close = rest.find('>').filter(|&i| (1..=3).contains(&i)).ok_or_else(|| err("bad <PRI>"))?;
+    let pri: u16 = rest[..close].parse().map_err(|_| err("bad <PRI>"))?;
+    if pri > 191 {
+        return Err(err("PRI over 191"));
+    }
+    let rest = &rest[close + 1..];
+    let (facility, level) = ((pri / 8) as usize, (pri % 8) as u8);
+    let mut ev = if let Some(r) = rest.strip_prefix("1 ") {
+        parse_5424(r, n)?
+    } else {
+        parse_3164(rest, reference_time)?
+    };
+    ev.severity = Severity::from_syslog(level);
+    ev.manager = Some(n.syslog_config().manager.as_str().into());
+    ev.labels.push(("facility".into(), FACILITIES[facility].into()));
+    n.validate(ev)
+}
+
+fn nil(s: &str) -> Option<&str> {
+    (s != "-" && !s.is_empty()).then_some(s)
+}
+
+fn parse_5424(s: &str, n: &Normaliser) -> Result<Event, Rejection> {
+    let err = |m: &str| Rejection::Syslog(format!("RFC 5424: {m}"));
+    let mut it = s.splitn(6, ' ');
+    let ts = it.next().ok_or_else(|| err("missing TIMESTAMP"))?;
+    let host = it.next().ok_or_else(|| err("missing HOSTNAME"))?;
+    let app = it.next().ok_or_else(|| err("missing APP-NAME"))?;
+    let procid = it.next().ok_or_else(|| err("missing PROCID"))?;
+    let msgid = it.next().ok_or_else(|| err("missing MSGID"))?;
+    let rest = it.next().unwrap_or("-");
+    let time = match nil(ts) {
+        None => None,
+        Some(t) => Some(parse_rfc3339(t).ok_or_else(|| Rejection::BadTime(t.to_string()))?),
+    };
+    let mut labels: Vec<(CompactString, CompactString)> = Vec::new();
+    let msg = if let Some(r) = rest.strip_prefix('-') {
+        r.strip_prefix(' ').unwrap_or(r)
+    } else if rest.starts_with('[') {
+        let end = parse_sd(rest, &mut labels).ok_or_else(|| err("bad STRUCTURED-DATA"))?;
+        let r = &rest[end..];
+        r.strip_prefix(' ').unwrap_or(r)
+    } else {
+        return Err(err("bad STRUCTURED-DATA"));
+    };
+    let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
+    if let Some(p) = nil(procid) {
+        labels.push(("procid".into(), p.into()));
+    }
+    if let Some(m) = nil(msgid) {
+        labels.push(("msgid".into(), m.into()));
+    }
+    let check = match (n.syslog_config().check_from.as_str(), nil(msgid), nil(app)) {
+        ("msgid", Some(m), _) => m,
+        (_, _, Some(a)) => a,
+        (_, Some(m), None) => m,
+        _ => "syslog",
+    };
+    Ok(Event {
+        source: nil(host).ok_or_else(|| Rejection::MissingField("source (HOSTNAME)".into()))?.into(),
+        check: check.into(),
+        description: msg.to_string(),
+        time,
+        labels,
+        ..Default::default()
+    })
+}
+
+/// Parses `[id k="v" ...][id2 ...]`; returns the byte index just past the last `]`.
+fn parse_sd(s: &str, labels: &mut Vec<(CompactString, CompactString)>) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && b[i] == b'[' {
+        i += 1;
+        let id_start = i;
+        while i < b.len() && b[i] != b' ' && b[i] != b']' {
+            i += 1;
+        }
+        let id = &s[id_start..i];
+        if id.is_empty() {
+            return None;
+        }
+        loop {
+            match b.get(i)? {
+                b']' => {
+                    i += 1;
+                    break;
+                }
+                b' ' => i += 1,
+                _ => {
+                    let k_start = i;
+                    while i < b.len() && b[i] != b'=' {
+                        i += 1;
+                    }
+                    let key = &s[k_start..i];
+                    if b.get(i + 1) != Some(&b'"') {
+                        return None;
+                    }
+                    i += 2;
+                    let mut val = String::new();
+                    loop {
+                        match *b.get(i)? {
+                            b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\' | b']')) => {
+                                val.push(b[i + 1] as char);
+                                i += 2;
+                            }
+                            b'"' => {
+                                i += 1;
+                                break;
+                            }
+                            _ => {
+                                let ch = s[i..].chars().next()?;
+                                val.push(ch);
+                                i += ch.len_utf8();
+                            }
+                        }
+                    }
+                    labels.push((format!("{id}.{key}").into(), val.into()));
+                }
+            }
+        }
+    }
+    Some(i)
+}
+
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+fn parse_3164(s: &str, reference_time: Millis) -> Result<Event, Rejection> {
+    let err = |m: &str| Rejection::Syslog(format!("RFC 3164: {m}"));
+    // "Mmm dd hh:mm:ss " is 16 bytes; the day may be space-padded.
+    let head = s.get(..16).ok_or_else(|| err("missing TIMESTAMP"))?;
+    let month = MONTHS.iter().position(|m| head.starts_with(m)).ok_or_else(|| err("bad month"))? as u32 + 1;
+    let day: u32 = head[4..6].trim().parse().map_err(|_| err("bad day"))?;
+    let hms: Vec<u32> = head[7..15].split(':').filter_map(|x| x.parse().ok()).collect();
+    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || !(1..=31).contains(&day) || &head[15..] != " " {
+        return Err(err("bad TIMESTAMP"));
+    }
+    let ref_days = reference_time.div_euclid(86_400_000);
+    let (ref_year, _, _) = crate::time::civil_from_days(ref_days);
+    let stamp = |y: i64| {
+        (days_from_civil(y, month, day) * 86_400 + (hms[0] * 3600 + hms[1] * 60 + hms[2].min(59)) as i64) * 1000
+    };
+    let mut time = stamp(ref_year);
+    if time > reference_time + 31 * 86_400_000 {
+        time = stamp(ref_year - 1);
+    }
+    let rest = &s[16..];
+    let (host, rest) = rest.split_once(' ').ok_or_else(|| err("missing HOSTNAME"))?;
+    // TAG is alphanumeric up to 32 chars, ended by '[' (pid) or ':'.
+    let tag_end = rest.find(['[', ':', ' ']).unwrap_or(rest.len());
+    let tag = &rest[..tag_end];
+    let mut labels: Vec<(CompactString, CompactString)> = Vec::new();
+    let mut msg = &rest[tag_end..];
+    if let Some(r) = msg.strip_prefix('[') {
+        if let Some((pid, r2)) = r.split_once(']') {
+            labels.push(("procid".into(), pid.into()));
+            msg = r2;
+        }
+    }
+    let msg = msg.strip_prefix(':').unwrap_or(msg).trim_start();
+    if host.is_empty() {
+        return Err(Rejection::MissingField("source (HOSTNAME)".into()));
+    }
+    Ok(Event {
+        source: host.into(),
+        check: if tag.is_empty() { "syslog".into() } else { tag.into() },
+        description: msg.to_string(),
+        time: Some(time),
+        labels,
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use proptest::prelude::*;
+
+    fn p(line: &str) -> Result<Event, Rejection> {
+        let n = Normaliser::new(&Config::default()).unwrap();
+        parse(&n, line.as_bytes(), parse_rfc3339("2026-11-24T12:00:00Z").unwrap())
+    }
+
+    #[test]
+    fn rfc5424_with_structured_data() {
+        let e = p(r#"<165>1 2026-11-24T10:00:00.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Appl\"ication"] An application event"#).unwrap();
+        assert_eq!(e.source, "mymachine.example.com");
+        assert_eq!(e.check, "evntslog");
+        assert_eq!(e.severity, Severity::Indeterminate); // PRI 165 = local4 (20) * 8 + notice (5)
+        assert_eq!(e.description, "An application event");
+        assert_eq!(e.label("exampleSDID@32473.eventSource"), Some("Appl\"ication"));
+        assert_eq!(e.label("facility"), Some("local4"));
+        assert_eq!(e.label("msgid"), Some("ID47"));
+        assert_eq!(e.time, parse_rfc3339("2026-11-24T10:00:00.003Z"));
+    }
+
+    #[test]
+    fn rfc5424_nil_fields() {
+        let e = p("<11>1 - host1 app - - - disk failed").unwrap();
+        assert_eq!((e.severity, e.time, e.description.as_str()), (Severity::Major, None, "disk failed"));
+    }
+
+    #[test]
+    fn rfc3164_as_logger_sends_it() {
+        let e = p("<13>Nov 24 11:59:01 web-1 sshd[4242]: Failed password for root").unwrap();
+        assert_eq!((e.source.as_str(), e.check.as_str()), ("web-1", "sshd"));
+        assert_eq!(e.label("procid"), Some("4242"));
+        assert_eq!(e.description, "Failed password for root");
+        assert_eq!(e.severity, Severity::Indeterminate);
+        assert_eq!(e.time, parse_rfc3339("2026-11-24T11:59:01Z"));
+        let e = p("<10>Dec 31 23:00:00 h app: x").unwrap();
+        assert_eq!(e.time, parse_rfc3339("2025-12-31T23:00:00Z"), "December stamp read in November of next year");
+        let e = p("<10>Nov  3 01:02:03 h app: x").unwrap();
+        assert_eq!(e.time, parse_rfc3339("2026-11-03T01:02:03Z"));
+    }
+
+    #[test]
+    fn bad_lines() {
+        for l in ["", "no pri", "<999>1 - h a - - -", "<13>Foo 24 11:59:01 h t: m", "<13>1 2026-99 h a - - -", "<13>1 - h a - - [bad"] {
+            assert!(p(l).is_err(), "{l:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_lines_never_panic(s in "\\PC{0,120}") {
+            let _ = p(&s);
+            let _ = p(&format!("<13>{s}"));
+            let _ = p(&format!("<13>1 {s}"));
+        }
+    }
+}
