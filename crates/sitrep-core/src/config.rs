@@ -48,16 +48,25 @@ impl Config {
         }
         for (i, r) in self.correlation.recipes.iter().enumerate() {
             if r.window_secs == 0 {
-                return bad(format!("correlation.recipes[{i}] ({}): window_secs must be > 0", r.name));
+                return bad(format!(
+                    "correlation.recipes[{i}] ({}): window_secs must be > 0",
+                    r.name
+                ));
             }
             for f in r.equal.iter().chain(r.similar.iter().map(|s| &s.field)) {
                 if !is_field_name(f) {
-                    return bad(format!("correlation.recipes[{i}] ({}): unknown field `{f}`", r.name));
+                    return bad(format!(
+                        "correlation.recipes[{i}] ({}): unknown field `{f}`",
+                        r.name
+                    ));
                 }
             }
             for s in &r.similar {
                 if !(0.0..=1.0).contains(&s.threshold) {
-                    return bad(format!("correlation.recipes[{i}] ({}): threshold must be in 0..1", r.name));
+                    return bad(format!(
+                        "correlation.recipes[{i}] ({}): threshold must be in 0..1",
+                        r.name
+                    ));
                 }
             }
         }
@@ -67,19 +76,33 @@ impl Config {
             }
             match r.kind {
                 RuleKind::Count if r.threshold == 0 || r.window_secs == 0 => {
-                    return bad(format!("rules[{i}] ({}): count rules need threshold and window_secs", r.name))
+                    return bad(format!(
+                        "rules[{i}] ({}): count rules need threshold and window_secs",
+                        r.name
+                    ))
                 }
                 RuleKind::Heartbeat if r.interval_secs == 0 || r.missed == 0 => {
-                    return bad(format!("rules[{i}] ({}): heartbeat rules need interval_secs and missed", r.name))
+                    return bad(format!(
+                        "rules[{i}] ({}): heartbeat rules need interval_secs and missed",
+                        r.name
+                    ))
                 }
                 _ => {}
             }
         }
         for (i, m) in self.maintenance.iter().enumerate() {
-            let (s, e) = (crate::time::parse_rfc3339(&m.start), crate::time::parse_rfc3339(&m.end));
+            let (s, e) = (
+                crate::time::parse_rfc3339(&m.start),
+                crate::time::parse_rfc3339(&m.end),
+            );
             match (s, e) {
                 (Some(s), Some(e)) if s < e => {}
-                _ => return bad(format!("maintenance[{i}] ({}): start/end must be RFC 3339 with start < end", m.name)),
+                _ => {
+                    return bad(format!(
+                        "maintenance[{i}] ({}): start/end must be RFC 3339 with start < end",
+                        m.name
+                    ))
+                }
             }
         }
         for (k, v) in &self.severity.synonyms {
@@ -90,8 +113,10 @@ impl Config {
 }
 
 fn is_field_name(f: &str) -> bool {
-    matches!(f, "source" | "check" | "service" | "manager" | "description" | "severity")
-        || f.strip_prefix("labels.").is_some_and(|k| !k.is_empty())
+    matches!(
+        f,
+        "source" | "check" | "service" | "manager" | "description" | "severity"
+    ) || f.strip_prefix("labels.").is_some_and(|k| !k.is_empty())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -169,7 +194,10 @@ pub struct FlappingConfig {
 
 impl Default for FlappingConfig {
     fn default() -> Self {
-        FlappingConfig { changes: 4, window_secs: 900 }
+        FlappingConfig {
+            changes: 4,
+            window_secs: 900,
+        }
     }
 }
 
@@ -182,16 +210,27 @@ pub struct NoiseConfig {
     pub priority_words: Vec<String>,
     /// Bound on the token-frequency table.
     pub max_tokens: usize,
+    /// Every alert scores 1 until this many alerts have been seen.
+    pub warmup_alerts: u64,
 }
 
 impl Default for NoiseConfig {
     fn default() -> Self {
         NoiseConfig {
             threshold: 0.3,
-            priority_words: ["outage", "down", "unreachable", "failed", "failure", "crash", "panic"]
-                .map(String::from)
-                .to_vec(),
+            priority_words: [
+                "outage",
+                "down",
+                "unreachable",
+                "failed",
+                "failure",
+                "crash",
+                "panic",
+            ]
+            .map(String::from)
+            .to_vec(),
             max_tokens: 100_000,
+            warmup_alerts: 100,
         }
     }
 }
@@ -272,7 +311,12 @@ pub struct CorrelationConfig {
 
 impl Default for CorrelationConfig {
     fn default() -> Self {
-        CorrelationConfig { min_alerts: 2, reopen_grace_secs: 900, recipes: Vec::new(), max_incident_alerts: 5000 }
+        CorrelationConfig {
+            min_alerts: 2,
+            reopen_grace_secs: 900,
+            recipes: Vec::new(),
+            max_incident_alerts: 5000,
+        }
     }
 }
 
@@ -377,7 +421,10 @@ pub struct SyslogConfig {
 
 impl Default for SyslogConfig {
     fn default() -> Self {
-        SyslogConfig { check_from: "app".into(), manager: "syslog".into() }
+        SyslogConfig {
+            check_from: "app".into(),
+            manager: "syslog".into(),
+        }
     }
 }
 
@@ -437,18 +484,27 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let err = Config::from_toml("[dedup]\nsignatur = []\n").unwrap_err().to_string();
+        let err = Config::from_toml("[dedup]\nsignatur = []\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("signatur"), "{err}");
-        let err = Config::from_toml("[noise]\nthreshold = 0.2\nbogus = 1\n").unwrap_err().to_string();
+        let err = Config::from_toml("[noise]\nthreshold = 0.2\nbogus = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus"), "{err}");
     }
 
     #[test]
     fn semantic_errors_name_the_place() {
-        let err = Config::from_toml("[dedup]\nsignature = [\"nope\"]\n").unwrap_err().to_string();
+        let err = Config::from_toml("[dedup]\nsignature = [\"nope\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("nope"), "{err}");
         let t = "[[correlation.recipes]]\nname='x'\nkind='attribute'\nwindow_secs=0\n";
-        assert!(Config::from_toml(t).unwrap_err().to_string().contains("window_secs"));
+        assert!(Config::from_toml(t)
+            .unwrap_err()
+            .to_string()
+            .contains("window_secs"));
     }
 
     #[test]

@@ -84,7 +84,11 @@ mod tests {
     #[test]
     fn labels_are_sorted_and_looked_up() {
         let mut e = Event {
-            labels: vec![("z".into(), "1".into()), ("a".into(), "2".into()), ("z".into(), "3".into())],
+            labels: vec![
+                ("z".into(), "1".into()),
+                ("a".into(), "2".into()),
+                ("z".into(), "3".into()),
+            ],
             ..Default::default()
         };
         e.normalise_labels();

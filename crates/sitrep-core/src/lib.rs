@@ -6,9 +6,36 @@
 //! Map of the modules, in pipeline order:
 //! - [`time`], [`severity`], [`event`]: the native event model.
 //! - [`config`]: serde + TOML config with `deny_unknown_fields`.
-//! - [`normalise`]: native JSON, Alertmanager, syslog and mapped JSON → [`event::Event`].
+//! - [`normalise`]: native JSON, Alertmanager, syslog and mapped JSON → [`Event`]s, or a
+//!   [`normalise::Rejection`] for the dead-letter output.
+//! - [`engine`]: the state machine ([`Engine`]) that runs the stages below on one
+//!   partition's state, driven by event time, with snapshot and restore.
+//! - `dedup`: signature → alert; counts, clears, re-raises, flapping, retention.
+//! - [`score`]: the noise score (entropy) of an alert's description.
+//! - `rules`: per-key sliding-window count and heartbeat rules raising synthetic alerts.
+//! - [`correlate`]: recipes (attribute, topology) clustering alerts into incidents, with
+//!   the reasons for every grouping.
+//! - [`update`]: the versioned output schema (alert and incident updates, final views).
+//! - [`matcher`], `intern`: glob matchers and the string interner.
+
 pub mod config;
+pub mod correlate;
+mod dedup;
+pub mod engine;
 pub mod event;
+mod intern;
+pub mod matcher;
 pub mod normalise;
+mod rules;
+pub mod score;
 pub mod severity;
 pub mod time;
+pub mod update;
+
+pub use config::Config;
+pub use dedup::build_signature;
+pub use engine::{Engine, EngineOptions};
+pub use event::Event;
+pub use normalise::{DeadLetter, InputFormat, Normaliser, Rejection};
+pub use severity::Severity;
+pub use update::Update;

@@ -54,16 +54,16 @@ impl Severity {
             *d = c.to_ascii_lowercase();
         }
         Some(match &buf[..s.len()] {
-            b"clear" | b"ok" | b"resolved" | b"normal" | b"cleared" | b"up" | b"green" | b"0" => Severity::Clear,
-            b"indeterminate" | b"info" | b"informational" | b"notice" | b"debug" | b"unknown" | b"none" | b"1" => {
-                Severity::Indeterminate
+            b"clear" | b"ok" | b"resolved" | b"normal" | b"cleared" | b"up" | b"green" | b"0" => {
+                Severity::Clear
             }
+            b"indeterminate" | b"info" | b"informational" | b"notice" | b"debug" | b"unknown" | b"none"
+            | b"1" => Severity::Indeterminate,
             b"warning" | b"warn" | b"2" => Severity::Warning,
             b"minor" | b"low" | b"3" => Severity::Minor,
             b"major" | b"error" | b"err" | b"high" | b"4" => Severity::Major,
-            b"critical" | b"crit" | b"fatal" | b"emergency" | b"emerg" | b"alert" | b"page" | b"disaster" | b"5" => {
-                Severity::Critical
-            }
+            b"critical" | b"crit" | b"fatal" | b"emergency" | b"emerg" | b"alert" | b"page" | b"disaster"
+            | b"5" => Severity::Critical,
             _ => return None,
         })
     }

@@ -52,12 +52,16 @@ struct AmAlert {
 pub(super) fn parse(n: &Normaliser, raw: &[u8], out: &mut Vec<Result<Event, Rejection>>) {
     let payload: Payload = match serde_json::from_slice(raw) {
         Ok(p) => p,
-        Err(e) if e.is_data() => return out.push(Err(Rejection::Schema(format!("alertmanager payload: {e}")))),
+        Err(e) if e.is_data() => {
+            return out.push(Err(Rejection::Schema(format!("alertmanager payload: {e}"))))
+        }
         Err(e) => return out.push(Err(Rejection::NotJson(e.to_string()))),
     };
     if let Some(v) = &payload.version {
         if v != "4" {
-            return out.push(Err(Rejection::Schema(format!("alertmanager payload version `{v}`, expected `4`"))));
+            return out.push(Err(Rejection::Schema(format!(
+                "alertmanager payload version `{v}`, expected `4`"
+            ))));
         }
     }
     if payload.alerts.is_empty() {
@@ -69,7 +73,11 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], out: &mut Vec<Result<Event, Reje
 }
 
 fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, Rejection> {
-    let pick = |keys: &[&str]| keys.iter().find_map(|k| a.labels.get(*k)).map(|s| CompactString::from(s.as_str()));
+    let pick = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| a.labels.get(*k))
+            .map(|s| CompactString::from(s.as_str()))
+    };
     let check = pick(&["alertname"]).ok_or_else(|| Rejection::MissingField("labels.alertname".into()))?;
     let source = pick(&["instance", "host", "node", "pod", "job"])
         .ok_or_else(|| Rejection::MissingField("labels.instance".into()))?;
@@ -82,8 +90,15 @@ fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, 
             None => n.missing_severity().unwrap_or(Severity::Warning),
         }
     };
-    let stamp = if resolved { a.ends_at.as_deref() } else { a.starts_at.as_deref() };
-    let time = stamp.filter(|s| !s.starts_with("0001-")).map(parse_time_text).transpose()?;
+    let stamp = if resolved {
+        a.ends_at.as_deref()
+    } else {
+        a.starts_at.as_deref()
+    };
+    let time = stamp
+        .filter(|s| !s.starts_with("0001-"))
+        .map(parse_time_text)
+        .transpose()?;
     let description = a
         .annotations
         .get("summary")
@@ -92,7 +107,10 @@ fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, 
         .unwrap_or_else(|| check.to_string());
     let mut extra = Vec::new();
     if !a.annotations.is_empty() {
-        extra.push(("annotations".to_string(), serde_json::to_value(&a.annotations).unwrap_or_default()));
+        extra.push((
+            "annotations".to_string(),
+            serde_json::to_value(&a.annotations).unwrap_or_default(),
+        ));
     }
     if let Some(g) = a.generator_url {
         extra.push(("generatorURL".to_string(), g.into()));
@@ -115,7 +133,9 @@ fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, 
             .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
             .collect(),
         signature: a.fingerprint.as_ref().map(|f| format!("am:{f}")),
-        id: a.fingerprint.map(|f| CompactString::from(format!("{f}@{}", stamp.unwrap_or("")))),
+        id: a
+            .fingerprint
+            .map(|f| CompactString::from(format!("{f}@{}", stamp.unwrap_or("")))),
         extra,
     };
     n.validate(ev)
@@ -148,7 +168,10 @@ mod tests {
         parse(&n, PAYLOAD.as_bytes(), &mut out);
         assert_eq!(out.len(), 3);
         let a = out[0].as_ref().unwrap();
-        assert_eq!((a.source.as_str(), a.check.as_str()), ("web-1:9100", "HighLatency"));
+        assert_eq!(
+            (a.source.as_str(), a.check.as_str()),
+            ("web-1:9100", "HighLatency")
+        );
         assert_eq!(a.severity, Severity::Critical);
         assert_eq!(a.service.as_deref(), Some("web"));
         assert_eq!(a.description, "p99 latency above 2s");
@@ -164,7 +187,12 @@ mod tests {
     #[test]
     fn wrong_shape_and_version() {
         let n = Normaliser::new(&Config::default()).unwrap();
-        for (raw, code) in [("{}", "schema"), (r#"{"version":"3","alerts":[]}"#, "schema"), ("[", "not_json"), (r#"{"alerts":[]}"#, "empty")] {
+        for (raw, code) in [
+            ("{}", "schema"),
+            (r#"{"version":"3","alerts":[]}"#, "schema"),
+            ("[", "not_json"),
+            (r#"{"alerts":[]}"#, "empty"),
+        ] {
             let mut out = Vec::new();
             parse(&n, raw.as_bytes(), &mut out);
             assert_eq!(out[0].as_ref().unwrap_err().code(), code, "{raw}");

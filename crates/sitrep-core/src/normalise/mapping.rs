@@ -14,8 +14,17 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const NATIVE_FIELDS: [&str; 9] =
-    ["source", "check", "severity", "description", "time", "service", "manager", "signature", "id"];
+const NATIVE_FIELDS: [&str; 9] = [
+    "source",
+    "check",
+    "severity",
+    "description",
+    "time",
+    "service",
+    "manager",
+    "signature",
+    "id",
+];
 
 pub struct CompiledMapping {
     items: Option<Vec<String>>,
@@ -79,14 +88,17 @@ impl CompiledMapping {
                 return Err(format!("constants: unknown native field `{k}`"));
             }
         }
-        let labels: Vec<(String, Vec<String>)> = m.labels.iter().map(|(k, p)| (k.clone(), split_path(p))).collect();
+        let labels: Vec<(String, Vec<String>)> =
+            m.labels.iter().map(|(k, p)| (k.clone(), split_path(p))).collect();
         labels.iter().for_each(|(_, p)| note(p));
         let mut extract = Vec::new();
         for x in &m.extract {
             let re = Regex::new(&x.regex).map_err(|e| format!("extract: bad regex: {e}"))?;
             for name in re.capture_names().flatten() {
                 if !NATIVE_FIELDS.contains(&name) && !name.starts_with("labels_") {
-                    return Err(format!("extract: group `{name}` is not a native field (or labels_NAME)"));
+                    return Err(format!(
+                        "extract: group `{name}` is not a native field (or labels_NAME)"
+                    ));
                 }
             }
             let p = split_path(&x.from);
@@ -98,7 +110,11 @@ impl CompiledMapping {
             fields,
             labels,
             constants: m.constants.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            severity_map: m.severity_map.iter().map(|(k, v)| (k.to_ascii_lowercase(), *v)).collect(),
+            severity_map: m
+                .severity_map
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), *v))
+                .collect(),
             extract,
             used_roots,
         })
@@ -118,7 +134,10 @@ impl CompiledMapping {
                     }
                 }
                 Some(Value::Array(_)) => out.push(Err(Rejection::Empty)),
-                _ => out.push(Err(Rejection::Schema(format!("no array at `{}`", path.join("."))))),
+                _ => out.push(Err(Rejection::Schema(format!(
+                    "no array at `{}`",
+                    path.join(".")
+                )))),
             },
         }
     }
@@ -135,14 +154,17 @@ impl CompiledMapping {
         }
         let mut labels: Vec<(CompactString, CompactString)> = Vec::new();
         for (p, re) in &self.extract {
-            let Some(text) = lookup(rec, p).and_then(scalar_text) else { continue };
+            let Some(text) = lookup(rec, p).and_then(scalar_text) else {
+                continue;
+            };
             let Some(caps) = re.captures(&text) else { continue };
             for name in re.capture_names().flatten() {
                 let Some(m) = caps.name(name) else { continue };
                 if let Some(l) = name.strip_prefix("labels_") {
                     labels.push((l.into(), m.as_str().into()));
                 } else if let Some(f) = NATIVE_FIELDS.iter().find(|f| **f == name) {
-                    vals.entry(f).or_insert_with(|| Value::String(m.as_str().to_string()));
+                    vals.entry(f)
+                        .or_insert_with(|| Value::String(m.as_str().to_string()));
                 }
             }
         }
@@ -164,7 +186,8 @@ impl CompiledMapping {
         let severity = match vals.get("severity") {
             None => n.missing_severity()?,
             Some(v) => {
-                let t = scalar_text(v).ok_or_else(|| Rejection::Schema("severity must be a scalar".into()))?;
+                let t =
+                    scalar_text(v).ok_or_else(|| Rejection::Schema("severity must be a scalar".into()))?;
                 match self.severity_map.get(&t.to_ascii_lowercase()) {
                     Some(s) => *s,
                     None => match v {
@@ -183,14 +206,20 @@ impl CompiledMapping {
             Some(v) => Some(parse_time_text(&scalar_text(v).unwrap_or_default())?),
         };
         let extra = match rec {
-            Value::Object(m) => {
-                m.iter().filter(|(k, _)| !self.used_roots.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
-            }
+            Value::Object(m) => m
+                .iter()
+                .filter(|(k, _)| !self.used_roots.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             _ => Vec::new(),
         };
         let ev = Event {
-            source: text("source").ok_or_else(|| Rejection::MissingField("source".into()))?.into(),
-            check: text("check").ok_or_else(|| Rejection::MissingField("check".into()))?.into(),
+            source: text("source")
+                .ok_or_else(|| Rejection::MissingField("source".into()))?
+                .into(),
+            check: text("check")
+                .ok_or_else(|| Rejection::MissingField("check".into()))?
+                .into(),
             severity,
             description: text("description").unwrap_or_default(),
             time,
@@ -232,14 +261,28 @@ mod tests {
     #[test]
     fn nagios_notification() {
         let n = normaliser(NAGIOS);
-        let out = run(&n, "nagios", r#"{"host":{"name":"db-1"},"service":{"description":"Disk /var"},"state":"CRITICAL","output":"DISK CRITICAL - 2% free","timestamp":1700000000,"notificationtype":"PROBLEM"}"#);
+        let out = run(
+            &n,
+            "nagios",
+            r#"{"host":{"name":"db-1"},"service":{"description":"Disk /var"},"state":"CRITICAL","output":"DISK CRITICAL - 2% free","timestamp":1700000000,"notificationtype":"PROBLEM"}"#,
+        );
         let e = out[0].as_ref().unwrap();
-        assert_eq!((e.source.as_str(), e.check.as_str(), e.severity), ("db-1", "Disk /var", Severity::Critical));
+        assert_eq!(
+            (e.source.as_str(), e.check.as_str(), e.severity),
+            ("db-1", "Disk /var", Severity::Critical)
+        );
         assert_eq!(e.manager.as_deref(), Some("nagios"));
         assert_eq!(e.label("tool"), Some("nagios"));
         assert_eq!(e.time, Some(1_700_000_000_000));
-        assert_eq!(e.extra, vec![("notificationtype".to_string(), Value::String("PROBLEM".into()))]);
-        let out = run(&n, "nagios", r#"{"host":{"name":"db-1"},"check_command":"check-host-alive","state":"DOWN"}"#);
+        assert_eq!(
+            e.extra,
+            vec![("notificationtype".to_string(), Value::String("PROBLEM".into()))]
+        );
+        let out = run(
+            &n,
+            "nagios",
+            r#"{"host":{"name":"db-1"},"check_command":"check-host-alive","state":"DOWN"}"#,
+        );
         assert_eq!(out[0].as_ref().unwrap().check, "check-host-alive");
     }
 
@@ -253,11 +296,21 @@ mod tests {
             extract = [{ from = "targets.0.name", regex = "^(?P<service>[a-z]+)@(?P<source>[\\w.-]+)$" }]
             "#,
         );
-        let out = run(&n, "apm", r#"{"incidents":[{"condition_name":"Error rate","priority":"critical","details":"x","targets":[{"name":"checkout@web-3"}]},{"condition_name":"y","priority":"critical"}]}"#);
+        let out = run(
+            &n,
+            "apm",
+            r#"{"incidents":[{"condition_name":"Error rate","priority":"critical","details":"x","targets":[{"name":"checkout@web-3"}]},{"condition_name":"y","priority":"critical"}]}"#,
+        );
         let e = out[0].as_ref().unwrap();
-        assert_eq!((e.source.as_str(), e.service.as_deref()), ("web-3", Some("checkout")));
+        assert_eq!(
+            (e.source.as_str(), e.service.as_deref()),
+            ("web-3", Some("checkout"))
+        );
         assert_eq!(out[1], Err(Rejection::MissingField("source".into())));
-        assert!(matches!(run(&n, "apm", r#"{"x":1}"#)[0], Err(Rejection::Schema(_))));
+        assert!(matches!(
+            run(&n, "apm", r#"{"x":1}"#)[0],
+            Err(Rejection::Schema(_))
+        ));
     }
 
     #[test]

@@ -43,7 +43,11 @@ impl std::str::FromStr for InputFormat {
             "syslog" => InputFormat::Syslog,
             _ => match s.strip_prefix("mapping:") {
                 Some(name) => InputFormat::Mapping(name.to_string()),
-                None => return Err(format!("unknown format `{s}` (native, alertmanager, syslog, mapping:NAME)")),
+                None => {
+                    return Err(format!(
+                        "unknown format `{s}` (native, alertmanager, syslog, mapping:NAME)"
+                    ))
+                }
             },
         })
     }
@@ -70,7 +74,11 @@ pub enum Rejection {
     #[error("{count} labels, over the limit of {limit}")]
     TooManyLabels { count: usize, limit: usize },
     #[error("field `{field}` is {size} bytes, over the limit of {limit}")]
-    FieldTooLong { field: String, size: usize, limit: usize },
+    FieldTooLong {
+        field: String,
+        size: usize,
+        limit: usize,
+    },
     #[error("not a syslog message: {0}")]
     Syslog(String),
     #[error("no mapping named `{0}` in the config")]
@@ -157,7 +165,12 @@ impl Normaliser {
             inner: Arc::new(Inner {
                 limits: cfg.limits.clone(),
                 severity: cfg.severity.clone(),
-                synonyms: cfg.severity.synonyms.iter().map(|(k, v)| (k.to_ascii_lowercase(), *v)).collect(),
+                synonyms: cfg
+                    .severity
+                    .synonyms
+                    .iter()
+                    .map(|(k, v)| (k.to_ascii_lowercase(), *v))
+                    .collect(),
                 syslog: cfg.syslog.clone(),
                 mappings,
             }),
@@ -179,7 +192,10 @@ impl Normaliser {
         out: &mut Vec<Result<Event, Rejection>>,
     ) {
         if raw.len() > self.inner.limits.max_event_bytes && !matches!(format, InputFormat::Alertmanager) {
-            out.push(Err(Rejection::TooLarge { size: raw.len(), limit: self.inner.limits.max_event_bytes }));
+            out.push(Err(Rejection::TooLarge {
+                size: raw.len(),
+                limit: self.inner.limits.max_event_bytes,
+            }));
             return;
         }
         match format {
@@ -203,7 +219,10 @@ impl Normaliser {
         if let Some(v) = Severity::from_builtin_name(s) {
             return Ok(v);
         }
-        self.inner.severity.unknown.ok_or_else(|| Rejection::UnknownSeverity(s.to_string()))
+        self.inner
+            .severity
+            .unknown
+            .ok_or_else(|| Rejection::UnknownSeverity(s.to_string()))
     }
 
     pub fn severity_by_number(&self, n: f64) -> Result<Severity, Rejection> {
@@ -212,11 +231,17 @@ impl Normaliser {
                 return Ok(s);
             }
         }
-        self.inner.severity.unknown.ok_or_else(|| Rejection::UnknownSeverity(n.to_string()))
+        self.inner
+            .severity
+            .unknown
+            .ok_or_else(|| Rejection::UnknownSeverity(n.to_string()))
     }
 
     pub fn missing_severity(&self) -> Result<Severity, Rejection> {
-        self.inner.severity.missing.ok_or_else(|| Rejection::MissingField("severity".into()))
+        self.inner
+            .severity
+            .missing
+            .ok_or_else(|| Rejection::MissingField("severity".into()))
     }
 
     /// Applies the limits and the required-field checks shared by every format.
@@ -229,7 +254,11 @@ impl Normaliser {
             return Err(Rejection::MissingField("check".into()));
         }
         let long = |field: &str, size: usize, limit: usize| {
-            Err(Rejection::FieldTooLong { field: field.to_string(), size, limit })
+            Err(Rejection::FieldTooLong {
+                field: field.to_string(),
+                size,
+                limit,
+            })
         };
         if e.source.len() > l.max_field_bytes {
             return long("source", e.source.len(), l.max_field_bytes);
@@ -246,7 +275,10 @@ impl Normaliser {
             return long("description", e.description.len(), l.max_description_bytes);
         }
         if e.labels.len() > l.max_labels {
-            return Err(Rejection::TooManyLabels { count: e.labels.len(), limit: l.max_labels });
+            return Err(Rejection::TooManyLabels {
+                count: e.labels.len(),
+                limit: l.max_labels,
+            });
         }
         for (k, v) in &e.labels {
             if k.len() > l.max_field_bytes || v.len() > l.max_field_bytes {
@@ -277,10 +309,21 @@ mod tests {
 
     #[test]
     fn too_large_is_rejected_before_parsing() {
-        let cfg = Config { limits: Limits { max_event_bytes: 10, ..Limits::default() }, ..Config::default() };
+        let cfg = Config {
+            limits: Limits {
+                max_event_bytes: 10,
+                ..Limits::default()
+            },
+            ..Config::default()
+        };
         let n = Normaliser::new(&cfg).unwrap();
         let mut out = Vec::new();
-        n.normalise(&InputFormat::Native, br#"{"source":"a","check":"b","severity":5}"#, 0, &mut out);
+        n.normalise(
+            &InputFormat::Native,
+            br#"{"source":"a","check":"b","severity":5}"#,
+            0,
+            &mut out,
+        );
         assert!(matches!(out[0], Err(Rejection::TooLarge { limit: 10, .. })));
     }
 
@@ -289,7 +332,10 @@ mod tests {
         let n = Normaliser::new(&Config::default()).unwrap();
         let mut out = Vec::new();
         n.normalise(&InputFormat::Mapping("zz".into()), b"{}", 0, &mut out);
-        assert_eq!(out[0].as_ref().unwrap_err().to_string(), "no mapping named `zz` in the config");
+        assert_eq!(
+            out[0].as_ref().unwrap_err().to_string(),
+            "no mapping named `zz` in the config"
+        );
     }
 
     #[test]

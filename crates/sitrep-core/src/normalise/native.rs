@@ -196,9 +196,10 @@ impl<'de> Deserialize<'de> for RawNative<'de> {
                             continue;
                         }
                     };
-                    *slot = Some(m.next_value().map_err(|e: A::Error| {
-                        de::Error::custom(format_args!("field `{}`: {e}", k.0))
-                    })?);
+                    *slot =
+                        Some(m.next_value().map_err(|e: A::Error| {
+                            de::Error::custom(format_args!("field `{}`: {e}", k.0))
+                        })?);
                 }
                 Ok(r)
             }
@@ -233,7 +234,9 @@ impl RawNative<'_> {
         let time = match self.time {
             None | Some(Scalar::Null) => None,
             Some(Scalar::Str(s)) => Some(parse_time_text(&s)?),
-            Some(Scalar::Num(v)) => Some(from_epoch_number(v).ok_or_else(|| Rejection::BadTime(v.to_string()))?),
+            Some(Scalar::Num(v)) => {
+                Some(from_epoch_number(v).ok_or_else(|| Rejection::BadTime(v.to_string()))?)
+            }
             Some(Scalar::Bool(b)) => return Err(Rejection::BadTime(b.to_string())),
         };
         let description = match self.description {
@@ -247,7 +250,10 @@ impl RawNative<'_> {
             for (k, v) in ls {
                 match v {
                     Scalar::Null => {}
-                    v => labels.push((CompactString::from(k.as_ref()), CompactString::from(v.into_text().unwrap()))),
+                    v => labels.push((
+                        CompactString::from(k.as_ref()),
+                        CompactString::from(v.into_text().unwrap()),
+                    )),
                 }
             }
         }
@@ -273,7 +279,11 @@ pub(crate) fn parse_time_text(s: &str) -> Result<i64, Rejection> {
     if let Some(t) = parse_rfc3339(s) {
         return Ok(t);
     }
-    s.trim().parse::<f64>().ok().and_then(from_epoch_number).ok_or_else(|| Rejection::BadTime(s.to_string()))
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(from_epoch_number)
+        .ok_or_else(|| Rejection::BadTime(s.to_string()))
 }
 
 #[cfg(test)]
@@ -296,9 +306,11 @@ mod tests {
 
     #[test]
     fn full_event() {
-        let e = one(r#"{"source":"db-1","check":"disk_full","severity":"CRIT","description":"disk \"/\" 99%",
+        let e = one(
+            r#"{"source":"db-1","check":"disk_full","severity":"CRIT","description":"disk \"/\" 99%",
             "time":"2026-11-24T10:00:00Z","service":"billing","manager":"nagios","labels":{"dc":"par1","n":3},
-            "signature":"x","id":"e1","custom":{"a":[1,2]}}"#)
+            "signature":"x","id":"e1","custom":{"a":[1,2]}}"#,
+        )
         .unwrap();
         assert_eq!(e.source, "db-1");
         assert_eq!(e.severity, Severity::Critical);
@@ -320,7 +332,11 @@ mod tests {
     #[test]
     fn array_of_events_reports_each() {
         let mut out = Vec::new();
-        parse(&norm(), br#"[{"source":"a","check":"b","severity":1},{"check":"b","severity":1}]"#, &mut out);
+        parse(
+            &norm(),
+            br#"[{"source":"a","check":"b","severity":1},{"check":"b","severity":1}]"#,
+            &mut out,
+        );
         assert!(out[0].is_ok());
         assert_eq!(out[1], Err(Rejection::MissingField("source".into())));
     }
@@ -329,23 +345,44 @@ mod tests {
     fn bad_inputs_have_reasons() {
         assert!(matches!(one("{nope"), Err(Rejection::NotJson(_))));
         assert!(matches!(one("42"), Err(Rejection::Schema(_))));
-        assert_eq!(one(r#"{"source":"a","check":"b"}"#), Err(Rejection::MissingField("severity".into())));
+        assert_eq!(
+            one(r#"{"source":"a","check":"b"}"#),
+            Err(Rejection::MissingField("severity".into()))
+        );
         assert_eq!(
             one(r#"{"source":"a","check":"b","severity":"meh"}"#),
             Err(Rejection::UnknownSeverity("meh".into()))
         );
-        assert_eq!(one(r#"{"source":"a","check":"b","severity":9}"#), Err(Rejection::UnknownSeverity("9".into())));
-        assert!(matches!(one(r#"{"source":"a","check":"b","severity":1,"time":"yesterday"}"#), Err(Rejection::BadTime(_))));
-        assert!(matches!(one(r#"{"source":"","check":"b","severity":1}"#), Err(Rejection::MissingField(_))));
-        assert!(matches!(one(r#"{"source":"a","check":"b","severity":1,"labels":{"x":{}}}"#), Err(Rejection::Schema(_))));
-        assert!(matches!(one(r#"{"source":"a","check":"b","severity":1} trailing"#), Err(Rejection::NotJson(_))));
+        assert_eq!(
+            one(r#"{"source":"a","check":"b","severity":9}"#),
+            Err(Rejection::UnknownSeverity("9".into()))
+        );
+        assert!(matches!(
+            one(r#"{"source":"a","check":"b","severity":1,"time":"yesterday"}"#),
+            Err(Rejection::BadTime(_))
+        ));
+        assert!(matches!(
+            one(r#"{"source":"","check":"b","severity":1}"#),
+            Err(Rejection::MissingField(_))
+        ));
+        assert!(matches!(
+            one(r#"{"source":"a","check":"b","severity":1,"labels":{"x":{}}}"#),
+            Err(Rejection::Schema(_))
+        ));
+        assert!(matches!(
+            one(r#"{"source":"a","check":"b","severity":1} trailing"#),
+            Err(Rejection::NotJson(_))
+        ));
         assert!(matches!(one(""), Err(Rejection::Empty)));
     }
 
     #[test]
     fn label_limit() {
         let labels: Vec<String> = (0..70).map(|i| format!("\"k{i}\":\"v\"")).collect();
-        let raw = format!(r#"{{"source":"a","check":"b","severity":1,"labels":{{{}}}}}"#, labels.join(","));
+        let raw = format!(
+            r#"{{"source":"a","check":"b","severity":1,"labels":{{{}}}}}"#,
+            labels.join(",")
+        );
         assert_eq!(one(&raw), Err(Rejection::TooManyLabels { count: 70, limit: 64 }));
     }
 

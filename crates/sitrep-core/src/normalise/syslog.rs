@@ -13,8 +13,29 @@ use crate::time::{days_from_civil, parse_rfc3339, Millis};
 use compact_str::CompactString;
 
 const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp", "ntp",
-    "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
     "local7",
 ];
 
@@ -26,7 +47,10 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Resul
     }
     let err = |m: &str| Rejection::Syslog(m.to_string());
     let rest = line.strip_prefix('<').ok_or_else(|| err("missing <PRI>"))?;
-    let close = rest.find('>').filter(|&i| (1..=3).contains(&i)).ok_or_else(|| err("bad <PRI>"))?;
+    let close = rest
+        .find('>')
+        .filter(|&i| (1..=3).contains(&i))
+        .ok_or_else(|| err("bad <PRI>"))?;
     let pri: u16 = rest[..close].parse().map_err(|_| err("bad <PRI>"))?;
     if pri > 191 {
         return Err(err("PRI over 191"));
@@ -85,7 +109,9 @@ fn parse_5424(s: &str, n: &Normaliser) -> Result<Event, Rejection> {
         _ => "syslog",
     };
     Ok(Event {
-        source: nil(host).ok_or_else(|| Rejection::MissingField("source (HOSTNAME)".into()))?.into(),
+        source: nil(host)
+            .ok_or_else(|| Rejection::MissingField("source (HOSTNAME)".into()))?
+            .into(),
         check: check.into(),
         description: msg.to_string(),
         time,
@@ -151,22 +177,35 @@ fn parse_sd(s: &str, labels: &mut Vec<(CompactString, CompactString)>) -> Option
     Some(i)
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 fn parse_3164(s: &str, reference_time: Millis) -> Result<Event, Rejection> {
     let err = |m: &str| Rejection::Syslog(format!("RFC 3164: {m}"));
     // "Mmm dd hh:mm:ss " is 16 bytes; the day may be space-padded.
     let head = s.get(..16).ok_or_else(|| err("missing TIMESTAMP"))?;
-    let month = MONTHS.iter().position(|m| head.starts_with(m)).ok_or_else(|| err("bad month"))? as u32 + 1;
+    let month = MONTHS
+        .iter()
+        .position(|m| head.starts_with(m))
+        .ok_or_else(|| err("bad month"))? as u32
+        + 1;
     let day: u32 = head[4..6].trim().parse().map_err(|_| err("bad day"))?;
     let hms: Vec<u32> = head[7..15].split(':').filter_map(|x| x.parse().ok()).collect();
-    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || !(1..=31).contains(&day) || &head[15..] != " " {
+    if hms.len() != 3
+        || hms[0] > 23
+        || hms[1] > 59
+        || hms[2] > 60
+        || !(1..=31).contains(&day)
+        || &head[15..] != " "
+    {
         return Err(err("bad TIMESTAMP"));
     }
     let ref_days = reference_time.div_euclid(86_400_000);
     let (ref_year, _, _) = crate::time::civil_from_days(ref_days);
     let stamp = |y: i64| {
-        (days_from_civil(y, month, day) * 86_400 + (hms[0] * 3600 + hms[1] * 60 + hms[2].min(59)) as i64) * 1000
+        (days_from_civil(y, month, day) * 86_400 + (hms[0] * 3600 + hms[1] * 60 + hms[2].min(59)) as i64)
+            * 1000
     };
     let mut time = stamp(ref_year);
     if time > reference_time + 31 * 86_400_000 {
@@ -191,7 +230,11 @@ fn parse_3164(s: &str, reference_time: Millis) -> Result<Event, Rejection> {
     }
     Ok(Event {
         source: host.into(),
-        check: if tag.is_empty() { "syslog".into() } else { tag.into() },
+        check: if tag.is_empty() {
+            "syslog".into()
+        } else {
+            tag.into()
+        },
         description: msg.to_string(),
         time: Some(time),
         labels,
@@ -207,7 +250,11 @@ mod tests {
 
     fn p(line: &str) -> Result<Event, Rejection> {
         let n = Normaliser::new(&Config::default()).unwrap();
-        parse(&n, line.as_bytes(), parse_rfc3339("2026-11-24T12:00:00Z").unwrap())
+        parse(
+            &n,
+            line.as_bytes(),
+            parse_rfc3339("2026-11-24T12:00:00Z").unwrap(),
+        )
     }
 
     #[test]
@@ -226,7 +273,10 @@ mod tests {
     #[test]
     fn rfc5424_nil_fields() {
         let e = p("<11>1 - host1 app - - - disk failed").unwrap();
-        assert_eq!((e.severity, e.time, e.description.as_str()), (Severity::Major, None, "disk failed"));
+        assert_eq!(
+            (e.severity, e.time, e.description.as_str()),
+            (Severity::Major, None, "disk failed")
+        );
     }
 
     #[test]
@@ -238,14 +288,25 @@ mod tests {
         assert_eq!(e.severity, Severity::Indeterminate);
         assert_eq!(e.time, parse_rfc3339("2026-11-24T11:59:01Z"));
         let e = p("<10>Dec 31 23:00:00 h app: x").unwrap();
-        assert_eq!(e.time, parse_rfc3339("2025-12-31T23:00:00Z"), "December stamp read in November of next year");
+        assert_eq!(
+            e.time,
+            parse_rfc3339("2025-12-31T23:00:00Z"),
+            "December stamp read in November of next year"
+        );
         let e = p("<10>Nov  3 01:02:03 h app: x").unwrap();
         assert_eq!(e.time, parse_rfc3339("2026-11-03T01:02:03Z"));
     }
 
     #[test]
     fn bad_lines() {
-        for l in ["", "no pri", "<999>1 - h a - - -", "<13>Foo 24 11:59:01 h t: m", "<13>1 2026-99 h a - - -", "<13>1 - h a - - [bad"] {
+        for l in [
+            "",
+            "no pri",
+            "<999>1 - h a - - -",
+            "<13>Foo 24 11:59:01 h t: m",
+            "<13>1 2026-99 h a - - -",
+            "<13>1 - h a - - [bad",
+        ] {
             assert!(p(l).is_err(), "{l:?}");
         }
     }

@@ -1,0 +1,936 @@
+//! correlate: alerts are clustered into incidents as they arrive (no periodic batches), by
+//! named, combinable recipes tried in order.
+//!
+//! - `attribute` recipes: chosen fields equal to the incident's anchor alert, and/or similar
+//!   above a threshold (shingled Jaccard, token Jaccard).
+//! - `topology` recipes: the alert's entity within `hop_limit` hops (ignoring direction) of
+//!   the incident's anchor entity or its current root cause.
+//!
+//! **No transitive over-chaining.** A candidate is only ever compared with the incident's
+//! *anchor* (the seed alert's values, fixed for the incident's life) and, for topology, its
+//! root-cause entity, never with arbitrary members. So A~B and B~C put C in A's incident only
+//! if C~A (or C is within reach of the root cause): a chain cannot walk away from the seed.
+//!
+//! **Windows.** An incident takes members until `window_secs` after its latest member
+//! (Moogsoft's cook_for, extended by each new member), never past `max_window_secs` after its
+//! first. **Minimum size.** Until it has `min_alerts` members (and one of them scores at or
+//! above the noise threshold) a cluster is *pending*: invisible, and its seed may sit in one
+//! pending cluster per recipe. The first to reach the minimum opens as an incident and the
+//! members leave the other pending clusters.
+//!
+//! Open incidents are preferred over pending clusters; among candidates of one recipe the
+//! closest (fewest hops / highest similarity) wins, then the oldest.
+
+pub mod similarity;
+pub mod topology;
+
+use crate::config::{Config, RecipeConfig, RecipeKind, SimilarityConfig, SimilarityMethod};
+use crate::dedup::Alert;
+use crate::engine::{Engine, Timer};
+use crate::matcher::CompiledMatcher;
+use crate::severity::Severity;
+use crate::time::Millis;
+use crate::update::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasher, Hasher};
+use topology::{NodeId, Topology};
+
+const TIMELINE_CAP: usize = 256;
+
+pub(crate) struct Recipe {
+    pub name: String,
+    pub kind: RecipeKind,
+    pub equal: Vec<String>,
+    pub similar: Vec<SimilarityConfig>,
+    pub hop_limit: u32,
+    pub window: Millis,
+    pub max_window: Millis,
+    pub min_alerts: usize,
+    pub single_critical: bool,
+    pub matcher: CompiledMatcher,
+}
+
+/// The recipe set used when the config names none: topology first when a topology is
+/// loaded, then same service, then the same check on similar hosts.
+pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
+    let mut v = Vec::new();
+    let base = |name: &str, kind| RecipeConfig {
+        name: name.to_string(),
+        kind,
+        equal: Vec::new(),
+        similar: Vec::new(),
+        hop_limit: 2,
+        window_secs: 300,
+        max_window_secs: 3600,
+        min_alerts: None,
+        single_critical: false,
+        matcher: Default::default(),
+    };
+    if has_topology {
+        v.push(base("topology", RecipeKind::Topology));
+    }
+    v.push(RecipeConfig {
+        equal: vec!["service".into()],
+        window_secs: 120,
+        ..base("same-service", RecipeKind::Attribute)
+    });
+    v.push(RecipeConfig {
+        equal: vec!["check".into()],
+        similar: vec![SimilarityConfig {
+            field: "source".into(),
+            method: SimilarityMethod::Jaccard,
+            threshold: 0.6,
+            shingle: 3,
+        }],
+        window_secs: 120,
+        ..base("similar-sources", RecipeKind::Attribute)
+    });
+    v
+}
+
+pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recipe>, String> {
+    let list = if cfg.correlation.recipes.is_empty() {
+        default_recipes(!topo.is_empty())
+    } else {
+        cfg.correlation.recipes.clone()
+    };
+    let mut out = Vec::new();
+    for r in list {
+        if r.kind == RecipeKind::Topology && topo.is_empty() {
+            return Err(format!(
+                "recipe `{}` is a topology recipe but no topology is configured",
+                r.name
+            ));
+        }
+        out.push(Recipe {
+            matcher: CompiledMatcher::compile(&r.matcher).map_err(|e| format!("recipe `{}`: {e}", r.name))?,
+            name: r.name,
+            kind: r.kind,
+            equal: r.equal,
+            similar: r.similar,
+            hop_limit: r.hop_limit,
+            window: r.window_secs as i64 * 1000,
+            max_window: r.max_window_secs.max(r.window_secs) as i64 * 1000,
+            min_alerts: r.min_alerts.unwrap_or(cfg.correlation.min_alerts).max(1),
+            single_critical: r.single_critical,
+        });
+    }
+    if out.len() > u16::MAX as usize {
+        return Err("too many recipes".into());
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ClusterState {
+    Pending,
+    Open,
+    Acknowledged,
+    Resolved,
+    Closed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Member {
+    pub slot: u32,
+    pub alert: u64,
+    pub occurrence: u32,
+    pub joined: Millis,
+    pub signature: Box<str>,
+    pub source: Box<str>,
+    pub check: Box<str>,
+    pub entity: Option<NodeId>,
+    pub why: Explanation,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Cluster {
+    pub recipe: u16,
+    pub incident: Option<u64>,
+    pub state: ClusterState,
+    /// Seed alert id, and its values of the recipe's equal and similar fields.
+    pub anchor: u64,
+    pub anchor_values: Vec<Option<Box<str>>>,
+    pub anchor_entity: Option<NodeId>,
+    pub key: u64,
+    pub root: usize,
+    pub root_reason: String,
+    pub members: Vec<Member>,
+    pub first_time: Millis,
+    pub last_time: Millis,
+    pub window_end: Millis,
+    pub severity: Severity,
+    pub max_severity: Severity,
+    pub resolved_at: Option<Millis>,
+    pub reopen_count: u32,
+    pub timeline: Vec<TimelineEntry>,
+    /// Present in the candidate indexes (accepting members).
+    pub indexed: bool,
+    pub indexed_entities: Vec<NodeId>,
+}
+
+/// Candidate lookup structures, rebuilt from the clusters on restore.
+pub(crate) struct ClusterIndex {
+    attr: FxHashMap<(u16, u64), Vec<u64>>,
+    topo: FxHashMap<(u16, NodeId), Vec<u64>>,
+    scan: Vec<Vec<u64>>,
+}
+
+impl ClusterIndex {
+    pub fn new(recipes: usize) -> ClusterIndex {
+        ClusterIndex {
+            attr: FxHashMap::default(),
+            topo: FxHashMap::default(),
+            scan: vec![Vec::new(); recipes],
+        }
+    }
+}
+
+fn remove_id(v: &mut Vec<u64>, id: u64) {
+    if let Some(p) = v.iter().position(|x| *x == id) {
+        v.remove(p);
+    }
+}
+
+impl Engine {
+    /// A field of an alert by config name.
+    pub(crate) fn alert_field<'a>(&'a self, a: &'a Alert, name: &str) -> Option<&'a str> {
+        let i = &self.st.interner;
+        match name {
+            "source" => Some(i.resolve(a.source)),
+            "check" => Some(i.resolve(a.check)),
+            "service" => a.service.map(|s| i.resolve(s)),
+            "manager" => a.manager.map(|s| i.resolve(s)),
+            "description" => Some(&a.description),
+            "severity" => Some(a.severity.as_str()),
+            _ => {
+                let k = name.strip_prefix("labels.")?;
+                a.labels
+                    .iter()
+                    .find(|(lk, _)| i.resolve(*lk) == k)
+                    .map(|(_, v)| i.resolve(*v))
+            }
+        }
+    }
+
+    fn recipe_accepts(&self, r: &Recipe, a: &Alert) -> bool {
+        if r.kind == RecipeKind::Topology && a.entity.is_none() {
+            return false;
+        }
+        if !r.equal.iter().all(|f| self.alert_field(a, f).is_some()) {
+            return false;
+        }
+        r.matcher.is_empty() || r.matcher.matches_with(a.severity, |f| self.alert_field(a, f))
+    }
+
+    fn key_of(&self, r: &Recipe, a: &Alert) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for f in &r.equal {
+            h.write(self.alert_field(a, f).unwrap_or("").as_bytes());
+            h.write_u8(0xff);
+        }
+        h.finish()
+    }
+
+    fn accepting(&self, c: &Cluster, t: Millis) -> bool {
+        c.indexed
+            && matches!(
+                c.state,
+                ClusterState::Pending | ClusterState::Open | ClusterState::Acknowledged
+            )
+            && t <= c.window_end
+            && c.members.len() < self.c.cfg.correlation.max_incident_alerts
+    }
+
+    pub(crate) fn index_cluster(&mut self, id: u64) {
+        let c = &self.st.clusters[&id];
+        let ri = c.recipe;
+        let r = &self.c.recipes[ri as usize];
+        match r.kind {
+            RecipeKind::Attribute if !r.equal.is_empty() => {
+                self.index.attr.entry((ri, c.key)).or_default().push(id)
+            }
+            RecipeKind::Attribute => self.index.scan[ri as usize].push(id),
+            RecipeKind::Topology => {
+                let mut ents: Vec<NodeId> = c.anchor_entity.into_iter().collect();
+                if let Some(e) = c.members.get(c.root).and_then(|m| m.entity) {
+                    if !ents.contains(&e) {
+                        ents.push(e);
+                    }
+                }
+                for e in &ents {
+                    self.index.topo.entry((ri, *e)).or_default().push(id);
+                }
+                self.st.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
+            }
+        }
+        self.st.clusters.get_mut(&id).expect("cluster").indexed = true;
+    }
+
+    fn unindex_cluster(&mut self, id: u64) {
+        let Some(c) = self.st.clusters.get_mut(&id) else {
+            return;
+        };
+        if !c.indexed {
+            return;
+        }
+        c.indexed = false;
+        let ri = c.recipe;
+        let ents = std::mem::take(&mut c.indexed_entities);
+        let key = c.key;
+        let r = &self.c.recipes[ri as usize];
+        match r.kind {
+            RecipeKind::Attribute if !r.equal.is_empty() => {
+                if let Some(v) = self.index.attr.get_mut(&(ri, key)) {
+                    remove_id(v, id);
+                    if v.is_empty() {
+                        self.index.attr.remove(&(ri, key));
+                    }
+                }
+            }
+            RecipeKind::Attribute => remove_id(&mut self.index.scan[ri as usize], id),
+            RecipeKind::Topology => {
+                for e in ents {
+                    if let Some(v) = self.index.topo.get_mut(&(ri, e)) {
+                        remove_id(v, id);
+                        if v.is_empty() {
+                            self.index.topo.remove(&(ri, e));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Scores `cluster` for the alert under recipe `ri`: an explanation and a rank (lower is
+    /// closer), or `None` when it does not match.
+    fn evaluate(
+        &self,
+        ri: usize,
+        cid: u64,
+        a: &Alert,
+        t: Millis,
+        nb: &[(NodeId, u32)],
+    ) -> Option<(Explanation, f64)> {
+        let r = &self.c.recipes[ri];
+        let c = &self.st.clusters[&cid];
+        let mut why = Explanation {
+            recipe: r.name.clone(),
+            kind: "attribute".into(),
+            compared_with: Some(self.alert_id(c.anchor)),
+            matched: Vec::new(),
+            gap_ms: (t - c.last_time).max(0),
+            hops: None,
+            direction: None,
+        };
+        let mut rank = 0.0;
+        for (i, f) in r.equal.iter().enumerate() {
+            let v = self.alert_field(a, f)?;
+            let other = c.anchor_values[i].as_deref()?;
+            if v != other {
+                return None;
+            }
+            why.matched.push(FieldMatch {
+                field: f.clone(),
+                value: v.into(),
+                other: other.into(),
+                method: "equal".into(),
+                similarity: 1.0,
+            });
+        }
+        for (j, s) in r.similar.iter().enumerate() {
+            let v = self.alert_field(a, &s.field)?;
+            let other = c.anchor_values[r.equal.len() + j].as_deref()?;
+            let (sim, method) = match s.method {
+                SimilarityMethod::Jaccard => (similarity::shingle_jaccard(v, other, s.shingle), "jaccard"),
+                SimilarityMethod::Tokens => (similarity::token_jaccard(v, other), "tokens"),
+            };
+            if sim < s.threshold {
+                return None;
+            }
+            rank += 1.0 - sim;
+            why.matched.push(FieldMatch {
+                field: s.field.clone(),
+                value: v.into(),
+                other: other.into(),
+                method: method.into(),
+                similarity: (sim * 1000.0).round() / 1000.0,
+            });
+        }
+        if r.kind == RecipeKind::Topology {
+            let e = a.entity?;
+            let root = c.members.get(c.root);
+            let root_e = root.and_then(|m| m.entity);
+            let dist = |x: Option<NodeId>| x.and_then(|x| nb.iter().find(|(n, _)| *n == x).map(|(_, d)| *d));
+            let (hops, target, target_id) = match (dist(c.anchor_entity), dist(root_e)) {
+                (Some(a1), Some(b1)) if b1 < a1 => (b1, root_e?, root.map(|m| m.alert)?),
+                (Some(a1), _) => (a1, c.anchor_entity?, c.anchor),
+                (None, Some(b1)) => (b1, root_e?, root.map(|m| m.alert)?),
+                (None, None) => return None,
+            };
+            let topo = &self.c.topology;
+            let dir = if hops == 0 {
+                "same entity"
+            } else if topo.downstream_distance(target, e, hops).is_some() {
+                "downstream"
+            } else if topo.downstream_distance(e, target, hops).is_some() {
+                "upstream"
+            } else {
+                "related"
+            };
+            why.kind = "topology".into();
+            why.compared_with = Some(self.alert_id(target_id));
+            why.hops = Some(hops);
+            why.direction = Some(dir.into());
+            why.matched.push(FieldMatch {
+                field: "entity".into(),
+                value: topo.name(e).into(),
+                other: topo.name(target).into(),
+                method: "hops".into(),
+                similarity: 1.0 / (1.0 + hops as f64),
+            });
+            rank += hops as f64;
+        }
+        Some((why, rank))
+    }
+
+    /// Places a newly raised occurrence: joins the best open incident, else the best pending
+    /// cluster, else seeds pending clusters of its own.
+    pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
+        let a = self.alert(slot);
+        let mut open: Option<(u64, Explanation)> = None;
+        let mut pending: Option<(u64, Explanation)> = None;
+        let mut nb_cache: Option<(u32, Vec<(NodeId, u32)>)> = None;
+        for ri in 0..self.c.recipes.len() {
+            let r = &self.c.recipes[ri];
+            if !self.recipe_accepts(r, a) {
+                continue;
+            }
+            let candidates: Vec<u64> = match r.kind {
+                RecipeKind::Attribute if !r.equal.is_empty() => self
+                    .index
+                    .attr
+                    .get(&(ri as u16, self.key_of(r, a)))
+                    .cloned()
+                    .unwrap_or_default(),
+                RecipeKind::Attribute => self.index.scan[ri].clone(),
+                RecipeKind::Topology => {
+                    let e = a.entity.expect("accepted topology alert has an entity");
+                    if nb_cache.as_ref().is_none_or(|(h, _)| *h != r.hop_limit) {
+                        nb_cache = Some((r.hop_limit, self.c.topology.neighbourhood(e, r.hop_limit)));
+                    }
+                    let nb = &nb_cache.as_ref().expect("set").1;
+                    let mut v: Vec<u64> = nb
+                        .iter()
+                        .filter_map(|(n, _)| self.index.topo.get(&(ri as u16, *n)))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+            };
+            let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, v)| v);
+            let mut best: [Option<(u64, Explanation, f64)>; 2] = [None, None];
+            for cid in candidates {
+                let c = &self.st.clusters[&cid];
+                if !self.accepting(c, t) {
+                    continue;
+                }
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb) else {
+                    continue;
+                };
+                let b = &mut best[(c.state == ClusterState::Pending) as usize];
+                if b.as_ref()
+                    .is_none_or(|(bid, _, brank)| rank < *brank || (rank == *brank && cid < *bid))
+                {
+                    *b = Some((cid, why, rank));
+                }
+            }
+            let [o, p] = best;
+            if let Some((cid, why, _)) = o {
+                open = Some((cid, why));
+                break;
+            }
+            if pending.is_none() {
+                pending = p.map(|(cid, why, _)| (cid, why));
+            }
+        }
+        if let Some((cid, why)) = open.or(pending) {
+            self.join(cid, slot, t, why);
+        } else {
+            self.seed(slot, t);
+        }
+    }
+
+    fn informative(&self, a: &Alert) -> bool {
+        let n = &self.c.cfg.noise;
+        a.rule.is_some() || self.st.tokens.score(&a.description, &n.priority_words) as f64 >= n.threshold
+    }
+
+    fn seed(&mut self, slot: u32, t: Millis) {
+        if !self.informative(self.alert(slot)) {
+            return;
+        }
+        for ri in 0..self.c.recipes.len() {
+            let a = self.alert(slot);
+            let r = &self.c.recipes[ri];
+            if !self.recipe_accepts(r, a) {
+                continue;
+            }
+            let anchor_values: Vec<Option<Box<str>>> = r
+                .equal
+                .iter()
+                .chain(r.similar.iter().map(|s| &s.field))
+                .map(|f| self.alert_field(a, f).map(Into::into))
+                .collect();
+            let member = self.member_for(
+                slot,
+                t,
+                Explanation {
+                    recipe: r.name.clone(),
+                    kind: "seed".into(),
+                    compared_with: None,
+                    matched: Vec::new(),
+                    gap_ms: 0,
+                    hops: None,
+                    direction: None,
+                },
+            );
+            let promote_now = r.min_alerts <= 1 || (r.single_critical && a.severity == Severity::Critical);
+            let cluster = Cluster {
+                recipe: ri as u16,
+                incident: None,
+                state: ClusterState::Pending,
+                anchor: a.id,
+                anchor_values,
+                anchor_entity: a.entity,
+                key: self.key_of(r, a),
+                root: 0,
+                root_reason: "earliest alert".into(),
+                first_time: t,
+                last_time: t,
+                window_end: t + r.window,
+                severity: a.severity,
+                max_severity: a.severity,
+                resolved_at: None,
+                reopen_count: 0,
+                timeline: Vec::new(),
+                indexed: false,
+                indexed_entities: Vec::new(),
+                members: vec![member],
+            };
+            let cid = self.st.next_cluster;
+            self.st.next_cluster += 1;
+            let end = cluster.window_end;
+            self.st.clusters.insert(cid, cluster);
+            self.index_cluster(cid);
+            self.schedule(end, Timer::ClusterWindow(cid));
+            self.alert_mut(slot).pending.push(cid);
+            if promote_now {
+                self.promote(cid, t);
+                return;
+            }
+        }
+    }
+
+    fn member_for(&self, slot: u32, t: Millis, why: Explanation) -> Member {
+        let a = self.alert(slot);
+        let i = &self.st.interner;
+        Member {
+            slot,
+            alert: a.id,
+            occurrence: a.occurrence,
+            joined: t,
+            signature: a.signature.clone(),
+            source: i.resolve(a.source).into(),
+            check: i.resolve(a.check).into(),
+            entity: a.entity,
+            why,
+        }
+    }
+
+    fn join(&mut self, cid: u64, slot: u32, t: Millis, why: Explanation) {
+        let member = self.member_for(slot, t, why);
+        let entity = member.entity;
+        let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
+        let r = &self.c.recipes[c.recipe as usize];
+        c.members.push(member);
+        c.last_time = c.last_time.max(t);
+        let end = c.window_end.max(t + r.window).min(c.first_time + r.max_window);
+        let extended = end > c.window_end;
+        c.window_end = end;
+        let mut root_changed = false;
+        if let (Some(e), Some(root_e)) = (entity, c.members[c.root].entity) {
+            let limit = (r.hop_limit * 2).max(4);
+            if e != root_e && self.c.topology.downstream_distance(e, root_e, limit).is_some() {
+                c.root = c.members.len() - 1;
+                c.root_reason = "furthest upstream in the topology".into();
+                root_changed = true;
+            }
+        }
+        let is_topology = r.kind == RecipeKind::Topology;
+        let pending = c.state == ClusterState::Pending;
+        let min_alerts = r.min_alerts;
+        let size = c.members.len();
+        if extended {
+            self.schedule(end, Timer::ClusterWindow(cid));
+        }
+        if root_changed && is_topology {
+            self.unindex_cluster(cid);
+            self.index_cluster(cid);
+        }
+        if pending {
+            self.alert_mut(slot).pending.push(cid);
+            if size >= min_alerts && self.cluster_informative(cid) {
+                self.promote(cid, t);
+            }
+            return;
+        }
+        let n = self.st.clusters[&cid]
+            .incident
+            .expect("open incident has a number");
+        let a = self.alert_mut(slot);
+        a.incident = Some(cid);
+        a.incidents.push(n);
+        let alert_id = self.alert_id(self.alert(slot).id);
+        if root_changed {
+            self.timeline(
+                cid,
+                t,
+                format!("root cause now {alert_id} (furthest upstream)"),
+                Some(alert_id.clone()),
+            );
+        }
+        self.timeline(cid, t, "alert added".into(), Some(alert_id));
+        self.refresh_severity(cid);
+        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
+        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        self.emit_alert(slot, AlertChange::Correlated, t);
+    }
+
+    fn cluster_informative(&self, cid: u64) -> bool {
+        self.st.clusters[&cid].members.iter().any(|m| {
+            self.live_alert(m.slot, m.alert)
+                .is_some_and(|a| self.informative(a))
+        })
+    }
+
+    fn promote(&mut self, cid: u64, t: Millis) {
+        let n = self.st.next_incident;
+        self.st.next_incident += 1;
+        self.st.stats.incidents_opened += 1;
+        let c = self.st.clusters.get_mut(&cid).expect("promoted cluster");
+        c.incident = Some(n);
+        c.state = ClusterState::Open;
+        let members: Vec<(u32, u64)> = c.members.iter().map(|m| (m.slot, m.alert)).collect();
+        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        for &(slot, id) in &members {
+            if self.live_alert(slot, id).is_none() {
+                continue;
+            }
+            let a = self.alert_mut(slot);
+            a.incident = Some(cid);
+            a.incidents.push(n);
+            let others: Vec<u64> = std::mem::take(&mut a.pending)
+                .into_iter()
+                .filter(|p| *p != cid)
+                .collect();
+            for p in others {
+                self.dissolve(p);
+            }
+        }
+        self.timeline(cid, t, format!("opened by recipe `{recipe}`"), None);
+        self.refresh_severity(cid);
+        let added: Vec<MemberView> = self.st.clusters[&cid]
+            .members
+            .iter()
+            .map(|m| self.member_view(m))
+            .collect();
+        self.emit_incident(cid, IncidentChange::Opened, t, added);
+        for (slot, id) in members {
+            if self.live_alert(slot, id).is_some() {
+                self.emit_alert(slot, AlertChange::Correlated, t);
+            }
+        }
+    }
+
+    /// Drops a pending cluster; its members stay in their other clusters.
+    fn dissolve(&mut self, cid: u64) {
+        self.unindex_cluster(cid);
+        let Some(c) = self.st.clusters.remove(&cid) else {
+            return;
+        };
+        for m in c.members {
+            if let Some(Some(a)) = self.st.alerts.get_mut(m.slot as usize) {
+                if a.id == m.alert {
+                    a.pending.retain(|p| *p != cid);
+                }
+            }
+        }
+    }
+
+    /// A pending cluster loses a member (cleared): it cannot be trusted any more.
+    pub(crate) fn leave_pending(&mut self, cid: u64, _slot: u32) {
+        self.dissolve(cid);
+    }
+
+    pub(crate) fn on_window_end(&mut self, cid: u64) {
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if self.st.now < c.window_end {
+            return;
+        }
+        if c.state == ClusterState::Pending {
+            self.dissolve(cid);
+        } else {
+            self.unindex_cluster(cid);
+        }
+    }
+
+    /// The members whose current occurrence belongs to this incident.
+    fn current_members(&self, cid: u64) -> impl Iterator<Item = &Alert> {
+        self.st.clusters[&cid]
+            .members
+            .iter()
+            .filter_map(move |m| self.live_alert(m.slot, m.alert))
+            .filter(move |a| a.incident == Some(cid))
+    }
+
+    fn refresh_severity(&mut self, cid: u64) -> bool {
+        let sev = self
+            .current_members(cid)
+            .filter(|a| a.open)
+            .map(|a| a.severity)
+            .max()
+            .unwrap_or(Severity::Clear);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.max_severity = c.max_severity.max(sev);
+        let changed = c.severity != sev;
+        c.severity = sev;
+        changed
+    }
+
+    pub(crate) fn refresh_incident_severity(&mut self, cid: u64, t: Millis) {
+        if self.st.clusters.get(&cid).is_some_and(|c| c.incident.is_some()) && self.refresh_severity(cid) {
+            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+        }
+    }
+
+    /// A member's current occurrence cleared: resolve when every member not flapping is clear.
+    pub(crate) fn member_cleared(&mut self, cid: u64, t: Millis) {
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if !matches!(c.state, ClusterState::Open | ClusterState::Acknowledged) {
+            return;
+        }
+        let all_clear = self.current_members(cid).filter(|a| !a.flapping).all(|a| !a.open);
+        if !all_clear {
+            self.refresh_incident_severity(cid, t);
+            return;
+        }
+        self.refresh_severity(cid);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.state = ClusterState::Resolved;
+        c.resolved_at = Some(t);
+        self.unindex_cluster(cid);
+        self.timeline(cid, t, "resolved: all alerts clear".into(), None);
+        self.emit_incident(cid, IncidentChange::Resolved, t, Vec::new());
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        self.schedule(t + grace, Timer::IncidentClose(cid));
+    }
+
+    /// A member raised again: it rejoins its incident if that is still active, or reopens it
+    /// within the grace period. Returns false when the incident is gone or closed.
+    pub(crate) fn rejoin_incident(&mut self, cid: u64, slot: u32, t: Millis) -> bool {
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return false;
+        };
+        let reopen = match c.state {
+            ClusterState::Open | ClusterState::Acknowledged => false,
+            ClusterState::Resolved if c.resolved_at.is_some_and(|r| t <= r + grace) => true,
+            _ => return false,
+        };
+        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        let gap = (t - c.last_time).max(0);
+        let n = c.incident.expect("incident");
+        let member = self.member_for(
+            slot,
+            t,
+            Explanation {
+                recipe,
+                kind: "reraised".into(),
+                compared_with: None,
+                matched: Vec::new(),
+                gap_ms: gap,
+                hops: None,
+                direction: None,
+            },
+        );
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.members.push(member);
+        c.last_time = c.last_time.max(t);
+        let size = c.members.len();
+        let window_open = t <= c.window_end;
+        if reopen {
+            c.state = ClusterState::Open;
+            c.resolved_at = None;
+            c.reopen_count += 1;
+        }
+        let a = self.alert_mut(slot);
+        a.incident = Some(cid);
+        if a.incidents.last() != Some(&n) {
+            a.incidents.push(n);
+        }
+        let alert_id = self.alert_id(self.alert(slot).id);
+        self.refresh_severity(cid);
+        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
+        if reopen {
+            if window_open {
+                self.index_cluster(cid);
+            }
+            self.timeline(
+                cid,
+                t,
+                "reopened: a member was raised again".into(),
+                Some(alert_id),
+            );
+            self.emit_incident(cid, IncidentChange::Reopened, t, added);
+        } else {
+            self.timeline(cid, t, "member raised again".into(), Some(alert_id));
+            self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        }
+        self.emit_alert(slot, AlertChange::Correlated, t);
+        true
+    }
+
+    pub(crate) fn on_incident_close(&mut self, cid: u64) {
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let now = self.st.now;
+        let Some(c) = self.st.clusters.get_mut(&cid) else {
+            return;
+        };
+        if c.state != ClusterState::Resolved || c.resolved_at.is_none_or(|r| r + grace > now) {
+            return;
+        }
+        c.state = ClusterState::Closed;
+        self.timeline(cid, now, "closed".into(), None);
+        self.emit_incident(cid, IncidentChange::Closed, now, Vec::new());
+        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
+        self.schedule(now + retention, Timer::IncidentPurge(cid));
+    }
+
+    pub(crate) fn on_incident_purge(&mut self, cid: u64) {
+        let now = self.st.now;
+        if self
+            .st
+            .clusters
+            .get(&cid)
+            .is_none_or(|c| c.state != ClusterState::Closed)
+        {
+            return;
+        }
+        self.emit_incident(cid, IncidentChange::Purged, now, Vec::new());
+        self.st.clusters.remove(&cid);
+    }
+
+    fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        if c.timeline.len() >= TIMELINE_CAP {
+            // keep the opening entry; drop the oldest after it
+            c.timeline.remove(1);
+        }
+        c.timeline.push(TimelineEntry {
+            time: t,
+            what,
+            alert_id,
+        });
+    }
+
+    fn member_view(&self, m: &Member) -> MemberView {
+        MemberView {
+            alert_id: self.alert_id(m.alert),
+            signature: m.signature.to_string(),
+            occurrence: m.occurrence,
+            joined: m.joined,
+            why: m.why.clone(),
+        }
+    }
+
+    pub(crate) fn incident_summary(&self, cid: u64) -> IncidentSummary {
+        let c = &self.st.clusters[&cid];
+        let root = &c.members[c.root];
+        let mut sources: Vec<&str> = c.members.iter().map(|m| &*m.source).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        let mut alerts: Vec<u64> = c.members.iter().map(|m| m.alert).collect();
+        alerts.sort_unstable();
+        alerts.dedup();
+        let others = alerts.len() - 1;
+        let title = match others {
+            0 => format!("{} on {}", root.check, root.source),
+            _ => format!(
+                "{} on {} (+{} related alert{} on {} source{})",
+                root.check,
+                root.source,
+                others,
+                if others == 1 { "" } else { "s" },
+                sources.len(),
+                if sources.len() == 1 { "" } else { "s" }
+            ),
+        };
+        let state = match c.state {
+            ClusterState::Pending | ClusterState::Open => IncidentState::Open,
+            ClusterState::Acknowledged => IncidentState::Acknowledged,
+            ClusterState::Resolved => IncidentState::Resolved,
+            ClusterState::Closed => IncidentState::Closed,
+        };
+        IncidentSummary {
+            id: self.incident_id(c.incident.unwrap_or(0)),
+            title,
+            state,
+            severity: c.severity,
+            max_severity: c.max_severity,
+            recipe: self.c.recipes[c.recipe as usize].name.clone(),
+            alert_count: alerts.len(),
+            source_count: sources.len(),
+            first_time: c.first_time,
+            last_time: c.last_time,
+            root_cause: RootCause {
+                alert_id: self.alert_id(root.alert),
+                signature: root.signature.to_string(),
+                source: root.source.to_string(),
+                check: root.check.to_string(),
+                reason: c.root_reason.clone(),
+            },
+            reopen_count: c.reopen_count,
+        }
+    }
+
+    pub(crate) fn incident_view(&self, cid: u64) -> IncidentView {
+        let c = &self.st.clusters[&cid];
+        IncidentView {
+            summary: self.incident_summary(cid),
+            members: c.members.iter().map(|m| self.member_view(m)).collect(),
+            timeline: c.timeline.clone(),
+        }
+    }
+
+    fn emit_incident(&mut self, cid: u64, change: IncidentChange, t: Millis, added: Vec<MemberView>) {
+        let incident = self.incident_summary(cid);
+        let seq = self.next_seq();
+        self.out.push(Update::Incident(IncidentUpdate {
+            v: SCHEMA_VERSION,
+            seq,
+            time: t,
+            change,
+            incident,
+            added,
+        }));
+    }
+}

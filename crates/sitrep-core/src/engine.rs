@@ -1,0 +1,307 @@
+//! engine: the deterministic state machine that ties the stages together. One `Engine` holds
+//! one partition's state. Feed it events with [`Engine::process`] and move time with
+//! [`Engine::advance`]; take the resulting [`Update`]s with [`Engine::drain_updates`].
+//!
+//! Time is event time. The engine's clock (its watermark) is the greatest event time seen,
+//! or whatever `advance` was given; timers (window ends, flapping settles, incident closes,
+//! purges, heartbeats) fire when the watermark passes them, before the event that moved it.
+//! Nothing depends on how events are batched, so the output is the same for any split.
+
+use crate::config::{Config, ConfigError, RuleConfig};
+use crate::correlate::topology::Topology;
+use crate::correlate::{Cluster, ClusterIndex, Recipe};
+use crate::dedup::Alert;
+use crate::event::Event;
+use crate::intern::Interner;
+use crate::matcher::CompiledMatcher;
+use crate::rules::RuleState;
+use crate::score::TokenStats;
+use crate::time::{parse_rfc3339, Millis};
+use crate::update::*;
+use hashbrown::HashTable;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+/// Options that are not behaviour config: who this engine is.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Partition number; part of every alert and incident id so that ids from different
+    /// partitions never collide.
+    pub partition: u32,
+}
+
+/// The config compiled for evaluation; shared, immutable.
+pub(crate) struct Compiled {
+    pub cfg: Config,
+    pub recipes: Vec<Recipe>,
+    pub maintenance: Vec<(String, Millis, Millis, CompiledMatcher)>,
+    pub rules: Vec<(RuleConfig, CompiledMatcher)>,
+    pub topology: Topology,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) enum Timer {
+    ClusterWindow(u64),
+    IncidentClose(u64),
+    IncidentPurge(u64),
+    FlapSettle { slot: u32, alert: u64 },
+    AlertPurge { slot: u32, alert: u64 },
+    Rule { rule: u16, key: Box<str> },
+}
+
+/// Everything that a snapshot must carry; indexes are rebuilt from it on restore.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct State {
+    pub options: EngineOptions,
+    pub now: Millis,
+    pub seq: u64,
+    pub next_alert: u64,
+    pub next_incident: u64,
+    pub next_cluster: u64,
+    pub alerts: Vec<Option<Alert>>,
+    pub free_slots: Vec<u32>,
+    pub interner: Interner,
+    pub tokens: TokenStats,
+    pub clusters: BTreeMap<u64, Cluster>,
+    pub timers: BTreeSet<(Millis, u64, Timer)>,
+    pub timer_seq: u64,
+    pub rules: RuleState,
+    pub stats: EngineStats,
+}
+
+pub struct Engine {
+    pub(crate) c: Arc<Compiled>,
+    pub(crate) st: State,
+    pub(crate) sig_index: HashTable<u32>,
+    pub(crate) hasher: rustc_hash::FxBuildHasher,
+    pub(crate) index: ClusterIndex,
+    pub(crate) out: Vec<Update>,
+    pub(crate) scratch: String,
+}
+
+impl Engine {
+    pub fn new(cfg: &Config, options: EngineOptions) -> Result<Engine, ConfigError> {
+        let c = Arc::new(compile(cfg)?);
+        let st = State {
+            options,
+            now: 0,
+            seq: 0,
+            next_alert: 1,
+            next_incident: 1,
+            next_cluster: 1,
+            alerts: Vec::new(),
+            free_slots: Vec::new(),
+            interner: Interner::default(),
+            tokens: TokenStats::new(cfg.noise.max_tokens, cfg.noise.warmup_alerts),
+            clusters: BTreeMap::new(),
+            timers: BTreeSet::new(),
+            timer_seq: 0,
+            rules: RuleState::new(cfg.rules.len()),
+            stats: EngineStats::default(),
+        };
+        Ok(Engine::from_state(c, st))
+    }
+
+    fn from_state(c: Arc<Compiled>, st: State) -> Engine {
+        let mut e = Engine {
+            index: ClusterIndex::new(c.recipes.len()),
+            c,
+            st,
+            sig_index: HashTable::new(),
+            hasher: rustc_hash::FxBuildHasher,
+            out: Vec::new(),
+            scratch: String::with_capacity(128),
+        };
+        for (slot, a) in e.st.alerts.iter().enumerate() {
+            if let Some(a) = a {
+                let h = e.hasher.hash_one(&*a.signature);
+                let alerts = &e.st.alerts;
+                let hasher = &e.hasher;
+                e.sig_index.insert_unique(h, slot as u32, |&s| {
+                    hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
+                });
+            }
+        }
+        let ids: Vec<u64> =
+            e.st.clusters
+                .iter()
+                .filter(|(_, c)| c.indexed)
+                .map(|(id, _)| *id)
+                .collect();
+        for id in ids {
+            e.index_cluster(id);
+        }
+        e
+    }
+
+    /// The state as bytes (JSON), to be restored with [`Engine::restore`] under the same config.
+    pub fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.st).expect("engine state serialises")
+    }
+
+    pub fn restore(cfg: &Config, snapshot: &[u8]) -> Result<Engine, ConfigError> {
+        let c = Arc::new(compile(cfg)?);
+        let st: State = serde_json::from_slice(snapshot)
+            .map_err(|e| ConfigError::Invalid(format!("snapshot does not match this version: {e}")))?;
+        Ok(Engine::from_state(c, st))
+    }
+
+    pub fn options(&self) -> EngineOptions {
+        self.st.options
+    }
+
+    /// The engine's clock: the greatest event time (or `advance` time) seen.
+    pub fn now(&self) -> Millis {
+        self.st.now
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.st.stats;
+        s.incidents_active = self.st.clusters.values().filter(|c| c.incident.is_some()).count() as u64;
+        s
+    }
+
+    /// Processes one event. Its time defaults to the engine's clock; a later time first moves
+    /// the clock (firing due timers).
+    pub fn process(&mut self, ev: &Event) {
+        let t = ev.time.unwrap_or(self.st.now);
+        if t > self.st.now {
+            self.advance(t);
+        }
+        self.st.stats.events += 1;
+        let maintenance = self.in_maintenance(ev, t);
+        if maintenance {
+            self.st.stats.maintenance_events += 1;
+        }
+        let synthetic = if self.c.rules.is_empty() {
+            Vec::new()
+        } else {
+            self.apply_rules(ev, t)
+        };
+        self.ingest(ev, t, maintenance, None);
+        for (sev, why) in synthetic {
+            self.st.stats.synthetic_events += 1;
+            self.ingest(&sev, t, false, Some(why));
+        }
+    }
+
+    /// Moves the clock to `now` (never backwards), firing every timer due by then in order.
+    pub fn advance(&mut self, now: Millis) {
+        while let Some((t, _, _)) = self.st.timers.first() {
+            if *t > now {
+                break;
+            }
+            let (t, _, timer) = self.st.timers.pop_first().expect("first exists");
+            self.st.now = self.st.now.max(t);
+            self.fire(timer);
+        }
+        self.st.now = self.st.now.max(now);
+    }
+
+    pub(crate) fn schedule(&mut self, at: Millis, timer: Timer) {
+        self.st.timer_seq += 1;
+        self.st.timers.insert((at, self.st.timer_seq, timer));
+    }
+
+    fn fire(&mut self, timer: Timer) {
+        match timer {
+            Timer::ClusterWindow(id) => self.on_window_end(id),
+            Timer::IncidentClose(id) => self.on_incident_close(id),
+            Timer::IncidentPurge(id) => self.on_incident_purge(id),
+            Timer::FlapSettle { slot, alert } => self.on_flap_settle(slot, alert),
+            Timer::AlertPurge { slot, alert } => self.on_alert_purge(slot, alert),
+            Timer::Rule { rule, key } => self.on_rule_timer(rule, key),
+        }
+    }
+
+    fn in_maintenance(&self, ev: &Event, t: Millis) -> bool {
+        self.c
+            .maintenance
+            .iter()
+            .any(|(_, s, e, m)| *s <= t && t < *e && m.matches(ev))
+    }
+
+    /// Takes the updates produced since the last call, in order.
+    pub fn drain_updates(&mut self) -> std::vec::Drain<'_, Update> {
+        self.out.drain(..)
+    }
+
+    pub fn pending_updates(&self) -> usize {
+        self.out.len()
+    }
+
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.st.seq += 1;
+        self.st.stats.updates += 1;
+        self.st.seq
+    }
+
+    pub(crate) fn alert_id(&self, n: u64) -> String {
+        format!("A{}-{}", self.st.options.partition, n)
+    }
+
+    pub(crate) fn incident_id(&self, n: u64) -> String {
+        format!("INC{}-{}", self.st.options.partition, n)
+    }
+
+    /// Final state of every alert still held, in creation order.
+    pub fn alerts(&self) -> Vec<AlertView> {
+        let mut v: Vec<(u64, u32)> = self
+            .st
+            .alerts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, slot)| self.alert_view(slot)).collect()
+    }
+
+    /// Every incident opened and not yet purged, in opening order.
+    pub fn incidents(&self) -> Vec<IncidentView> {
+        let mut v: Vec<(u64, u64)> = self
+            .st
+            .clusters
+            .iter()
+            .filter_map(|(id, c)| c.incident.map(|n| (n, *id)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, id)| self.incident_view(id)).collect()
+    }
+
+    /// Approximate heap bytes of state, for the memory-per-alert budget.
+    pub fn approx_state_bytes(&self) -> usize {
+        let alerts: usize = self.st.alerts.iter().flatten().map(|a| a.heap_bytes()).sum();
+        let slots = self.st.alerts.capacity() * std::mem::size_of::<Option<Alert>>();
+        alerts + slots + self.sig_index.capacity() * 5 + self.st.interner.heap_bytes()
+    }
+}
+
+fn compile(cfg: &Config) -> Result<Compiled, ConfigError> {
+    cfg.validate()?;
+    let bad = |e: String| ConfigError::Invalid(e);
+    let topology = Topology::compile(&cfg.topology).map_err(bad)?;
+    let recipes = crate::correlate::compile_recipes(cfg, &topology).map_err(bad)?;
+    let mut maintenance = Vec::new();
+    for (i, m) in cfg.maintenance.iter().enumerate() {
+        let matcher =
+            CompiledMatcher::compile(&m.matcher).map_err(|e| bad(format!("maintenance[{i}]: {e}")))?;
+        let s = parse_rfc3339(&m.start).expect("validated");
+        let e = parse_rfc3339(&m.end).expect("validated");
+        maintenance.push((m.name.clone(), s, e, matcher));
+    }
+    let mut rules = Vec::new();
+    for (i, r) in cfg.rules.iter().enumerate() {
+        let matcher = CompiledMatcher::compile(&r.matcher).map_err(|e| bad(format!("rules[{i}]: {e}")))?;
+        rules.push((r.clone(), matcher));
+    }
+    Ok(Compiled {
+        cfg: cfg.clone(),
+        recipes,
+        maintenance,
+        rules,
+        topology,
+    })
+}

@@ -1,0 +1,284 @@
+//! The output schema: update records (alert and incident changes) and the final-state views
+//! written to `alerts.jsonl` and `incidents.jsonl`. Versioned by [`SCHEMA_VERSION`]; fields
+//! are only ever added within a version. docs/schema.md describes every field.
+
+use crate::severity::Severity;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Update {
+    Alert(AlertUpdate),
+    Incident(IncidentUpdate),
+}
+
+impl Update {
+    pub fn seq(&self) -> u64 {
+        match self {
+            Update::Alert(a) => a.seq,
+            Update::Incident(i) => i.seq,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertChange {
+    /// First event of a new alert.
+    Created,
+    /// Duplicates arrived (count, last time, description); at most one per
+    /// `dedup.update_interval_secs` of event time.
+    Deduplicated,
+    SeverityChanged,
+    Cleared,
+    /// Raised again after a clear: a new occurrence.
+    Reraised,
+    Flapping,
+    Settled,
+    /// Joined an incident.
+    Correlated,
+    /// Removed after its retention; a Kafka sink writes a tombstone.
+    Purged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertUpdate {
+    pub v: u32,
+    pub seq: u64,
+    /// Event time of the change.
+    pub time: Millis,
+    pub change: AlertChange,
+    pub alert: AlertView,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub id: String,
+    pub signature: String,
+    pub source: String,
+    pub check: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub service: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub manager: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub labels: Vec<(String, String)>,
+    pub description: String,
+    pub severity: Severity,
+    pub max_severity: Severity,
+    /// `open` or `cleared`.
+    pub state: String,
+    pub count: u64,
+    /// 1 for the first raise, +1 for every raise after a clear.
+    pub occurrence: u32,
+    pub first_time: Millis,
+    pub last_time: Millis,
+    /// Noise score: 0 (no information) .. 1.
+    pub entropy: f32,
+    pub flapping: bool,
+    pub in_maintenance: bool,
+    /// The incident the current occurrence belongs to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub incident: Option<String>,
+    /// Every incident any occurrence joined.
+    pub incidents: Vec<String>,
+    /// Most recent severity changes, oldest first.
+    pub history: Vec<SeverityChange>,
+    /// For alerts raised by a per-key rule: why.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rule: Option<RuleExplanation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SeverityChange {
+    pub time: Millis,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleExplanation {
+    pub rule: String,
+    pub kind: String,
+    pub key: String,
+    /// Count rules: events in the window; heartbeat rules: intervals missed.
+    pub observed: u64,
+    pub threshold: u64,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentChange {
+    Opened,
+    AlertAdded,
+    SeverityChanged,
+    RootCauseChanged,
+    Resolved,
+    Reopened,
+    Closed,
+    Purged,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    pub v: u32,
+    pub seq: u64,
+    pub time: Millis,
+    pub change: IncidentChange,
+    pub incident: IncidentSummary,
+    /// The members this change added (all members on `opened`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub added: Vec<MemberView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    Open,
+    Acknowledged,
+    Resolved,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentSummary {
+    pub id: String,
+    pub title: String,
+    pub state: IncidentState,
+    /// Highest current severity of its members (`clear` once all are clear).
+    pub severity: Severity,
+    pub max_severity: Severity,
+    pub recipe: String,
+    pub alert_count: usize,
+    pub source_count: usize,
+    pub first_time: Millis,
+    pub last_time: Millis,
+    pub root_cause: RootCause,
+    pub reopen_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootCause {
+    pub alert_id: String,
+    pub signature: String,
+    pub source: String,
+    pub check: String,
+    /// Why this member: `furthest upstream in the topology`, or `earliest alert`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub alert_id: String,
+    pub signature: String,
+    pub occurrence: u32,
+    pub joined: Millis,
+    pub why: Explanation,
+}
+
+/// Why an alert joined an incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub recipe: String,
+    /// `seed` (started the incident), `attribute`, `topology`, `reraised` (a member raised
+    /// again while its incident was active or within the reopen grace).
+    pub kind: String,
+    /// The member it was compared with (the incident's anchor or root cause).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub compared_with: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub matched: Vec<FieldMatch>,
+    /// Since the incident's previous alert.
+    pub gap_ms: Millis,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hops: Option<u32>,
+    /// `upstream`, `downstream` or `sibling` relative to `compared_with`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldMatch {
+    pub field: String,
+    pub value: String,
+    pub other: String,
+    /// `equal`, `jaccard` or `tokens`.
+    pub method: String,
+    pub similarity: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub time: Millis,
+    pub what: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub alert_id: Option<String>,
+}
+
+/// The final state of an incident as written to `incidents.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub summary: IncidentSummary,
+    pub members: Vec<MemberView>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineStats {
+    pub events: u64,
+    pub synthetic_events: u64,
+    pub alerts_created: u64,
+    pub alerts_active: u64,
+    pub alerts_purged: u64,
+    pub incidents_opened: u64,
+    pub incidents_active: u64,
+    pub maintenance_events: u64,
+    pub updates: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_json_is_tagged_and_versioned() {
+        let u = Update::Incident(IncidentUpdate {
+            v: SCHEMA_VERSION,
+            seq: 7,
+            time: 0,
+            change: IncidentChange::Opened,
+            incident: IncidentSummary {
+                id: "INC0-1".into(),
+                title: "t".into(),
+                state: IncidentState::Open,
+                severity: Severity::Major,
+                max_severity: Severity::Major,
+                recipe: "r".into(),
+                alert_count: 2,
+                source_count: 2,
+                first_time: 0,
+                last_time: 0,
+                root_cause: RootCause {
+                    alert_id: "A0-1".into(),
+                    signature: "s".into(),
+                    source: "h".into(),
+                    check: "c".into(),
+                    reason: "earliest alert".into(),
+                },
+                reopen_count: 0,
+            },
+            added: vec![],
+        });
+        let j = serde_json::to_value(&u).unwrap();
+        assert_eq!(j["type"], "incident");
+        assert_eq!(j["v"], 1);
+        assert_eq!(j["change"], "opened");
+        assert_eq!(j["incident"]["state"], "open");
+        let back: Update = serde_json::from_value(j).unwrap();
+        assert_eq!(back, u);
+    }
+}

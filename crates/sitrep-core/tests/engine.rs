@@ -1,0 +1,697 @@
+//! Behaviour of the engine as a whole: dedup, noise, rules, correlation, lifecycle,
+//! determinism and snapshots. Time is injected through event times, never slept.
+
+use sitrep_core::config::Config;
+use sitrep_core::update::{AlertChange, IncidentChange, IncidentState, Update};
+use sitrep_core::{Engine, EngineOptions, Event, Severity};
+
+const T0: i64 = 1_795_514_400_000; // 2026-11-24T10:00:00Z
+const S: i64 = 1000;
+
+fn ev(t: i64, source: &str, check: &str, sev: Severity, desc: &str) -> Event {
+    Event {
+        source: source.into(),
+        check: check.into(),
+        severity: sev,
+        description: desc.into(),
+        time: Some(T0 + t),
+        ..Event::default()
+    }
+}
+
+fn svc(mut e: Event, s: &str) -> Event {
+    e.service = Some(s.into());
+    e
+}
+
+fn engine(toml: &str) -> Engine {
+    Engine::new(&Config::from_toml(toml).unwrap(), EngineOptions::default()).unwrap()
+}
+
+fn run(e: &mut Engine, events: &[Event]) -> Vec<Update> {
+    let mut out = Vec::new();
+    for x in events {
+        e.process(x);
+        out.extend(e.drain_updates());
+    }
+    out
+}
+
+fn incident_changes(u: &[Update]) -> Vec<IncidentChange> {
+    u.iter()
+        .filter_map(|u| match u {
+            Update::Incident(i) => Some(i.change),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn duplicates_are_one_alert_and_clear_reraise_counts_occurrences() {
+    let mut e = engine("");
+    let u = run(
+        &mut e,
+        &[
+            ev(0, "db-1", "disk_full", Severity::Major, "disk 91% full"),
+            ev(S, "db-1", "disk_full", Severity::Major, "disk 92% full"),
+            ev(2 * S, "db-1", "disk_full", Severity::Critical, "disk 99% full"),
+            ev(3 * S, "db-1", "disk_full", Severity::Clear, "disk ok"),
+            ev(4 * S, "db-1", "disk_full", Severity::Major, "disk 95% full"),
+        ],
+    );
+    let alerts = e.alerts();
+    assert_eq!(alerts.len(), 1);
+    let a = &alerts[0];
+    assert_eq!(
+        (a.count, a.occurrence, a.severity, a.max_severity),
+        (5, 2, Severity::Major, Severity::Critical)
+    );
+    assert_eq!(a.first_time, T0);
+    assert_eq!(a.last_time, T0 + 4 * S);
+    assert_eq!(a.description, "disk 95% full");
+    assert_eq!(a.history.len(), 4);
+    let changes: Vec<AlertChange> = u
+        .iter()
+        .filter_map(|u| match u {
+            Update::Alert(a) => Some(a.change),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            AlertChange::Created,
+            AlertChange::SeverityChanged,
+            AlertChange::Cleared,
+            AlertChange::Reraised
+        ]
+    );
+    // sequence numbers are strictly increasing
+    assert!(u.windows(2).all(|w| w[0].seq() < w[1].seq()));
+}
+
+#[test]
+fn dedup_updates_are_throttled_by_event_time() {
+    let mut e = engine("[dedup]\nupdate_interval_secs = 10\n");
+    let events: Vec<Event> = (0..30)
+        .map(|i| ev(i * S, "h", "c", Severity::Minor, "x"))
+        .collect();
+    let u = run(&mut e, &events);
+    let dedups = u
+        .iter()
+        .filter(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Deduplicated))
+        .count();
+    assert_eq!(dedups, 2, "one at 10 s and one at 20 s");
+    assert_eq!(e.alerts()[0].count, 30);
+}
+
+#[test]
+fn flapping_is_detected_and_settles() {
+    let mut e = engine("[dedup.flapping]\nchanges = 4\nwindow_secs = 100\n");
+    let mut events = Vec::new();
+    for i in 0..6 {
+        let sev = if i % 2 == 0 {
+            Severity::Major
+        } else {
+            Severity::Clear
+        };
+        events.push(ev(i * 10 * S, "h", "link", sev, "link state"));
+    }
+    let u = run(&mut e, &events);
+    assert!(u
+        .iter()
+        .any(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Flapping)));
+    assert!(e.alerts()[0].flapping);
+    e.advance(T0 + 50 * S + 101 * S);
+    let u: Vec<Update> = e.drain_updates().collect();
+    assert!(u
+        .iter()
+        .any(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Settled)));
+    assert!(!e.alerts()[0].flapping);
+}
+
+#[test]
+fn same_service_alerts_form_an_incident_with_explanations() {
+    let mut e = engine("");
+    let u = run(
+        &mut e,
+        &[
+            svc(
+                ev(
+                    0,
+                    "web-1",
+                    "http_5xx",
+                    Severity::Major,
+                    "checkout returns HTTP 503",
+                ),
+                "checkout",
+            ),
+            svc(
+                ev(
+                    20 * S,
+                    "db-1",
+                    "slow_query",
+                    Severity::Critical,
+                    "payments query latency high",
+                ),
+                "checkout",
+            ),
+        ],
+    );
+    assert_eq!(incident_changes(&u), [IncidentChange::Opened]);
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.summary.alert_count, 2);
+    assert_eq!(inc.summary.severity, Severity::Critical);
+    assert_eq!(inc.summary.recipe, "same-service");
+    assert_eq!(inc.summary.root_cause.source, "web-1");
+    let why = &inc.members[1].why;
+    assert_eq!(why.kind, "attribute");
+    assert_eq!(why.gap_ms, 20 * S);
+    assert_eq!(why.matched[0].field, "service");
+    assert_eq!(why.matched[0].similarity, 1.0);
+    assert_eq!(inc.members[0].why.kind, "seed");
+    let alerts = e.alerts();
+    assert!(alerts
+        .iter()
+        .all(|a| a.incident.as_deref() == Some(inc.summary.id.as_str())));
+}
+
+#[test]
+fn single_alert_opens_nothing_and_window_expiry_prevents_late_joins() {
+    let mut e = engine("");
+    let u = run(
+        &mut e,
+        &[
+            svc(
+                ev(
+                    0,
+                    "web-1",
+                    "http_5xx",
+                    Severity::Critical,
+                    "checkout returns HTTP 503",
+                ),
+                "checkout",
+            ),
+            svc(
+                ev(
+                    500 * S,
+                    "db-1",
+                    "slow_query",
+                    Severity::Major,
+                    "payments query latency",
+                ),
+                "checkout",
+            ),
+        ],
+    );
+    assert!(
+        incident_changes(&u).is_empty(),
+        "beyond the 120 s window: no incident"
+    );
+}
+
+#[test]
+fn single_critical_recipe_opens_alone() {
+    let mut e = engine(
+        "[[correlation.recipes]]\nname='crit'\nkind='attribute'\nequal=['source']\nsingle_critical=true\n",
+    );
+    let u = run(
+        &mut e,
+        &[ev(
+            0,
+            "core-1",
+            "power",
+            Severity::Critical,
+            "power supply failed",
+        )],
+    );
+    assert_eq!(incident_changes(&u), [IncidentChange::Opened]);
+}
+
+#[test]
+fn similarity_does_not_chain_transitively() {
+    // A~B and B~C by host-name similarity, but A and C are unrelated: C must not join.
+    let cfg = r#"
+        [[correlation.recipes]]
+        name = "hosts"
+        kind = "attribute"
+        equal = ["check"]
+        similar = [{ field = "source", method = "jaccard", threshold = 0.5 }]
+    "#;
+    let mut e = engine(cfg);
+    run(
+        &mut e,
+        &[
+            ev(0, "alpha-bravo", "cpu", Severity::Major, "cpu saturated on node"),
+            ev(
+                S,
+                "alpha-bravo-charlie",
+                "cpu",
+                Severity::Major,
+                "cpu saturated on node",
+            ),
+            ev(
+                2 * S,
+                "bravo-charlie-delta",
+                "cpu",
+                Severity::Major,
+                "cpu saturated on node",
+            ),
+        ],
+    );
+    let incs = e.incidents();
+    assert_eq!(incs.len(), 1);
+    let members: Vec<&str> = incs[0].members.iter().map(|m| m.signature.as_str()).collect();
+    assert_eq!(members, ["alpha-bravo::cpu", "alpha-bravo-charlie::cpu"]);
+    let m = &incs[0].members[1].why.matched[1];
+    assert_eq!(m.method, "jaccard");
+    assert!(m.similarity >= 0.5 && m.similarity < 1.0);
+}
+
+const TOPO: &str = r#"
+    [topology]
+    edges = [["core-1", "agg-1"], ["agg-1", "cell-1"], ["agg-1", "cell-2"], ["core-1", "agg-2"], ["agg-2", "cell-9"],
+             ["cell-1", "svc-voice"], ["lonely-1", "lonely-2"]]
+"#;
+
+#[test]
+fn topology_groups_dependants_and_names_the_upstream_root_cause() {
+    let mut e = engine(TOPO);
+    run(
+        &mut e,
+        &[
+            ev(0, "cell-1", "cell_down", Severity::Major, "cell site unreachable"),
+            ev(
+                5 * S,
+                "cell-2",
+                "cell_down",
+                Severity::Major,
+                "cell site unreachable",
+            ),
+            ev(
+                9 * S,
+                "agg-1",
+                "power",
+                Severity::Critical,
+                "aggregation switch power supply failed",
+            ),
+            ev(
+                12 * S,
+                "svc-voice",
+                "degraded",
+                Severity::Minor,
+                "voice call setup failures rising",
+            ),
+            ev(14 * S, "lonely-2", "cpu", Severity::Major, "cpu saturated"),
+        ],
+    );
+    let incs = e.incidents();
+    assert_eq!(incs.len(), 1);
+    let inc = &incs[0];
+    assert_eq!(inc.summary.alert_count, 4);
+    assert_eq!(inc.summary.root_cause.source, "agg-1");
+    assert_eq!(inc.summary.root_cause.reason, "furthest upstream in the topology");
+    assert!(inc.summary.title.starts_with("power on agg-1"));
+    let agg = inc
+        .members
+        .iter()
+        .find(|m| m.signature.starts_with("agg-1"))
+        .unwrap();
+    assert_eq!(agg.why.hops, Some(1));
+    assert_eq!(agg.why.direction.as_deref(), Some("upstream"));
+    let voice = inc
+        .members
+        .iter()
+        .find(|m| m.signature.starts_with("svc-voice"))
+        .unwrap();
+    assert_eq!(voice.why.kind, "topology");
+    assert!(voice.why.hops.unwrap() <= 2);
+}
+
+#[test]
+fn incident_resolves_reopens_within_grace_then_closes() {
+    let mut e = engine("[correlation]\nreopen_grace_secs = 60\n[dedup.flapping]\nchanges = 10\n");
+    let a = |t, sev| {
+        svc(
+            ev(t, "web-1", "http_5xx", sev, "checkout returns HTTP 503"),
+            "checkout",
+        )
+    };
+    let b = |t, sev| {
+        svc(
+            ev(t, "db-1", "slow_query", sev, "payments query latency high"),
+            "checkout",
+        )
+    };
+    let u = run(
+        &mut e,
+        &[
+            a(0, Severity::Major),
+            b(S, Severity::Major),
+            a(10 * S, Severity::Clear),
+            b(11 * S, Severity::Clear),
+            a(30 * S, Severity::Major), // within grace: reopens
+            a(40 * S, Severity::Clear),
+        ],
+    );
+    assert_eq!(
+        incident_changes(&u),
+        [
+            IncidentChange::Opened,
+            IncidentChange::Resolved,
+            IncidentChange::Reopened,
+            IncidentChange::Resolved
+        ]
+    );
+    e.advance(T0 + 40 * S + 60 * S);
+    let u: Vec<Update> = e.drain_updates().collect();
+    assert_eq!(incident_changes(&u), [IncidentChange::Closed]);
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.summary.state, IncidentState::Closed);
+    assert_eq!(inc.summary.reopen_count, 1);
+    // after close, a new raise starts over instead of reopening
+    let u = run(
+        &mut e,
+        &[a(200 * S, Severity::Major), b(201 * S, Severity::Major)],
+    );
+    assert_eq!(incident_changes(&u), [IncidentChange::Opened]);
+    assert_eq!(e.incidents().len(), 2);
+}
+
+#[test]
+fn low_information_alerts_cannot_start_incidents_but_can_join() {
+    let mut e = engine("[noise]\nthreshold = 0.5\npriority_words = []\n");
+    // make "configuration saved" very common
+    let events: Vec<Event> = (0..200)
+        .map(|i| {
+            ev(
+                i * S,
+                &format!("sw{i}"),
+                "config",
+                Severity::Warning,
+                "configuration saved",
+            )
+        })
+        .collect();
+    run(&mut e, &events);
+    // two more common ones on one service: no incident (neither may start one)
+    let u = run(
+        &mut e,
+        &[
+            svc(
+                ev(300 * S, "a-1", "cfg", Severity::Warning, "configuration saved"),
+                "billing",
+            ),
+            svc(
+                ev(301 * S, "a-2", "cfg", Severity::Warning, "configuration saved"),
+                "billing",
+            ),
+        ],
+    );
+    assert!(incident_changes(&u).is_empty());
+    let a = e.alerts().into_iter().find(|a| a.source == "a-1").unwrap();
+    assert!(a.entropy < 0.5, "{}", a.entropy);
+    // an informative alert starts one, and a common one may join it
+    let u = run(
+        &mut e,
+        &[
+            svc(
+                ev(
+                    400 * S,
+                    "b-1",
+                    "db",
+                    Severity::Major,
+                    "replication lag exceeds threshold on primary",
+                ),
+                "billing",
+            ),
+            svc(
+                ev(401 * S, "a-3", "config", Severity::Warning, "configuration saved"),
+                "billing",
+            ),
+        ],
+    );
+    assert_eq!(incident_changes(&u), [IncidentChange::Opened]);
+}
+
+#[test]
+fn maintenance_counts_events_but_opens_nothing() {
+    let mut e = engine(
+        r#"
+        [[maintenance]]
+        name = "db patching"
+        start = "2026-11-24T10:00:00Z"
+        end = "2026-11-24T11:00:00Z"
+        match = { service = "billing" }
+    "#,
+    );
+    let u = run(
+        &mut e,
+        &[
+            svc(
+                ev(0, "db-1", "down", Severity::Critical, "database down"),
+                "billing",
+            ),
+            svc(
+                ev(S, "db-2", "down", Severity::Critical, "database down"),
+                "billing",
+            ),
+            svc(
+                ev(2 * S, "db-2", "down", Severity::Critical, "database down"),
+                "billing",
+            ),
+        ],
+    );
+    assert!(incident_changes(&u).is_empty());
+    let alerts = e.alerts();
+    assert_eq!(alerts.len(), 2);
+    assert!(alerts.iter().all(|a| a.in_maintenance));
+    assert_eq!(alerts[1].count, 2);
+    assert_eq!(e.stats().maintenance_events, 3);
+}
+
+#[test]
+fn count_rule_raises_and_clears_a_synthetic_alert() {
+    let mut e = engine(
+        r#"
+        [[rules]]
+        name = "auth-bruteforce"
+        kind = "count"
+        match = { check = "auth_failure" }
+        key = ["source"]
+        window_secs = 60
+        threshold = 5
+    "#,
+    );
+    let events: Vec<Event> = (0..6)
+        .map(|i| {
+            ev(
+                i * 5 * S,
+                "bastion-1",
+                "auth_failure",
+                Severity::Warning,
+                "failed password",
+            )
+        })
+        .collect();
+    run(&mut e, &events[..5]);
+    assert_eq!(e.alerts().len(), 1, "5 in the window is not more than 5");
+    run(&mut e, &events[5..]);
+    let alerts = e.alerts();
+    let syn = alerts
+        .iter()
+        .find(|a| a.check == "auth-bruteforce")
+        .expect("synthetic alert");
+    assert_eq!(syn.source, "bastion-1");
+    assert_eq!(syn.severity, Severity::Major);
+    let why = syn.rule.as_ref().unwrap();
+    assert_eq!((why.observed, why.threshold, why.window_secs), (6, 5, 60));
+    assert_eq!(syn.manager.as_deref(), Some("sitrep-rules"));
+    e.advance(T0 + 25 * S + 61 * S);
+    let syn = e
+        .alerts()
+        .into_iter()
+        .find(|a| a.check == "auth-bruteforce")
+        .unwrap();
+    assert_eq!(syn.state, "cleared");
+}
+
+#[test]
+fn heartbeat_rule_raises_when_missing_and_clears_when_heard() {
+    let mut e = engine(
+        r#"
+        [[rules]]
+        name = "heartbeat-lost"
+        kind = "heartbeat"
+        match = { check = "heartbeat" }
+        key = ["source"]
+        interval_secs = 30
+        missed = 3
+        severity = "critical"
+    "#,
+    );
+    run(
+        &mut e,
+        &[ev(0, "probe-1", "heartbeat", Severity::Indeterminate, "alive")],
+    );
+    e.advance(T0 + 89 * S);
+    assert!(e.alerts().iter().all(|a| a.check != "heartbeat-lost"));
+    e.advance(T0 + 90 * S);
+    let syn = e
+        .alerts()
+        .into_iter()
+        .find(|a| a.check == "heartbeat-lost")
+        .expect("raised at 90 s");
+    assert_eq!(
+        (syn.severity, syn.rule.unwrap().observed),
+        (Severity::Critical, 3)
+    );
+    run(
+        &mut e,
+        &[ev(
+            100 * S,
+            "probe-1",
+            "heartbeat",
+            Severity::Indeterminate,
+            "alive",
+        )],
+    );
+    let syn = e
+        .alerts()
+        .into_iter()
+        .find(|a| a.check == "heartbeat-lost")
+        .unwrap();
+    assert_eq!(syn.state, "cleared");
+}
+
+#[test]
+fn retention_purges_cleared_alerts() {
+    let mut e = engine("[dedup]\nretention_secs = 100\n");
+    run(
+        &mut e,
+        &[
+            ev(0, "h", "c", Severity::Major, "x"),
+            ev(S, "h", "c", Severity::Clear, "x"),
+        ],
+    );
+    e.advance(T0 + 101 * S);
+    let u: Vec<Update> = e.drain_updates().collect();
+    assert!(u
+        .iter()
+        .any(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Purged)));
+    assert!(e.alerts().is_empty());
+    assert_eq!(e.stats().alerts_purged, 1);
+    // the signature is free again: a new alert with a new id
+    run(&mut e, &[ev(200 * S, "h", "c", Severity::Major, "x")]);
+    assert_eq!(e.alerts()[0].id, "A0-2");
+}
+
+fn mixed_stream() -> Vec<Event> {
+    let mut v = Vec::new();
+    for i in 0..400i64 {
+        let host = format!("cell-{}", i % 3 + 1);
+        let sev = if i % 17 == 0 {
+            Severity::Clear
+        } else {
+            Severity::Major
+        };
+        v.push(ev(i * 3 * S, &host, "cell_down", sev, "cell site unreachable"));
+        if i % 5 == 0 {
+            v.push(ev(
+                i * 3 * S + 1,
+                "agg-1",
+                "power",
+                Severity::Critical,
+                "power supply failed",
+            ));
+        }
+        if i % 7 == 0 {
+            v.push(svc(
+                ev(
+                    i * 3 * S + 2,
+                    &format!("web-{}", i % 4),
+                    "http_5xx",
+                    Severity::Minor,
+                    "HTTP 503",
+                ),
+                "shop",
+            ));
+        }
+    }
+    v
+}
+
+fn all_output(e: &Engine, updates: &[Update]) -> String {
+    let mut s = String::new();
+    for u in updates {
+        s.push_str(&serde_json::to_string(u).unwrap());
+        s.push('\n');
+    }
+    s.push_str(&serde_json::to_string(&e.alerts()).unwrap());
+    s.push_str(&serde_json::to_string(&e.incidents()).unwrap());
+    s
+}
+
+#[test]
+fn output_is_identical_whatever_the_batching() {
+    let events = mixed_stream();
+    let mut reference = None;
+    for batch in [1usize, 7, 64, 10_000] {
+        let mut e = engine(TOPO);
+        let mut updates = Vec::new();
+        for chunk in events.chunks(batch) {
+            for x in chunk {
+                e.process(x);
+            }
+            updates.extend(e.drain_updates());
+        }
+        let out = all_output(&e, &updates);
+        match &reference {
+            None => reference = Some(out),
+            Some(r) => assert_eq!(r, &out, "batch size {batch} changed the output"),
+        }
+    }
+}
+
+#[test]
+fn snapshot_and_restore_continue_exactly() {
+    let events = mixed_stream();
+    let cfg = Config::from_toml(TOPO).unwrap();
+    let mut whole = Engine::new(&cfg, EngineOptions::default()).unwrap();
+    let mut updates = Vec::new();
+    for x in &events {
+        whole.process(x);
+    }
+    updates.extend(whole.drain_updates());
+    let expected = all_output(&whole, &updates);
+
+    let mut first = Engine::new(&cfg, EngineOptions::default()).unwrap();
+    let mut updates = Vec::new();
+    let half = events.len() / 2;
+    for x in &events[..half] {
+        first.process(x);
+    }
+    updates.extend(first.drain_updates());
+    let snap = first.snapshot();
+    drop(first);
+    let mut second = Engine::restore(&cfg, &snap).unwrap();
+    for x in &events[half..] {
+        second.process(x);
+    }
+    updates.extend(second.drain_updates());
+    assert_eq!(expected, all_output(&second, &updates));
+}
+
+#[test]
+fn partition_is_part_of_every_id() {
+    let mut e = Engine::new(&Config::default(), EngineOptions { partition: 7 }).unwrap();
+    run(
+        &mut e,
+        &[
+            svc(ev(0, "a", "x", Severity::Major, "alpha failure"), "s"),
+            svc(ev(S, "b", "y", Severity::Major, "beta failure"), "s"),
+        ],
+    );
+    assert_eq!(e.alerts()[0].id, "A7-1");
+    assert_eq!(e.incidents()[0].summary.id, "INC7-1");
+}
