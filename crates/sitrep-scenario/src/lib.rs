@@ -1,1 +1,17 @@
+//! sitrep-scenario: realistic monitoring streams with ground truth, and the evaluator that
+//! scores a replay against that truth.
+//!
+//! - [`topology`]: builds the estates (telco network, microservices) as nodes + dependencies.
+//! - [`gen`]: injects faults that cascade to dependants, plus noise (one-off alerts, flapping
+//!   checks, chatty low-information events, maintenance), and writes the stream.
+//! - [`truth`]: the ground-truth file format, derived from the labelled stream by replaying
+//!   the engine's occurrence rules.
+//! - [`eval`]: pairwise precision/recall/F1, ARI, NMI, compression, noise share and time to
+//!   incident.
 
+pub mod eval;
+pub mod gen;
+pub mod topology;
+pub mod truth;
+
+pub use gen::{generate, Generated, Scenario};
