@@ -1,1 +1,65 @@
-fn main() {}
+//! The `sitrep` binary: the edge where files, threads, clocks and terminals live.
+//!
+//! - `replay`: run the core over a recorded stream as fast as it can ([`replay`]).
+//! - `gen` / `eval`: scenarios with ground truth, and scoring a replay ([`scenario`]).
+//! - `demo`: generate, replay, evaluate and print the incidents found ([`demo`]).
+//! - `check-config`: parse and validate a config file.
+//!
+//! Config loading (TOML plus an optional topology file) is in [`load`].
+
+mod demo;
+mod load;
+mod replay;
+mod scenario;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "sitrep", version, about = "Event correlation: monitoring events in, explained incidents out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine over a recorded stream and write updates, alerts and incidents.
+    Replay(replay::ReplayArgs),
+    /// Generate a scenario stream with its ground truth.
+    Gen(scenario::GenArgs),
+    /// Score a replay's output against a ground truth.
+    Eval(scenario::EvalArgs),
+    /// Generate a built-in scenario, replay it and print the incidents found.
+    Demo(demo::DemoArgs),
+    /// Parse and validate a config file; print the effective recipes.
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Replay(a) => replay::run(a).map(|_| ()),
+        Command::Gen(a) => scenario::gen(a),
+        Command::Eval(a) => scenario::eval(a).map(|_| ()),
+        Command::Demo(a) => demo::run(a),
+        Command::CheckConfig { config } => {
+            let cfg = load::config(Some(&config))?;
+            sitrep_core::Engine::new(&cfg, Default::default())?;
+            let recipes = if cfg.correlation.recipes.is_empty() {
+                sitrep_core::correlate::default_recipes(!cfg.topology.nodes.is_empty() || !cfg.topology.edges.is_empty())
+            } else {
+                cfg.correlation.recipes.clone()
+            };
+            println!("{}: ok", config.display());
+            for r in recipes {
+                println!("  recipe {:<20} {:?} equal={:?} window={}s", r.name, r.kind, r.equal, r.window_secs);
+            }
+            Ok(())
+        }
+    }
+}

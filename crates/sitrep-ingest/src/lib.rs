@@ -1,1 +1,25 @@
+//! sitrep-ingest: where events come from. Sources read raw records; decoders turn them into
+//! events (or dead letters) with the core's [`Normaliser`](sitrep_core::Normaliser).
+//!
+//! - [`source`]: the [`Source`] trait (poll, checkpoint, commit) and the file/stdin source
+//!   that reads newline-delimited records in large chunks.
+//! - [`decode`]: decoding of a chunk, and [`decode::ParallelDecoder`], which decodes chunks
+//!   on worker threads and hands them back in input order.
+//!
+//! Network sources (HTTP, syslog, SNMP) and Kafka plug in behind the same trait.
 
+pub mod decode;
+pub mod source;
+
+pub use decode::{DecodedChunk, ParallelDecoder};
+pub use source::{Chunk, FileSource, Position, Source};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("reading {input}: {source}")]
+    Io {
+        input: String,
+        #[source]
+        source: std::io::Error,
+    },
+}

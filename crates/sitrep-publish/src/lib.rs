@@ -1,1 +1,129 @@
+//! sitrep-publish: where updates go. Sinks take the engine's updates and the dead letters,
+//! and make them durable on `commit`.
+//!
+//! - [`Sink`]: the trait (write, commit).
+//! - [`JsonlDirSink`]: `updates.jsonl` and `dead_letters.jsonl` in a folder, plus the final
+//!   state files `alerts.jsonl` and `incidents.jsonl` written by [`JsonlDirSink::finish`].
+//!
+//! Kafka topics (enriched alerts, incidents, dead letters) plug in behind the same trait.
 
+use sitrep_core::update::{AlertView, IncidentView};
+use sitrep_core::{DeadLetter, Update};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("writing {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A destination for updates and dead letters. Nothing written is durable until `commit`
+/// returns; a source position may be acknowledged only after that.
+pub trait Sink {
+    fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError>;
+    fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError>;
+    fn commit(&mut self) -> Result<(), PublishError>;
+}
+
+pub struct JsonlDirSink {
+    dir: PathBuf,
+    updates: BufWriter<File>,
+    dead: BufWriter<File>,
+    pub updates_written: u64,
+    pub dead_letters_written: u64,
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, PublishError> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| PublishError::Io { path: path.display().to_string(), source: e })
+}
+
+impl JsonlDirSink {
+    pub fn create(dir: &Path) -> Result<JsonlDirSink, PublishError> {
+        std::fs::create_dir_all(dir).map_err(|e| PublishError::Io { path: dir.display().to_string(), source: e })?;
+        Ok(JsonlDirSink {
+            updates: create(&dir.join("updates.jsonl"))?,
+            dead: create(&dir.join("dead_letters.jsonl"))?,
+            dir: dir.to_path_buf(),
+            updates_written: 0,
+            dead_letters_written: 0,
+        })
+    }
+
+    fn io(&self, file: &str) -> impl Fn(std::io::Error) -> PublishError + '_ {
+        let path = self.dir.join(file).display().to_string();
+        move |e| PublishError::Io { path: path.clone(), source: e }
+    }
+
+    /// Writes the final state files and flushes everything.
+    pub fn finish(mut self, alerts: &[AlertView], incidents: &[IncidentView]) -> Result<(), PublishError> {
+        self.commit()?;
+        for (name, lines) in [
+            ("alerts.jsonl", alerts.iter().map(|a| serde_json::to_string(a).expect("serialise")).collect::<Vec<_>>()),
+            ("incidents.jsonl", incidents.iter().map(|i| serde_json::to_string(i).expect("serialise")).collect()),
+        ] {
+            let mut w = create(&self.dir.join(name))?;
+            for l in lines {
+                w.write_all(l.as_bytes()).and_then(|_| w.write_all(b"\n")).map_err(self.io(name))?;
+            }
+            w.flush().map_err(self.io(name))?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for JsonlDirSink {
+    fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError> {
+        for u in updates {
+            serde_json::to_writer(&mut self.updates, &u).map_err(|e| PublishError::Io {
+                path: "updates.jsonl".into(),
+                source: e.into(),
+            })?;
+            self.updates.write_all(b"\n").map_err(self.io("updates.jsonl"))?;
+            self.updates_written += 1;
+        }
+        Ok(())
+    }
+
+    fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
+        for d in letters {
+            serde_json::to_writer(&mut self.dead, d)
+                .map_err(|e| PublishError::Io { path: "dead_letters.jsonl".into(), source: e.into() })?;
+            self.dead.write_all(b"\n").map_err(self.io("dead_letters.jsonl"))?;
+            self.dead_letters_written += 1;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), PublishError> {
+        self.updates.flush().map_err(self.io("updates.jsonl"))?;
+        self.dead.flush().map_err(self.io("dead_letters.jsonl"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitrep_core::Rejection;
+
+    #[test]
+    fn writes_dead_letters_and_final_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = JsonlDirSink::create(dir.path()).unwrap();
+        s.write_dead_letters(&[DeadLetter::new("t", 3, &Rejection::Empty, b"", 10)]).unwrap();
+        s.write_updates(&mut std::iter::empty()).unwrap();
+        s.finish(&[], &[]).unwrap();
+        let dl = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(dl.trim()).unwrap();
+        assert_eq!(v["position"], 3);
+        assert_eq!(v["code"], "empty");
+        assert!(dir.path().join("alerts.jsonl").exists() && dir.path().join("incidents.jsonl").exists());
+    }
+}

@@ -261,6 +261,7 @@ mod tests {
             scenario: "t".into(),
             seed: 0,
             events: 100,
+            events_by_kind: Default::default(),
             faults: vec![
                 FaultTruth { id: 1, kind: "k".into(), root: "r".into(), start: 0, end: 0, first_event: Some(0), alerts: 3 },
                 FaultTruth { id: 2, kind: "k".into(), root: "r".into(), start: 0, end: 0, first_event: Some(0), alerts: 2 },

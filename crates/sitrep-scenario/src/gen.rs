@@ -52,9 +52,9 @@ impl Scenario {
 
     fn params(self) -> Params {
         match self {
-            Scenario::Telco => Params { hours: 12, fault_every: 6 * MIN, oneoff_every: 2 * MIN, chatty_every: 20 * SEC, flappers: 6, maintenance: 2, poll: (30, 120) },
-            Scenario::Micro => Params { hours: 10, fault_every: 8 * MIN, oneoff_every: 3 * MIN, chatty_every: 15 * SEC, flappers: 5, maintenance: 2, poll: (15, 60) },
-            Scenario::Storm => Params { hours: 3, fault_every: 45 * SEC, oneoff_every: 30 * SEC, chatty_every: 5 * SEC, flappers: 10, maintenance: 1, poll: (20, 60) },
+            Scenario::Telco => Params { hours: 12, fault_every: 6 * MIN, oneoff_every: 2 * MIN, chatty_every: 20 * SEC, flappers: 6, maintenance: 2, poll: (10, 45) },
+            Scenario::Micro => Params { hours: 10, fault_every: 8 * MIN, oneoff_every: 3 * MIN, chatty_every: 15 * SEC, flappers: 5, maintenance: 2, poll: (10, 40) },
+            Scenario::Storm => Params { hours: 3, fault_every: 45 * SEC, oneoff_every: 30 * SEC, chatty_every: 5 * SEC, flappers: 10, maintenance: 1, poll: (5, 30) },
         }
     }
 
@@ -252,7 +252,7 @@ impl Builder<'_> {
     }
 
     fn fault(&mut self, id: u32, root: usize, start: Millis, label: Label) -> FaultTruth {
-        let dur = self.rng.gen_range(8..45) * MIN;
+        let dur = self.rng.gen_range(10..60) * MIN;
         let end = start + dur;
         let affected = self.cascade(root, &[0.85, 0.6, 0.15]);
         for (node, depth) in affected {
@@ -394,6 +394,16 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
     (estate, events, faults, windows)
 }
 
+fn label_kind(l: Label) -> &'static str {
+    match l {
+        Label::Fault(_) => "fault",
+        Label::OneOff => "oneoff",
+        Label::Flapping => "flapping",
+        Label::Chatty => "chatty",
+        Label::Maintenance => "maintenance",
+    }
+}
+
 /// Generates `target` events of `scenario` (fewer if the scenario's timeline ends first,
 /// which the pilot run makes unlikely).
 pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
@@ -418,7 +428,9 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
     let mut alerts = Vec::new();
     let mut first_event: FxHashMap<u32, Millis> = FxHashMap::default();
     let mut sig = String::new();
+    let mut events_by_kind: BTreeMap<String, u64> = BTreeMap::new();
     for e in &events {
+        *events_by_kind.entry(label_kind(e.label).into()).or_default() += 1;
         if let Label::Fault(f) = e.label {
             first_event.entry(f).or_insert(e.time);
         }
@@ -429,13 +441,11 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
         } else if !st.0 {
             st.0 = true;
             st.1 += 1;
-            let (fault, kind) = match e.label {
-                Label::Fault(f) => (Some(f), "fault"),
-                Label::OneOff => (None, "oneoff"),
-                Label::Flapping => (None, "flapping"),
-                Label::Chatty => (None, "chatty"),
-                Label::Maintenance => (None, "maintenance"),
+            let fault = match e.label {
+                Label::Fault(f) => Some(f),
+                _ => None,
             };
+            let kind = label_kind(e.label);
             alerts.push(AlertTruth { signature: sig.clone(), occurrence: st.1, fault, kind: kind.into(), first_time: e.time });
         }
     }
@@ -452,7 +462,7 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
     }
     Generated {
         lines: events.iter().map(|e| e.event.to_native_json()).collect(),
-        truth: Truth { scenario: scenario.name().into(), seed, events: events.len() as u64, faults, alerts },
+        truth: Truth { scenario: scenario.name().into(), seed, events: events.len() as u64, events_by_kind, faults, alerts },
         topology: estate.to_config(),
         maintenance,
     }

@@ -11,6 +11,8 @@ pub struct Truth {
     pub scenario: String,
     pub seed: u64,
     pub events: u64,
+    /// Events per kind (`fault`, `oneoff`, `flapping`, `chatty`, `maintenance`).
+    pub events_by_kind: std::collections::BTreeMap<String, u64>,
     pub faults: Vec<FaultTruth>,
     pub alerts: Vec<AlertTruth>,
 }

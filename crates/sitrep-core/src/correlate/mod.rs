@@ -52,7 +52,9 @@ pub(crate) struct Recipe {
 }
 
 /// The recipe set used when the config names none: topology first when a topology is
-/// loaded, then same service, then the same check on similar hosts.
+/// loaded, then same service, then the same check on similar hosts. All of them leave out
+/// informational alerts (severity below `warning`): routine events are kept and counted as
+/// alerts, but they are not evidence of a failure.
 pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
     let mut v = Vec::new();
     let base = |name: &str, kind| RecipeConfig {
@@ -65,7 +67,7 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
         max_window_secs: 3600,
         min_alerts: None,
         single_critical: false,
-        matcher: Default::default(),
+        matcher: crate::config::Matcher { min_severity: Some(Severity::Warning), ..Default::default() },
     };
     if has_topology {
         v.push(base("topology", RecipeKind::Topology));
@@ -555,19 +557,28 @@ impl Engine {
     fn join(&mut self, cid: u64, slot: u32, t: Millis, why: Explanation) {
         let member = self.member_for(slot, t, why);
         let entity = member.entity;
+        // Low-information members may join but neither extend the window (or chatty noise
+        // would keep an incident open forever) nor become its root cause.
+        let informative = self.informative(self.alert(slot));
+        let root_informative = {
+            let c = &self.st.clusters[&cid];
+            let m = &c.members[c.root];
+            self.live_alert(m.slot, m.alert).is_none_or(|a| self.informative(a))
+        };
         let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
         let r = &self.c.recipes[c.recipe as usize];
         c.members.push(member);
         c.last_time = c.last_time.max(t);
-        let end = c.window_end.max(t + r.window).min(c.first_time + r.max_window);
+        let end = if informative { c.window_end.max(t + r.window).min(c.first_time + r.max_window) } else { c.window_end };
         let extended = end > c.window_end;
         c.window_end = end;
         let mut root_changed = false;
         if let (Some(e), Some(root_e)) = (entity, c.members[c.root].entity) {
             let limit = (r.hop_limit * 2).max(4);
-            if e != root_e && self.c.topology.downstream_distance(e, root_e, limit).is_some() {
+            let upstream = e != root_e && self.c.topology.downstream_distance(e, root_e, limit).is_some();
+            if (upstream && (informative || !root_informative)) || (informative && !root_informative) {
                 c.root = c.members.len() - 1;
-                c.root_reason = "furthest upstream in the topology".into();
+                c.root_reason = if upstream { "furthest upstream in the topology" } else { "earliest informative alert" }.into();
                 root_changed = true;
             }
         }
@@ -752,7 +763,7 @@ impl Engine {
             return false;
         };
         let reopen = match c.state {
-            ClusterState::Open | ClusterState::Acknowledged => false,
+            ClusterState::Open | ClusterState::Acknowledged if t <= c.window_end => false,
             ClusterState::Resolved if c.resolved_at.is_some_and(|r| t <= r + grace) => true,
             _ => return false,
         };

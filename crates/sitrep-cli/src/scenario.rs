@@ -1,0 +1,131 @@
+//! `sitrep gen` and `sitrep eval`.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::ProgressBar;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use sitrep_core::config::{MaintenanceWindow, TopologyConfig};
+use sitrep_core::update::{IncidentView, Update};
+use sitrep_scenario::eval::{evaluate, Report};
+use sitrep_scenario::truth::Truth;
+use sitrep_scenario::{generate, Scenario};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone)]
+pub struct GenArgs {
+    /// telco, micro or storm.
+    #[arg(long)]
+    pub scenario: String,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Writes events.jsonl, truth.json, topology.json and sitrep.toml here.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// What `gen` writes as the scenario's config: facts about the estate (topology,
+/// maintenance windows), never tuning.
+#[derive(Serialize)]
+struct ScenarioConfig {
+    topology: TopologyFile,
+    maintenance: Vec<MaintenanceWindow>,
+}
+
+#[derive(Serialize)]
+struct TopologyFile {
+    file: String,
+}
+
+pub fn gen(a: GenArgs) -> Result<()> {
+    let Some(scenario) = Scenario::parse(&a.scenario) else {
+        bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario);
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("generating {} events of `{}`", a.events, a.scenario));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let g = generate(scenario, a.seed, a.events);
+    spinner.finish_and_clear();
+    write_generated(&a.out, &g.lines, &g.truth, &g.topology, g.maintenance)?;
+    eprintln!(
+        "{}: {} events, {} alert occurrences ({} faults), written to {}",
+        a.scenario,
+        g.lines.len(),
+        g.truth.alerts.len(),
+        g.truth.faults.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+pub fn write_generated(
+    out: &Path,
+    lines: &[String],
+    truth: &Truth,
+    topology: &TopologyConfig,
+    maintenance: Vec<MaintenanceWindow>,
+) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut w = BufWriter::new(std::fs::File::create(out.join("events.jsonl"))?);
+    for l in lines {
+        w.write_all(l.as_bytes())?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    std::fs::write(out.join("truth.json"), serde_json::to_vec(truth)?)?;
+    std::fs::write(out.join("topology.json"), serde_json::to_vec_pretty(topology)?)?;
+    let cfg = ScenarioConfig { topology: TopologyFile { file: "topology.json".into() }, maintenance };
+    std::fs::write(
+        out.join("sitrep.toml"),
+        format!("# Facts about the generated estate; correlation settings are the defaults.\n{}", toml::to_string(&cfg)?),
+    )?;
+    Ok(())
+}
+
+#[derive(Args, Clone)]
+pub struct EvalArgs {
+    /// truth.json from `sitrep gen`.
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// The replay's output folder; eval.json is written there.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn lines(path: &Path) -> Result<impl Iterator<Item = std::io::Result<String>>> {
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(std::io::BufReader::new(f).lines())
+}
+
+pub fn eval(a: EvalArgs) -> Result<Report> {
+    let truth: Truth = serde_json::from_slice(&std::fs::read(&a.truth).with_context(|| format!("reading {}", a.truth.display()))?)
+        .context("truth file")?;
+    let mut incidents: Vec<IncidentView> = Vec::new();
+    for l in lines(&a.out.join("incidents.jsonl"))? {
+        incidents.push(serde_json::from_str(&l?).context("incidents.jsonl")?);
+    }
+    let alerts = lines(&a.out.join("alerts.jsonl"))?.count();
+    let mut first: FxHashMap<(String, u32), i64> = FxHashMap::default();
+    for l in lines(&a.out.join("updates.jsonl"))? {
+        let l = l?;
+        if !l.starts_with("{\"type\":\"incident\"") {
+            continue;
+        }
+        if let Update::Incident(u) = serde_json::from_str(&l).context("updates.jsonl")? {
+            for m in u.added {
+                first.entry((m.signature, m.occurrence)).or_insert(u.time);
+            }
+        }
+    }
+    let report = evaluate(&truth, &incidents, alerts, &first);
+    std::fs::write(a.out.join("eval.json"), serde_json::to_vec_pretty(&report)?)?;
+    if !a.quiet {
+        println!("{}", report.summary());
+    }
+    Ok(report)
+}
