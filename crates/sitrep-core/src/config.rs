@@ -341,6 +341,11 @@ pub struct RecipeConfig {
     /// Topology recipes: the most hops between an alert's entity and the incident's.
     #[serde(default = "default_hops")]
     pub hop_limit: u32,
+    /// Topology recipes: relate nodes that only share an upstream (siblings, cousins).
+    /// Off by default: then an alert must be upstream or downstream of the incident's
+    /// anchor or root cause, and siblings meet through the root cause once it alerts.
+    #[serde(default)]
+    pub siblings: bool,
     /// Moogsoft's cook_for: an incident takes alerts until this long after its last member.
     #[serde(default = "default_window")]
     pub window_secs: u64,

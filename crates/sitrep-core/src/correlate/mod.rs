@@ -18,8 +18,14 @@
 //! pending cluster per recipe. The first to reach the minimum opens as an incident and the
 //! members leave the other pending clusters.
 //!
-//! Open incidents are preferred over pending clusters; among candidates of one recipe the
-//! closest (fewest hops / highest similarity) wins, then the oldest.
+//! The first recipe (in order) with a matching candidate decides; among its candidates the
+//! closest (fewest hops / highest similarity) wins, then an open incident over a pending
+//! cluster, then the oldest.
+//!
+//! **Absorption.** A failure's dependants often alert before the failed node itself. Each
+//! seeds its own pending cluster; when the upstream alert arrives and becomes an incident's
+//! root cause, pending clusters seeded downstream of it (within the hop limit) are absorbed
+//! into the incident, each member explained as `absorbed`.
 
 pub mod similarity;
 pub mod topology;
@@ -44,6 +50,7 @@ pub(crate) struct Recipe {
     pub equal: Vec<String>,
     pub similar: Vec<SimilarityConfig>,
     pub hop_limit: u32,
+    pub siblings: bool,
     pub window: Millis,
     pub max_window: Millis,
     pub min_alerts: usize,
@@ -63,6 +70,7 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
         equal: Vec::new(),
         similar: Vec::new(),
         hop_limit: 2,
+        siblings: false,
         window_secs: 300,
         max_window_secs: 3600,
         min_alerts: None,
@@ -112,6 +120,7 @@ pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recip
             equal: r.equal,
             similar: r.similar,
             hop_limit: r.hop_limit,
+            siblings: r.siblings,
             window: r.window_secs as i64 * 1000,
             max_window: r.max_window_secs.max(r.window_secs) as i64 * 1000,
             min_alerts: r.min_alerts.unwrap_or(cfg.correlation.min_alerts).max(1),
@@ -401,9 +410,8 @@ impl Engine {
     /// cluster, else seeds pending clusters of its own.
     pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
         let a = self.alert(slot);
-        let mut open: Option<(u64, Explanation)> = None;
-        let mut pending: Option<(u64, Explanation)> = None;
-        let mut nb_cache: Option<(u32, Vec<(NodeId, u32)>)> = None;
+        let mut chosen: Option<(u64, Explanation)> = None;
+        let mut nb_cache: Option<(u32, bool, Vec<(NodeId, u32)>)> = None;
         for ri in 0..self.c.recipes.len() {
             let r = &self.c.recipes[ri];
             if !self.recipe_accepts(r, a) {
@@ -419,10 +427,10 @@ impl Engine {
                 RecipeKind::Attribute => self.index.scan[ri].clone(),
                 RecipeKind::Topology => {
                     let e = a.entity.expect("accepted topology alert has an entity");
-                    if nb_cache.as_ref().is_none_or(|(h, _)| *h != r.hop_limit) {
-                        nb_cache = Some((r.hop_limit, self.c.topology.neighbourhood(e, r.hop_limit)));
+                    if nb_cache.as_ref().is_none_or(|(h, s, _)| *h != r.hop_limit || *s != r.siblings) {
+                        nb_cache = Some((r.hop_limit, r.siblings, self.c.topology.neighbourhood(e, r.hop_limit, r.siblings)));
                     }
-                    let nb = &nb_cache.as_ref().expect("set").1;
+                    let nb = &nb_cache.as_ref().expect("set").2;
                     let mut v: Vec<u64> = nb
                         .iter()
                         .filter_map(|(n, _)| self.index.topo.get(&(ri as u16, *n)))
@@ -434,33 +442,25 @@ impl Engine {
                     v
                 }
             };
-            let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, v)| v);
-            let mut best: [Option<(u64, Explanation, f64)>; 2] = [None, None];
+            let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, _, v)| v);
+            let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
             for cid in candidates {
                 let c = &self.st.clusters[&cid];
                 if !self.accepting(c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb) else {
-                    continue;
-                };
-                let b = &mut best[(c.state == ClusterState::Pending) as usize];
-                if b.as_ref()
-                    .is_none_or(|(bid, _, brank)| rank < *brank || (rank == *brank && cid < *bid))
-                {
-                    *b = Some((cid, why, rank));
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb) else { continue };
+                let key = (rank, c.state == ClusterState::Pending, cid);
+                if best.as_ref().is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less)) {
+                    best = Some((cid, why, key));
                 }
             }
-            let [o, p] = best;
-            if let Some((cid, why, _)) = o {
-                open = Some((cid, why));
+            if let Some((cid, why, _)) = best {
+                chosen = Some((cid, why));
                 break;
             }
-            if pending.is_none() {
-                pending = p.map(|(cid, why, _)| (cid, why));
-            }
         }
-        if let Some((cid, why)) = open.or(pending) {
+        if let Some((cid, why)) = chosen {
             self.join(cid, slot, t, why);
         } else {
             self.seed(slot, t);
@@ -620,6 +620,78 @@ impl Engine {
         let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
         self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
         self.emit_alert(slot, AlertChange::Correlated, t);
+        if root_changed && is_topology {
+            self.absorb_downstream(cid, t);
+        }
+    }
+
+    /// Moves the members of pending clusters seeded downstream of the incident's root cause
+    /// (within the hop limit) into the incident. See the module docs.
+    fn absorb_downstream(&mut self, cid: u64, t: Millis) {
+        let c = &self.st.clusters[&cid];
+        let ri = c.recipe;
+        let r = &self.c.recipes[ri as usize];
+        if r.kind != RecipeKind::Topology {
+            return;
+        }
+        let root = &c.members[c.root];
+        let (Some(root_e), root_alert) = (root.entity, root.alert) else { return };
+        let n = c.incident.expect("absorbing incident is open");
+        let mut victims: Vec<(u64, u32)> = Vec::new();
+        for (node, hops) in self.c.topology.downstream(root_e, r.hop_limit) {
+            for &pid in self.index.topo.get(&(ri, node)).into_iter().flatten() {
+                let p = &self.st.clusters[&pid];
+                if pid != cid && p.state == ClusterState::Pending && p.anchor_entity == Some(node) && self.accepting(p, t) {
+                    victims.push((pid, hops));
+                }
+            }
+        }
+        if victims.is_empty() {
+            return;
+        }
+        let recipe = r.name.clone();
+        let root_id = self.alert_id(root_alert);
+        let mut absorbed: Vec<(u32, u64, u32)> = Vec::new();
+        for (pid, hops) in victims {
+            let Some(p) = self.st.clusters.get(&pid) else { continue };
+            let members: Vec<(u32, u64)> = p.members.iter().map(|m| (m.slot, m.alert)).collect();
+            for (slot, id) in members {
+                if self.live_alert(slot, id).is_some_and(|a| a.incident.is_none() && a.open) && !absorbed.iter().any(|x| x.0 == slot) {
+                    absorbed.push((slot, id, hops));
+                }
+            }
+            self.dissolve(pid);
+        }
+        let mut added = Vec::new();
+        for &(slot, _, hops) in &absorbed {
+            let gap = (t - self.st.clusters[&cid].last_time).max(0);
+            let member = self.member_for(slot, t, Explanation {
+                recipe: recipe.clone(),
+                kind: "absorbed".into(),
+                compared_with: Some(root_id.clone()),
+                matched: Vec::new(),
+                gap_ms: gap,
+                hops: Some(hops),
+                direction: Some("downstream".into()),
+            });
+            added.push(self.member_view(&member));
+            self.st.clusters.get_mut(&cid).expect("cluster").members.push(member);
+            let a = self.alert_mut(slot);
+            a.incident = Some(cid);
+            a.incidents.push(n);
+            for p in std::mem::take(&mut a.pending) {
+                self.dissolve(p);
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        self.timeline(cid, t, format!("absorbed {} alert(s) downstream of the root cause", added.len()), None);
+        self.refresh_severity(cid);
+        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        for (slot, _, _) in absorbed {
+            self.emit_alert(slot, AlertChange::Correlated, t);
+        }
     }
 
     fn cluster_informative(&self, cid: u64) -> bool {
@@ -666,6 +738,7 @@ impl Engine {
                 self.emit_alert(slot, AlertChange::Correlated, t);
             }
         }
+        self.absorb_downstream(cid, t);
     }
 
     /// Drops a pending cluster; its members stay in their other clusters.

@@ -65,9 +65,31 @@ impl Topology {
         &self.ids[id as usize]
     }
 
-    /// Nodes within `limit` hops of `from`, ignoring edge direction, with their distance;
-    /// in breadth-first order (deterministic).
-    pub fn neighbourhood(&self, from: NodeId, limit: u32) -> Vec<(NodeId, u32)> {
+    /// Nodes related to `from` within `limit` hops, with their distance, in breadth-first
+    /// order (deterministic). With `siblings` false only its lineage counts: nodes it
+    /// depends on (upstream) and nodes that depend on it (downstream); with `siblings` true
+    /// edge direction is ignored, so nodes sharing a parent are related too.
+    pub fn neighbourhood(&self, from: NodeId, limit: u32, siblings: bool) -> Vec<(NodeId, u32)> {
+        if !siblings {
+            let mut out = vec![(from, 0)];
+            for dir in [&self.down, &self.up] {
+                let start = out.len();
+                let mut frontier = vec![from];
+                for d in 1..=limit {
+                    let mut next = Vec::new();
+                    for n in frontier {
+                        for &m in &dir[n as usize] {
+                            if m != from && !out[start..].iter().any(|(x, _)| *x == m) {
+                                out.push((m, d));
+                                next.push(m);
+                            }
+                        }
+                    }
+                    frontier = next;
+                }
+            }
+            return out;
+        }
         let mut out = vec![(from, 0)];
         let mut i = 0;
         while i < out.len() {
@@ -81,6 +103,25 @@ impl Topology {
                     out.push((m, d + 1));
                 }
             }
+        }
+        out
+    }
+
+    /// Nodes downstream of `from` within `limit` hops, with their distance (BFS order).
+    pub fn downstream(&self, from: NodeId, limit: u32) -> Vec<(NodeId, u32)> {
+        let mut out: Vec<(NodeId, u32)> = Vec::new();
+        let mut frontier = vec![from];
+        for d in 1..=limit {
+            let mut next = Vec::new();
+            for n in frontier {
+                for &m in &self.down[n as usize] {
+                    if m != from && !out.iter().any(|(x, _)| *x == m) {
+                        out.push((m, d));
+                        next.push(m);
+                    }
+                }
+            }
+            frontier = next;
         }
         out
     }
@@ -140,9 +181,12 @@ mod tests {
         assert_eq!(t.downstream_distance(core, svc, 3), Some(3));
         assert_eq!(t.downstream_distance(core, svc, 2), None);
         assert_eq!(t.downstream_distance(svc, core, 5), None);
-        let nb = t.neighbourhood(h1, 2);
+        let nb = t.neighbourhood(h1, 2, true);
         assert!(nb.contains(&(h2, 2)) && nb.contains(&(sw1, 1)) && nb.contains(&(core, 2)));
         assert!(!nb.iter().any(|(n, _)| *n == t.lookup("sw2").unwrap()));
-        assert_eq!(t.neighbourhood(t.lookup("lonely").unwrap(), 3).len(), 1);
+        assert_eq!(t.neighbourhood(t.lookup("lonely").unwrap(), 3, true).len(), 1);
+        let lineage = t.neighbourhood(h1, 2, false);
+        assert!(lineage.contains(&(sw1, 1)) && lineage.contains(&(core, 2)) && lineage.contains(&(svc, 1)));
+        assert!(!lineage.iter().any(|(n, _)| *n == h2), "a sibling is not in the lineage");
     }
 }
