@@ -206,6 +206,11 @@ impl Default for FlappingConfig {
 pub struct NoiseConfig {
     /// Alerts scoring below this may join an incident but not start one.
     pub threshold: f64,
+    /// Alerts scoring below this take no part in correlation at all (kept and counted).
+    pub join_threshold: f64,
+    /// Rarity is measured against at most this many alerts (`ln(N/df) / ln(min(N, this))`),
+    /// so a score means the same on a long stream as on a short one.
+    pub reference_alerts: u64,
     /// A description holding one of these words scores 1.
     pub priority_words: Vec<String>,
     /// Bound on the token-frequency table.
@@ -217,7 +222,9 @@ pub struct NoiseConfig {
 impl Default for NoiseConfig {
     fn default() -> Self {
         NoiseConfig {
-            threshold: 0.3,
+            threshold: 0.4,
+            join_threshold: 0.3,
+            reference_alerts: 10_000,
             priority_words: [
                 "outage",
                 "down",

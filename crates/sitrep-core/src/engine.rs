@@ -94,7 +94,7 @@ impl Engine {
             alerts: Vec::new(),
             free_slots: Vec::new(),
             interner: Interner::default(),
-            tokens: TokenStats::new(cfg.noise.max_tokens, cfg.noise.warmup_alerts),
+            tokens: TokenStats::with_reference(cfg.noise.max_tokens, cfg.noise.warmup_alerts, cfg.noise.reference_alerts),
             clusters: BTreeMap::new(),
             timers: BTreeSet::new(),
             timer_seq: 0,

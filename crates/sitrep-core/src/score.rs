@@ -66,18 +66,19 @@ pub struct TokenStats {
     docs: u64,
     max_tokens: usize,
     warmup: u64,
+    reference: u64,
 }
 
 impl TokenStats {
     /// Until `warmup` alerts have been seen every description scores 1: frequencies over a
     /// handful of alerts say nothing yet.
     pub fn new(max_tokens: usize, warmup: u64) -> TokenStats {
-        TokenStats {
-            df: FxHashMap::default(),
-            docs: 0,
-            max_tokens,
-            warmup,
-        }
+        TokenStats::with_reference(max_tokens, warmup, u64::MAX)
+    }
+
+    /// `reference` caps the N of the normalisation `ln(N/df) / ln(N)`.
+    pub fn with_reference(max_tokens: usize, warmup: u64, reference: u64) -> TokenStats {
+        TokenStats { df: FxHashMap::default(), docs: 0, max_tokens, warmup, reference: reference.max(2) }
     }
 
     /// Counts one alert's description.

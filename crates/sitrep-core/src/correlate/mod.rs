@@ -58,8 +58,9 @@ pub(crate) struct Recipe {
     pub matcher: CompiledMatcher,
 }
 
-/// The recipe set used when the config names none: topology first when a topology is
-/// loaded, then same service, then the same check on similar hosts. All of them leave out
+/// The recipe set used when the config names none: with a topology, `topology` then
+/// `same-service`; without one, `same-service` then `similar-sources` (the same check on
+/// hosts with similar names). All of them leave out
 /// informational alerts (severity below `warning`): routine events are kept and counted as
 /// alerts, but they are not evidence of a failure.
 pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
@@ -80,22 +81,21 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
     if has_topology {
         v.push(base("topology", RecipeKind::Topology));
     }
-    v.push(RecipeConfig {
-        equal: vec!["service".into()],
-        window_secs: 120,
-        ..base("same-service", RecipeKind::Attribute)
-    });
-    v.push(RecipeConfig {
-        equal: vec!["check".into()],
-        similar: vec![SimilarityConfig {
-            field: "source".into(),
-            method: SimilarityMethod::Jaccard,
-            threshold: 0.6,
-            shingle: 3,
-        }],
-        window_secs: 120,
-        ..base("similar-sources", RecipeKind::Attribute)
-    });
+    v.push(RecipeConfig { equal: vec!["service".into()], window_secs: 120, ..base("same-service", RecipeKind::Attribute) });
+    if !has_topology {
+        // Similar host names are a poor man's topology: only without a real one.
+        v.push(RecipeConfig {
+            equal: vec!["check".into()],
+            similar: vec![SimilarityConfig {
+                field: "source".into(),
+                method: SimilarityMethod::Jaccard,
+                threshold: 0.6,
+                shingle: 3,
+            }],
+            window_secs: 120,
+            ..base("similar-sources", RecipeKind::Attribute)
+        });
+    }
     v
 }
 
@@ -410,6 +410,10 @@ impl Engine {
     /// cluster, else seeds pending clusters of its own.
     pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
         let a = self.alert(slot);
+        let noise = &self.c.cfg.noise;
+        if a.rule.is_none() && (self.st.tokens.score(&a.description, &noise.priority_words) as f64) < noise.join_threshold {
+            return;
+        }
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<(u32, bool, Vec<(NodeId, u32)>)> = None;
         for ri in 0..self.c.recipes.len() {
