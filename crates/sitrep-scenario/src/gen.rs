@@ -166,6 +166,9 @@ struct Builder<'a> {
     events: Vec<GenEvent>,
     seq: u64,
     poll: (i64, i64),
+    /// Until when each node is taken by a fault or maintenance: a node already failing
+    /// cannot fail again (its alerts would be one continuous problem, not two).
+    busy_until: Vec<Millis>,
 }
 
 impl Builder<'_> {
@@ -251,10 +254,17 @@ impl Builder<'_> {
         out
     }
 
-    fn fault(&mut self, id: u32, root: usize, start: Millis, label: Label) -> FaultTruth {
+    fn fault(&mut self, id: u32, root: usize, start: Millis, label: Label) -> Option<FaultTruth> {
+        if self.busy_until[root] > start {
+            return None;
+        }
         let dur = self.rng.gen_range(10..60) * MIN;
         let end = start + dur;
-        let affected = self.cascade(root, &[0.85, 0.6, 0.15]);
+        let affected: Vec<(usize, usize)> =
+            self.cascade(root, &[0.85, 0.6, 0.15]).into_iter().filter(|(n, _)| self.busy_until[*n] <= start).collect();
+        for (n, _) in &affected {
+            self.busy_until[*n] = end + 5 * MIN;
+        }
         for (node, depth) in affected {
             let kind = self.estate.nodes[node].kind;
             let checks = fault_checks(kind);
@@ -266,11 +276,11 @@ impl Builder<'_> {
                 let sev = if depth == 0 { root_sev } else { dep_sev };
                 let delay = depth as i64 * self.rng.gen_range(5..45) * SEC + self.rng.gen_range(0..20 * SEC);
                 let clear_end = end + depth as i64 * self.rng.gen_range(0..30) * SEC;
-                let clears = self.rng.gen_bool(0.92);
+                let clears = self.rng.gen_bool(0.97);
                 self.alert(node, check, tpl, sev, start + delay, clear_end, label, clears);
             }
         }
-        FaultTruth {
+        Some(FaultTruth {
             id,
             kind: self.estate.nodes[root].kind.to_string(),
             root: self.estate.nodes[root].id.clone(),
@@ -278,7 +288,7 @@ impl Builder<'_> {
             end,
             first_event: None,
             alerts: 0,
-        }
+        })
     }
 }
 
@@ -293,9 +303,58 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let estate = scenario.estate(&mut rng);
     let horizon = T0 + p.hours * 60 * MIN;
-    let mut b = Builder { rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed), estate: &estate, events: Vec::new(), seq: 0, poll: p.poll };
+    let mut b = Builder {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
+        estate: &estate,
+        events: Vec::new(),
+        seq: 0,
+        poll: p.poll,
+        busy_until: vec![0; estate.nodes.len()],
+    };
     let scale = |every: Millis| ((every as f64 / intensity) as Millis).max(200);
 
+    // maintenance: planned work on one site / worker node, inside a configured window
+    let mut windows = Vec::new();
+    let groups: Vec<usize> =
+        (0..estate.nodes.len()).filter(|&i| matches!(estate.nodes[i].kind, "agg-switch" | "node")).collect();
+    for w in 0..p.maintenance {
+        let root = groups[b.rng.gen_range(0..groups.len())];
+        let start = T0 + (w as i64 + 1) * p.hours * 60 * MIN / (p.maintenance as i64 + 1);
+        let node = &estate.nodes[root];
+        let matcher = if node.kind == "node" {
+            Matcher { labels: BTreeMap::from([("node".to_string(), node.id.clone())]), ..Matcher::default() }
+        } else {
+            let site = node.labels.iter().find(|(k, _)| k == "site").map(|(_, v)| v.clone()).unwrap_or_default();
+            Matcher { labels: BTreeMap::from([("site".to_string(), site)]), ..Matcher::default() }
+        };
+        let mut matcher = matcher;
+        if node.kind == "node" {
+            // the node itself carries no `node` label: match it by source too
+            windows.push(MaintenanceWindow {
+                name: format!("maintenance {} (host)", node.id),
+                start: format_rfc3339(start),
+                end: format_rfc3339(start + 60 * MIN),
+                matcher: Matcher { source: Some(node.id.clone()), ..Matcher::default() },
+            });
+        }
+        windows.push(MaintenanceWindow {
+            name: format!("maintenance {}", node.id),
+            start: format_rfc3339(start),
+            end: format_rfc3339(start + 60 * MIN),
+            matcher: std::mem::take(&mut matcher),
+        });
+        let affected = b.cascade(root, &[1.0]);
+        for (n, _) in affected {
+            if b.busy_until[n] > start {
+                continue;
+            }
+            b.busy_until[n] = start + 65 * MIN;
+            let kind = estate.nodes[n].kind;
+            let (check, tpl, sev, _) = fault_checks(kind)[0];
+            let s = start + 5 * MIN + b.rng.gen_range(0..60 * SEC);
+            b.alert(n, check, tpl, sev, s, start + 40 * MIN, Label::Maintenance, true);
+        }
+    }
     // Fault roots: weighted toward the kinds whose failures cascade.
     let roots: Vec<usize> = (0..estate.nodes.len())
         .flat_map(|i| {
@@ -315,7 +374,9 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
     while t < horizon {
         let root = roots[b.rng.gen_range(0..roots.len())];
         let id = faults.len() as u32 + 1;
-        faults.push(b.fault(id, root, t, Label::Fault(id)));
+        if let Some(f) = b.fault(id, root, t, Label::Fault(id)) {
+            faults.push(f);
+        }
         t += next_gap(&mut b.rng, scale(p.fault_every));
     }
     // one-off alerts
@@ -349,44 +410,6 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
             b.push(node, check, Severity::Minor, text.to_string(), t, Label::Flapping);
             b.push(node, check, Severity::Clear, text.to_string(), t + period / 2, Label::Flapping);
             t += period + b.rng.gen_range(0..20 * SEC);
-        }
-    }
-    // maintenance: planned work on one site / worker node, inside a configured window
-    let mut windows = Vec::new();
-    let groups: Vec<usize> =
-        (0..estate.nodes.len()).filter(|&i| matches!(estate.nodes[i].kind, "agg-switch" | "node")).collect();
-    for w in 0..p.maintenance {
-        let root = groups[b.rng.gen_range(0..groups.len())];
-        let start = T0 + (w as i64 + 1) * p.hours * 60 * MIN / (p.maintenance as i64 + 1);
-        let node = &estate.nodes[root];
-        let matcher = if node.kind == "node" {
-            Matcher { labels: BTreeMap::from([("node".to_string(), node.id.clone())]), ..Matcher::default() }
-        } else {
-            let site = node.labels.iter().find(|(k, _)| k == "site").map(|(_, v)| v.clone()).unwrap_or_default();
-            Matcher { labels: BTreeMap::from([("site".to_string(), site)]), ..Matcher::default() }
-        };
-        let mut matcher = matcher;
-        if node.kind == "node" {
-            // the node itself carries no `node` label: match it by source too
-            windows.push(MaintenanceWindow {
-                name: format!("maintenance {} (host)", node.id),
-                start: format_rfc3339(start),
-                end: format_rfc3339(start + 60 * MIN),
-                matcher: Matcher { source: Some(node.id.clone()), ..Matcher::default() },
-            });
-        }
-        windows.push(MaintenanceWindow {
-            name: format!("maintenance {}", node.id),
-            start: format_rfc3339(start),
-            end: format_rfc3339(start + 60 * MIN),
-            matcher: std::mem::take(&mut matcher),
-        });
-        let affected = b.cascade(root, &[1.0]);
-        for (n, _) in affected {
-            let kind = estate.nodes[n].kind;
-            let (check, tpl, sev, _) = fault_checks(kind)[0];
-            let s = start + 5 * MIN + b.rng.gen_range(0..60 * SEC);
-            b.alert(n, check, tpl, sev, s, start + 40 * MIN, Label::Maintenance, true);
         }
     }
     let mut events = b.events;
