@@ -237,7 +237,7 @@ impl Default for NoiseConfig {
             .map(String::from)
             .to_vec(),
             max_tokens: 100_000,
-            warmup_alerts: 100,
+            warmup_alerts: 20,
         }
     }
 }

@@ -60,8 +60,8 @@ impl Scenario {
 
     fn estate(self, rng: &mut ChaCha8Rng) -> Estate {
         match self {
-            Scenario::Telco => Estate::telco(rng, 4, 12),
-            Scenario::Micro => Estate::micro(rng, 3, 6),
+            Scenario::Telco => Estate::telco(rng, 6, 12),
+            Scenario::Micro => Estate::micro(rng, 6, 8),
             Scenario::Storm => Estate::telco(rng, 8, 16),
         }
     }
