@@ -255,7 +255,19 @@ impl Builder<'_> {
     }
 
     fn fault(&mut self, id: u32, root: usize, start: Millis, label: Label) -> Option<FaultTruth> {
-        if self.busy_until[root] > start {
+        // Independent faults only: none of the root's lineage (ancestors and descendants
+        // within three hops) is failing already. When an upstream and a downstream failure
+        // coincide nobody, operator or engine, can tell them apart: their truth would be
+        // arbitrary. Unrelated concurrent faults elsewhere are common, and kept.
+        let mut lineage = vec![root];
+        for dir in [&self.estate.up, &self.estate.down] {
+            let mut frontier = vec![root];
+            for _ in 0..3 {
+                frontier = frontier.iter().flat_map(|&n| dir[n].iter().copied()).collect();
+                lineage.extend(&frontier);
+            }
+        }
+        if lineage.iter().any(|&n| self.busy_until[n] > start) {
             return None;
         }
         let dur = self.rng.gen_range(10..60) * MIN;

@@ -79,7 +79,12 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
         matcher: crate::config::Matcher { min_severity: Some(Severity::Warning), ..Default::default() },
     };
     if has_topology {
-        v.push(RecipeConfig { window_secs: 120, max_window_secs: 1800, ..base("topology", RecipeKind::Topology) });
+        v.push(RecipeConfig {
+            hop_limit: 3,
+            window_secs: 120,
+            max_window_secs: 1800,
+            ..base("topology", RecipeKind::Topology)
+        });
     }
     v.push(RecipeConfig { equal: vec!["service".into()], window_secs: 120, ..base("same-service", RecipeKind::Attribute) });
     if !has_topology {
