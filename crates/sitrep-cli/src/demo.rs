@@ -51,6 +51,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         reference_time: None,
         chunk_bytes: 4 << 20,
         quiet: true,
+        parse_only: false,
     })?;
     println!(
         "  replayed in {:.2} s ({:.0} events/s): {} alerts, {} incidents\n",

@@ -13,6 +13,11 @@ mod replay;
 mod scenario;
 
 use anyhow::Result;
+
+/// mimalloc: events are allocated on decoder threads and freed on the engine thread, the
+/// pattern where glibc's allocator spends most of its time in locking and consolidation.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 

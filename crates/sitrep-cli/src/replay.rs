@@ -43,6 +43,10 @@ pub struct ReplayArgs {
     /// No summary on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Only read and decode the input (no engine, no output): the parsing limit that the
+    /// replay's throughput is compared with in docs/performance.md.
+    #[arg(long)]
+    pub parse_only: bool,
 }
 
 pub struct ReplayOutcome {
@@ -79,7 +83,14 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     };
     let started = Instant::now();
     let mut records = 0;
+    let mut parsed = 0u64;
     while let Some(chunk) = decoder.next_chunk()? {
+        if a.parse_only {
+            records += chunk.records;
+            parsed += chunk.events.len() as u64;
+            bar.inc(chunk.bytes);
+            continue;
+        }
         for e in &chunk.events {
             engine.process(e);
         }
@@ -95,6 +106,10 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     let dead = sink.dead_letters_written;
     sink.finish(&engine.alerts(), &engine.incidents())?;
     let stats = engine.stats();
+    if a.parse_only {
+        eprintln!("parsed {records} records ({parsed} events) in {seconds:.2} s: {:.0} events/s", parsed as f64 / seconds.max(1e-9));
+        return Ok(ReplayOutcome { stats, dead_letters: dead, records, seconds });
+    }
     if !a.quiet {
         eprintln!(
             "replayed {records} records in {seconds:.2} s ({:.0} events/s): {} events, {} dead letters, {} alerts ({} active), {} incidents; output in {}",

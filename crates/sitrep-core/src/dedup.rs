@@ -25,7 +25,8 @@ pub(crate) struct Alert {
     pub service: Option<Sym>,
     pub manager: Option<Sym>,
     pub labels: Box<[(Sym, Sym)]>,
-    pub description: Box<str>,
+    /// A `String` so that a changed description reuses its buffer.
+    pub description: String,
     pub severity: Severity,
     pub max_severity: Severity,
     pub open: bool,
@@ -56,7 +57,7 @@ impl Alert {
     pub fn heap_bytes(&self) -> usize {
         std::mem::size_of::<Alert>()
             + self.signature.len()
-            + self.description.len()
+            + self.description.capacity()
             + self.labels.len() * 8
             + self.history.capacity() * std::mem::size_of::<SeverityChange>()
             + self.changes.capacity() * 8
@@ -172,7 +173,7 @@ impl Engine {
                 .iter()
                 .map(|(k, v)| (st.interner.intern(k), st.interner.intern(v)))
                 .collect(),
-            description: ev.description.as_str().into(),
+            description: ev.description.clone(),
             severity: ev.severity,
             max_severity: ev.severity,
             open,
@@ -230,8 +231,9 @@ impl Engine {
         a.count += 1;
         a.last_time = a.last_time.max(t);
         a.in_maintenance = maintenance;
-        if *a.description != *ev.description {
-            a.description = ev.description.as_str().into();
+        if a.description != ev.description {
+            a.description.clear();
+            a.description.push_str(&ev.description);
         }
         let was_open = a.open;
         let old = a.severity;
