@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct GenArgs {
-    /// telco, micro or storm.
+    /// telco, micro, storm, or bench (the fixed throughput stream, no truth).
     #[arg(long)]
     pub scenario: String,
     #[arg(long, default_value_t = 1)]
@@ -41,8 +41,20 @@ struct TopologyFile {
 }
 
 pub fn gen(a: GenArgs) -> Result<()> {
+    if a.scenario == "bench" {
+        std::fs::create_dir_all(&a.out)?;
+        let lines = sitrep_scenario::bench::bench_stream(a.events, 0.1, a.seed);
+        let mut w = BufWriter::new(std::fs::File::create(a.out.join("events.jsonl"))?);
+        for l in &lines {
+            w.write_all(l.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()?;
+        eprintln!("bench: {} events (10% new alerts), written to {}", lines.len(), a.out.display());
+        return Ok(());
+    }
     let Some(scenario) = Scenario::parse(&a.scenario) else {
-        bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario);
+        bail!("unknown scenario `{}` (telco, micro, storm, bench)", a.scenario);
     };
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("generating {} events of `{}`", a.events, a.scenario));

@@ -244,7 +244,7 @@ impl Engine {
                 self.set_severity(slot, ev.severity, t);
                 self.emit_alert(slot, AlertChange::SeverityChanged, t);
                 if let Some(c) = self.alert(slot).incident {
-                    self.refresh_incident_severity(c, t);
+                    self.member_severity_changed(c, old, ev.severity, t);
                 }
             }
             _ => {

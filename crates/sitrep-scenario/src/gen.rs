@@ -446,9 +446,9 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
     // few times until the stream is long enough.
     let mut intensity = 1.0;
     let mut built = build(scenario, seed, intensity);
-    for _ in 0..6 {
+    for round in 0..12 {
         let got = built.1.len().max(1);
-        if got >= target && (got as f64) < target as f64 * 1.3 {
+        if got >= target && ((got as f64) < target as f64 * 1.3 || round >= 6) {
             break;
         }
         intensity *= (target as f64 / got as f64) * 1.05;

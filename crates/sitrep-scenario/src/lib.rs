@@ -6,9 +6,11 @@
 //!   checks, chatty low-information events, maintenance), and writes the stream.
 //! - [`truth`]: the ground-truth file format, derived from the labelled stream by replaying
 //!   the engine's occurrence rules.
+//! - [`bench`]: the fixed throughput stream for benchmarks.
 //! - [`eval`]: pairwise precision/recall/F1, ARI, NMI, compression, noise share and time to
 //!   incident.
 
+pub mod bench;
 pub mod eval;
 pub mod gen;
 pub mod topology;

@@ -168,6 +168,8 @@ pub(crate) struct Cluster {
     /// Seed alert id, and its values of the recipe's equal and similar fields.
     pub anchor: u64,
     pub anchor_values: Vec<Option<Box<str>>>,
+    /// The anchor's shingle (or token) sets of the similar fields, computed once.
+    pub anchor_sets: Vec<Vec<u64>>,
     pub anchor_entity: Option<NodeId>,
     pub key: u64,
     pub root: usize,
@@ -181,6 +183,10 @@ pub(crate) struct Cluster {
     pub resolved_at: Option<Millis>,
     pub reopen_count: u32,
     pub timeline: Vec<TimelineEntry>,
+    /// Distinct alerts and distinct sources among the members (kept up to date on every
+    /// added member so that a summary costs O(1), not a sort of the members).
+    pub alert_count: usize,
+    pub sources: Vec<Box<str>>,
     /// Present in the candidate indexes (accepting members).
     pub indexed: bool,
     pub indexed_entities: Vec<NodeId>,
@@ -206,6 +212,18 @@ impl ClusterIndex {
 fn remove_id(v: &mut Vec<u64>, id: u64) {
     if let Some(p) = v.iter().position(|x| *x == id) {
         v.remove(p);
+    }
+}
+
+impl Cluster {
+    fn add_member(&mut self, m: Member) {
+        if !self.members.iter().any(|x| x.alert == m.alert) {
+            self.alert_count += 1;
+        }
+        if let Err(i) = self.sources.binary_search(&m.source) {
+            self.sources.insert(i, m.source.clone());
+        }
+        self.members.push(m);
     }
 }
 
@@ -319,8 +337,26 @@ impl Engine {
         }
     }
 
+    /// The sets an alert is compared by, one per similar field of the recipe.
+    fn similarity_sets(&self, r: &Recipe, a: &Alert) -> Vec<Vec<u64>> {
+        r.similar
+            .iter()
+            .map(|s| {
+                let v = self.alert_field(a, &s.field).unwrap_or("");
+                match s.method {
+                    SimilarityMethod::Jaccard if s.field == "source" => {
+                        similarity::shingles(similarity::host_part(v), s.shingle)
+                    }
+                    SimilarityMethod::Jaccard => similarity::shingles(v, s.shingle),
+                    SimilarityMethod::Tokens => similarity::token_set(v),
+                }
+            })
+            .collect()
+    }
+
     /// Scores `cluster` for the alert under recipe `ri`: an explanation and a rank (lower is
-    /// closer), or `None` when it does not match.
+    /// closer), or `None` when it does not match. `sets` are the alert's similarity sets.
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         ri: usize,
@@ -328,6 +364,7 @@ impl Engine {
         a: &Alert,
         t: Millis,
         nb: &[(NodeId, u32)],
+        sets: &[Vec<u64>],
     ) -> Option<(Explanation, f64)> {
         let r = &self.c.recipes[ri];
         let c = &self.st.clusters[&cid];
@@ -358,9 +395,11 @@ impl Engine {
         for (j, s) in r.similar.iter().enumerate() {
             let v = self.alert_field(a, &s.field)?;
             let other = c.anchor_values[r.equal.len() + j].as_deref()?;
-            let (sim, method) = match s.method {
-                SimilarityMethod::Jaccard => (similarity::shingle_jaccard(v, other, s.shingle), "jaccard"),
-                SimilarityMethod::Tokens => (similarity::token_jaccard(v, other), "tokens"),
+            let mine = sets.get(j)?;
+            let sim = similarity::jaccard(mine, c.anchor_sets.get(j)?);
+            let method = match s.method {
+                SimilarityMethod::Jaccard => "jaccard",
+                SimilarityMethod::Tokens => "tokens",
             };
             if sim < s.threshold {
                 return None;
@@ -452,13 +491,14 @@ impl Engine {
                 }
             };
             let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, _, v)| v);
+            let sets = if r.similar.is_empty() { Vec::new() } else { self.similarity_sets(r, a) };
             let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
             for cid in candidates {
                 let c = &self.st.clusters[&cid];
                 if !self.accepting(c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb) else { continue };
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets) else { continue };
                 let key = (rank, c.state == ClusterState::Pending, cid);
                 if best.as_ref().is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less)) {
                     best = Some((cid, why, key));
@@ -497,6 +537,7 @@ impl Engine {
                 .chain(r.similar.iter().map(|s| &s.field))
                 .map(|f| self.alert_field(a, f).map(Into::into))
                 .collect();
+            let anchor_sets = self.similarity_sets(r, a);
             let member = self.member_for(
                 slot,
                 t,
@@ -517,6 +558,7 @@ impl Engine {
                 state: ClusterState::Pending,
                 anchor: a.id,
                 anchor_values,
+                anchor_sets,
                 anchor_entity: a.entity,
                 key: self.key_of(r, a),
                 root: 0,
@@ -531,6 +573,8 @@ impl Engine {
                 timeline: Vec::new(),
                 indexed: false,
                 indexed_entities: Vec::new(),
+                alert_count: 1,
+                sources: vec![member.source.clone()],
                 members: vec![member],
             };
             let cid = self.st.next_cluster;
@@ -576,7 +620,7 @@ impl Engine {
         };
         let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
         let r = &self.c.recipes[c.recipe as usize];
-        c.members.push(member);
+        c.add_member(member);
         c.last_time = c.last_time.max(t);
         let end = if informative { c.window_end.max(t + r.window).min(c.first_time + r.max_window) } else { c.window_end };
         let extended = end > c.window_end;
@@ -684,7 +728,7 @@ impl Engine {
                 direction: Some("downstream".into()),
             });
             added.push(self.member_view(&member));
-            self.st.clusters.get_mut(&cid).expect("cluster").members.push(member);
+            self.st.clusters.get_mut(&cid).expect("cluster").add_member(member);
             let a = self.alert_mut(slot);
             a.incident = Some(cid);
             a.incidents.push(n);
@@ -807,6 +851,22 @@ impl Engine {
         changed
     }
 
+    /// A member's severity moved from `old` to `new` while open: O(1) unless the incident's
+    /// severity was the old one and may fall.
+    pub(crate) fn member_severity_changed(&mut self, cid: u64, old: Severity, new: Severity, t: Millis) {
+        let Some(c) = self.st.clusters.get_mut(&cid) else { return };
+        if c.incident.is_none() {
+            return;
+        }
+        if new > c.severity {
+            c.severity = new;
+            c.max_severity = c.max_severity.max(new);
+            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+        } else if old == c.severity && new < old {
+            self.refresh_incident_severity(cid, t);
+        }
+    }
+
     pub(crate) fn refresh_incident_severity(&mut self, cid: u64, t: Millis) {
         if self.st.clusters.get(&cid).is_some_and(|c| c.incident.is_some()) && self.refresh_severity(cid) {
             self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
@@ -866,7 +926,7 @@ impl Engine {
             },
         );
         let c = self.st.clusters.get_mut(&cid).expect("cluster");
-        c.members.push(member);
+        c.add_member(member);
         c.last_time = c.last_time.max(t);
         let size = c.members.len();
         let window_open = t <= c.window_end;
@@ -958,13 +1018,8 @@ impl Engine {
     pub(crate) fn incident_summary(&self, cid: u64) -> IncidentSummary {
         let c = &self.st.clusters[&cid];
         let root = &c.members[c.root];
-        let mut sources: Vec<&str> = c.members.iter().map(|m| &*m.source).collect();
-        sources.sort_unstable();
-        sources.dedup();
-        let mut alerts: Vec<u64> = c.members.iter().map(|m| m.alert).collect();
-        alerts.sort_unstable();
-        alerts.dedup();
-        let others = alerts.len() - 1;
+        let sources = &c.sources;
+        let others = c.alert_count - 1;
         let title = match others {
             0 => format!("{} on {}", root.check, root.source),
             _ => format!(
@@ -990,7 +1045,7 @@ impl Engine {
             severity: c.severity,
             max_severity: c.max_severity,
             recipe: self.c.recipes[c.recipe as usize].name.clone(),
-            alert_count: alerts.len(),
+            alert_count: c.alert_count,
             source_count: sources.len(),
             first_time: c.first_time,
             last_time: c.last_time,
