@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sitrep_core::update::EngineStats;
 use sitrep_core::{Engine, EngineOptions, InputFormat, Normaliser};
 use sitrep_ingest::{FileSource, ParallelDecoder};
-use sitrep_publish::{JsonlDirSink, Sink};
+use sitrep_publish::{BackgroundSink, JsonlDirSink, Sink};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,8 +51,6 @@ pub struct ReplayArgs {
 
 pub struct ReplayOutcome {
     pub stats: EngineStats,
-    pub dead_letters: u64,
-    pub records: u64,
     pub seconds: f64,
 }
 
@@ -68,7 +66,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     let size = sitrep_ingest::Source::size_hint(&source);
     let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let mut decoder = ParallelDecoder::spawn(Box::new(source), normaliser, a.format.clone(), threads, reference_time);
-    let mut sink = JsonlDirSink::create(&a.out)?;
+    let mut sink = BackgroundSink::spawn(JsonlDirSink::create(&a.out)?, 8);
 
     let bar = if std::io::stderr().is_terminal() && !a.quiet {
         let b = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr());
@@ -100,7 +98,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         bar.inc(chunk.bytes);
         bar.set_message(format!("{records} records"));
     }
-    sink.commit()?;
+    let sink = sink.finish()?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let dead = sink.dead_letters_written;
@@ -108,7 +106,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     let stats = engine.stats();
     if a.parse_only {
         eprintln!("parsed {records} records ({parsed} events) in {seconds:.2} s: {:.0} events/s", parsed as f64 / seconds.max(1e-9));
-        return Ok(ReplayOutcome { stats, dead_letters: dead, records, seconds });
+        return Ok(ReplayOutcome { stats, seconds });
     }
     if !a.quiet {
         eprintln!(
@@ -122,5 +120,5 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
             a.out.display()
         );
     }
-    Ok(ReplayOutcome { stats, dead_letters: dead, records, seconds })
+    Ok(ReplayOutcome { stats, seconds })
 }

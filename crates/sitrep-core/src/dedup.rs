@@ -38,6 +38,7 @@ pub(crate) struct Alert {
     pub last_time: Millis,
     pub last_emit: Millis,
     pub cleared_at: Option<Millis>,
+    /// Noise score, taken when the current occurrence started (creation or re-raise).
     pub entropy: f32,
     pub entity: Option<NodeId>,
     /// Severity changes, oldest first, at most `dedup.history`.
@@ -149,8 +150,7 @@ impl Engine {
         let entropy = if rule.is_some() {
             1.0
         } else {
-            st.tokens.observe(&ev.description);
-            st.tokens.score(&ev.description, &self.c.cfg.noise.priority_words)
+            st.tokens.observe_and_score(&ev.description, &self.c.cfg.noise.priority_words)
         };
         let entity = if self.c.topology.is_empty() {
             None
@@ -290,10 +290,17 @@ impl Engine {
 
     fn reraise_alert(&mut self, slot: u32, sev: Severity, t: Millis, maintenance: bool) {
         self.set_severity(slot, sev, t);
+        let entropy = if self.alert(slot).rule.is_some() {
+            1.0
+        } else {
+            let desc = &self.st.alerts[slot as usize].as_ref().expect("live").description;
+            self.st.tokens.score(desc, &self.c.cfg.noise.priority_words)
+        };
         let a = self.alert_mut(slot);
         a.open = true;
         a.cleared_at = None;
         a.occurrence += 1;
+        a.entropy = entropy;
         self.record_state_change(slot, t);
         self.emit_alert(slot, AlertChange::Reraised, t);
         let a = self.alert(slot);

@@ -10,6 +10,7 @@
 //! as rare and not stored.
 
 use rustc_hash::FxHashMap;
+use std::hash::{BuildHasher, Hasher};
 use serde::{Deserialize, Serialize};
 
 /// Splits text into lower-case word tokens, dropping masked variables. Calls `f` once per
@@ -60,13 +61,45 @@ pub fn is_variable(w: &str) -> bool {
     })
 }
 
+/// The hashes of the distinct masked, case-folded tokens of `text` (see [`for_each_token`]),
+/// computed without allocating per token: the noise score runs for every new occurrence.
+pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
+    out.clear();
+    for raw in text.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '=' | '<' | '>')
+    }) {
+        let w = raw.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '-' | '_' | '#' | '*' | '`'));
+        if w.is_empty() || is_variable(w) {
+            continue;
+        }
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        if w.is_ascii() {
+            for b in w.bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+        } else {
+            for c in w.chars().flat_map(char::to_lowercase) {
+                h.write_u32(c as u32);
+            }
+        }
+        let v = h.finish();
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+}
+
+/// Token document frequencies over the alerts seen. Tokens are kept as 64-bit hashes (a
+/// collision merges two words' counts; at 2^-64 per pair that is not worth a string each).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TokenStats {
-    df: FxHashMap<Box<str>, u32>,
+    df: FxHashMap<u64, u32>,
     docs: u64,
     max_tokens: usize,
     warmup: u64,
     reference: u64,
+    #[serde(skip)]
+    scratch: Vec<u64>,
 }
 
 impl TokenStats {
@@ -78,66 +111,77 @@ impl TokenStats {
 
     /// `reference` caps the N of the normalisation `ln(N/df) / ln(N)`.
     pub fn with_reference(max_tokens: usize, warmup: u64, reference: u64) -> TokenStats {
-        TokenStats { df: FxHashMap::default(), docs: 0, max_tokens, warmup, reference: reference.max(2) }
+        TokenStats { df: FxHashMap::default(), docs: 0, max_tokens, warmup, reference: reference.max(2), scratch: Vec::new() }
     }
 
     /// Counts one alert's description.
     pub fn observe(&mut self, text: &str) {
+        let mut toks = std::mem::take(&mut self.scratch);
+        token_hashes(text, &mut toks);
+        self.observe_hashes(&toks);
+        self.scratch = toks;
+    }
+
+    fn observe_hashes(&mut self, toks: &[u64]) {
         self.docs += 1;
-        let mut seen: Vec<String> = Vec::new();
-        for_each_token(text, |t| {
-            if !seen.iter().any(|s| s == t) {
-                seen.push(t.to_string());
-            }
-        });
-        for t in seen {
-            if let Some(c) = self.df.get_mut(t.as_str()) {
+        for t in toks {
+            if let Some(c) = self.df.get_mut(t) {
                 *c += 1;
             } else if self.df.len() < self.max_tokens {
-                self.df.insert(t.into_boxed_str(), 1);
+                self.df.insert(*t, 1);
             }
         }
     }
 
+    /// Counts the description, then scores it: what a new occurrence needs, in one pass.
+    pub fn observe_and_score(&mut self, text: &str, priority_words: &[String]) -> f32 {
+        let mut toks = std::mem::take(&mut self.scratch);
+        token_hashes(text, &mut toks);
+        self.observe_hashes(&toks);
+        let s = self.score_hashes(&toks, || has_priority_word(text, priority_words));
+        self.scratch = toks;
+        s
+    }
+
     /// The description's score now, in 0..=1.
     pub fn score(&self, text: &str, priority_words: &[String]) -> f32 {
+        let mut toks = Vec::new();
+        token_hashes(text, &mut toks);
+        self.score_hashes(&toks, || has_priority_word(text, priority_words))
+    }
+
+    fn score_hashes(&self, toks: &[u64], priority: impl FnOnce() -> bool) -> f32 {
+        if priority() {
+            return 1.0;
+        }
         if self.docs < self.warmup {
             return 1.0;
         }
-        let n = self.docs.max(1) as f64;
-        let mut sum = 0.0;
-        let mut count = 0usize;
-        let mut seen: Vec<String> = Vec::new();
-        let mut priority = false;
-        for_each_token(text, |t| {
-            if seen.iter().any(|s| s == t) {
-                return;
-            }
-            if priority_words.iter().any(|p| p.eq_ignore_ascii_case(t)) {
-                priority = true;
-            }
-            seen.push(t.to_string());
-            let df = self.df.get(t).copied().unwrap_or(1).max(1) as f64;
-            let info = if n <= 1.0 {
-                1.0
-            } else {
-                ((n / df).ln() / n.ln()).clamp(0.0, 1.0)
-            };
-            sum += info;
-            count += 1;
-        });
-        if priority {
-            return 1.0;
-        }
-        if count == 0 {
+        if toks.is_empty() {
             return 0.0;
         }
-        (sum / count as f64) as f32
+        let n = self.docs.max(1) as f64;
+        let scale = n.min(self.reference as f64);
+        let mut sum = 0.0;
+        for t in toks {
+            let df = self.df.get(t).copied().unwrap_or(1).max(1) as f64;
+            sum += if n <= 1.0 { 1.0 } else { ((n / df).ln() / scale.ln()).clamp(0.0, 1.0) };
+        }
+        (sum / toks.len() as f64) as f32
     }
 
     pub fn docs(&self) -> u64 {
         self.docs
     }
+}
+
+fn has_priority_word(text: &str, words: &[String]) -> bool {
+    if words.is_empty() {
+        return false;
+    }
+    let mut found = false;
+    for_each_token(text, |t| found |= words.iter().any(|p| p.eq_ignore_ascii_case(t)));
+    found
 }
 
 #[cfg(test)]

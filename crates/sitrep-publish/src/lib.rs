@@ -4,6 +4,8 @@
 //! - [`Sink`]: the trait (write, commit).
 //! - [`JsonlDirSink`]: `updates.jsonl` and `dead_letters.jsonl` in a folder, plus the final
 //!   state files `alerts.jsonl` and `incidents.jsonl` written by [`JsonlDirSink::finish`].
+//! - [`BackgroundSink`]: runs another sink on its own thread, so that serialising and
+//!   writing overlap with the engine; `commit` waits until everything before it is durable.
 //!
 //! Kafka topics (enriched alerts, incidents, dead letters) plug in behind the same trait.
 
@@ -108,6 +110,94 @@ impl Sink for JsonlDirSink {
     }
 }
 
+enum Message {
+    Updates(Vec<Update>),
+    DeadLetters(Vec<DeadLetter>),
+    Commit(std::sync::mpsc::SyncSender<Result<(), PublishError>>),
+}
+
+/// A sink on a thread of its own. The channel is bounded: a slow disk slows the engine
+/// instead of buffering without limit.
+pub struct BackgroundSink<S: Sink + Send + 'static> {
+    tx: Option<std::sync::mpsc::SyncSender<Message>>,
+    thread: Option<std::thread::JoinHandle<Result<S, PublishError>>>,
+}
+
+impl<S: Sink + Send + 'static> BackgroundSink<S> {
+    pub fn spawn(mut sink: S, queue: usize) -> BackgroundSink<S> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(queue.max(1));
+        let thread = std::thread::spawn(move || {
+            let mut failed: Option<PublishError> = None;
+            for msg in rx {
+                let r = match msg {
+                    Message::Updates(u) if failed.is_none() => sink.write_updates(&mut u.into_iter()),
+                    Message::DeadLetters(d) if failed.is_none() => sink.write_dead_letters(&d),
+                    Message::Commit(reply) => {
+                        let r = match failed.take() {
+                            Some(e) => Err(e),
+                            None => sink.commit(),
+                        };
+                        let _ = reply.send(r);
+                        Ok(())
+                    }
+                    _ => Ok(()),
+                };
+                if let Err(e) = r {
+                    failed = Some(e);
+                }
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(sink),
+            }
+        });
+        BackgroundSink { tx: Some(tx), thread: Some(thread) }
+    }
+
+    fn send(&self, m: Message) -> Result<(), PublishError> {
+        self.tx.as_ref().expect("open").send(m).map_err(|_| PublishError::Io {
+            path: "background sink".into(),
+            source: std::io::Error::other("writer thread stopped"),
+        })
+    }
+
+    /// Stops the thread and returns the inner sink (after a final commit).
+    pub fn finish(mut self) -> Result<S, PublishError> {
+        self.commit()?;
+        drop(self.tx.take());
+        self.thread.take().expect("running").join().map_err(|_| PublishError::Io {
+            path: "background sink".into(),
+            source: std::io::Error::other("writer thread panicked"),
+        })?
+    }
+}
+
+impl<S: Sink + Send + 'static> Sink for BackgroundSink<S> {
+    fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError> {
+        let batch: Vec<Update> = updates.collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::Updates(batch))
+    }
+
+    fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
+        if letters.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::DeadLetters(letters.to_vec()))
+    }
+
+    fn commit(&mut self) -> Result<(), PublishError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Message::Commit(tx))?;
+        rx.recv().unwrap_or_else(|_| Err(PublishError::Io {
+            path: "background sink".into(),
+            source: std::io::Error::other("writer thread stopped"),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +215,22 @@ mod tests {
         assert_eq!(v["position"], 3);
         assert_eq!(v["code"], "empty");
         assert!(dir.path().join("alerts.jsonl").exists() && dir.path().join("incidents.jsonl").exists());
+    }
+
+    #[test]
+    fn background_sink_writes_in_order_and_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bg = BackgroundSink::spawn(JsonlDirSink::create(dir.path()).unwrap(), 2);
+        for i in 0..100u64 {
+            let d = DeadLetter::new("t", i, &Rejection::Empty, b"x", 10);
+            bg.write_dead_letters(&[d]).unwrap();
+        }
+        bg.commit().unwrap();
+        let text = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
+        let positions: Vec<u64> =
+            text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["position"].as_u64().unwrap()).collect();
+        assert_eq!(positions, (0..100).collect::<Vec<_>>());
+        let inner = bg.finish().unwrap();
+        assert_eq!(inner.dead_letters_written, 100);
     }
 }

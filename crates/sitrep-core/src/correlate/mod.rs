@@ -455,7 +455,7 @@ impl Engine {
     pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
         let a = self.alert(slot);
         let noise = &self.c.cfg.noise;
-        if a.rule.is_none() && (self.st.tokens.score(&a.description, &noise.priority_words) as f64) < noise.join_threshold {
+        if (a.entropy as f64) < noise.join_threshold {
             return;
         }
         let mut chosen: Option<(u64, Explanation)> = None;
@@ -518,7 +518,7 @@ impl Engine {
 
     fn informative(&self, a: &Alert) -> bool {
         let n = &self.c.cfg.noise;
-        a.rule.is_some() || self.st.tokens.score(&a.description, &n.priority_words) as f64 >= n.threshold
+        a.entropy as f64 >= n.threshold
     }
 
     fn seed(&mut self, slot: u32, t: Millis) {
