@@ -454,6 +454,9 @@ pub struct MappingConfig {
     pub constants: BTreeMap<String, String>,
     /// Source value (case-insensitive) -> severity, tried before the built-in names.
     pub severity_map: BTreeMap<String, Severity>,
+    /// Path -> values (case-insensitive) that make the event a clear whatever its severity,
+    /// e.g. `{ state = ["closed", "resolved"] }`.
+    pub clear_when: BTreeMap<String, Vec<String>>,
     /// Regexes with named groups applied to a field's value; groups named like native
     /// fields (or `labels.x`) fill those fields when still empty.
     pub extract: Vec<ExtractConfig>,

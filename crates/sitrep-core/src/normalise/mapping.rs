@@ -32,6 +32,7 @@ pub struct CompiledMapping {
     labels: Vec<(String, Vec<String>)>,
     constants: FxHashMap<String, String>,
     severity_map: FxHashMap<String, Severity>,
+    clear_when: Vec<(Vec<String>, Vec<String>)>,
     extract: Vec<(Vec<String>, Regex)>,
     /// Top-level keys some path reads; the others are kept in `extra`.
     used_roots: BTreeSet<String>,
@@ -115,6 +116,11 @@ impl CompiledMapping {
                 .iter()
                 .map(|(k, v)| (k.to_ascii_lowercase(), *v))
                 .collect(),
+            clear_when: m
+                .clear_when
+                .iter()
+                .map(|(p, vs)| (split_path(p), vs.iter().map(|v| v.to_ascii_lowercase()).collect()))
+                .collect(),
             extract,
             used_roots,
         })
@@ -183,7 +189,11 @@ impl CompiledMapping {
             }
         }
         let text = |f: &str| vals.get(f).and_then(scalar_text);
+        let cleared = self.clear_when.iter().any(|(p, vs)| {
+            lookup(rec, p).and_then(scalar_text).is_some_and(|v| vs.contains(&v.to_ascii_lowercase()))
+        });
         let severity = match vals.get("severity") {
+            _ if cleared => Severity::Clear,
             None => n.missing_severity()?,
             Some(v) => {
                 let t =
@@ -293,6 +303,7 @@ mod tests {
             [mappings.apm]
             items = "incidents"
             fields = { check = "condition_name", severity = "priority", description = "details" }
+            clear_when = { state = ["closed"] }
             extract = [{ from = "targets.0.name", regex = "^(?P<service>[a-z]+)@(?P<source>[\\w.-]+)$" }]
             "#,
         );
