@@ -320,7 +320,7 @@ impl Default for CorrelationConfig {
     fn default() -> Self {
         CorrelationConfig {
             min_alerts: 2,
-            reopen_grace_secs: 900,
+            reopen_grace_secs: 300,
             recipes: Vec::new(),
             max_incident_alerts: 5000,
         }

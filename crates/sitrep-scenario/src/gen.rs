@@ -275,7 +275,7 @@ impl Builder<'_> {
         let affected: Vec<(usize, usize)> =
             self.cascade(root, &[0.85, 0.6, 0.15]).into_iter().filter(|(n, _)| self.busy_until[*n] <= start).collect();
         for (n, _) in &affected {
-            self.busy_until[*n] = end + 5 * MIN;
+            self.busy_until[*n] = end + 10 * MIN;
         }
         for (node, depth) in affected {
             let kind = self.estate.nodes[node].kind;

@@ -81,12 +81,12 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
     if has_topology {
         v.push(RecipeConfig {
             hop_limit: 3,
-            window_secs: 120,
+            window_secs: 60,
             max_window_secs: 1800,
             ..base("topology", RecipeKind::Topology)
         });
     }
-    v.push(RecipeConfig { equal: vec!["service".into()], window_secs: 120, ..base("same-service", RecipeKind::Attribute) });
+    v.push(RecipeConfig { equal: vec!["service".into()], window_secs: 60, ..base("same-service", RecipeKind::Attribute) });
     if !has_topology {
         // Similar host names are a poor man's topology: only without a real one.
         v.push(RecipeConfig {
