@@ -175,7 +175,7 @@ impl Default for DedupConfig {
         DedupConfig {
             signature: vec!["source".into(), "check".into(), "service".into()],
             history: 8,
-            update_interval_secs: 300,
+            update_interval_secs: 900,
             flapping: FlappingConfig::default(),
             retention_secs: 24 * 3600,
         }

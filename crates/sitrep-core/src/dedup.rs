@@ -381,15 +381,47 @@ impl Engine {
 
     pub(crate) fn emit_alert(&mut self, slot: u32, change: AlertChange, t: Millis) {
         self.alert_mut(slot).last_emit = t;
-        let alert = self.alert_view(slot);
         let seq = self.next_seq();
-        self.out.push(Update::Alert(AlertUpdate {
-            v: SCHEMA_VERSION,
-            seq,
-            time: t,
-            change,
-            alert,
-        }));
+        if self.json_output {
+            let mut buf = std::mem::take(&mut self.json_out);
+            let u = AlertUpdateRef { kind: "alert", v: SCHEMA_VERSION, seq, time: t, change, alert: self.alert_view_ref(slot) };
+            serde_json::to_writer(&mut buf, &u).expect("alert update serialises");
+            buf.push(b'\n');
+            self.json_out = buf;
+            return;
+        }
+        let alert = self.alert_view(slot);
+        self.out.push(Update::Alert(AlertUpdate { v: SCHEMA_VERSION, seq, time: t, change, alert }));
+    }
+
+    pub(crate) fn alert_view_ref(&self, slot: u32) -> AlertViewRef<'_> {
+        let a = self.alert(slot);
+        let i = &self.st.interner;
+        AlertViewRef {
+            partition: self.st.options.partition,
+            id: a.id,
+            signature: &a.signature,
+            source: i.resolve(a.source),
+            check: i.resolve(a.check),
+            service: a.service.map(|s| i.resolve(s)),
+            manager: a.manager.map(|s| i.resolve(s)),
+            labels: a.labels.iter().map(|(k, v)| (i.resolve(*k), i.resolve(*v))).collect(),
+            description: &a.description,
+            severity: a.severity,
+            max_severity: a.max_severity,
+            open: a.open,
+            count: a.count,
+            occurrence: a.occurrence,
+            first_time: a.first_time,
+            last_time: a.last_time,
+            entropy: (a.entropy * 1000.0).round() / 1000.0,
+            flapping: a.flapping,
+            in_maintenance: a.in_maintenance,
+            incident: a.incident.and_then(|c| self.st.clusters.get(&c)).and_then(|c| c.incident),
+            incidents: &a.incidents,
+            history: &a.history,
+            rule: a.rule.as_deref(),
+        }
     }
 
     pub(crate) fn alert_view(&self, slot: u32) -> AlertView {

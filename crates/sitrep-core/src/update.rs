@@ -92,6 +92,103 @@ pub struct AlertView {
     pub rule: Option<RuleExplanation>,
 }
 
+/// An [`AlertView`] borrowed from the engine's state: it serialises to exactly the same
+/// JSON without copying a string, for the JSON-lines output mode (the replay's hot path).
+pub(crate) struct AlertViewRef<'a> {
+    pub partition: u32,
+    pub id: u64,
+    pub signature: &'a str,
+    pub source: &'a str,
+    pub check: &'a str,
+    pub service: Option<&'a str>,
+    pub manager: Option<&'a str>,
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub description: &'a str,
+    pub severity: Severity,
+    pub max_severity: Severity,
+    pub open: bool,
+    pub count: u64,
+    pub occurrence: u32,
+    pub first_time: Millis,
+    pub last_time: Millis,
+    pub entropy: f32,
+    pub flapping: bool,
+    pub in_maintenance: bool,
+    pub incident: Option<u64>,
+    pub incidents: &'a [u64],
+    pub history: &'a [SeverityChange],
+    pub rule: Option<&'a RuleExplanation>,
+}
+
+struct Id(&'static str, u32, u64);
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{}{}-{}", self.0, self.1, self.2))
+    }
+}
+
+struct Ids<'a>(u32, &'a [u64]);
+
+impl Serialize for Ids<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.iter().map(|n| Id("INC", self.0, *n)))
+    }
+}
+
+impl Serialize for AlertViewRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = s.serialize_struct("AlertView", 23)?;
+        m.serialize_field("id", &Id("A", self.partition, self.id))?;
+        m.serialize_field("signature", self.signature)?;
+        m.serialize_field("source", self.source)?;
+        m.serialize_field("check", self.check)?;
+        if let Some(v) = self.service {
+            m.serialize_field("service", v)?;
+        }
+        if let Some(v) = self.manager {
+            m.serialize_field("manager", v)?;
+        }
+        if !self.labels.is_empty() {
+            m.serialize_field("labels", &self.labels)?;
+        }
+        m.serialize_field("description", self.description)?;
+        m.serialize_field("severity", &self.severity)?;
+        m.serialize_field("max_severity", &self.max_severity)?;
+        m.serialize_field("state", if self.open { "open" } else { "cleared" })?;
+        m.serialize_field("count", &self.count)?;
+        m.serialize_field("occurrence", &self.occurrence)?;
+        m.serialize_field("first_time", &self.first_time)?;
+        m.serialize_field("last_time", &self.last_time)?;
+        m.serialize_field("entropy", &self.entropy)?;
+        m.serialize_field("flapping", &self.flapping)?;
+        m.serialize_field("in_maintenance", &self.in_maintenance)?;
+        if let Some(n) = self.incident {
+            m.serialize_field("incident", &Id("INC", self.partition, n))?;
+        }
+        m.serialize_field("incidents", &Ids(self.partition, self.incidents))?;
+        m.serialize_field("history", self.history)?;
+        if let Some(r) = self.rule {
+            m.serialize_field("rule", r)?;
+        }
+        m.end()
+    }
+}
+
+/// `{"type":"alert", …AlertUpdate}` with a borrowed view: the same bytes as serialising
+/// `Update::Alert`.
+#[derive(Serialize)]
+pub(crate) struct AlertUpdateRef<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub v: u32,
+    pub seq: u64,
+    pub time: Millis,
+    pub change: AlertChange,
+    pub alert: AlertViewRef<'a>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SeverityChange {
     pub time: Millis,

@@ -711,3 +711,47 @@ fn partition_is_part_of_every_id() {
     assert_eq!(e.alerts()[0].id, "A7-1");
     assert_eq!(e.incidents()[0].summary.id, "INC7-1");
 }
+
+#[test]
+fn json_output_mode_writes_the_same_bytes_as_typed_updates() {
+    let events = mixed_stream();
+    let mut typed = engine(TOPO);
+    let mut expected = String::new();
+    for x in &events {
+        typed.process(x);
+    }
+    for u in typed.drain_updates() {
+        expected.push_str(&serde_json::to_string(&u).unwrap());
+        expected.push('\n');
+    }
+    let mut json = engine(TOPO);
+    json.set_json_output(true);
+    let mut bytes = Vec::new();
+    for (i, x) in events.iter().enumerate() {
+        json.process(x);
+        if i % 50 == 0 {
+            json.take_json_updates(&mut bytes);
+        }
+    }
+    json.take_json_updates(&mut bytes);
+    assert_eq!(json.drain_updates().count(), 0);
+    assert!(expected.lines().count() > 20);
+    assert!(expected.contains("\"type\":\"incident\"") && expected.contains("\"incident\":\"INC0-"));
+    assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+}
+
+#[test]
+fn alerts_jsonl_writer_matches_the_views() {
+    let mut e = engine(TOPO);
+    for x in &mixed_stream() {
+        e.process(x);
+    }
+    let mut expected = String::new();
+    for a in e.alerts() {
+        expected.push_str(&serde_json::to_string(&a).unwrap());
+        expected.push('\n');
+    }
+    let mut bytes = Vec::new();
+    e.write_alerts_jsonl(&mut bytes).unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+}

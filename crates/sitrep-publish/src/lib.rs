@@ -29,6 +29,8 @@ pub enum PublishError {
 /// returns; a source position may be acknowledged only after that.
 pub trait Sink {
     fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError>;
+    /// Updates already serialised as JSON lines (the engine's JSON output mode).
+    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError>;
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError>;
     fn commit(&mut self) -> Result<(), PublishError>;
 }
@@ -64,20 +66,44 @@ impl JsonlDirSink {
         move |e| PublishError::Io { path: path.clone(), source: e }
     }
 
-    /// Writes the final state files and flushes everything.
-    pub fn finish(mut self, alerts: &[AlertView], incidents: &[IncidentView]) -> Result<(), PublishError> {
+    /// Writes the final state files (alerts and incidents, in parallel) and flushes
+    /// everything.
+    pub fn finish(
+        mut self,
+        write_alerts: impl FnOnce(&mut dyn Write) -> std::io::Result<()> + Send,
+        incidents: &[IncidentView],
+    ) -> Result<(), PublishError> {
         self.commit()?;
-        for (name, lines) in [
-            ("alerts.jsonl", alerts.iter().map(|a| serde_json::to_string(a).expect("serialise")).collect::<Vec<_>>()),
-            ("incidents.jsonl", incidents.iter().map(|i| serde_json::to_string(i).expect("serialise")).collect()),
-        ] {
-            let mut w = create(&self.dir.join(name))?;
-            for l in lines {
-                w.write_all(l.as_bytes()).and_then(|_| w.write_all(b"\n")).map_err(self.io(name))?;
-            }
-            w.flush().map_err(self.io(name))?;
-        }
-        Ok(())
+        let alerts_path = self.dir.join("alerts.jsonl");
+        let mut alerts_file = create(&alerts_path)?;
+        let mut inc_file = create(&self.dir.join("incidents.jsonl"))?;
+        let (a, b) = std::thread::scope(|s| {
+            let t = s.spawn(move || write_alerts(&mut alerts_file).and_then(|_| alerts_file.flush()));
+            let b = (|| {
+                for i in incidents {
+                    serde_json::to_writer(&mut inc_file, i)?;
+                    inc_file.write_all(b"\n")?;
+                }
+                inc_file.flush()
+            })();
+            (t.join().unwrap_or_else(|_| Err(std::io::Error::other("alert writer panicked"))), b)
+        });
+        a.map_err(self.io("alerts.jsonl"))?;
+        b.map_err(self.io("incidents.jsonl"))
+    }
+
+    /// The same from owned views (for callers that hold them).
+    pub fn finish_views(self, alerts: &[AlertView], incidents: &[IncidentView]) -> Result<(), PublishError> {
+        self.finish(
+            |w| {
+                for a in alerts {
+                    serde_json::to_writer(&mut *w, a)?;
+                    w.write_all(b"\n")?;
+                }
+                Ok(())
+            },
+            incidents,
+        )
     }
 }
 
@@ -92,6 +118,11 @@ impl Sink for JsonlDirSink {
             self.updates_written += 1;
         }
         Ok(())
+    }
+
+    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError> {
+        self.updates_written += memchr::memchr_iter(b'\n', &lines).count() as u64;
+        self.updates.write_all(&lines).map_err(self.io("updates.jsonl"))
     }
 
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
@@ -112,6 +143,7 @@ impl Sink for JsonlDirSink {
 
 enum Message {
     Updates(Vec<Update>),
+    Lines(Vec<u8>),
     DeadLetters(Vec<DeadLetter>),
     Commit(std::sync::mpsc::SyncSender<Result<(), PublishError>>),
 }
@@ -131,6 +163,7 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
             for msg in rx {
                 let r = match msg {
                     Message::Updates(u) if failed.is_none() => sink.write_updates(&mut u.into_iter()),
+                    Message::Lines(l) if failed.is_none() => sink.write_update_lines(l),
                     Message::DeadLetters(d) if failed.is_none() => sink.write_dead_letters(&d),
                     Message::Commit(reply) => {
                         let r = match failed.take() {
@@ -181,6 +214,13 @@ impl<S: Sink + Send + 'static> Sink for BackgroundSink<S> {
         self.send(Message::Updates(batch))
     }
 
+    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::Lines(lines))
+    }
+
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
         if letters.is_empty() {
             return Ok(());
@@ -209,7 +249,7 @@ mod tests {
         let mut s = JsonlDirSink::create(dir.path()).unwrap();
         s.write_dead_letters(&[DeadLetter::new("t", 3, &Rejection::Empty, b"", 10)]).unwrap();
         s.write_updates(&mut std::iter::empty()).unwrap();
-        s.finish(&[], &[]).unwrap();
+        s.finish_views(&[], &[]).unwrap();
         let dl = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
         let v: serde_json::Value = serde_json::from_str(dl.trim()).unwrap();
         assert_eq!(v["position"], 3);

@@ -1072,13 +1072,12 @@ impl Engine {
     fn emit_incident(&mut self, cid: u64, change: IncidentChange, t: Millis, added: Vec<MemberView>) {
         let incident = self.incident_summary(cid);
         let seq = self.next_seq();
-        self.out.push(Update::Incident(IncidentUpdate {
-            v: SCHEMA_VERSION,
-            seq,
-            time: t,
-            change,
-            incident,
-            added,
-        }));
+        let u = Update::Incident(IncidentUpdate { v: SCHEMA_VERSION, seq, time: t, change, incident, added });
+        if self.json_output {
+            serde_json::to_writer(&mut self.json_out, &u).expect("incident update serialises");
+            self.json_out.push(b'\n');
+        } else {
+            self.out.push(u);
+        }
     }
 }
