@@ -29,10 +29,15 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> Result<()> {
-    let Some(s) = Scenario::parse(&a.scenario) else { bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario) };
+    let Some(s) = Scenario::parse(&a.scenario) else {
+        bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario)
+    };
     let data = a.out.join("scenario");
     let result = a.out.join("replay");
-    println!("sitrep demo: scenario `{}`, {} events, seed {}", a.scenario, a.events, a.seed);
+    println!(
+        "sitrep demo: scenario `{}`, {} events, seed {}",
+        a.scenario, a.events, a.seed
+    );
     let g = generate(s, a.seed, a.events);
     scenario::write_generated(&data, &g.lines, &g.truth, &g.topology, g.maintenance)?;
     println!(
@@ -60,7 +65,11 @@ pub fn run(a: DemoArgs) -> Result<()> {
         outcome.stats.alerts_created,
         outcome.stats.incidents_opened
     );
-    let report = scenario::eval(EvalArgs { truth: data.join("truth.json"), out: result.clone(), quiet: true })?;
+    let report = scenario::eval(EvalArgs {
+        truth: data.join("truth.json"),
+        out: result.clone(),
+        quiet: true,
+    })?;
     println!("{}\n", report.summary());
 
     let f = std::fs::File::open(result.join("incidents.jsonl"))?;
@@ -68,7 +77,12 @@ pub fn run(a: DemoArgs) -> Result<()> {
     for l in std::io::BufReader::new(f).lines() {
         incidents.push(serde_json::from_str(&l?)?);
     }
-    incidents.sort_by(|x, y| y.summary.alert_count.cmp(&x.summary.alert_count).then(x.summary.id.cmp(&y.summary.id)));
+    incidents.sort_by(|x, y| {
+        y.summary
+            .alert_count
+            .cmp(&x.summary.alert_count)
+            .then(x.summary.id.cmp(&y.summary.id))
+    });
     println!("The {} largest incidents:", a.show.min(incidents.len()));
     for inc in incidents.iter().take(a.show) {
         let s = &inc.summary;
@@ -88,15 +102,31 @@ pub fn run(a: DemoArgs) -> Result<()> {
         for m in inc.members.iter().skip(1).take(3) {
             let w = &m.why;
             let detail = match (w.hops, &w.direction) {
-                (Some(h), Some(d)) => format!("{h} hop(s) {d} of {}", w.compared_with.as_deref().unwrap_or("?")),
-                _ => w.matched.iter().map(|f| format!("{} {} ({:.2})", f.field, f.method, f.similarity)).collect::<Vec<_>>().join(", "),
+                (Some(h), Some(d)) => {
+                    format!("{h} hop(s) {d} of {}", w.compared_with.as_deref().unwrap_or("?"))
+                }
+                _ => w
+                    .matched
+                    .iter()
+                    .map(|f| format!("{} {} ({:.2})", f.field, f.method, f.similarity))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             };
-            println!("      + {} joined {:.0} s after the previous alert: {} [{}]", m.signature, w.gap_ms as f64 / 1000.0, detail, w.kind);
+            println!(
+                "      + {} joined {:.0} s after the previous alert: {} [{}]",
+                m.signature,
+                w.gap_ms as f64 / 1000.0,
+                detail,
+                w.kind
+            );
         }
         if inc.members.len() > 4 {
             println!("      … and {} more", inc.members.len() - 4);
         }
     }
-    println!("\nFiles: {} (updates.jsonl, alerts.jsonl, incidents.jsonl, eval.json)", result.display());
+    println!(
+        "\nFiles: {} (updates.jsonl, alerts.jsonl, incidents.jsonl, eval.json)",
+        result.display()
+    );
     Ok(())
 }

@@ -7,12 +7,15 @@ use sitrep_core::Config;
 use std::path::Path;
 
 pub fn config(path: Option<&Path>) -> Result<Config> {
-    let Some(path) = path else { return Ok(Config::default()) };
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
     let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
     let mut cfg = Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
     if let Some(file) = cfg.topology.file.clone() {
         let tpath = path.parent().unwrap_or(Path::new(".")).join(&file);
-        let ttext = std::fs::read_to_string(&tpath).with_context(|| format!("reading topology {}", tpath.display()))?;
+        let ttext = std::fs::read_to_string(&tpath)
+            .with_context(|| format!("reading topology {}", tpath.display()))?;
         let topo: TopologyConfig = if file.ends_with(".json") {
             serde_json::from_str(&ttext).with_context(|| format!("in topology {}", tpath.display()))?
         } else {

@@ -22,7 +22,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "sitrep", version, about = "Event correlation: monitoring events in, explained incidents out")]
+#[command(
+    name = "sitrep",
+    version,
+    about = "Event correlation: monitoring events in, explained incidents out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,13 +60,18 @@ fn main() -> Result<()> {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;
             let recipes = if cfg.correlation.recipes.is_empty() {
-                sitrep_core::correlate::default_recipes(!cfg.topology.nodes.is_empty() || !cfg.topology.edges.is_empty())
+                sitrep_core::correlate::default_recipes(
+                    !cfg.topology.nodes.is_empty() || !cfg.topology.edges.is_empty(),
+                )
             } else {
                 cfg.correlation.recipes.clone()
             };
             println!("{}: ok", config.display());
             for r in recipes {
-                println!("  recipe {:<20} {:?} equal={:?} window={}s", r.name, r.kind, r.equal, r.window_secs);
+                println!(
+                    "  recipe {:<20} {:?} equal={:?} window={}s",
+                    r.name, r.kind, r.equal, r.window_secs
+                );
             }
             Ok(())
         }

@@ -70,24 +70,41 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     keep_freed_memory();
     let cfg = load::config(a.config.as_deref())?;
     let normaliser = Normaliser::new(&cfg)?;
-    let mut engine = Engine::new(&cfg, EngineOptions { partition: a.partition })?;
+    let mut engine = Engine::new(
+        &cfg,
+        EngineOptions {
+            partition: a.partition,
+        },
+    )?;
     engine.set_json_output(true);
     let reference_time = match &a.reference_time {
         Some(s) => sitrep_core::time::parse_rfc3339(s).context("--reference-time must be RFC 3339")?,
-        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64,
     };
     let source = FileSource::open(&a.input, a.chunk_bytes)?;
     let size = sitrep_ingest::Source::size_hint(&source);
-    let threads = a.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let mut decoder = ParallelDecoder::spawn(Box::new(source), normaliser, a.format.clone(), threads, reference_time);
+    let threads = a
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let mut decoder = ParallelDecoder::spawn(
+        Box::new(source),
+        normaliser,
+        a.format.clone(),
+        threads,
+        reference_time,
+    );
     let mut sink = BackgroundSink::spawn(JsonlDirSink::create(&a.out)?, 8);
 
     let bar = if std::io::stderr().is_terminal() && !a.quiet {
         let b = ProgressBar::with_draw_target(size, ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{bar:30}] {binary_bytes_per_sec} {msg}")
-                .expect("template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {binary_bytes_per_sec} {msg}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
         );
         b
     } else {
@@ -125,7 +142,10 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     let seconds = started.elapsed().as_secs_f64();
     let stats = engine.stats();
     if a.parse_only {
-        eprintln!("parsed {records} records ({parsed} events) in {seconds:.2} s: {:.0} events/s", parsed as f64 / seconds.max(1e-9));
+        eprintln!(
+            "parsed {records} records ({parsed} events) in {seconds:.2} s: {:.0} events/s",
+            parsed as f64 / seconds.max(1e-9)
+        );
         return Ok(ReplayOutcome { stats, seconds });
     }
     if !a.quiet {

@@ -50,7 +50,11 @@ pub fn gen(a: GenArgs) -> Result<()> {
             w.write_all(b"\n")?;
         }
         w.flush()?;
-        eprintln!("bench: {} events (10% new alerts), written to {}", lines.len(), a.out.display());
+        eprintln!(
+            "bench: {} events (10% new alerts), written to {}",
+            lines.len(),
+            a.out.display()
+        );
         return Ok(());
     }
     let Some(scenario) = Scenario::parse(&a.scenario) else {
@@ -89,10 +93,18 @@ pub fn write_generated(
     w.flush()?;
     std::fs::write(out.join("truth.json"), serde_json::to_vec(truth)?)?;
     std::fs::write(out.join("topology.json"), serde_json::to_vec_pretty(topology)?)?;
-    let cfg = ScenarioConfig { topology: TopologyFile { file: "topology.json".into() }, maintenance };
+    let cfg = ScenarioConfig {
+        topology: TopologyFile {
+            file: "topology.json".into(),
+        },
+        maintenance,
+    };
     std::fs::write(
         out.join("sitrep.toml"),
-        format!("# Facts about the generated estate; correlation settings are the defaults.\n{}", toml::to_string(&cfg)?),
+        format!(
+            "# Facts about the generated estate; correlation settings are the defaults.\n{}",
+            toml::to_string(&cfg)?
+        ),
     )?;
     Ok(())
 }
@@ -115,8 +127,10 @@ fn lines(path: &Path) -> Result<impl Iterator<Item = std::io::Result<String>>> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<Report> {
-    let truth: Truth = serde_json::from_slice(&std::fs::read(&a.truth).with_context(|| format!("reading {}", a.truth.display()))?)
-        .context("truth file")?;
+    let truth: Truth = serde_json::from_slice(
+        &std::fs::read(&a.truth).with_context(|| format!("reading {}", a.truth.display()))?,
+    )
+    .context("truth file")?;
     let mut incidents: Vec<IncidentView> = Vec::new();
     for l in lines(&a.out.join("incidents.jsonl"))? {
         incidents.push(serde_json::from_str(&l?).context("incidents.jsonl")?);

@@ -5,13 +5,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn sitrep(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_sitrep")).args(args).env("RUST_BACKTRACE", "0").output().expect("run sitrep");
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run sitrep");
     out
 }
 
 fn ok(args: &[&str]) -> String {
     let out = sitrep(args);
-    assert!(out.status.success(), "sitrep {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sitrep {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -36,28 +44,53 @@ fn gen_replay_eval_round_trip() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     let out = d.path().join("out");
-    ok(&["gen", "--scenario", "telco", "--seed", "5", "--events", "20000", "--out", s(&data)]);
+    ok(&[
+        "gen",
+        "--scenario",
+        "telco",
+        "--seed",
+        "5",
+        "--events",
+        "20000",
+        "--out",
+        s(&data),
+    ]);
     for f in ["events.jsonl", "truth.json", "topology.json", "sitrep.toml"] {
         assert!(data.join(f).exists(), "{f}");
     }
     let events = std::fs::read_to_string(data.join("events.jsonl")).unwrap();
     assert_eq!(events.lines().count(), 20000);
-    ok(&["replay", "--input", s(&data.join("events.jsonl")), "--config", s(&data.join("sitrep.toml")), "--out", s(&out)]);
+    ok(&[
+        "replay",
+        "--input",
+        s(&data.join("events.jsonl")),
+        "--config",
+        s(&data.join("sitrep.toml")),
+        "--out",
+        s(&out),
+    ]);
     let alerts = lines(&out.join("alerts.jsonl"));
     let incidents = lines(&out.join("incidents.jsonl"));
-    assert!(alerts.len() > 100 && alerts.len() < 5000, "{} alerts", alerts.len());
+    assert!(
+        alerts.len() > 100 && alerts.len() < 5000,
+        "{} alerts",
+        alerts.len()
+    );
     assert!(!incidents.is_empty());
     let total: u64 = alerts.iter().map(|a| a["count"].as_u64().unwrap()).sum();
     assert_eq!(total, 20000, "every event is counted in exactly one alert");
     for inc in &incidents {
         let members = inc["members"].as_array().unwrap();
         assert!(members.len() >= 2);
-        assert!(members.iter().all(|m| m["why"]["recipe"].is_string() && m["signature"].is_string()));
+        assert!(members
+            .iter()
+            .all(|m| m["why"]["recipe"].is_string() && m["signature"].is_string()));
         assert!(inc["root_cause"]["reason"].is_string());
     }
     let summary = ok(&["eval", "--truth", s(&data.join("truth.json")), "--out", s(&out)]);
     assert!(summary.contains("pairwise precision"), "{summary}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
     // the full-size quality figures are in docs/evaluation.md; this is a smoke bar
     assert!(report["f1"].as_f64().unwrap() > 0.8, "{report}");
     assert!(report["ari"].as_f64().unwrap() > 0.8, "{report}");
@@ -68,13 +101,32 @@ fn gen_replay_eval_round_trip() {
 fn replay_output_does_not_depend_on_threads_or_chunking() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
-    ok(&["gen", "--scenario", "micro", "--seed", "3", "--events", "15000", "--out", s(&data)]);
+    ok(&[
+        "gen",
+        "--scenario",
+        "micro",
+        "--seed",
+        "3",
+        "--events",
+        "15000",
+        "--out",
+        s(&data),
+    ]);
     let mut outputs = Vec::new();
     for (threads, chunk) in [("1", "4194304"), ("3", "5000"), ("2", "70000")] {
         let out = d.path().join(format!("out-{threads}-{chunk}"));
         ok(&[
-            "replay", "--input", s(&data.join("events.jsonl")), "--config", s(&data.join("sitrep.toml")),
-            "--out", s(&out), "--threads", threads, "--chunk-bytes", chunk,
+            "replay",
+            "--input",
+            s(&data.join("events.jsonl")),
+            "--config",
+            s(&data.join("sitrep.toml")),
+            "--out",
+            s(&out),
+            "--threads",
+            threads,
+            "--chunk-bytes",
+            chunk,
         ]);
         let files: Vec<String> = ["updates.jsonl", "alerts.jsonl", "incidents.jsonl"]
             .iter()
@@ -97,7 +149,10 @@ fn stdin_input_and_bad_lines_go_to_dead_letters() {
         r#"{"source":"a","check":"x","severity":"major","time":1795514401}"#,
         r#"{"check":"x","severity":"major"}"#,
         r#"{"source":"a","check":"x","severity":"whatever"}"#,
-        &format!(r#"{{"source":"a","check":"x","severity":"minor","description":"{}"}}"#, "y".repeat(70_000)),
+        &format!(
+            r#"{{"source":"a","check":"x","severity":"minor","description":"{}"}}"#,
+            "y".repeat(70_000)
+        ),
     ]
     .join("\n");
     let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
@@ -111,10 +166,24 @@ fn stdin_input_and_bad_lines_go_to_dead_letters() {
     let res = child.wait_with_output().unwrap();
     assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let dead = lines(&out.join("dead_letters.jsonl"));
-    let codes: Vec<(&str, u64)> = dead.iter().map(|d| (d["code"].as_str().unwrap(), d["position"].as_u64().unwrap())).collect();
-    assert_eq!(codes, [("not_json", 2), ("missing_field", 4), ("unknown_severity", 5), ("too_large", 6)]);
+    let codes: Vec<(&str, u64)> = dead
+        .iter()
+        .map(|d| (d["code"].as_str().unwrap(), d["position"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("not_json", 2),
+            ("missing_field", 4),
+            ("unknown_severity", 5),
+            ("too_large", 6)
+        ]
+    );
     assert_eq!(dead[0]["raw"], "not json at all");
-    assert!(dead[3]["truncated"].as_bool().unwrap(), "raw input is cut to the configured bound");
+    assert!(
+        dead[3]["truncated"].as_bool().unwrap(),
+        "raw input is cut to the configured bound"
+    );
     assert!(dead[3]["raw"].as_str().unwrap().len() <= 2048);
     let alerts = lines(&out.join("alerts.jsonl"));
     assert_eq!(alerts.len(), 1);
@@ -130,14 +199,27 @@ fn every_input_format_through_the_binary() {
     let run = |name: &str, format: &str, input: &str, config: Option<&str>| {
         let out = d.path().join(name);
         let input = r.join(input);
-        let mut args = vec!["replay", "--input", s(&input), "--out", s(&out), "--format", format, "--reference-time", "2026-11-24T12:00:00Z"];
+        let mut args = vec![
+            "replay",
+            "--input",
+            s(&input),
+            "--out",
+            s(&out),
+            "--format",
+            format,
+            "--reference-time",
+            "2026-11-24T12:00:00Z",
+        ];
         let cfg;
         if let Some(c) = config {
             cfg = r.join(c);
             args.extend(["--config", s(&cfg)]);
         }
         ok(&args);
-        (lines(&out.join("alerts.jsonl")), lines(&out.join("dead_letters.jsonl")))
+        (
+            lines(&out.join("alerts.jsonl")),
+            lines(&out.join("dead_letters.jsonl")),
+        )
     };
     let (alerts, dead) = run("am", "alertmanager", "examples/data/alertmanager.jsonl", None);
     assert_eq!(alerts.len(), 2);
@@ -148,12 +230,30 @@ fn every_input_format_through_the_binary() {
     assert_eq!(alerts[1]["source"], "edge-2");
     assert_eq!(alerts[1]["check"], "kernel");
     assert_eq!(dead[0]["code"], "syslog");
-    let (alerts, dead) = run("nagios", "mapping:nagios", "examples/data/nagios.jsonl", Some("examples/mappings/nagios.toml"));
+    let (alerts, dead) = run(
+        "nagios",
+        "mapping:nagios",
+        "examples/data/nagios.jsonl",
+        Some("examples/mappings/nagios.toml"),
+    );
     assert_eq!((alerts.len(), dead.len()), (2, 1));
-    assert_eq!(alerts[0]["state"], "cleared", "the OK notification clears the disk alert");
-    let (alerts, _) = run("logstash", "mapping:logstash", "examples/data/logstash.jsonl", Some("examples/mappings/logstash.toml"));
+    assert_eq!(
+        alerts[0]["state"], "cleared",
+        "the OK notification clears the disk alert"
+    );
+    let (alerts, _) = run(
+        "logstash",
+        "mapping:logstash",
+        "examples/data/logstash.jsonl",
+        Some("examples/mappings/logstash.toml"),
+    );
     assert_eq!((alerts.len(), alerts[0]["count"].as_u64()), (1, Some(2)));
-    let (alerts, _) = run("apm", "mapping:apm", "examples/data/apm.jsonl", Some("examples/mappings/apm.toml"));
+    let (alerts, _) = run(
+        "apm",
+        "mapping:apm",
+        "examples/data/apm.jsonl",
+        Some("examples/mappings/apm.toml"),
+    );
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0]["service"], "checkout");
     assert_eq!(alerts[0]["source"], "web-3");
@@ -168,7 +268,11 @@ fn config_errors_name_the_key() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("min_alert"), "{err}");
-    let good = ok(&["check-config", "--config", s(&repo().join("examples/sitrep.toml"))]);
+    let good = ok(&[
+        "check-config",
+        "--config",
+        s(&repo().join("examples/sitrep.toml")),
+    ]);
     assert!(good.contains("recipe topology"), "{good}");
 }
 

@@ -11,9 +11,22 @@ fn event(i: u64, alerts: u64) -> Event {
     let a = i % alerts;
     Event {
         source: format!("host-{:06}.dc{}.example.net", a / 8, a % 4).into(),
-        check: ["cpu_high", "disk_full", "link_down", "http_5xx", "mem", "bgp", "latency", "queue"][(a % 8) as usize].into(),
+        check: [
+            "cpu_high",
+            "disk_full",
+            "link_down",
+            "http_5xx",
+            "mem",
+            "bgp",
+            "latency",
+            "queue",
+        ][(a % 8) as usize]
+            .into(),
         severity: Severity::Major,
-        description: format!("Filesystem /var usage {}% exceeds critical threshold", 50 + i % 50),
+        description: format!(
+            "Filesystem /var usage {}% exceeds critical threshold",
+            50 + i % 50
+        ),
         time: Some(1_795_478_400_000 + i as i64 * 3),
         service: Some(format!("svc-{}", a % 500).into()),
         labels: vec![("dc".into(), "dc1".into()), ("env".into(), "prod".into())],
@@ -58,7 +71,15 @@ fn benches(c: &mut Criterion) {
         )
     });
     // one event in ten is a new alert
-    let mixed: Vec<Event> = (0..100_000u64).map(|i| if i % 10 == 0 { event(i, u64::MAX) } else { event(i, 1000) }).collect();
+    let mixed: Vec<Event> = (0..100_000u64)
+        .map(|i| {
+            if i % 10 == 0 {
+                event(i, u64::MAX)
+            } else {
+                event(i, 1000)
+            }
+        })
+        .collect();
     g.bench_function("ten_percent_new_alerts", |b| {
         b.iter_batched(
             || Engine::new(&Config::default(), EngineOptions::default()).unwrap(),

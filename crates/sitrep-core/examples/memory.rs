@@ -32,7 +32,10 @@ unsafe impl GlobalAlloc for Counting {
 static A: Counting = Counting;
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let t0 = 1_795_478_400_000i64;
     let before = LIVE.load(Ordering::Relaxed);
     let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
@@ -40,12 +43,28 @@ fn main() {
     for i in 0..n {
         let ev = Event {
             source: format!("host-{:07}.dc{}.example.net", i / 8, i % 4).into(),
-            check: ["cpu_high", "disk_full", "link_down", "http_5xx", "mem", "bgp", "latency", "queue"][(i % 8) as usize].into(),
+            check: [
+                "cpu_high",
+                "disk_full",
+                "link_down",
+                "http_5xx",
+                "mem",
+                "bgp",
+                "latency",
+                "queue",
+            ][(i % 8) as usize]
+                .into(),
             severity: Severity::Major,
-            description: format!("Filesystem /var usage {}% exceeds critical threshold", 50 + i % 50),
+            description: format!(
+                "Filesystem /var usage {}% exceeds critical threshold",
+                50 + i % 50
+            ),
             time: Some(t0 + i as i64 * step.max(1)),
             service: Some(format!("svc-{}", i % 500).into()),
-            labels: vec![("dc".into(), format!("dc{}", i % 4).into()), ("env".into(), "prod".into())],
+            labels: vec![
+                ("dc".into(), format!("dc{}", i % 4).into()),
+                ("env".into(), "prod".into()),
+            ],
             ..Event::default()
         };
         e.process(&ev);

@@ -150,7 +150,8 @@ impl Engine {
         let entropy = if rule.is_some() {
             1.0
         } else {
-            st.tokens.observe_and_score(&ev.description, &self.c.cfg.noise.priority_words)
+            st.tokens
+                .observe_and_score(&ev.description, &self.c.cfg.noise.priority_words)
         };
         let entity = if self.c.topology.is_empty() {
             None
@@ -384,14 +385,27 @@ impl Engine {
         let seq = self.next_seq();
         if self.json_output {
             let mut buf = std::mem::take(&mut self.json_out);
-            let u = AlertUpdateRef { kind: "alert", v: SCHEMA_VERSION, seq, time: t, change, alert: self.alert_view_ref(slot) };
+            let u = AlertUpdateRef {
+                kind: "alert",
+                v: SCHEMA_VERSION,
+                seq,
+                time: t,
+                change,
+                alert: self.alert_view_ref(slot),
+            };
             serde_json::to_writer(&mut buf, &u).expect("alert update serialises");
             buf.push(b'\n');
             self.json_out = buf;
             return;
         }
         let alert = self.alert_view(slot);
-        self.out.push(Update::Alert(AlertUpdate { v: SCHEMA_VERSION, seq, time: t, change, alert }));
+        self.out.push(Update::Alert(AlertUpdate {
+            v: SCHEMA_VERSION,
+            seq,
+            time: t,
+            change,
+            alert,
+        }));
     }
 
     pub(crate) fn alert_view_ref(&self, slot: u32) -> AlertViewRef<'_> {
@@ -405,7 +419,11 @@ impl Engine {
             check: i.resolve(a.check),
             service: a.service.map(|s| i.resolve(s)),
             manager: a.manager.map(|s| i.resolve(s)),
-            labels: a.labels.iter().map(|(k, v)| (i.resolve(*k), i.resolve(*v))).collect(),
+            labels: a
+                .labels
+                .iter()
+                .map(|(k, v)| (i.resolve(*k), i.resolve(*v)))
+                .collect(),
             description: &a.description,
             severity: a.severity,
             max_severity: a.max_severity,
@@ -417,7 +435,10 @@ impl Engine {
             entropy: (a.entropy * 1000.0).round() / 1000.0,
             flapping: a.flapping,
             in_maintenance: a.in_maintenance,
-            incident: a.incident.and_then(|c| self.st.clusters.get(&c)).and_then(|c| c.incident),
+            incident: a
+                .incident
+                .and_then(|c| self.st.clusters.get(&c))
+                .and_then(|c| c.incident),
             incidents: &a.incidents,
             history: &a.history,
             rule: a.rule.as_deref(),

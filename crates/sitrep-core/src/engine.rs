@@ -97,7 +97,11 @@ impl Engine {
             alerts: Vec::new(),
             free_slots: Vec::new(),
             interner: Interner::default(),
-            tokens: TokenStats::with_reference(cfg.noise.max_tokens, cfg.noise.warmup_alerts, cfg.noise.reference_alerts),
+            tokens: TokenStats::with_reference(
+                cfg.noise.max_tokens,
+                cfg.noise.warmup_alerts,
+                cfg.noise.reference_alerts,
+            ),
             clusters: BTreeMap::new(),
             timers: BTreeSet::new(),
             timer_seq: 0,
@@ -281,8 +285,13 @@ impl Engine {
     /// Writes the final state of every alert as JSON lines (the same bytes as serialising
     /// [`Engine::alerts`], without building owned views).
     pub fn write_alerts_jsonl(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut v: Vec<(u64, u32)> =
-            self.st.alerts.iter().enumerate().filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32))).collect();
+        let mut v: Vec<(u64, u32)> = self
+            .st
+            .alerts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
+            .collect();
         v.sort_unstable();
         for (_, slot) in v {
             serde_json::to_writer(&mut *w, &self.alert_view_ref(slot))?;

@@ -73,7 +73,11 @@ impl Event {
         if let Some(t) = self.time {
             m.insert("time".into(), crate::time::format_rfc3339(t).into());
         }
-        for (k, v) in [("service", &self.service), ("manager", &self.manager), ("id", &self.id)] {
+        for (k, v) in [
+            ("service", &self.service),
+            ("manager", &self.manager),
+            ("id", &self.id),
+        ] {
             if let Some(v) = v {
                 m.insert(k.into(), v.as_str().into());
             }
@@ -82,8 +86,11 @@ impl Event {
             m.insert("signature".into(), s.as_str().into());
         }
         if !self.labels.is_empty() {
-            let l: serde_json::Map<String, serde_json::Value> =
-                self.labels.iter().map(|(k, v)| (k.to_string(), v.as_str().into())).collect();
+            let l: serde_json::Map<String, serde_json::Value> = self
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_str().into()))
+                .collect();
             m.insert("labels".into(), l.into());
         }
         for (k, v) in &self.extra {

@@ -10,8 +10,8 @@
 //! as rare and not stored.
 
 use rustc_hash::FxHashMap;
-use std::hash::{BuildHasher, Hasher};
 use serde::{Deserialize, Serialize};
+use std::hash::{BuildHasher, Hasher};
 
 /// Splits text into lower-case word tokens, dropping masked variables. Calls `f` once per
 /// token occurrence (duplicates included).
@@ -66,7 +66,11 @@ pub fn is_variable(w: &str) -> bool {
 pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
     out.clear();
     for raw in text.split(|c: char| {
-        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '=' | '<' | '>')
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '=' | '<' | '>'
+            )
     }) {
         let w = raw.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '-' | '_' | '#' | '*' | '`'));
         if w.is_empty() || is_variable(w) {
@@ -111,7 +115,14 @@ impl TokenStats {
 
     /// `reference` caps the N of the normalisation `ln(N/df) / ln(N)`.
     pub fn with_reference(max_tokens: usize, warmup: u64, reference: u64) -> TokenStats {
-        TokenStats { df: FxHashMap::default(), docs: 0, max_tokens, warmup, reference: reference.max(2), scratch: Vec::new() }
+        TokenStats {
+            df: FxHashMap::default(),
+            docs: 0,
+            max_tokens,
+            warmup,
+            reference: reference.max(2),
+            scratch: Vec::new(),
+        }
     }
 
     /// Counts one alert's description.
@@ -165,7 +176,11 @@ impl TokenStats {
         let mut sum = 0.0;
         for t in toks {
             let df = self.df.get(t).copied().unwrap_or(1).max(1) as f64;
-            sum += if n <= 1.0 { 1.0 } else { ((n / df).ln() / scale.ln()).clamp(0.0, 1.0) };
+            sum += if n <= 1.0 {
+                1.0
+            } else {
+                ((n / df).ln() / scale.ln()).clamp(0.0, 1.0)
+            };
         }
         (sum / toks.len() as f64) as f32
     }

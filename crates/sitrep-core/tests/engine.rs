@@ -437,17 +437,41 @@ fn low_information_alerts_cannot_start_incidents_but_can_join() {
 #[test]
 fn alerts_below_the_join_threshold_take_no_part() {
     let mut e = engine("[noise]\nthreshold = 0.5\njoin_threshold = 0.2\npriority_words = []\n");
-    let events: Vec<Event> =
-        (0..200).map(|i| ev(i * S, &format!("sw{i}"), "config", Severity::Warning, "configuration saved")).collect();
+    let events: Vec<Event> = (0..200)
+        .map(|i| {
+            ev(
+                i * S,
+                &format!("sw{i}"),
+                "config",
+                Severity::Warning,
+                "configuration saved",
+            )
+        })
+        .collect();
     run(&mut e, &events);
     let u = run(
         &mut e,
         &[
-            svc(ev(400 * S, "b-1", "db", Severity::Major, "replication lag exceeds threshold on primary"), "billing"),
-            svc(ev(401 * S, "a-3", "config", Severity::Warning, "configuration saved"), "billing"),
+            svc(
+                ev(
+                    400 * S,
+                    "b-1",
+                    "db",
+                    Severity::Major,
+                    "replication lag exceeds threshold on primary",
+                ),
+                "billing",
+            ),
+            svc(
+                ev(401 * S, "a-3", "config", Severity::Warning, "configuration saved"),
+                "billing",
+            ),
         ],
     );
-    assert!(incident_changes(&u).is_empty(), "the common alert may not join: no pair, no incident");
+    assert!(
+        incident_changes(&u).is_empty(),
+        "the common alert may not join: no pair, no incident"
+    );
 }
 
 #[test]

@@ -22,8 +22,18 @@ pub struct DecodedChunk {
 }
 
 /// Decodes every record of a chunk. `reference_time` dates year-less syslog stamps.
-pub fn decode_chunk(n: &Normaliser, format: &InputFormat, input: &str, chunk: &Chunk, reference_time: Millis) -> DecodedChunk {
-    let mut out = DecodedChunk { index: chunk.index, bytes: chunk.data.len() as u64, ..Default::default() };
+pub fn decode_chunk(
+    n: &Normaliser,
+    format: &InputFormat,
+    input: &str,
+    chunk: &Chunk,
+    reference_time: Millis,
+) -> DecodedChunk {
+    let mut out = DecodedChunk {
+        index: chunk.index,
+        bytes: chunk.data.len() as u64,
+        ..Default::default()
+    };
     let mut results = Vec::with_capacity(4);
     let limit = n.limits().dead_letter_raw_bytes;
     for (no, raw) in chunk.records() {
@@ -33,7 +43,9 @@ pub fn decode_chunk(n: &Normaliser, format: &InputFormat, input: &str, chunk: &C
         for r in results.drain(..) {
             match r {
                 Ok(e) => out.events.push(e),
-                Err(rej) => out.dead_letters.push(DeadLetter::new(input, no + 1, &rej, raw, limit)),
+                Err(rej) => out
+                    .dead_letters
+                    .push(DeadLetter::new(input, no + 1, &rej, raw, limit)),
             }
         }
     }
@@ -98,7 +110,13 @@ impl ParallelDecoder {
             }));
         }
         drop(out_tx);
-        ParallelDecoder { rx: out_rx, reorder: BTreeMap::new(), next: 0, threads, done: false }
+        ParallelDecoder {
+            rx: out_rx,
+            reorder: BTreeMap::new(),
+            next: 0,
+            threads,
+            done: false,
+        }
     }
 
     /// The next chunk in input order, `None` at the end.
@@ -140,12 +158,19 @@ mod tests {
             if i % 1000 == 7 {
                 text.push_str("not json\n");
             } else {
-                text.push_str(&format!("{{\"source\":\"h{i}\",\"check\":\"c\",\"severity\":\"major\"}}\n"));
+                text.push_str(&format!(
+                    "{{\"source\":\"h{i}\",\"check\":\"c\",\"severity\":\"major\"}}\n"
+                ));
             }
         }
         let n = Normaliser::new(&Config::default()).unwrap();
         for workers in [1, 3] {
-            let src = FileSource::from_reader("mem".into(), Box::new(std::io::Cursor::new(text.clone().into_bytes())), None, 4096);
+            let src = FileSource::from_reader(
+                "mem".into(),
+                Box::new(std::io::Cursor::new(text.clone().into_bytes())),
+                None,
+                4096,
+            );
             let mut d = ParallelDecoder::spawn(Box::new(src), n.clone(), InputFormat::Native, workers, 0);
             let mut sources = Vec::new();
             let mut dead = Vec::new();
@@ -159,7 +184,9 @@ mod tests {
             assert_eq!(sources.len(), 4995);
             assert_eq!(sources[0], "h0");
             assert_eq!(sources[4994], "h4999");
-            assert!(sources.windows(2).all(|w| w[0][1..].parse::<u32>().unwrap() < w[1][1..].parse::<u32>().unwrap()));
+            assert!(sources
+                .windows(2)
+                .all(|w| w[0][1..].parse::<u32>().unwrap() < w[1][1..].parse::<u32>().unwrap()));
             assert_eq!(dead.len(), 5);
             assert_eq!(dead[0].position, 8, "1-based line number");
             assert_eq!(dead[0].code, "not_json");

@@ -72,7 +72,10 @@ pub struct FileSource {
 impl FileSource {
     /// `-` means stdin.
     pub fn open(path: &str, chunk_bytes: usize) -> Result<FileSource, IngestError> {
-        let io = |e| IngestError::Io { input: path.to_string(), source: e };
+        let io = |e| IngestError::Io {
+            input: path.to_string(),
+            source: e,
+        };
         let (reader, size): (Box<dyn Read + Send>, _) = if path == "-" {
             (Box::new(std::io::stdin()), None)
         } else {
@@ -80,10 +83,24 @@ impl FileSource {
             let size = f.metadata().map(|m| m.len()).ok();
             (Box::new(f), size)
         };
-        Ok(FileSource::from_reader(if path == "-" { "stdin".into() } else { format!("file:{path}") }, reader, size, chunk_bytes))
+        Ok(FileSource::from_reader(
+            if path == "-" {
+                "stdin".into()
+            } else {
+                format!("file:{path}")
+            },
+            reader,
+            size,
+            chunk_bytes,
+        ))
     }
 
-    pub fn from_reader(name: String, reader: Box<dyn Read + Send>, size: Option<u64>, chunk_bytes: usize) -> FileSource {
+    pub fn from_reader(
+        name: String,
+        reader: Box<dyn Read + Send>,
+        size: Option<u64>,
+        chunk_bytes: usize,
+    ) -> FileSource {
         FileSource {
             name,
             reader,
@@ -112,7 +129,10 @@ impl Source for FileSource {
             return Ok(None);
         }
         let mut data = std::mem::take(&mut self.carry);
-        let io = |e| IngestError::Io { input: self.name.clone(), source: e };
+        let io = |e| IngestError::Io {
+            input: self.name.clone(),
+            source: e,
+        };
         while !self.eof && data.len() < self.chunk_bytes {
             let start = data.len();
             data.resize(self.chunk_bytes.max(start + 64 * 1024), 0);
@@ -158,7 +178,12 @@ impl Source for FileSource {
 impl FileSource {
     fn make_chunk(&mut self, data: Vec<u8>) -> Chunk {
         let records = memchr::memchr_iter(b'\n', &data).count() as u64 + u64::from(!data.ends_with(b"\n"));
-        let chunk = Chunk { index: self.next_index, first_record: self.position.records, offset: self.position.offset, data };
+        let chunk = Chunk {
+            index: self.next_index,
+            first_record: self.position.records,
+            offset: self.position.offset,
+            data,
+        };
         self.next_index += 1;
         self.position.offset += chunk.data.len() as u64;
         self.position.records += records;
@@ -169,7 +194,10 @@ impl FileSource {
     fn poll_more(&mut self, mut data: Vec<u8>) -> Result<Option<Chunk>, IngestError> {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = self.reader.read(&mut buf).map_err(|e| IngestError::Io { input: self.name.clone(), source: e })?;
+            let n = self.reader.read(&mut buf).map_err(|e| IngestError::Io {
+                input: self.name.clone(),
+                source: e,
+            })?;
             if n == 0 {
                 self.eof = true;
                 break;
@@ -190,10 +218,18 @@ mod tests {
     use super::*;
 
     fn all_records(text: &str, chunk: usize) -> Vec<(u64, String)> {
-        let mut s = FileSource::from_reader("t".into(), Box::new(std::io::Cursor::new(text.as_bytes().to_vec())), None, chunk);
+        let mut s = FileSource::from_reader(
+            "t".into(),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            None,
+            chunk,
+        );
         let mut out = Vec::new();
         while let Some(c) = s.poll().unwrap() {
-            out.extend(c.records().map(|(n, r)| (n, String::from_utf8(r.to_vec()).unwrap())));
+            out.extend(
+                c.records()
+                    .map(|(n, r)| (n, String::from_utf8(r.to_vec()).unwrap())),
+            );
         }
         assert_eq!(s.checkpoint().offset, text.len() as u64);
         out
@@ -201,7 +237,9 @@ mod tests {
 
     #[test]
     fn records_survive_any_chunking() {
-        let lines: Vec<String> = (0..500).map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 37))).collect();
+        let lines: Vec<String> = (0..500)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 37)))
+            .collect();
         let text = lines.join("\n") + "\n\n  \r\nlast-without-newline";
         let expected = all_records(&text, 1 << 20);
         assert_eq!(expected.len(), 501);

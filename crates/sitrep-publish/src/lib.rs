@@ -46,12 +46,18 @@ pub struct JsonlDirSink {
 fn create(path: &Path) -> Result<BufWriter<File>, PublishError> {
     File::create(path)
         .map(|f| BufWriter::with_capacity(1 << 20, f))
-        .map_err(|e| PublishError::Io { path: path.display().to_string(), source: e })
+        .map_err(|e| PublishError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })
 }
 
 impl JsonlDirSink {
     pub fn create(dir: &Path) -> Result<JsonlDirSink, PublishError> {
-        std::fs::create_dir_all(dir).map_err(|e| PublishError::Io { path: dir.display().to_string(), source: e })?;
+        std::fs::create_dir_all(dir).map_err(|e| PublishError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
         Ok(JsonlDirSink {
             updates: create(&dir.join("updates.jsonl"))?,
             dead: create(&dir.join("dead_letters.jsonl"))?,
@@ -63,7 +69,10 @@ impl JsonlDirSink {
 
     fn io(&self, file: &str) -> impl Fn(std::io::Error) -> PublishError + '_ {
         let path = self.dir.join(file).display().to_string();
-        move |e| PublishError::Io { path: path.clone(), source: e }
+        move |e| PublishError::Io {
+            path: path.clone(),
+            source: e,
+        }
     }
 
     /// Writes the final state files (alerts and incidents, in parallel) and flushes
@@ -86,7 +95,11 @@ impl JsonlDirSink {
                 }
                 inc_file.flush()
             })();
-            (t.join().unwrap_or_else(|_| Err(std::io::Error::other("alert writer panicked"))), b)
+            (
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("alert writer panicked"))),
+                b,
+            )
         });
         a.map_err(self.io("alerts.jsonl"))?;
         b.map_err(self.io("incidents.jsonl"))
@@ -127,9 +140,13 @@ impl Sink for JsonlDirSink {
 
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
         for d in letters {
-            serde_json::to_writer(&mut self.dead, d)
-                .map_err(|e| PublishError::Io { path: "dead_letters.jsonl".into(), source: e.into() })?;
-            self.dead.write_all(b"\n").map_err(self.io("dead_letters.jsonl"))?;
+            serde_json::to_writer(&mut self.dead, d).map_err(|e| PublishError::Io {
+                path: "dead_letters.jsonl".into(),
+                source: e.into(),
+            })?;
+            self.dead
+                .write_all(b"\n")
+                .map_err(self.io("dead_letters.jsonl"))?;
             self.dead_letters_written += 1;
         }
         Ok(())
@@ -184,24 +201,35 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
                 None => Ok(sink),
             }
         });
-        BackgroundSink { tx: Some(tx), thread: Some(thread) }
+        BackgroundSink {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
     }
 
     fn send(&self, m: Message) -> Result<(), PublishError> {
-        self.tx.as_ref().expect("open").send(m).map_err(|_| PublishError::Io {
-            path: "background sink".into(),
-            source: std::io::Error::other("writer thread stopped"),
-        })
+        self.tx
+            .as_ref()
+            .expect("open")
+            .send(m)
+            .map_err(|_| PublishError::Io {
+                path: "background sink".into(),
+                source: std::io::Error::other("writer thread stopped"),
+            })
     }
 
     /// Stops the thread and returns the inner sink (after a final commit).
     pub fn finish(mut self) -> Result<S, PublishError> {
         self.commit()?;
         drop(self.tx.take());
-        self.thread.take().expect("running").join().map_err(|_| PublishError::Io {
-            path: "background sink".into(),
-            source: std::io::Error::other("writer thread panicked"),
-        })?
+        self.thread
+            .take()
+            .expect("running")
+            .join()
+            .map_err(|_| PublishError::Io {
+                path: "background sink".into(),
+                source: std::io::Error::other("writer thread panicked"),
+            })?
     }
 }
 
@@ -231,10 +259,12 @@ impl<S: Sink + Send + 'static> Sink for BackgroundSink<S> {
     fn commit(&mut self) -> Result<(), PublishError> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Message::Commit(tx))?;
-        rx.recv().unwrap_or_else(|_| Err(PublishError::Io {
-            path: "background sink".into(),
-            source: std::io::Error::other("writer thread stopped"),
-        }))
+        rx.recv().unwrap_or_else(|_| {
+            Err(PublishError::Io {
+                path: "background sink".into(),
+                source: std::io::Error::other("writer thread stopped"),
+            })
+        })
     }
 }
 
@@ -247,7 +277,8 @@ mod tests {
     fn writes_dead_letters_and_final_files() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = JsonlDirSink::create(dir.path()).unwrap();
-        s.write_dead_letters(&[DeadLetter::new("t", 3, &Rejection::Empty, b"", 10)]).unwrap();
+        s.write_dead_letters(&[DeadLetter::new("t", 3, &Rejection::Empty, b"", 10)])
+            .unwrap();
         s.write_updates(&mut std::iter::empty()).unwrap();
         s.finish_views(&[], &[]).unwrap();
         let dl = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
@@ -267,8 +298,14 @@ mod tests {
         }
         bg.commit().unwrap();
         let text = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
-        let positions: Vec<u64> =
-            text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["position"].as_u64().unwrap()).collect();
+        let positions: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["position"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
         assert_eq!(positions, (0..100).collect::<Vec<_>>());
         let inner = bg.finish().unwrap();
         assert_eq!(inner.dead_letters_written, 100);

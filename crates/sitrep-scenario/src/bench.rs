@@ -8,14 +8,38 @@ use rand_chacha::ChaCha8Rng;
 use sitrep_core::time::format_rfc3339;
 
 const CHECKS: [(&str, &str); 8] = [
-    ("cpu_high", "CPU utilisation {n}% above threshold for 5 minutes on all cores"),
-    ("disk_full", "Filesystem /var usage {n}% exceeds critical threshold, {n} GB free"),
-    ("link_down", "Interface GigabitEthernet0/{n} changed state to down, carrier lost"),
-    ("http_5xx", "HTTP 5xx ratio {n}% on upstream pool, {n} requests failed in window"),
-    ("mem_pressure", "Memory pressure: {n}% used, swap activity {n} pages per second"),
-    ("bgp_down", "BGP neighbour 10.0.{n}.1 session down, hold timer expired after {n}s"),
-    ("latency", "p99 request latency {n}ms above objective for service endpoint"),
-    ("queue_depth", "Message queue depth {n} above threshold, consumers lagging {n}s"),
+    (
+        "cpu_high",
+        "CPU utilisation {n}% above threshold for 5 minutes on all cores",
+    ),
+    (
+        "disk_full",
+        "Filesystem /var usage {n}% exceeds critical threshold, {n} GB free",
+    ),
+    (
+        "link_down",
+        "Interface GigabitEthernet0/{n} changed state to down, carrier lost",
+    ),
+    (
+        "http_5xx",
+        "HTTP 5xx ratio {n}% on upstream pool, {n} requests failed in window",
+    ),
+    (
+        "mem_pressure",
+        "Memory pressure: {n}% used, swap activity {n} pages per second",
+    ),
+    (
+        "bgp_down",
+        "BGP neighbour 10.0.{n}.1 session down, hold timer expired after {n}s",
+    ),
+    (
+        "latency",
+        "p99 request latency {n}ms above objective for service endpoint",
+    ),
+    (
+        "queue_depth",
+        "Message queue depth {n} above threshold, consumers lagging {n}s",
+    ),
 ];
 const SEVERITIES: [&str; 4] = ["warning", "minor", "major", "critical"];
 
@@ -26,14 +50,22 @@ pub fn bench_stream(events: usize, new_alert_share: f64, seed: u64) -> Vec<Strin
     let mut out = Vec::with_capacity(events);
     for i in 0..events {
         let (host, check, sev) = if alerts.is_empty() || rng.gen_bool(new_alert_share) {
-            let a = (rng.gen_range(0..1_000_000u32), rng.gen_range(0..CHECKS.len() as u8), rng.gen_range(0..4u8));
+            let a = (
+                rng.gen_range(0..1_000_000u32),
+                rng.gen_range(0..CHECKS.len() as u8),
+                rng.gen_range(0..4u8),
+            );
             alerts.push(a);
             a
         } else {
             alerts[rng.gen_range(0..alerts.len())]
         };
         let (name, tpl) = CHECKS[check as usize];
-        let sev = if rng.gen_bool(0.05) { "clear" } else { SEVERITIES[sev as usize] };
+        let sev = if rng.gen_bool(0.05) {
+            "clear"
+        } else {
+            SEVERITIES[sev as usize]
+        };
         let desc = tpl.replace("{n}", &rng.gen_range(1..100).to_string());
         out.push(format!(
             r#"{{"source":"host-{host:06}.dc{}.example.net","check":"{name}","severity":"{sev}","description":"{desc}","time":"{}","service":"svc-{}","manager":"bench","labels":{{"dc":"dc{}","env":"prod"}},"id":"b-{i}"}}"#,
@@ -58,7 +90,17 @@ mod tests {
         assert!((250..=350).contains(&avg), "{avg} bytes per event");
         let distinct: std::collections::HashSet<(&str, &str)> = s
             .iter()
-            .map(|l| (l.split("\"source\":\"").nth(1).unwrap().split('"').next().unwrap(), l.split("\"check\":\"").nth(1).unwrap().split('"').next().unwrap()))
+            .map(|l| {
+                (
+                    l.split("\"source\":\"")
+                        .nth(1)
+                        .unwrap()
+                        .split('"')
+                        .next()
+                        .unwrap(),
+                    l.split("\"check\":\"").nth(1).unwrap().split('"').next().unwrap(),
+                )
+            })
             .collect();
         let share = distinct.len() as f64 / s.len() as f64;
         assert!((0.08..0.12).contains(&share), "{share}");

@@ -87,11 +87,19 @@ pub fn evaluate(
     let same_p: f64 = p_sizes.values().map(|&c| comb2(c)).sum();
     let precision = if same_p > 0.0 { tp / same_p } else { 1.0 };
     let recall = if same_t > 0.0 { tp / same_t } else { 1.0 };
-    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
     let total = comb2(n as u64);
     let expected = if total > 0.0 { same_t * same_p / total } else { 0.0 };
     let max_index = (same_t + same_p) / 2.0;
-    let ari = if (max_index - expected).abs() < 1e-12 { 1.0 } else { (tp - expected) / (max_index - expected) };
+    let ari = if (max_index - expected).abs() < 1e-12 {
+        1.0
+    } else {
+        (tp - expected) / (max_index - expected)
+    };
     let nf = n as f64;
     let entropy = |sizes: &FxHashMap<u64, u64>| -> f64 {
         sizes.values().map(|&c| c as f64 / nf).map(|p| -p * p.ln()).sum()
@@ -120,12 +128,18 @@ pub fn evaluate(
     let mut frag = Vec::new();
     let mut faults = 0;
     for f in &truth.faults {
-        let Some(units) = fault_units.get(&f.id) else { continue };
+        let Some(units) = fault_units.get(&f.id) else {
+            continue;
+        };
         if units.len() < 2 {
             continue;
         }
         faults += 1;
-        let mut incs: Vec<u64> = units.iter().map(|&k| p_label[k]).filter(|&p| p < (1u64 << 40)).collect();
+        let mut incs: Vec<u64> = units
+            .iter()
+            .map(|&k| p_label[k])
+            .filter(|&p| p < (1u64 << 40))
+            .collect();
         incs.sort_unstable();
         incs.dedup();
         if incs.is_empty() {
@@ -134,7 +148,9 @@ pub fn evaluate(
         frag.push(incs.len() as f64);
         let detected = units
             .iter()
-            .filter_map(|&k| first_in_incident.get(&(truth.alerts[k].signature.clone(), truth.alerts[k].occurrence)))
+            .filter_map(|&k| {
+                first_in_incident.get(&(truth.alerts[k].signature.clone(), truth.alerts[k].occurrence))
+            })
             .min();
         if let (Some(d), Some(first)) = (detected, f.first_event) {
             latencies.push((d - first) as f64 / 1000.0);
@@ -159,11 +175,23 @@ pub fn evaluate(
         ari,
         nmi,
         alert_compression: 1.0 - alerts as f64 / events as f64,
-        incident_compression: if alerts > 0 { 1.0 - incidents.len() as f64 / alerts as f64 } else { 0.0 },
-        noise_in_incidents: if noise.is_empty() { 0.0 } else { noise_in as f64 / noise.len() as f64 },
+        incident_compression: if alerts > 0 {
+            1.0 - incidents.len() as f64 / alerts as f64
+        } else {
+            0.0
+        },
+        noise_in_incidents: if noise.is_empty() {
+            0.0
+        } else {
+            noise_in as f64 / noise.len() as f64
+        },
         faults,
         faults_detected: frag.len(),
-        fragmentation: if frag.is_empty() { 0.0 } else { frag.iter().sum::<f64>() / frag.len() as f64 },
+        fragmentation: if frag.is_empty() {
+            0.0
+        } else {
+            frag.iter().sum::<f64>() / frag.len() as f64
+        },
         time_to_incident_median_s: pct(0.5),
         time_to_incident_p95_s: pct(0.95),
     }
@@ -209,7 +237,13 @@ mod tests {
     use sitrep_core::Severity;
 
     fn unit(sig: &str, fault: Option<u32>) -> AlertTruth {
-        AlertTruth { signature: sig.into(), occurrence: 1, fault, kind: "x".into(), first_time: 0 }
+        AlertTruth {
+            signature: sig.into(),
+            occurrence: 1,
+            fault,
+            kind: "x".into(),
+            first_time: 0,
+        }
     }
 
     fn incident(sigs: &[&str]) -> IncidentView {
@@ -263,8 +297,24 @@ mod tests {
             events: 100,
             events_by_kind: Default::default(),
             faults: vec![
-                FaultTruth { id: 1, kind: "k".into(), root: "r".into(), start: 0, end: 0, first_event: Some(0), alerts: 3 },
-                FaultTruth { id: 2, kind: "k".into(), root: "r".into(), start: 0, end: 0, first_event: Some(0), alerts: 2 },
+                FaultTruth {
+                    id: 1,
+                    kind: "k".into(),
+                    root: "r".into(),
+                    start: 0,
+                    end: 0,
+                    first_event: Some(0),
+                    alerts: 3,
+                },
+                FaultTruth {
+                    id: 2,
+                    kind: "k".into(),
+                    root: "r".into(),
+                    start: 0,
+                    end: 0,
+                    first_event: Some(0),
+                    alerts: 2,
+                },
             ],
             alerts,
         }
@@ -272,10 +322,22 @@ mod tests {
 
     #[test]
     fn perfect_clustering_scores_one() {
-        let t = truth(vec![unit("a", Some(1)), unit("b", Some(1)), unit("c", Some(1)), unit("d", Some(2)), unit("e", Some(2)), unit("n", None)]);
+        let t = truth(vec![
+            unit("a", Some(1)),
+            unit("b", Some(1)),
+            unit("c", Some(1)),
+            unit("d", Some(2)),
+            unit("e", Some(2)),
+            unit("n", None),
+        ]);
         let mut first = FxHashMap::default();
         first.insert(("b".to_string(), 1), 30_000);
-        let r = evaluate(&t, &[incident(&["a", "b", "c"]), incident(&["d", "e"])], 6, &first);
+        let r = evaluate(
+            &t,
+            &[incident(&["a", "b", "c"]), incident(&["d", "e"])],
+            6,
+            &first,
+        );
         assert_eq!((r.precision, r.recall, r.f1), (1.0, 1.0, 1.0));
         assert!((r.ari - 1.0).abs() < 1e-9 && (r.nmi - 1.0).abs() < 1e-9);
         assert_eq!(r.noise_in_incidents, 0.0);
@@ -286,8 +348,20 @@ mod tests {
 
     #[test]
     fn merging_two_faults_and_noise_costs_precision() {
-        let t = truth(vec![unit("a", Some(1)), unit("b", Some(1)), unit("c", Some(1)), unit("d", Some(2)), unit("e", Some(2)), unit("n", None)]);
-        let r = evaluate(&t, &[incident(&["a", "b", "c", "d", "e", "n"])], 6, &FxHashMap::default());
+        let t = truth(vec![
+            unit("a", Some(1)),
+            unit("b", Some(1)),
+            unit("c", Some(1)),
+            unit("d", Some(2)),
+            unit("e", Some(2)),
+            unit("n", None),
+        ]);
+        let r = evaluate(
+            &t,
+            &[incident(&["a", "b", "c", "d", "e", "n"])],
+            6,
+            &FxHashMap::default(),
+        );
         // same-truth pairs: 3 + 1 = 4, all predicted together (recall 1); predicted pairs 15
         assert_eq!(r.recall, 1.0);
         assert!((r.precision - 4.0 / 15.0).abs() < 1e-9);

@@ -16,7 +16,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
-use sitrep_core::config::{Matcher, MaintenanceWindow, TopologyConfig};
+use sitrep_core::config::{MaintenanceWindow, Matcher, TopologyConfig};
 use sitrep_core::time::{format_rfc3339, Millis};
 use sitrep_core::{build_signature, Event, Severity};
 use std::collections::BTreeMap;
@@ -52,9 +52,33 @@ impl Scenario {
 
     fn params(self) -> Params {
         match self {
-            Scenario::Telco => Params { hours: 12, fault_every: 6 * MIN, oneoff_every: 2 * MIN, chatty_every: 20 * SEC, flappers: 6, maintenance: 2, poll: (10, 45) },
-            Scenario::Micro => Params { hours: 10, fault_every: 8 * MIN, oneoff_every: 3 * MIN, chatty_every: 15 * SEC, flappers: 5, maintenance: 2, poll: (10, 40) },
-            Scenario::Storm => Params { hours: 3, fault_every: 45 * SEC, oneoff_every: 30 * SEC, chatty_every: 5 * SEC, flappers: 10, maintenance: 1, poll: (5, 30) },
+            Scenario::Telco => Params {
+                hours: 12,
+                fault_every: 6 * MIN,
+                oneoff_every: 2 * MIN,
+                chatty_every: 20 * SEC,
+                flappers: 6,
+                maintenance: 2,
+                poll: (10, 45),
+            },
+            Scenario::Micro => Params {
+                hours: 10,
+                fault_every: 8 * MIN,
+                oneoff_every: 3 * MIN,
+                chatty_every: 15 * SEC,
+                flappers: 5,
+                maintenance: 2,
+                poll: (10, 40),
+            },
+            Scenario::Storm => Params {
+                hours: 3,
+                fault_every: 45 * SEC,
+                oneoff_every: 30 * SEC,
+                chatty_every: 5 * SEC,
+                flappers: 10,
+                maintenance: 1,
+                poll: (5, 30),
+            },
         }
     }
 
@@ -137,25 +161,68 @@ fn fault_checks(kind: &str) -> &'static [(&'static str, &'static str, Severity, 
 }
 
 const ONEOFF: [(&str, &str, Severity); 6] = [
-    ("ntp_drift", "Clock offset {n}ms from reference exceeds tolerance", Severity::Warning),
-    ("fan_speed", "Fan tray {n} running below expected speed", Severity::Minor),
-    ("cert_expiry", "TLS certificate expires in {n} days", Severity::Warning),
-    ("inode_usage", "Filesystem inode usage {n}% on volume", Severity::Minor),
-    ("temperature", "Inlet temperature {n}C above warning threshold", Severity::Warning),
-    ("process_restart", "Supervisor restarted worker process after {n}s", Severity::Minor),
+    (
+        "ntp_drift",
+        "Clock offset {n}ms from reference exceeds tolerance",
+        Severity::Warning,
+    ),
+    (
+        "fan_speed",
+        "Fan tray {n} running below expected speed",
+        Severity::Minor,
+    ),
+    (
+        "cert_expiry",
+        "TLS certificate expires in {n} days",
+        Severity::Warning,
+    ),
+    (
+        "inode_usage",
+        "Filesystem inode usage {n}% on volume",
+        Severity::Minor,
+    ),
+    (
+        "temperature",
+        "Inlet temperature {n}C above warning threshold",
+        Severity::Warning,
+    ),
+    (
+        "process_restart",
+        "Supervisor restarted worker process after {n}s",
+        Severity::Minor,
+    ),
 ];
 
 const CHATTY: [(&str, &str, Severity); 6] = [
-    ("config_change", "Configuration saved by admin", Severity::Indeterminate),
-    ("session", "User session opened for operator", Severity::Indeterminate),
+    (
+        "config_change",
+        "Configuration saved by admin",
+        Severity::Indeterminate,
+    ),
+    (
+        "session",
+        "User session opened for operator",
+        Severity::Indeterminate,
+    ),
     ("backup", "Scheduled backup completed", Severity::Indeterminate),
     ("logrotate", "Log file rotated", Severity::Warning),
-    ("healthcheck", "Health check passed with warnings", Severity::Warning),
-    ("snmp_auth", "SNMP request with unknown community", Severity::Warning),
+    (
+        "healthcheck",
+        "Health check passed with warnings",
+        Severity::Warning,
+    ),
+    (
+        "snmp_auth",
+        "SNMP request with unknown community",
+        Severity::Warning,
+    ),
 ];
 
 const FLAPPING: [(&str, &str); 3] = [
-    ("link_flap", "Interface state changed, carrier transitions detected"),
+    (
+        "link_flap",
+        "Interface state changed, carrier transitions detected",
+    ),
     ("probe_timeout", "Synthetic probe timed out intermittently"),
     ("queue_depth", "Queue depth oscillating around threshold"),
 ];
@@ -174,16 +241,27 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn text(&mut self, template: &str) -> String {
         let n = self.rng.gen_range(2..999);
-        let ip = format!("10.{}.{}.{}", self.rng.gen_range(0..255), self.rng.gen_range(0..255), self.rng.gen_range(1..255));
+        let ip = format!(
+            "10.{}.{}.{}",
+            self.rng.gen_range(0..255),
+            self.rng.gen_range(0..255),
+            self.rng.gen_range(1..255)
+        );
         template.replace("{n}", &n.to_string()).replace("{ip}", &ip)
     }
 
     fn push(&mut self, node: usize, check: &str, sev: Severity, desc: String, time: Millis, label: Label) {
         let n = &self.estate.nodes[node];
-        let mut labels: Vec<(compact_str::CompactString, compact_str::CompactString)> =
-            n.labels.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect();
+        let mut labels: Vec<(compact_str::CompactString, compact_str::CompactString)> = n
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+            .collect();
         if n.kind == "pod" {
-            if let Some(&host) = self.estate.up[node].iter().find(|&&u| self.estate.nodes[u].kind == "node") {
+            if let Some(&host) = self.estate.up[node]
+                .iter()
+                .find(|&&u| self.estate.nodes[u].kind == "node")
+            {
                 labels.push(("node".into(), self.estate.nodes[host].id.as_str().into()));
             }
         }
@@ -215,7 +293,17 @@ impl Builder<'_> {
     }
 
     /// One alert that repeats every poll interval from `start` to `end`, then clears.
-    fn alert(&mut self, node: usize, check: &str, template: &str, sev: Severity, start: Millis, end: Millis, label: Label, clears: bool) {
+    fn alert(
+        &mut self,
+        node: usize,
+        check: &str,
+        template: &str,
+        sev: Severity,
+        start: Millis,
+        end: Millis,
+        label: Label,
+        clears: bool,
+    ) {
         let poll = self.rng.gen_range(self.poll.0..=self.poll.1) * SEC;
         let mut t = start;
         let mut sev_now = sev;
@@ -272,8 +360,11 @@ impl Builder<'_> {
         }
         let dur = self.rng.gen_range(10..60) * MIN;
         let end = start + dur;
-        let affected: Vec<(usize, usize)> =
-            self.cascade(root, &[0.85, 0.6, 0.15]).into_iter().filter(|(n, _)| self.busy_until[*n] <= start).collect();
+        let affected: Vec<(usize, usize)> = self
+            .cascade(root, &[0.85, 0.6, 0.15])
+            .into_iter()
+            .filter(|(n, _)| self.busy_until[*n] <= start)
+            .collect();
         for (n, _) in &affected {
             self.busy_until[*n] = end + 10 * MIN;
         }
@@ -310,7 +401,11 @@ fn next_gap(rng: &mut ChaCha8Rng, mean: Millis) -> Millis {
     ((-u.ln()) * mean as f64).max(1000.0) as Millis
 }
 
-fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
+fn build(
+    scenario: Scenario,
+    seed: u64,
+    intensity: f64,
+) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
     let p = scenario.params();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let estate = scenario.estate(&mut rng);
@@ -327,17 +422,29 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
 
     // maintenance: planned work on one site / worker node, inside a configured window
     let mut windows = Vec::new();
-    let groups: Vec<usize> =
-        (0..estate.nodes.len()).filter(|&i| matches!(estate.nodes[i].kind, "agg-switch" | "node")).collect();
+    let groups: Vec<usize> = (0..estate.nodes.len())
+        .filter(|&i| matches!(estate.nodes[i].kind, "agg-switch" | "node"))
+        .collect();
     for w in 0..p.maintenance {
         let root = groups[b.rng.gen_range(0..groups.len())];
         let start = T0 + (w as i64 + 1) * p.hours * 60 * MIN / (p.maintenance as i64 + 1);
         let node = &estate.nodes[root];
         let matcher = if node.kind == "node" {
-            Matcher { labels: BTreeMap::from([("node".to_string(), node.id.clone())]), ..Matcher::default() }
+            Matcher {
+                labels: BTreeMap::from([("node".to_string(), node.id.clone())]),
+                ..Matcher::default()
+            }
         } else {
-            let site = node.labels.iter().find(|(k, _)| k == "site").map(|(_, v)| v.clone()).unwrap_or_default();
-            Matcher { labels: BTreeMap::from([("site".to_string(), site)]), ..Matcher::default() }
+            let site = node
+                .labels
+                .iter()
+                .find(|(k, _)| k == "site")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            Matcher {
+                labels: BTreeMap::from([("site".to_string(), site)]),
+                ..Matcher::default()
+            }
         };
         let mut matcher = matcher;
         if node.kind == "node" {
@@ -346,7 +453,10 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
                 name: format!("maintenance {} (host)", node.id),
                 start: format_rfc3339(start),
                 end: format_rfc3339(start + 60 * MIN),
-                matcher: Matcher { source: Some(node.id.clone()), ..Matcher::default() },
+                matcher: Matcher {
+                    source: Some(node.id.clone()),
+                    ..Matcher::default()
+                },
             });
         }
         windows.push(MaintenanceWindow {
@@ -420,7 +530,14 @@ fn build(scenario: Scenario, seed: u64, intensity: f64) -> (Estate, Vec<GenEvent
         let period = b.rng.gen_range(60..240) * SEC;
         while t < stop.min(horizon) {
             b.push(node, check, Severity::Minor, text.to_string(), t, Label::Flapping);
-            b.push(node, check, Severity::Clear, text.to_string(), t + period / 2, Label::Flapping);
+            b.push(
+                node,
+                check,
+                Severity::Clear,
+                text.to_string(),
+                t + period / 2,
+                Label::Flapping,
+            );
             t += period + b.rng.gen_range(0..20 * SEC);
         }
     }
@@ -481,7 +598,13 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
                 _ => None,
             };
             let kind = label_kind(e.label);
-            alerts.push(AlertTruth { signature: sig.clone(), occurrence: st.1, fault, kind: kind.into(), first_time: e.time });
+            alerts.push(AlertTruth {
+                signature: sig.clone(),
+                occurrence: st.1,
+                fault,
+                kind: kind.into(),
+                first_time: e.time,
+            });
         }
     }
     let mut per_fault: FxHashMap<u32, usize> = FxHashMap::default();
@@ -497,7 +620,14 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
     }
     Generated {
         lines: events.iter().map(|e| e.event.to_native_json()).collect(),
-        truth: Truth { scenario: scenario.name().into(), seed, events: events.len() as u64, events_by_kind, faults, alerts },
+        truth: Truth {
+            scenario: scenario.name().into(),
+            seed,
+            events: events.len() as u64,
+            events_by_kind,
+            faults,
+            alerts,
+        },
         topology: estate.to_config(),
         maintenance,
     }
@@ -521,12 +651,22 @@ mod tests {
     fn stream_has_every_ingredient() {
         for s in Scenario::ALL {
             let g = generate(s, 1, 20_000);
-            let kinds: std::collections::BTreeSet<&str> = g.truth.alerts.iter().map(|a| a.kind.as_str()).collect();
+            let kinds: std::collections::BTreeSet<&str> =
+                g.truth.alerts.iter().map(|a| a.kind.as_str()).collect();
             for k in ["fault", "oneoff", "chatty", "flapping"] {
                 assert!(kinds.contains(k), "{} lacks {k}", s.name());
             }
-            assert!(g.truth.faults.len() >= 3, "{}: {} faults", s.name(), g.truth.faults.len());
-            assert!(g.truth.faults.iter().any(|f| f.alerts >= 5), "{}: no cascading fault", s.name());
+            assert!(
+                g.truth.faults.len() >= 3,
+                "{}: {} faults",
+                s.name(),
+                g.truth.faults.len()
+            );
+            assert!(
+                g.truth.faults.iter().any(|f| f.alerts >= 5),
+                "{}: no cascading fault",
+                s.name()
+            );
             assert!(!g.maintenance.is_empty());
             let times: Vec<&str> = g.lines.iter().take(2).map(|l| &l[..]).collect();
             assert!(times[0].contains("\"time\":\"2026-11-24T"));

@@ -22,7 +22,13 @@ pub struct Estate {
 }
 
 impl Estate {
-    fn add(&mut self, id: String, kind: &'static str, service: Option<String>, labels: &[(&str, String)]) -> usize {
+    fn add(
+        &mut self,
+        id: String,
+        kind: &'static str,
+        service: Option<String>,
+        labels: &[(&str, String)],
+    ) -> usize {
         self.nodes.push(Node {
             id,
             kind,
@@ -44,7 +50,14 @@ impl Estate {
     pub fn to_config(&self) -> TopologyConfig {
         TopologyConfig {
             file: None,
-            nodes: self.nodes.iter().map(|n| TopologyNode { id: n.id.clone(), kind: Some(n.kind.to_string()) }).collect(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| TopologyNode {
+                    id: n.id.clone(),
+                    kind: Some(n.kind.to_string()),
+                })
+                .collect(),
             edges: self
                 .down
                 .iter()
@@ -63,10 +76,30 @@ impl Estate {
         for r in 1..=regions {
             let region = format!("reg{r}");
             let l = |site: &str| vec![("region", region.clone()), ("site", site.to_string())];
-            let core_a = e.add(format!("core-{r}a"), "core-router", None, &l(&format!("{region}-core")));
-            let core_b = e.add(format!("core-{r}b"), "core-router", None, &l(&format!("{region}-core")));
-            let data = e.add(format!("mobile-data-{r}"), "service", Some(format!("mobile-data-{r}")), &l(&format!("{region}-core")));
-            let voice = e.add(format!("voice-{r}"), "service", Some(format!("voice-{r}")), &l(&format!("{region}-core")));
+            let core_a = e.add(
+                format!("core-{r}a"),
+                "core-router",
+                None,
+                &l(&format!("{region}-core")),
+            );
+            let core_b = e.add(
+                format!("core-{r}b"),
+                "core-router",
+                None,
+                &l(&format!("{region}-core")),
+            );
+            let data = e.add(
+                format!("mobile-data-{r}"),
+                "service",
+                Some(format!("mobile-data-{r}")),
+                &l(&format!("{region}-core")),
+            );
+            let voice = e.add(
+                format!("voice-{r}"),
+                "service",
+                Some(format!("voice-{r}")),
+                &l(&format!("{region}-core")),
+            );
             e.edge(core_a, data);
             e.edge(core_b, voice);
             for s in 1..=sites {
@@ -107,23 +140,38 @@ impl Estate {
         for k in 1..=clusters {
             let cluster = format!("k8s-{k}");
             let l = || vec![("cluster", cluster.clone())];
-            let nodes: Vec<usize> =
-                (1..=nodes_per_cluster).map(|n| e.add(format!("node-{k}-{n}"), "node", None, &l())).collect();
+            let nodes: Vec<usize> = (1..=nodes_per_cluster)
+                .map(|n| e.add(format!("node-{k}-{n}"), "node", None, &l()))
+                .collect();
             let mut svc_idx = Vec::new();
-            for (name, _) in SERVICES.iter().chain([("redis-cart", &[][..]), ("redis-session", &[][..])].iter()) {
+            for (name, _) in SERVICES
+                .iter()
+                .chain([("redis-cart", &[][..]), ("redis-session", &[][..])].iter())
+            {
                 let svc = format!("{name}-{k}");
                 let s = e.add(svc.clone(), "service", Some(svc.clone()), &l());
                 svc_idx.push((name.to_string(), s));
                 let pods = rng.gen_range(2..=3);
                 for _ in 0..pods {
                     let hash: u32 = rng.gen();
-                    let pod = e.add(format!("{name}-{k}-{:05x}", hash & 0xfffff), "pod", Some(svc.clone()), &l());
+                    let pod = e.add(
+                        format!("{name}-{k}-{:05x}", hash & 0xfffff),
+                        "pod",
+                        Some(svc.clone()),
+                        &l(),
+                    );
                     let node = nodes[rng.gen_range(0..nodes.len())];
                     e.edge(node, pod);
                     e.edge(pod, s);
                 }
             }
-            let find = |n: &str| svc_idx.iter().find(|(x, _)| x == n).map(|(_, i)| *i).expect("service");
+            let find = |n: &str| {
+                svc_idx
+                    .iter()
+                    .find(|(x, _)| x == n)
+                    .map(|(_, i)| *i)
+                    .expect("service")
+            };
             for (name, calls) in SERVICES {
                 for callee in calls {
                     e.edge(find(callee), find(name));

@@ -76,7 +76,10 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
         max_window_secs: 3600,
         min_alerts: None,
         single_critical: false,
-        matcher: crate::config::Matcher { min_severity: Some(Severity::Warning), ..Default::default() },
+        matcher: crate::config::Matcher {
+            min_severity: Some(Severity::Warning),
+            ..Default::default()
+        },
     };
     if has_topology {
         v.push(RecipeConfig {
@@ -86,7 +89,11 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
             ..base("topology", RecipeKind::Topology)
         });
     }
-    v.push(RecipeConfig { equal: vec!["service".into()], window_secs: 60, ..base("same-service", RecipeKind::Attribute) });
+    v.push(RecipeConfig {
+        equal: vec!["service".into()],
+        window_secs: 60,
+        ..base("same-service", RecipeKind::Attribute)
+    });
     if !has_topology {
         // Similar host names are a poor man's topology: only without a real one.
         v.push(RecipeConfig {
@@ -475,8 +482,15 @@ impl Engine {
                 RecipeKind::Attribute => self.index.scan[ri].clone(),
                 RecipeKind::Topology => {
                     let e = a.entity.expect("accepted topology alert has an entity");
-                    if nb_cache.as_ref().is_none_or(|(h, s, _)| *h != r.hop_limit || *s != r.siblings) {
-                        nb_cache = Some((r.hop_limit, r.siblings, self.c.topology.neighbourhood(e, r.hop_limit, r.siblings)));
+                    if nb_cache
+                        .as_ref()
+                        .is_none_or(|(h, s, _)| *h != r.hop_limit || *s != r.siblings)
+                    {
+                        nb_cache = Some((
+                            r.hop_limit,
+                            r.siblings,
+                            self.c.topology.neighbourhood(e, r.hop_limit, r.siblings),
+                        ));
                     }
                     let nb = &nb_cache.as_ref().expect("set").2;
                     let mut v: Vec<u64> = nb
@@ -491,16 +505,25 @@ impl Engine {
                 }
             };
             let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, _, v)| v);
-            let sets = if r.similar.is_empty() { Vec::new() } else { self.similarity_sets(r, a) };
+            let sets = if r.similar.is_empty() {
+                Vec::new()
+            } else {
+                self.similarity_sets(r, a)
+            };
             let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
             for cid in candidates {
                 let c = &self.st.clusters[&cid];
                 if !self.accepting(c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets) else { continue };
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets) else {
+                    continue;
+                };
                 let key = (rank, c.state == ClusterState::Pending, cid);
-                if best.as_ref().is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less)) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less))
+                {
                     best = Some((cid, why, key));
                 }
             }
@@ -616,13 +639,18 @@ impl Engine {
         let root_informative = {
             let c = &self.st.clusters[&cid];
             let m = &c.members[c.root];
-            self.live_alert(m.slot, m.alert).is_none_or(|a| self.informative(a))
+            self.live_alert(m.slot, m.alert)
+                .is_none_or(|a| self.informative(a))
         };
         let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
         let r = &self.c.recipes[c.recipe as usize];
         c.add_member(member);
         c.last_time = c.last_time.max(t);
-        let end = if informative { c.window_end.max(t + r.window).min(c.first_time + r.max_window) } else { c.window_end };
+        let end = if informative {
+            c.window_end.max(t + r.window).min(c.first_time + r.max_window)
+        } else {
+            c.window_end
+        };
         let extended = end > c.window_end;
         c.window_end = end;
         let mut root_changed = false;
@@ -631,7 +659,12 @@ impl Engine {
             let upstream = e != root_e && self.c.topology.downstream_distance(e, root_e, limit).is_some();
             if (upstream && (informative || !root_informative)) || (informative && !root_informative) {
                 c.root = c.members.len() - 1;
-                c.root_reason = if upstream { "furthest upstream in the topology" } else { "earliest informative alert" }.into();
+                c.root_reason = if upstream {
+                    "furthest upstream in the topology"
+                } else {
+                    "earliest informative alert"
+                }
+                .into();
                 root_changed = true;
             }
         }
@@ -688,13 +721,19 @@ impl Engine {
             return;
         }
         let root = &c.members[c.root];
-        let (Some(root_e), root_alert) = (root.entity, root.alert) else { return };
+        let (Some(root_e), root_alert) = (root.entity, root.alert) else {
+            return;
+        };
         let n = c.incident.expect("absorbing incident is open");
         let mut victims: Vec<(u64, u32)> = Vec::new();
         for (node, hops) in self.c.topology.downstream(root_e, r.hop_limit) {
             for &pid in self.index.topo.get(&(ri, node)).into_iter().flatten() {
                 let p = &self.st.clusters[&pid];
-                if pid != cid && p.state == ClusterState::Pending && p.anchor_entity == Some(node) && self.accepting(p, t) {
+                if pid != cid
+                    && p.state == ClusterState::Pending
+                    && p.anchor_entity == Some(node)
+                    && self.accepting(p, t)
+                {
                     victims.push((pid, hops));
                 }
             }
@@ -706,10 +745,16 @@ impl Engine {
         let root_id = self.alert_id(root_alert);
         let mut absorbed: Vec<(u32, u64, u32)> = Vec::new();
         for (pid, hops) in victims {
-            let Some(p) = self.st.clusters.get(&pid) else { continue };
+            let Some(p) = self.st.clusters.get(&pid) else {
+                continue;
+            };
             let members: Vec<(u32, u64)> = p.members.iter().map(|m| (m.slot, m.alert)).collect();
             for (slot, id) in members {
-                if self.live_alert(slot, id).is_some_and(|a| a.incident.is_none() && a.open) && !absorbed.iter().any(|x| x.0 == slot) {
+                if self
+                    .live_alert(slot, id)
+                    .is_some_and(|a| a.incident.is_none() && a.open)
+                    && !absorbed.iter().any(|x| x.0 == slot)
+                {
                     absorbed.push((slot, id, hops));
                 }
             }
@@ -718,17 +763,25 @@ impl Engine {
         let mut added = Vec::new();
         for &(slot, _, hops) in &absorbed {
             let gap = (t - self.st.clusters[&cid].last_time).max(0);
-            let member = self.member_for(slot, t, Explanation {
-                recipe: recipe.clone(),
-                kind: "absorbed".into(),
-                compared_with: Some(root_id.clone()),
-                matched: Vec::new(),
-                gap_ms: gap,
-                hops: Some(hops),
-                direction: Some("downstream".into()),
-            });
+            let member = self.member_for(
+                slot,
+                t,
+                Explanation {
+                    recipe: recipe.clone(),
+                    kind: "absorbed".into(),
+                    compared_with: Some(root_id.clone()),
+                    matched: Vec::new(),
+                    gap_ms: gap,
+                    hops: Some(hops),
+                    direction: Some("downstream".into()),
+                },
+            );
             added.push(self.member_view(&member));
-            self.st.clusters.get_mut(&cid).expect("cluster").add_member(member);
+            self.st
+                .clusters
+                .get_mut(&cid)
+                .expect("cluster")
+                .add_member(member);
             let a = self.alert_mut(slot);
             a.incident = Some(cid);
             a.incidents.push(n);
@@ -739,7 +792,12 @@ impl Engine {
         if added.is_empty() {
             return;
         }
-        self.timeline(cid, t, format!("absorbed {} alert(s) downstream of the root cause", added.len()), None);
+        self.timeline(
+            cid,
+            t,
+            format!("absorbed {} alert(s) downstream of the root cause", added.len()),
+            None,
+        );
         self.refresh_severity(cid);
         self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
         for (slot, _, _) in absorbed {
@@ -854,7 +912,9 @@ impl Engine {
     /// A member's severity moved from `old` to `new` while open: O(1) unless the incident's
     /// severity was the old one and may fall.
     pub(crate) fn member_severity_changed(&mut self, cid: u64, old: Severity, new: Severity, t: Millis) {
-        let Some(c) = self.st.clusters.get_mut(&cid) else { return };
+        let Some(c) = self.st.clusters.get_mut(&cid) else {
+            return;
+        };
         if c.incident.is_none() {
             return;
         }
@@ -1072,7 +1132,14 @@ impl Engine {
     fn emit_incident(&mut self, cid: u64, change: IncidentChange, t: Millis, added: Vec<MemberView>) {
         let incident = self.incident_summary(cid);
         let seq = self.next_seq();
-        let u = Update::Incident(IncidentUpdate { v: SCHEMA_VERSION, seq, time: t, change, incident, added });
+        let u = Update::Incident(IncidentUpdate {
+            v: SCHEMA_VERSION,
+            seq,
+            time: t,
+            change,
+            incident,
+            added,
+        });
         if self.json_output {
             serde_json::to_writer(&mut self.json_out, &u).expect("incident update serialises");
             self.json_out.push(b'\n');

@@ -27,7 +27,11 @@ pub fn shingles(s: &str, n: usize) -> Vec<u64> {
         }
         h.finish()
     };
-    let mut v: Vec<u64> = if chars.len() <= n { vec![hash(&chars)] } else { chars.windows(n).map(hash).collect() };
+    let mut v: Vec<u64> = if chars.len() <= n {
+        vec![hash(&chars)]
+    } else {
+        chars.windows(n).map(hash).collect()
+    };
     v.sort_unstable();
     v.dedup();
     v
@@ -96,7 +100,10 @@ mod tests {
 
     #[test]
     fn descriptions() {
-        assert_eq!(token_jaccard("Disk 93% full on /var", "disk 97% FULL on /tmp"), 1.0);
+        assert_eq!(
+            token_jaccard("Disk 93% full on /var", "disk 97% FULL on /tmp"),
+            1.0
+        );
         assert!(token_jaccard("link down", "cpu high") == 0.0);
         assert_eq!(token_jaccard("", ""), 1.0);
     }

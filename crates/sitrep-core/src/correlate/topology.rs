@@ -187,6 +187,9 @@ mod tests {
         assert_eq!(t.neighbourhood(t.lookup("lonely").unwrap(), 3, true).len(), 1);
         let lineage = t.neighbourhood(h1, 2, false);
         assert!(lineage.contains(&(sw1, 1)) && lineage.contains(&(core, 2)) && lineage.contains(&(svc, 1)));
-        assert!(!lineage.iter().any(|(n, _)| *n == h2), "a sibling is not in the lineage");
+        assert!(
+            !lineage.iter().any(|(n, _)| *n == h2),
+            "a sibling is not in the lineage"
+        );
     }
 }

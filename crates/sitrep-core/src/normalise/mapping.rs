@@ -190,7 +190,9 @@ impl CompiledMapping {
         }
         let text = |f: &str| vals.get(f).and_then(scalar_text);
         let cleared = self.clear_when.iter().any(|(p, vs)| {
-            lookup(rec, p).and_then(scalar_text).is_some_and(|v| vs.contains(&v.to_ascii_lowercase()))
+            lookup(rec, p)
+                .and_then(scalar_text)
+                .is_some_and(|v| vs.contains(&v.to_ascii_lowercase()))
         });
         let severity = match vals.get("severity") {
             _ if cleared => Severity::Clear,
