@@ -3,6 +3,7 @@
 //! - `replay`: run the core over a recorded stream as fast as it can ([`replay`]).
 //! - `gen` / `eval`: scenarios with ground truth, and scoring a replay ([`scenario`]).
 //! - `demo`: generate, replay, evaluate and print the incidents found ([`demo`]).
+//! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
@@ -11,6 +12,7 @@ mod demo;
 mod load;
 mod replay;
 mod scenario;
+mod templates;
 
 use anyhow::Result;
 
@@ -42,6 +44,8 @@ enum Command {
     Eval(scenario::EvalArgs),
     /// Generate a built-in scenario, replay it and print the incidents found.
     Demo(demo::DemoArgs),
+    /// Evaluate the log-template miner on the labelled LogHub samples.
+    Templates(templates::TemplatesArgs),
     /// Parse and validate a config file; print the effective recipes.
     CheckConfig {
         #[arg(long)]
@@ -56,6 +60,7 @@ fn main() -> Result<()> {
         Command::Gen(a) => scenario::gen(a),
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),
+        Command::Templates(a) => templates::run(a).map(|_| ()),
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;

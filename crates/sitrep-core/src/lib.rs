@@ -15,6 +15,7 @@
 //! - `rules`: per-key sliding-window count and heartbeat rules raising synthetic alerts.
 //! - [`correlate`]: recipes (attribute, topology) clustering alerts into incidents, with
 //!   the reasons for every grouping.
+//! - [`template`]: online log-template mining (Drain-style) for free-text messages.
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
 //! - [`matcher`], `intern`: glob matchers and the string interner.
 
@@ -29,6 +30,7 @@ pub mod normalise;
 mod rules;
 pub mod score;
 pub mod severity;
+pub mod template;
 pub mod time;
 pub mod update;
 

@@ -7,12 +7,14 @@
 //! - [`truth`]: the ground-truth file format, derived from the labelled stream by replaying
 //!   the engine's occurrence rules.
 //! - [`bench`]: the fixed throughput stream for benchmarks.
+//! - [`loghub`]: template-mining evaluation on the labelled LogHub samples.
 //! - [`eval`]: pairwise precision/recall/F1, ARI, NMI, compression, noise share and time to
 //!   incident.
 
 pub mod bench;
 pub mod eval;
 pub mod gen;
+pub mod loghub;
 pub mod topology;
 pub mod truth;
 
