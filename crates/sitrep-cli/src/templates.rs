@@ -15,6 +15,9 @@ pub struct TemplatesArgs {
     /// Similarity threshold (the one setting; default = the shipped default).
     #[arg(long)]
     pub similarity: Option<f64>,
+    /// Word similarity threshold (see `TemplateConfig::word_similarity`).
+    #[arg(long)]
+    pub word_similarity: Option<f64>,
     /// Passes over each system for the throughput figure.
     #[arg(long, default_value_t = 20)]
     pub rounds: usize,
@@ -31,6 +34,9 @@ pub fn run(a: TemplatesArgs) -> Result<Vec<SystemScore>> {
     if let Some(s) = a.similarity {
         cfg.similarity = s;
     }
+    if let Some(s) = a.word_similarity {
+        cfg.word_similarity = s;
+    }
     let bar = indicatif::ProgressBar::new(SYSTEMS.len() as u64);
     let mut scores = Vec::new();
     for s in SYSTEMS {
@@ -41,7 +47,7 @@ pub fn run(a: TemplatesArgs) -> Result<Vec<SystemScore>> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("similarity {}", cfg.similarity);
+    println!("similarity {}, word similarity {}", cfg.similarity, cfg.word_similarity);
     println!("| system | templates (true / found) | GA | F1 | PA | template acc. | lines/s |");
     println!("|---|---|---|---|---|---|---|");
     for s in &scores {

@@ -4,9 +4,11 @@
 //! `Connection from <*> closed after <*> s`, with the variables as parameters.
 //!
 //! 1. **Masking** before clustering: every run of digits (with the letters of a hex string
-//!    or UUID around it), IP addresses with ports, and `0x…` numbers become `<*>`; a token
-//!    made only of such parts and separators collapses to one `<*>`. Most of the accuracy
-//!    comes from here: variables are recognised by shape, not by position.
+//!    or UUID around it), IP addresses with ports, `0x…` numbers, day and month names become
+//!    `<*>`; a token made only of such parts and separators collapses to one `<*>`. Most of
+//!    the accuracy comes from here: variables are recognised by shape, not by position.
+//!    Plain words are presumed constant: a line whose words differ from a template's needs
+//!    the higher `word_similarity`, and `key=word` values never generalise.
 //! 2. **Clusters** are grouped by token count and first token (Drain's fixed-depth tree
 //!    with depth 1); within a group the best cluster by position-wise token similarity wins
 //!    if it reaches `similarity`, and its template turns differing positions into `<*>`.
@@ -19,11 +21,34 @@ use serde::{Deserialize, Serialize};
 
 pub const WILDCARD: &str = "<*>";
 
+/// A plain word: letters only (trailing punctuation allowed), or `key=word`.
+fn is_word(t: &str) -> bool {
+    let t = t.trim_end_matches(|c: char| matches!(c, '.' | ',' | ':' | ';' | '!' | '?'));
+    let t = t.split_once('=').map_or(t, |(_, v)| v);
+    !t.is_empty() && t.chars().all(|c| c.is_alphabetic())
+}
+
+fn same_key_word_values(a: &str, b: &str) -> bool {
+    match (a.split_once('='), b.split_once('=')) {
+        (Some((ka, va)), Some((kb, vb))) => ka == kb && !va.is_empty() && !vb.is_empty(),
+        _ => false,
+    }
+}
+
+const CALENDAR: [&str; 19] = [
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
+    "Oct", "Nov", "Dec",
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TemplateConfig {
-    /// Least share of positions equal to a cluster's template for a line to join it.
+    /// Least share of positions equal to a cluster's template for a line to join it…
     pub similarity: f64,
+    /// … and when two plain words (letters only) differ at some position: words are
+    /// usually the constant part of a message (`Starting`/`Ending`, `true`/`false`), so
+    /// it takes more evidence to call one a variable.
+    pub word_similarity: f64,
     pub max_clusters: usize,
     /// Lines are cut to this many tokens before mining.
     pub max_tokens: usize,
@@ -31,7 +56,7 @@ pub struct TemplateConfig {
 
 impl Default for TemplateConfig {
     fn default() -> Self {
-        TemplateConfig { similarity: 0.5, max_clusters: 50_000, max_tokens: 128 }
+        TemplateConfig { similarity: 0.5, word_similarity: 0.8, max_clusters: 50_000, max_tokens: 128 }
     }
 }
 
@@ -117,6 +142,10 @@ fn is_sep(c: char) -> bool {
 /// variables and separators becomes a single `<*>`.
 pub fn mask_token(tok: &str) -> String {
     if !tok.bytes().any(|b| b.is_ascii_digit()) {
+        // day and month names are parts of dates
+        if CALENDAR.contains(&tok) {
+            return WILDCARD.to_string();
+        }
         return tok.to_string();
     }
     // Split into alphanumeric words and separators; a word holding a digit is a variable.
@@ -176,23 +205,32 @@ pub fn mask_token(tok: &str) -> String {
     collapsed
 }
 
-fn similarity(template: &[String], tokens: &[String]) -> (f64, usize) {
+/// (similarity, wildcard positions, whether two plain words differ somewhere).
+fn similarity(template: &[String], tokens: &[String]) -> (f64, usize, bool) {
     if template.is_empty() && tokens.is_empty() {
-        return (1.0, 0);
+        return (1.0, 0, false);
     }
     let mut same = 0;
     let mut wild = 0;
+    let mut word_mismatch = 0;
     for (a, b) in template.iter().zip(tokens) {
         if a == WILDCARD {
             wild += 1;
         } else if a == b {
             same += 1;
+        } else if is_word(a) && is_word(b) {
+            word_mismatch += 1;
+            if same_key_word_values(a, b) {
+                // `user=root` vs `user=test`: a named field with word values is a constant
+                return (0.0, 0, true);
+            }
         }
     }
     let n = template.len().max(1);
     // Drain's seqDist counts equal non-wildcard positions; wildcards count as half a match
     // so that a template that has generalised does not lose every line to a newcomer.
-    ((same as f64 + wild as f64 * 0.5) / n as f64, wild)
+    let sim = (same as f64 + wild as f64 * 0.5) / n as f64;
+    (sim, wild, word_mismatch > 0)
 }
 
 impl TemplateMiner {
@@ -224,8 +262,9 @@ impl TemplateMiner {
         if let Some(ids) = self.groups.get(&key) {
             for id in ids {
                 let c = &self.clusters[id];
-                let (sim, wild) = similarity(&c.template, &tokens);
-                if sim >= self.cfg.similarity
+                let (sim, wild, words_differ) = similarity(&c.template, &tokens);
+                let needed = if words_differ { self.cfg.word_similarity } else { self.cfg.similarity };
+                if sim >= needed
                     && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw))
                 {
                     best = Some((*id, sim, wild));

@@ -1,0 +1,35 @@
+//! Developer aid: prints the groups that break GA for one LogHub system:
+//! `cargo run --release -p sitrep-scenario --example tpl_errors -- Windows`.
+use sitrep_core::template::{TemplateConfig, TemplateMiner};
+use std::collections::BTreeMap;
+
+fn main() {
+    let sys = std::env::args().nth(1).unwrap_or("Windows".into());
+    let dir = std::path::Path::new("../shared/data/loghub2k");
+    let t = sitrep_scenario::loghub::load(dir, &sys).unwrap();
+    let mut m = TemplateMiner::new(TemplateConfig::default());
+    let g: Vec<u32> = t.content.iter().map(|l| m.mine(l).cluster).collect();
+    let mut by_true: BTreeMap<&str, BTreeMap<u32, usize>> = BTreeMap::new();
+    let mut by_pred: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
+    for i in 0..g.len() {
+        *by_true.entry(&t.event[i]).or_default().entry(g[i]).or_default() += 1;
+        *by_pred.entry(g[i]).or_default().entry(&t.event[i]).or_default() += 1;
+    }
+    for (p, ts) in &by_pred {
+        if ts.len() > 1 {
+            let n: usize = ts.values().sum();
+            println!("MERGED {n} lines pred {} : {:?}", m.template(*p).unwrap(), ts);
+            for (e, _) in ts.iter().take(3) {
+                let i = t.event.iter().position(|x| x == e).unwrap();
+                println!("     {e}: {}  ||  {}", t.template[i], t.content[i]);
+            }
+        }
+    }
+    for (e, ps) in &by_true {
+        if ps.len() > 1 {
+            let i = t.event.iter().position(|x| x == e).unwrap();
+            let parts: Vec<(String, usize)> = ps.iter().map(|(p, c)| (m.template(*p).unwrap(), *c)).collect();
+            println!("SPLIT {e} {} into {parts:?}", t.template[i]);
+        }
+    }
+}
