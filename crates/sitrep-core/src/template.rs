@@ -28,11 +28,8 @@ fn is_word(t: &str) -> bool {
     !t.is_empty() && t.chars().all(|c| c.is_alphabetic())
 }
 
-fn same_key_word_values(a: &str, b: &str) -> bool {
-    match (a.split_once('='), b.split_once('=')) {
-        (Some((ka, va)), Some((kb, vb))) => ka == kb && !va.is_empty() && !vb.is_empty(),
-        _ => false,
-    }
+fn is_calendar(tok: &str) -> bool {
+    tok.len() == 3 && CALENDAR.contains(&tok)
 }
 
 const CALENDAR: [&str; 19] = [
@@ -52,18 +49,27 @@ pub struct TemplateConfig {
     pub max_clusters: usize,
     /// Lines are cut to this many tokens before mining.
     pub max_tokens: usize,
+    /// Distinct words remembered; past it unseen words count as variables.
+    pub max_vocabulary: usize,
 }
 
 impl Default for TemplateConfig {
     fn default() -> Self {
-        TemplateConfig { similarity: 0.5, word_similarity: 0.8, max_clusters: 50_000, max_tokens: 128 }
+        TemplateConfig {
+            similarity: 0.5,
+            word_similarity: 0.8,
+            max_clusters: 50_000,
+            max_tokens: 128,
+            max_vocabulary: 1_000_000,
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cluster {
     id: u32,
-    template: Vec<String>,
+    /// Token ids; [`WILD`] marks a parameter.
+    template: Vec<u32>,
     size: u64,
     last_used: u64,
 }
@@ -77,21 +83,67 @@ pub struct Mined {
     pub params: Vec<String>,
 }
 
+/// The token id of `<*>`.
+const WILD: u32 = 0;
+
+/// Token vocabulary: masked tokens → ids. Bounded: once `max` words are known, an unseen
+/// token is taken as a variable (`<*>`), which keeps memory fixed on hostile input.
+#[derive(Debug, Clone, Default)]
+struct Vocabulary {
+    words: Vec<Box<str>>,
+    ids: FxHashMap<Box<str>, u32>,
+    max: usize,
+}
+
+impl Vocabulary {
+    fn new(max: usize) -> Vocabulary {
+        let mut v = Vocabulary { max, ..Vocabulary::default() };
+        v.words.push(WILDCARD.into());
+        v.ids.insert(WILDCARD.into(), WILD);
+        v
+    }
+
+    fn id(&mut self, w: &str) -> u32 {
+        if let Some(&id) = self.ids.get(w) {
+            return id;
+        }
+        if self.words.len() >= self.max {
+            return WILD;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(w.into());
+        self.ids.insert(w.into(), id);
+        id
+    }
+
+    fn word(&self, id: u32) -> &str {
+        &self.words[id as usize]
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(into = "MinerState", from = "MinerState")]
 pub struct TemplateMiner {
     cfg: TemplateConfig,
+    vocab: Vocabulary,
+    /// Per token id: a plain word, and the `key=` prefix length when it is `key=word`.
+    word_kind: Vec<(bool, u16)>,
     clusters: FxHashMap<u32, Cluster>,
     /// (token count, first token or `<*>`) → cluster ids, oldest first.
-    groups: FxHashMap<(usize, String), Vec<u32>>,
+    groups: FxHashMap<(u32, u32), Vec<u32>>,
     next_id: u32,
     clock: u64,
+    #[serde(skip)]
+    buf: String,
+    #[serde(skip)]
+    tokens: Vec<u32>,
 }
 
-/// The serialised form: clusters in id order; the groups are rebuilt from them.
+/// The serialised form: vocabulary and clusters in id order; the groups are rebuilt.
 #[derive(Serialize, Deserialize)]
 struct MinerState {
     cfg: TemplateConfig,
+    words: Vec<Box<str>>,
     clusters: Vec<Cluster>,
     next_id: u32,
     clock: u64,
@@ -101,13 +153,16 @@ impl From<TemplateMiner> for MinerState {
     fn from(m: TemplateMiner) -> MinerState {
         let mut clusters: Vec<Cluster> = m.clusters.into_values().collect();
         clusters.sort_by_key(|c| c.id);
-        MinerState { cfg: m.cfg, clusters, next_id: m.next_id, clock: m.clock }
+        MinerState { cfg: m.cfg, words: m.vocab.words, clusters, next_id: m.next_id, clock: m.clock }
     }
 }
 
 impl From<MinerState> for TemplateMiner {
     fn from(s: MinerState) -> TemplateMiner {
         let mut m = TemplateMiner::new(s.cfg);
+        for w in s.words.iter().skip(1) {
+            m.word_id(w);
+        }
         m.next_id = s.next_id;
         m.clock = s.clock;
         for c in s.clusters {
@@ -118,19 +173,17 @@ impl From<MinerState> for TemplateMiner {
     }
 }
 
-fn group_key(tokens: &[String]) -> (usize, String) {
-    let first = match tokens.first() {
-        Some(t) if !t.contains(WILDCARD) => t.clone(),
-        _ => WILDCARD.to_string(),
-    };
-    (tokens.len(), first)
+fn group_key(tokens: &[u32]) -> (u32, u32) {
+    (tokens.len() as u32, tokens.first().copied().unwrap_or(WILD))
 }
 
 /// Splits a line into tokens (whitespace) and masks variables within each token.
 pub fn mask_tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
     out.clear();
+    let mut buf = String::new();
     for raw in line.split_whitespace().take(max_tokens) {
-        out.push(mask_token(raw));
+        mask_token_into(raw, &mut buf);
+        out.push(buf.clone());
     }
 }
 
@@ -138,104 +191,95 @@ fn is_sep(c: char) -> bool {
     matches!(c, '.' | ':' | '-' | '_' | '/' | ',' | '+' | '=' | '#' | '@')
 }
 
+fn is_collapsing_sep(c: char) -> bool {
+    matches!(c, '.' | ':' | '-' | '_' | '/' | ',' | '+' | '=')
+}
+
 /// Masks digit runs (and hex strings) inside one token; a token with nothing but
 /// variables and separators becomes a single `<*>`.
 pub fn mask_token(tok: &str) -> String {
-    if !tok.bytes().any(|b| b.is_ascii_digit()) {
-        // day and month names are parts of dates
-        if CALENDAR.contains(&tok) {
-            return WILDCARD.to_string();
-        }
-        return tok.to_string();
-    }
-    // Split into alphanumeric words and separators; a word holding a digit is a variable.
-    let mut out = String::with_capacity(tok.len());
-    let mut word = String::new();
-    let mut any_literal = false;
-    let flush = |word: &mut String, out: &mut String, any_literal: &mut bool| {
-        if word.is_empty() {
-            return;
-        }
-        let digit = word.bytes().any(|b| b.is_ascii_digit());
-        if digit {
-            // keep a leading alphabetic prefix of up to 3 letters only when the rest is
-            // decimal (e.g. `blk` in blk_123 is split already; `v2` stays variable)
-            if !out.ends_with(WILDCARD) {
-                out.push_str(WILDCARD);
-            }
-        } else {
-            out.push_str(word);
-            *any_literal = true;
-        }
-        word.clear();
-    };
-    for c in tok.chars() {
-        if c.is_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out, &mut any_literal);
-            if is_sep(c) && (out.ends_with(WILDCARD)) {
-                // a separator right after a variable: keep it pending; a following
-                // variable swallows it (10.0.0.1:80 → <*>)
-                out.push(c);
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    flush(&mut word, &mut out, &mut any_literal);
-    // collapse `<*>` SEP `<*>` chains
-    let mut collapsed = out.clone();
-    loop {
-        let mut changed = false;
-        for sep in ['.', ':', '-', '_', '/', ',', '+', '='] {
-            let pat = format!("{WILDCARD}{sep}{WILDCARD}");
-            if collapsed.contains(&pat) {
-                collapsed = collapsed.replace(&pat, WILDCARD);
-                changed = true;
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    if !any_literal && collapsed.chars().all(|c| is_sep(c) || "<*>".contains(c)) {
-        return WILDCARD.to_string();
-    }
-    collapsed
+    let mut out = String::new();
+    mask_token_into(tok, &mut out);
+    out
 }
 
-/// (similarity, wildcard positions, whether two plain words differ somewhere).
-fn similarity(template: &[String], tokens: &[String]) -> (f64, usize, bool) {
-    if template.is_empty() && tokens.is_empty() {
-        return (1.0, 0, false);
+/// As [`mask_token`], into a reused buffer (the hot path allocates nothing).
+pub fn mask_token_into(tok: &str, out: &mut String) {
+    out.clear();
+    if !tok.bytes().any(|b| b.is_ascii_digit()) {
+        // day and month names are parts of dates
+        out.push_str(if is_calendar(tok) { WILDCARD } else { tok });
+        return;
     }
-    let mut same = 0;
-    let mut wild = 0;
-    let mut word_mismatch = 0;
-    for (a, b) in template.iter().zip(tokens) {
-        if a == WILDCARD {
-            wild += 1;
-        } else if a == b {
-            same += 1;
-        } else if is_word(a) && is_word(b) {
-            word_mismatch += 1;
-            if same_key_word_values(a, b) {
-                // `user=root` vs `user=test`: a named field with word values is a constant
-                return (0.0, 0, true);
+    let mut any_literal = false;
+    let mut only_vars = true;
+    let mut chars = tok.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c.is_alphanumeric() {
+            let mut end = i + c.len_utf8();
+            while let Some(&(j, d)) = chars.peek() {
+                if !d.is_alphanumeric() {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
             }
+            let word = &tok[i..end];
+            if word.bytes().any(|b| b.is_ascii_digit()) {
+                // `<*>` SEP `<*>` collapses into one `<*>` (10.0.0.1:80 → <*>)
+                // separators are ASCII, so the byte before them is a char boundary
+                let n = out.len();
+                let collapse = n > WILDCARD.len()
+                    && out.as_bytes()[n - 1].is_ascii()
+                    && is_collapsing_sep(out.as_bytes()[n - 1] as char)
+                    && out.as_bytes()[..n - 1].ends_with(WILDCARD.as_bytes());
+                if collapse {
+                    out.pop();
+                } else if !out.ends_with(WILDCARD) {
+                    out.push_str(WILDCARD);
+                }
+            } else {
+                out.push_str(word);
+                any_literal = true;
+                only_vars = false;
+            }
+        } else {
+            if !is_sep(c) {
+                only_vars = false;
+            }
+            out.push(c);
         }
     }
-    let n = template.len().max(1);
-    // Drain's seqDist counts equal non-wildcard positions; wildcards count as half a match
-    // so that a template that has generalised does not lose every line to a newcomer.
-    let sim = (same as f64 + wild as f64 * 0.5) / n as f64;
-    (sim, wild, word_mismatch > 0)
+    if !any_literal && only_vars {
+        out.clear();
+        out.push_str(WILDCARD);
+    }
 }
 
 impl TemplateMiner {
     pub fn new(cfg: TemplateConfig) -> TemplateMiner {
-        TemplateMiner { cfg, clusters: FxHashMap::default(), groups: FxHashMap::default(), next_id: 1, clock: 0 }
+        let mut m = TemplateMiner {
+            vocab: Vocabulary::new(cfg.max_vocabulary.max(2)),
+            word_kind: vec![(false, 0)],
+            cfg,
+            clusters: FxHashMap::default(),
+            groups: FxHashMap::default(),
+            next_id: 1,
+            clock: 0,
+            buf: String::new(),
+            tokens: Vec::new(),
+        };
+        m.word_kind.reserve(1024);
+        m
+    }
+
+    fn word_id(&mut self, w: &str) -> u32 {
+        let id = self.vocab.id(w);
+        if id as usize == self.word_kind.len() {
+            let key = w.split_once('=').map_or(0, |(k, v)| if v.is_empty() { 0 } else { k.len() as u16 + 1 });
+            self.word_kind.push((is_word(w), key));
+        }
+        id
     }
 
     pub fn len(&self) -> usize {
@@ -246,38 +290,102 @@ impl TemplateMiner {
         self.clusters.is_empty()
     }
 
-    /// Mines one line: finds or creates its cluster and returns the template.
-    pub fn mine(&mut self, line: &str) -> Mined {
-        let mut tokens = Vec::new();
-        mask_tokens(line, self.cfg.max_tokens, &mut tokens);
-        let raw: Vec<&str> = line.split_whitespace().take(self.cfg.max_tokens).collect();
-        self.mine_tokens(tokens, &raw)
+    /// Mines one line and returns its cluster id: the fast path, allocating nothing once
+    /// the vocabulary has the line's words.
+    pub fn mine_id(&mut self, line: &str) -> u32 {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let mut buf = std::mem::take(&mut self.buf);
+        tokens.clear();
+        for raw in line.split_whitespace().take(self.cfg.max_tokens) {
+            let id = if !raw.bytes().any(|b| b.is_ascii_digit()) && !is_calendar(raw) {
+                self.word_id(raw) // nothing to mask: no copy
+            } else {
+                mask_token_into(raw, &mut buf);
+                self.word_id(&buf)
+            };
+            tokens.push(id);
+        }
+        let id = self.place(&tokens);
+        self.tokens = tokens;
+        self.buf = buf;
+        id
     }
 
-    /// `raw` are the unmasked tokens, the parameters' values.
-    pub fn mine_tokens(&mut self, tokens: Vec<String>, raw: &[&str]) -> Mined {
+    /// Mines one line: finds or creates its cluster and returns the template and the
+    /// line's values at its wildcard positions.
+    pub fn mine(&mut self, line: &str) -> Mined {
+        let cluster = self.mine_id(line);
+        let c = &self.clusters[&cluster];
+        let params = c
+            .template
+            .iter()
+            .zip(line.split_whitespace())
+            .filter(|(t, _)| **t == WILD)
+            .map(|(_, v)| v.to_string())
+            .collect();
+        Mined { cluster, template: self.render(&c.template), params }
+    }
+
+    fn render(&self, t: &[u32]) -> String {
+        let mut s = String::new();
+        for (i, id) in t.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(self.vocab.word(*id));
+        }
+        s
+    }
+
+    /// (similarity, wildcard positions), or `None` when a `key=word` value differs.
+    fn similarity(&self, template: &[u32], tokens: &[u32]) -> Option<(f64, usize, bool)> {
+        if template.is_empty() {
+            return Some((1.0, 0, false));
+        }
+        let (mut same, mut wild, mut words_differ) = (0usize, 0usize, false);
+        for (&a, &b) in template.iter().zip(tokens) {
+            if a == WILD {
+                wild += 1;
+            } else if a == b {
+                same += 1;
+            } else {
+                let (wa, ka) = self.word_kind[a as usize];
+                let (wb, kb) = self.word_kind[b as usize];
+                if wa && wb {
+                    words_differ = true;
+                    // `user=root` vs `user=test`: a named field with word values is a constant
+                    if ka > 0 && ka == kb && self.vocab.word(a)[..ka as usize] == self.vocab.word(b)[..kb as usize] {
+                        return None;
+                    }
+                }
+            }
+        }
+        // Drain's seqDist counts equal non-wildcard positions; wildcards count as half a match
+        // so that a template that has generalised does not lose every line to a newcomer.
+        Some(((same as f64 + wild as f64 * 0.5) / template.len() as f64, wild, words_differ))
+    }
+
+    fn place(&mut self, tokens: &[u32]) -> u32 {
         self.clock += 1;
-        let key = group_key(&tokens);
+        let key = group_key(tokens);
         let mut best: Option<(u32, f64, usize)> = None;
         if let Some(ids) = self.groups.get(&key) {
             for id in ids {
                 let c = &self.clusters[id];
-                let (sim, wild, words_differ) = similarity(&c.template, &tokens);
+                let Some((sim, wild, words_differ)) = self.similarity(&c.template, tokens) else { continue };
                 let needed = if words_differ { self.cfg.word_similarity } else { self.cfg.similarity };
-                if sim >= needed
-                    && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw))
-                {
+                if sim >= needed && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw)) {
                     best = Some((*id, sim, wild));
                 }
             }
         }
-        let id = match best {
+        match best {
             Some((id, _, _)) => {
                 let clock = self.clock;
                 let c = self.clusters.get_mut(&id).expect("grouped cluster");
-                for (t, tok) in c.template.iter_mut().zip(&tokens) {
-                    if t != tok && t != WILDCARD {
-                        *t = WILDCARD.to_string();
+                for (t, tok) in c.template.iter_mut().zip(tokens) {
+                    if t != tok {
+                        *t = WILD;
                     }
                 }
                 c.size += 1;
@@ -290,20 +398,11 @@ impl TemplateMiner {
                 }
                 let id = self.next_id;
                 self.next_id = self.next_id.wrapping_add(1).max(1);
-                self.clusters.insert(id, Cluster { id, template: tokens.clone(), size: 1, last_used: self.clock });
+                self.clusters.insert(id, Cluster { id, template: tokens.to_vec(), size: 1, last_used: self.clock });
                 self.groups.entry(key).or_default().push(id);
                 id
             }
-        };
-        let c = &self.clusters[&id];
-        let params = c
-            .template
-            .iter()
-            .zip(raw)
-            .filter(|(t, _)| *t == WILDCARD)
-            .map(|(_, v)| v.to_string())
-            .collect();
-        Mined { cluster: id, template: c.template.join(" "), params }
+        }
     }
 
     fn evict(&mut self) {
@@ -316,7 +415,7 @@ impl TemplateMiner {
 
     /// The current template of a cluster.
     pub fn template(&self, cluster: u32) -> Option<String> {
-        self.clusters.get(&cluster).map(|c| c.template.join(" "))
+        self.clusters.get(&cluster).map(|c| self.render(&c.template))
     }
 }
 

@@ -104,14 +104,14 @@ pub fn score(system: &str, truth: &Labelled, groups: &[u32], templates: &[String
 pub fn evaluate_system(dir: &Path, system: &str, cfg: &TemplateConfig, rounds: usize) -> Result<SystemScore, String> {
     let truth = load(dir, system)?;
     let mut miner = TemplateMiner::new(cfg.clone());
-    let groups: Vec<u32> = truth.content.iter().map(|l| miner.mine(l).cluster).collect();
+    let groups: Vec<u32> = truth.content.iter().map(|l| miner.mine_id(l)).collect();
     let templates: Vec<String> = groups.iter().map(|g| miner.template(*g).unwrap_or_default()).collect();
     let start = std::time::Instant::now();
     let mut sink = 0u64;
     for _ in 0..rounds.max(1) {
         let mut m = TemplateMiner::new(cfg.clone());
         for l in &truth.content {
-            sink = sink.wrapping_add(m.mine(l).cluster as u64);
+            sink = sink.wrapping_add(m.mine_id(l) as u64);
         }
     }
     let secs = start.elapsed().as_secs_f64();
