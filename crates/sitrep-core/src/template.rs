@@ -181,10 +181,16 @@ fn group_key(tokens: &[u32]) -> (u32, u32) {
 pub fn mask_tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
     out.clear();
     let mut buf = String::new();
-    for raw in line.split_whitespace().take(max_tokens) {
+    for raw in ascii_tokens(line).take(max_tokens) {
         mask_token_into(raw, &mut buf);
         out.push(buf.clone());
     }
+}
+
+/// Tokens split on ASCII whitespace (what log lines use; Unicode-aware splitting costs a
+/// third of the miner's time).
+fn ascii_tokens(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_ascii_whitespace()).filter(|t| !t.is_empty())
 }
 
 fn is_sep(c: char) -> bool {
@@ -213,6 +219,39 @@ pub fn mask_token_into(tok: &str, out: &mut String) {
     }
     let mut any_literal = false;
     let mut only_vars = true;
+    if tok.is_ascii() {
+        let b = tok.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_alphanumeric() {
+                let start = i;
+                let mut digit = false;
+                while i < b.len() && b[i].is_ascii_alphanumeric() {
+                    digit |= b[i].is_ascii_digit();
+                    i += 1;
+                }
+                if digit {
+                    push_wildcard(out);
+                } else {
+                    out.push_str(&tok[start..i]);
+                    any_literal = true;
+                    only_vars = false;
+                }
+            } else {
+                if !is_sep(c as char) {
+                    only_vars = false;
+                }
+                out.push(c as char);
+                i += 1;
+            }
+        }
+        if !any_literal && only_vars {
+            out.clear();
+            out.push_str(WILDCARD);
+        }
+        return;
+    }
     let mut chars = tok.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         if c.is_alphanumeric() {
@@ -252,6 +291,19 @@ pub fn mask_token_into(tok: &str, out: &mut String) {
     }
     if !any_literal && only_vars {
         out.clear();
+        out.push_str(WILDCARD);
+    }
+}
+
+/// Appends `<*>` unless the output already ends in one; `<*>` SEP `<*>` collapses into one
+/// `<*>` (10.0.0.1:80 → <*>).
+fn push_wildcard(out: &mut String) {
+    // separators are ASCII, so the byte before them is a char boundary
+    let n = out.len();
+    let b = out.as_bytes();
+    if n > WILDCARD.len() && b[n - 1].is_ascii() && is_collapsing_sep(b[n - 1] as char) && b[..n - 1].ends_with(WILDCARD.as_bytes()) {
+        out.pop();
+    } else if !out.ends_with(WILDCARD) {
         out.push_str(WILDCARD);
     }
 }
@@ -296,7 +348,7 @@ impl TemplateMiner {
         let mut tokens = std::mem::take(&mut self.tokens);
         let mut buf = std::mem::take(&mut self.buf);
         tokens.clear();
-        for raw in line.split_whitespace().take(self.cfg.max_tokens) {
+        for raw in ascii_tokens(line).take(self.cfg.max_tokens) {
             let id = if !raw.bytes().any(|b| b.is_ascii_digit()) && !is_calendar(raw) {
                 self.word_id(raw) // nothing to mask: no copy
             } else {
@@ -319,7 +371,7 @@ impl TemplateMiner {
         let params = c
             .template
             .iter()
-            .zip(line.split_whitespace())
+            .zip(ascii_tokens(line))
             .filter(|(t, _)| **t == WILD)
             .map(|(_, v)| v.to_string())
             .collect();
