@@ -28,7 +28,10 @@ pub struct TemplatesArgs {
 
 pub fn run(a: TemplatesArgs) -> Result<Vec<SystemScore>> {
     if !a.data.is_dir() {
-        bail!("no LogHub data at {} (see ../shared/data/loghub2k/README.md)", a.data.display());
+        bail!(
+            "no LogHub data at {} (see ../shared/data/loghub2k/README.md)",
+            a.data.display()
+        );
     }
     let mut cfg = TemplateConfig::default();
     if let Some(s) = a.similarity {
@@ -47,13 +50,23 @@ pub fn run(a: TemplatesArgs) -> Result<Vec<SystemScore>> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    println!("similarity {}, word similarity {}", cfg.similarity, cfg.word_similarity);
+    println!(
+        "similarity {}, word similarity {}",
+        cfg.similarity, cfg.word_similarity
+    );
     println!("| system | templates (true / found) | GA | F1 | PA | template acc. | lines/s |");
     println!("|---|---|---|---|---|---|---|");
     for s in &scores {
         println!(
             "| {} | {} / {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} |",
-            s.system, s.true_templates, s.found_templates, s.ga, s.f1, s.pa, s.template_accuracy, s.lines_per_sec
+            s.system,
+            s.true_templates,
+            s.found_templates,
+            s.ga,
+            s.f1,
+            s.pa,
+            s.template_accuracy,
+            s.lines_per_sec
         );
     }
     let n = scores.len().max(1) as f64;

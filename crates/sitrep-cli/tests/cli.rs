@@ -284,3 +284,35 @@ fn demo_prints_incidents() {
     assert!(out.contains("probable root cause"), "{out}");
     assert!(out.contains("pairwise precision"), "{out}");
 }
+
+#[test]
+fn syslog_lines_get_their_template_as_check() {
+    let d = tempfile::tempdir().unwrap();
+    let input = d.path().join("auth.log");
+    std::fs::write(
+        &input,
+        "<38>Nov 24 10:00:01 bastion-1 sshd[11]: Connection from 10.0.0.7 closed after 3 s\n\
+         <38>Nov 24 10:00:02 bastion-1 sshd[12]: Connection from 10.1.2.3 closed after 9 s\n",
+    )
+    .unwrap();
+    let cfg = d.path().join("sitrep.toml");
+    std::fs::write(&cfg, "[syslog]\ncheck_from = \"template\"\n").unwrap();
+    let out = d.path().join("out");
+    ok(&[
+        "replay",
+        "--input",
+        s(&input),
+        "--format",
+        "syslog",
+        "--config",
+        s(&cfg),
+        "--out",
+        s(&out),
+        "--reference-time",
+        "2026-11-24T12:00:00Z",
+    ]);
+    let alerts = lines(&out.join("alerts.jsonl"));
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["check"], "Connection from <*> closed after <*> s");
+    assert_eq!(alerts[0]["count"], 2);
+}

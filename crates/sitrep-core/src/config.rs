@@ -27,6 +27,9 @@ pub struct Config {
     pub syslog: SyslogConfig,
     /// Named declarative mappings for arbitrary JSON (Moogsoft LAM style).
     pub mappings: BTreeMap<String, MappingConfig>,
+    /// Online log-template mining (for `syslog.check_from = "template"` and mappings with
+    /// `template = true`).
+    pub templates: crate::template::TemplateConfig,
 }
 
 impl Config {
@@ -105,8 +108,16 @@ impl Config {
                 }
             }
         }
-        for (k, v) in &self.severity.synonyms {
-            let _ = (k, v);
+        if !matches!(self.syslog.check_from.as_str(), "app" | "msgid" | "template") {
+            return bad(format!(
+                "syslog.check_from: `{}` (app, msgid, template)",
+                self.syslog.check_from
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.templates.similarity)
+            || !(0.0..=1.0).contains(&self.templates.word_similarity)
+        {
+            return bad("templates: similarities must be in 0..1".into());
         }
         Ok(())
     }
@@ -426,7 +437,8 @@ pub struct TopologyNode {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyslogConfig {
-    /// `app` (app-name/tag, the default) or `msgid` (RFC 5424 MSGID when present).
+    /// `app` (app-name/tag, the default), `msgid` (RFC 5424 MSGID when present), or
+    /// `template`: the mined template of the message, its variables as labels `p1`, `p2`…
     pub check_from: String,
     pub manager: String,
 }
@@ -460,6 +472,9 @@ pub struct MappingConfig {
     /// Regexes with named groups applied to a field's value; groups named like native
     /// fields (or `labels.x`) fill those fields when still empty.
     pub extract: Vec<ExtractConfig>,
+    /// The description is free text: the check becomes its mined template (the mapped
+    /// `check`, if any, is kept as label `source_check`).
+    pub template: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

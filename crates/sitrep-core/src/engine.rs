@@ -68,6 +68,7 @@ pub(crate) struct State {
     pub timers: BTreeSet<(Millis, u64, Timer)>,
     pub timer_seq: u64,
     pub rules: RuleState,
+    pub templates: crate::template::TemplateMiner,
     pub stats: EngineStats,
 }
 
@@ -106,6 +107,7 @@ impl Engine {
             timers: BTreeSet::new(),
             timer_seq: 0,
             rules: RuleState::new(cfg.rules.len()),
+            templates: crate::template::TemplateMiner::new(cfg.templates.clone()),
             stats: EngineStats::default(),
         };
         Ok(Engine::from_state(c, st))
@@ -175,6 +177,10 @@ impl Engine {
     /// Processes one event. Its time defaults to the engine's clock; a later time first moves
     /// the clock (firing due timers).
     pub fn process(&mut self, ev: &Event) {
+        if ev.mine_template {
+            let mined = self.mine(ev);
+            return self.process(&mined);
+        }
         let t = ev.time.unwrap_or(self.st.now);
         if t > self.st.now {
             self.advance(t);
@@ -194,6 +200,41 @@ impl Engine {
             self.st.stats.synthetic_events += 1;
             self.ingest(&sev, t, false, Some(why));
         }
+    }
+
+    /// The event with its check replaced by the mined template of its description and the
+    /// template's variables as labels `p1`, `p2`… (within the label limit).
+    fn mine(&mut self, ev: &Event) -> Event {
+        let m = self.st.templates.mine(&ev.description);
+        let mut out = ev.clone();
+        out.mine_template = false;
+        let limit = self.c.cfg.limits.max_field_bytes;
+        let mut check = m.template;
+        if check.is_empty() {
+            check = "<empty>".into();
+        }
+        if check.len() > limit {
+            let mut cut = limit;
+            while !check.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            check.truncate(cut);
+        }
+        out.check = check.into();
+        let room = self.c.cfg.limits.max_labels.saturating_sub(out.labels.len());
+        for (i, p) in m.params.into_iter().take(room).enumerate() {
+            let mut v = p;
+            if v.len() > limit {
+                let mut cut = limit;
+                while !v.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                v.truncate(cut);
+            }
+            out.labels.push((format!("p{}", i + 1).into(), v.into()));
+        }
+        out.normalise_labels();
+        out
     }
 
     /// Moves the clock to `now` (never backwards), firing every timer due by then in order.

@@ -36,6 +36,11 @@ pub struct Event {
     /// Unknown fields, kept verbatim (never dropped).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra: Vec<(String, serde_json::Value)>,
+    /// Set by a normaliser when the check is to be the mined template of the description
+    /// (free text: syslog, mapped log lines). The engine mines it, deterministically, with
+    /// its partition's template state. Not part of the wire format.
+    #[serde(skip)]
+    pub mine_template: bool,
 }
 
 impl Event {

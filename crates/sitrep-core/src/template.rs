@@ -33,8 +33,8 @@ fn is_calendar(tok: &str) -> bool {
 }
 
 const CALENDAR: [&str; 19] = [
-    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-    "Oct", "Nov", "Dec",
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+    "Sep", "Oct", "Nov", "Dec",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -97,7 +97,10 @@ struct Vocabulary {
 
 impl Vocabulary {
     fn new(max: usize) -> Vocabulary {
-        let mut v = Vocabulary { max, ..Vocabulary::default() };
+        let mut v = Vocabulary {
+            max,
+            ..Vocabulary::default()
+        };
         v.words.push(WILDCARD.into());
         v.ids.insert(WILDCARD.into(), WILD);
         v
@@ -153,7 +156,13 @@ impl From<TemplateMiner> for MinerState {
     fn from(m: TemplateMiner) -> MinerState {
         let mut clusters: Vec<Cluster> = m.clusters.into_values().collect();
         clusters.sort_by_key(|c| c.id);
-        MinerState { cfg: m.cfg, words: m.vocab.words, clusters, next_id: m.next_id, clock: m.clock }
+        MinerState {
+            cfg: m.cfg,
+            words: m.vocab.words,
+            clusters,
+            next_id: m.next_id,
+            clock: m.clock,
+        }
     }
 }
 
@@ -190,7 +199,8 @@ pub fn mask_tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
 /// Tokens split on ASCII whitespace (what log lines use; Unicode-aware splitting costs a
 /// third of the miner's time).
 fn ascii_tokens(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c.is_ascii_whitespace()).filter(|t| !t.is_empty())
+    line.split(|c: char| c.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
 }
 
 fn is_sep(c: char) -> bool {
@@ -301,7 +311,11 @@ fn push_wildcard(out: &mut String) {
     // separators are ASCII, so the byte before them is a char boundary
     let n = out.len();
     let b = out.as_bytes();
-    if n > WILDCARD.len() && b[n - 1].is_ascii() && is_collapsing_sep(b[n - 1] as char) && b[..n - 1].ends_with(WILDCARD.as_bytes()) {
+    if n > WILDCARD.len()
+        && b[n - 1].is_ascii()
+        && is_collapsing_sep(b[n - 1] as char)
+        && b[..n - 1].ends_with(WILDCARD.as_bytes())
+    {
         out.pop();
     } else if !out.ends_with(WILDCARD) {
         out.push_str(WILDCARD);
@@ -328,7 +342,9 @@ impl TemplateMiner {
     fn word_id(&mut self, w: &str) -> u32 {
         let id = self.vocab.id(w);
         if id as usize == self.word_kind.len() {
-            let key = w.split_once('=').map_or(0, |(k, v)| if v.is_empty() { 0 } else { k.len() as u16 + 1 });
+            let key = w
+                .split_once('=')
+                .map_or(0, |(k, v)| if v.is_empty() { 0 } else { k.len() as u16 + 1 });
             self.word_kind.push((is_word(w), key));
         }
         id
@@ -375,7 +391,11 @@ impl TemplateMiner {
             .filter(|(t, _)| **t == WILD)
             .map(|(_, v)| v.to_string())
             .collect();
-        Mined { cluster, template: self.render(&c.template), params }
+        Mined {
+            cluster,
+            template: self.render(&c.template),
+            params,
+        }
     }
 
     fn render(&self, t: &[u32]) -> String {
@@ -406,7 +426,10 @@ impl TemplateMiner {
                 if wa && wb {
                     words_differ = true;
                     // `user=root` vs `user=test`: a named field with word values is a constant
-                    if ka > 0 && ka == kb && self.vocab.word(a)[..ka as usize] == self.vocab.word(b)[..kb as usize] {
+                    if ka > 0
+                        && ka == kb
+                        && self.vocab.word(a)[..ka as usize] == self.vocab.word(b)[..kb as usize]
+                    {
                         return None;
                     }
                 }
@@ -414,7 +437,11 @@ impl TemplateMiner {
         }
         // Drain's seqDist counts equal non-wildcard positions; wildcards count as half a match
         // so that a template that has generalised does not lose every line to a newcomer.
-        Some(((same as f64 + wild as f64 * 0.5) / template.len() as f64, wild, words_differ))
+        Some((
+            (same as f64 + wild as f64 * 0.5) / template.len() as f64,
+            wild,
+            words_differ,
+        ))
     }
 
     fn place(&mut self, tokens: &[u32]) -> u32 {
@@ -424,8 +451,14 @@ impl TemplateMiner {
         if let Some(ids) = self.groups.get(&key) {
             for id in ids {
                 let c = &self.clusters[id];
-                let Some((sim, wild, words_differ)) = self.similarity(&c.template, tokens) else { continue };
-                let needed = if words_differ { self.cfg.word_similarity } else { self.cfg.similarity };
+                let Some((sim, wild, words_differ)) = self.similarity(&c.template, tokens) else {
+                    continue;
+                };
+                let needed = if words_differ {
+                    self.cfg.word_similarity
+                } else {
+                    self.cfg.similarity
+                };
                 if sim >= needed && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw)) {
                     best = Some((*id, sim, wild));
                 }
@@ -450,7 +483,15 @@ impl TemplateMiner {
                 }
                 let id = self.next_id;
                 self.next_id = self.next_id.wrapping_add(1).max(1);
-                self.clusters.insert(id, Cluster { id, template: tokens.to_vec(), size: 1, last_used: self.clock });
+                self.clusters.insert(
+                    id,
+                    Cluster {
+                        id,
+                        template: tokens.to_vec(),
+                        size: 1,
+                        last_used: self.clock,
+                    },
+                );
                 self.groups.entry(key).or_default().push(id);
                 id
             }
@@ -458,7 +499,9 @@ impl TemplateMiner {
     }
 
     fn evict(&mut self) {
-        let Some((&id, _)) = self.clusters.iter().min_by_key(|(id, c)| (c.last_used, **id)) else { return };
+        let Some((&id, _)) = self.clusters.iter().min_by_key(|(id, c)| (c.last_used, **id)) else {
+            return;
+        };
         let c = self.clusters.remove(&id).expect("present");
         if let Some(v) = self.groups.get_mut(&group_key(&c.template)) {
             v.retain(|x| *x != id);
@@ -511,7 +554,10 @@ mod tests {
 
     #[test]
     fn bounded_with_lru_eviction() {
-        let mut m = TemplateMiner::new(TemplateConfig { max_clusters: 3, ..TemplateConfig::default() });
+        let mut m = TemplateMiner::new(TemplateConfig {
+            max_clusters: 3,
+            ..TemplateConfig::default()
+        });
         for w in ["alpha", "bravo", "charlie", "delta", "echo"] {
             m.mine(&format!("{w} one two three"));
         }

@@ -779,3 +779,65 @@ fn alerts_jsonl_writer_matches_the_views() {
     e.write_alerts_jsonl(&mut bytes).unwrap();
     assert_eq!(String::from_utf8(bytes).unwrap(), expected);
 }
+
+#[test]
+fn syslog_templates_become_the_check_and_survive_a_snapshot() {
+    use sitrep_core::{InputFormat, Normaliser};
+    let cfg = Config::from_toml("[syslog]\ncheck_from = \"template\"\n").unwrap();
+    let n = Normaliser::new(&cfg).unwrap();
+    let lines = [
+        "<38>Nov 24 10:00:01 bastion-1 sshd[101]: Failed password for root from 10.0.0.7 port 5122 ssh2",
+        "<38>Nov 24 10:00:03 bastion-1 sshd[102]: Failed password for root from 10.1.2.3 port 6001 ssh2",
+        "<38>Nov 24 10:00:05 bastion-1 sshd[103]: Accepted publickey for deploy from 10.0.0.9 port 7000 ssh2",
+        "<38>Nov 24 10:00:07 bastion-1 sshd[104]: Failed password for root from 10.9.9.9 port 6002 ssh2",
+    ];
+    let events: Vec<Event> = lines
+        .iter()
+        .map(|l| {
+            let mut out = Vec::new();
+            n.normalise(&InputFormat::Syslog, l.as_bytes(), T0, &mut out);
+            out.pop().unwrap().unwrap()
+        })
+        .collect();
+    assert!(events[0].mine_template);
+    let mut whole = Engine::new(&cfg, EngineOptions::default()).unwrap();
+    for e in &events {
+        whole.process(e);
+    }
+    let alerts = whole.alerts();
+    assert_eq!(
+        alerts.len(),
+        2,
+        "{:?}",
+        alerts.iter().map(|a| &a.check).collect::<Vec<_>>()
+    );
+    let failed = alerts
+        .iter()
+        .find(|a| a.check.starts_with("Failed password"))
+        .unwrap();
+    assert_eq!(
+        failed.check, "Failed password for root from <*> port <*> <*>",
+        "ssh2 has a digit: masked by shape"
+    );
+    assert_eq!(failed.count, 3);
+    assert!(
+        failed
+            .labels
+            .contains(&("p1".to_string(), "10.0.0.7".to_string())),
+        "labels are the first event's"
+    );
+    assert!(failed.labels.contains(&("app".to_string(), "sshd".to_string())));
+    // the template state is part of the snapshot
+    let mut first = Engine::new(&cfg, EngineOptions::default()).unwrap();
+    for e in &events[..2] {
+        first.process(e);
+    }
+    let mut second = Engine::restore(&cfg, &first.snapshot()).unwrap();
+    for e in &events[2..] {
+        second.process(e);
+    }
+    assert_eq!(
+        serde_json::to_string(&second.alerts()).unwrap(),
+        serde_json::to_string(&alerts).unwrap()
+    );
+}

@@ -17,8 +17,18 @@ use serde::Serialize;
 use sitrep_core::template::{TemplateConfig, TemplateMiner};
 use std::path::Path;
 
-pub const SYSTEMS: [&str; 10] =
-    ["HDFS", "Hadoop", "Spark", "Zookeeper", "BGL", "HPC", "Thunderbird", "Windows", "Linux", "Android"];
+pub const SYSTEMS: [&str; 10] = [
+    "HDFS",
+    "Hadoop",
+    "Spark",
+    "Zookeeper",
+    "BGL",
+    "HPC",
+    "Thunderbird",
+    "Windows",
+    "Linux",
+    "Android",
+];
 
 pub struct Labelled {
     pub content: Vec<String>,
@@ -30,9 +40,18 @@ pub fn load(dir: &Path, system: &str) -> Result<Labelled, String> {
     let path = dir.join(system).join(format!("{system}_2k.log_structured.csv"));
     let mut rd = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let headers = rd.headers().map_err(|e| e.to_string())?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).ok_or(format!("{}: no column {name}", path.display()));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(format!("{}: no column {name}", path.display()))
+    };
     let (c, e, t) = (col("Content")?, col("EventId")?, col("EventTemplate")?);
-    let mut out = Labelled { content: Vec::new(), event: Vec::new(), template: Vec::new() };
+    let mut out = Labelled {
+        content: Vec::new(),
+        event: Vec::new(),
+        template: Vec::new(),
+    };
     for r in rd.records() {
         let r = r.map_err(|e| format!("{}: {e}", path.display()))?;
         out.content.push(r[c].to_string());
@@ -60,7 +79,13 @@ fn norm(t: &str) -> String {
 }
 
 /// Scores predicted groups (and final templates) against the truth.
-pub fn score(system: &str, truth: &Labelled, groups: &[u32], templates: &[String], lines_per_sec: f64) -> SystemScore {
+pub fn score(
+    system: &str,
+    truth: &Labelled,
+    groups: &[u32],
+    templates: &[String],
+    lines_per_sec: f64,
+) -> SystemScore {
     let n = groups.len();
     let mut t_sizes: FxHashMap<&str, usize> = FxHashMap::default();
     let mut p_sizes: FxHashMap<u32, usize> = FxHashMap::default();
@@ -80,12 +105,30 @@ pub fn score(system: &str, truth: &Labelled, groups: &[u32], templates: &[String
         .count();
     let c2 = |k: usize| (k * k.saturating_sub(1) / 2) as f64;
     let tp: f64 = cont.values().map(|&c| c2(c)).sum();
-    let (st, sp): (f64, f64) = (t_sizes.values().map(|&c| c2(c)).sum(), p_sizes.values().map(|&c| c2(c)).sum());
-    let (prec, rec) = (if sp > 0.0 { tp / sp } else { 1.0 }, if st > 0.0 { tp / st } else { 1.0 });
-    let f1 = if prec + rec > 0.0 { 2.0 * prec * rec / (prec + rec) } else { 0.0 };
-    let pa = (0..n).filter(|&i| norm(&templates[i]) == norm(&truth.template[i])).count() as f64 / n.max(1) as f64;
-    let exact_templates =
-        t_sizes.iter().filter(|(t, size)| cont.iter().any(|((tt, g), c)| tt == *t && c == *size && p_sizes[g] == **size)).count();
+    let (st, sp): (f64, f64) = (
+        t_sizes.values().map(|&c| c2(c)).sum(),
+        p_sizes.values().map(|&c| c2(c)).sum(),
+    );
+    let (prec, rec) = (
+        if sp > 0.0 { tp / sp } else { 1.0 },
+        if st > 0.0 { tp / st } else { 1.0 },
+    );
+    let f1 = if prec + rec > 0.0 {
+        2.0 * prec * rec / (prec + rec)
+    } else {
+        0.0
+    };
+    let pa = (0..n)
+        .filter(|&i| norm(&templates[i]) == norm(&truth.template[i]))
+        .count() as f64
+        / n.max(1) as f64;
+    let exact_templates = t_sizes
+        .iter()
+        .filter(|(t, size)| {
+            cont.iter()
+                .any(|((tt, g), c)| tt == *t && c == *size && p_sizes[g] == **size)
+        })
+        .count();
     SystemScore {
         system: system.to_string(),
         lines: n,
@@ -101,11 +144,19 @@ pub fn score(system: &str, truth: &Labelled, groups: &[u32], templates: &[String
 
 /// Mines one system with `cfg` and scores it. Throughput is measured over `rounds` fresh
 /// passes (single thread, mining only).
-pub fn evaluate_system(dir: &Path, system: &str, cfg: &TemplateConfig, rounds: usize) -> Result<SystemScore, String> {
+pub fn evaluate_system(
+    dir: &Path,
+    system: &str,
+    cfg: &TemplateConfig,
+    rounds: usize,
+) -> Result<SystemScore, String> {
     let truth = load(dir, system)?;
     let mut miner = TemplateMiner::new(cfg.clone());
     let groups: Vec<u32> = truth.content.iter().map(|l| miner.mine_id(l)).collect();
-    let templates: Vec<String> = groups.iter().map(|g| miner.template(*g).unwrap_or_default()).collect();
+    let templates: Vec<String> = groups
+        .iter()
+        .map(|g| miner.template(*g).unwrap_or_default())
+        .collect();
     let start = std::time::Instant::now();
     let mut sink = 0u64;
     for _ in 0..rounds.max(1) {
@@ -132,7 +183,13 @@ mod tests {
             template: ["x <*>", "x <*>", "y", "z"].map(String::from).to_vec(),
         };
         // E1 split in two, E2 and E3 merged
-        let s = score("t", &truth, &[1, 2, 3, 3], &["x <*>".into(), "x  <*>".into(), "q".into(), "z".into()], 1.0);
+        let s = score(
+            "t",
+            &truth,
+            &[1, 2, 3, 3],
+            &["x <*>".into(), "x  <*>".into(), "q".into(), "z".into()],
+            1.0,
+        );
         assert_eq!(s.ga, 0.0);
         assert_eq!(s.pa, 0.75);
         assert_eq!(s.template_accuracy, 0.0);

@@ -137,6 +137,7 @@ fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, 
             .fingerprint
             .map(|f| CompactString::from(format!("{f}@{}", stamp.unwrap_or("")))),
         extra,
+        mine_template: false,
     };
     n.validate(ev)
 }

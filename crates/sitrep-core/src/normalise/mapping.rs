@@ -33,6 +33,7 @@ pub struct CompiledMapping {
     constants: FxHashMap<String, String>,
     severity_map: FxHashMap<String, Severity>,
     clear_when: Vec<(Vec<String>, Vec<String>)>,
+    template: bool,
     extract: Vec<(Vec<String>, Regex)>,
     /// Top-level keys some path reads; the others are kept in `extra`.
     used_roots: BTreeSet<String>,
@@ -123,6 +124,7 @@ impl CompiledMapping {
                 .collect(),
             extract,
             used_roots,
+            template: m.template,
         })
     }
 
@@ -225,13 +227,21 @@ impl CompiledMapping {
                 .collect(),
             _ => Vec::new(),
         };
+        let mut labels = labels;
+        let check = match (self.template, text("check")) {
+            (true, Some(c)) => {
+                labels.push(("source_check".into(), c.into()));
+                "template".to_string()
+            }
+            (true, None) => "template".to_string(),
+            (false, c) => c.ok_or_else(|| Rejection::MissingField("check".into()))?,
+        };
         let ev = Event {
             source: text("source")
                 .ok_or_else(|| Rejection::MissingField("source".into()))?
                 .into(),
-            check: text("check")
-                .ok_or_else(|| Rejection::MissingField("check".into()))?
-                .into(),
+            check: check.into(),
+            mine_template: self.template,
             severity,
             description: text("description").unwrap_or_default(),
             time,

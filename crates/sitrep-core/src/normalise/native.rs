@@ -269,6 +269,7 @@ impl RawNative<'_> {
             signature: text("signature", self.signature)?.map(String::from),
             id: text("id", self.id)?,
             extra: self.extra,
+            mine_template: false,
         };
         n.validate(ev)
     }

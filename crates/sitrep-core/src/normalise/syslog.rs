@@ -63,6 +63,10 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Resul
         parse_3164(rest, reference_time)?
     };
     ev.severity = Severity::from_syslog(level);
+    if n.syslog_config().check_from == "template" {
+        ev.labels.push(("app".into(), ev.check.clone()));
+        ev.mine_template = true;
+    }
     ev.manager = Some(n.syslog_config().manager.as_str().into());
     ev.labels.push(("facility".into(), FACILITIES[facility].into()));
     n.validate(ev)
