@@ -553,6 +553,13 @@ mod tests {
     }
 
     #[test]
+    fn tokens_split_on_ascii_whitespace_only() {
+        let t: Vec<&str> = ascii_tokens("  a\tbé\u{a0}c  d\n").collect();
+        assert_eq!(t, ["a", "bé\u{a0}c", "d"]);
+        assert_eq!(ascii_tokens("   ").count(), 0);
+    }
+
+    #[test]
     fn bounded_with_lru_eviction() {
         let mut m = TemplateMiner::new(TemplateConfig {
             max_clusters: 3,
