@@ -222,6 +222,8 @@ pub struct NoiseConfig {
     /// Rarity is measured against at most this many alerts (`ln(N/df) / ln(min(N, this))`),
     /// so a score means the same on a long stream as on a short one.
     pub reference_alerts: u64,
+    /// … and at least this many: early-stream scores are not inflated (see `score`).
+    pub min_reference_alerts: u64,
     /// A description holding one of these words scores 1.
     pub priority_words: Vec<String>,
     /// Bound on the token-frequency table.
@@ -236,6 +238,7 @@ impl Default for NoiseConfig {
             threshold: 0.4,
             join_threshold: 0.3,
             reference_alerts: 10_000,
+            min_reference_alerts: 300,
             priority_words: [
                 "outage",
                 "down",

@@ -98,9 +98,10 @@ impl Engine {
             alerts: Vec::new(),
             free_slots: Vec::new(),
             interner: Interner::default(),
-            tokens: TokenStats::with_reference(
+            tokens: TokenStats::with_reference_range(
                 cfg.noise.max_tokens,
                 cfg.noise.warmup_alerts,
+                cfg.noise.min_reference_alerts,
                 cfg.noise.reference_alerts,
             ),
             clusters: BTreeMap::new(),

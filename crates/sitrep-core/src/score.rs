@@ -102,6 +102,8 @@ pub struct TokenStats {
     max_tokens: usize,
     warmup: u64,
     reference: u64,
+    #[serde(default)]
+    reference_floor: u64,
     #[serde(skip)]
     scratch: Vec<u64>,
 }
@@ -115,12 +117,20 @@ impl TokenStats {
 
     /// `reference` caps the N of the normalisation `ln(N/df) / ln(N)`.
     pub fn with_reference(max_tokens: usize, warmup: u64, reference: u64) -> TokenStats {
+        TokenStats::with_reference_range(max_tokens, warmup, 2, reference)
+    }
+
+    /// The N of the normalisation is kept within `floor..=reference`: early in a stream
+    /// (N below the floor) frequencies are thin, and dividing by a small `ln(N)` would make
+    /// routine messages look informative.
+    pub fn with_reference_range(max_tokens: usize, warmup: u64, floor: u64, reference: u64) -> TokenStats {
         TokenStats {
             df: FxHashMap::default(),
             docs: 0,
             max_tokens,
             warmup,
             reference: reference.max(2),
+            reference_floor: floor.max(2),
             scratch: Vec::new(),
         }
     }
@@ -172,7 +182,7 @@ impl TokenStats {
             return 0.0;
         }
         let n = self.docs.max(1) as f64;
-        let scale = n.min(self.reference as f64);
+        let scale = n.clamp(self.reference_floor.min(self.reference) as f64, self.reference as f64);
         let mut sum = 0.0;
         for t in toks {
             let df = self.df.get(t).copied().unwrap_or(1).max(1) as f64;
