@@ -311,8 +311,8 @@ impl Engine {
         format!("INC{}-{}", self.st.options.partition, n)
     }
 
-    /// Final state of every alert still held, in creation order.
-    pub fn alerts(&self) -> Vec<AlertView> {
+    /// Slots of the alerts still held, in creation order.
+    fn slots_in_order(&self) -> Vec<u32> {
         let mut v: Vec<(u64, u32)> = self
             .st
             .alerts
@@ -321,21 +321,21 @@ impl Engine {
             .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
             .collect();
         v.sort_unstable();
-        v.into_iter().map(|(_, slot)| self.alert_view(slot)).collect()
+        v.into_iter().map(|(_, slot)| slot).collect()
+    }
+
+    /// Final state of every alert still held, in creation order.
+    pub fn alerts(&self) -> Vec<AlertView> {
+        self.slots_in_order()
+            .into_iter()
+            .map(|slot| self.alert_view(slot))
+            .collect()
     }
 
     /// Writes the final state of every alert as JSON lines (the same bytes as serialising
     /// [`Engine::alerts`], without building owned views).
     pub fn write_alerts_jsonl(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut v: Vec<(u64, u32)> = self
-            .st
-            .alerts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
-            .collect();
-        v.sort_unstable();
-        for (_, slot) in v {
+        for slot in self.slots_in_order() {
             serde_json::to_writer(&mut *w, &self.alert_view_ref(slot))?;
             w.write_all(b"\n")?;
         }

@@ -13,21 +13,25 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::hash::{BuildHasher, Hasher};
 
-/// Splits text into lower-case word tokens, dropping masked variables. Calls `f` once per
-/// token occurrence (duplicates included).
-pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
-    let mut buf = String::with_capacity(32);
-    for raw in text.split(|c: char| {
+/// The words of a text that carry meaning: split on whitespace and punctuation, trimmed,
+/// variables (see [`is_variable`]) dropped. Not yet case-folded.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| {
         c.is_whitespace()
             || matches!(
                 c,
                 ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '=' | '<' | '>'
             )
-    }) {
-        let w = raw.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '-' | '_' | '#' | '*' | '`'));
-        if w.is_empty() || is_variable(w) {
-            continue;
-        }
+    })
+    .map(|raw| raw.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '-' | '_' | '#' | '*' | '`')))
+    .filter(|w| !w.is_empty() && !is_variable(w))
+}
+
+/// Splits text into lower-case word tokens, dropping masked variables. Calls `f` once per
+/// token occurrence (duplicates included).
+pub fn for_each_token(text: &str, mut f: impl FnMut(&str)) {
+    let mut buf = String::with_capacity(32);
+    for w in words(text) {
         buf.clear();
         buf.extend(w.chars().flat_map(char::to_lowercase));
         f(&buf);
@@ -65,17 +69,7 @@ pub fn is_variable(w: &str) -> bool {
 /// computed without allocating per token: the noise score runs for every new occurrence.
 pub fn token_hashes(text: &str, out: &mut Vec<u64>) {
     out.clear();
-    for raw in text.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | '\'' | '=' | '<' | '>'
-            )
-    }) {
-        let w = raw.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?' | '-' | '_' | '#' | '*' | '`'));
-        if w.is_empty() || is_variable(w) {
-            continue;
-        }
+    for w in words(text) {
         let mut h = rustc_hash::FxBuildHasher.build_hasher();
         if w.is_ascii() {
             for b in w.bytes() {
@@ -182,7 +176,10 @@ impl TokenStats {
             return 0.0;
         }
         let n = self.docs.max(1) as f64;
-        let scale = n.clamp(self.reference_floor.min(self.reference) as f64, self.reference as f64);
+        let scale = n.clamp(
+            self.reference_floor.min(self.reference) as f64,
+            self.reference as f64,
+        );
         let mut sum = 0.0;
         for t in toks {
             let df = self.df.get(t).copied().unwrap_or(1).max(1) as f64;
