@@ -446,37 +446,7 @@ impl Engine {
     }
 
     pub(crate) fn alert_view(&self, slot: u32) -> AlertView {
-        let a = self.alert(slot);
-        let i = &self.st.interner;
-        let incident_no = |c: u64| self.st.clusters.get(&c).and_then(|c| c.incident);
-        AlertView {
-            id: self.alert_id(a.id),
-            signature: a.signature.to_string(),
-            source: i.resolve(a.source).to_string(),
-            check: i.resolve(a.check).to_string(),
-            service: a.service.map(|s| i.resolve(s).to_string()),
-            manager: a.manager.map(|s| i.resolve(s).to_string()),
-            labels: a
-                .labels
-                .iter()
-                .map(|(k, v)| (i.resolve(*k).to_string(), i.resolve(*v).to_string()))
-                .collect(),
-            description: a.description.to_string(),
-            severity: a.severity,
-            max_severity: a.max_severity,
-            state: if a.open { "open" } else { "cleared" }.to_string(),
-            count: a.count,
-            occurrence: a.occurrence,
-            first_time: a.first_time,
-            last_time: a.last_time,
-            entropy: (a.entropy * 1000.0).round() / 1000.0,
-            flapping: a.flapping,
-            in_maintenance: a.in_maintenance,
-            incident: a.incident.and_then(incident_no).map(|n| self.incident_id(n)),
-            incidents: a.incidents.iter().map(|n| self.incident_id(*n)).collect(),
-            history: a.history.clone(),
-            rule: a.rule.as_deref().cloned(),
-        }
+        self.alert_view_ref(slot).to_owned_view()
     }
 }
 

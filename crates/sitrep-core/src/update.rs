@@ -120,6 +120,41 @@ pub(crate) struct AlertViewRef<'a> {
     pub rule: Option<&'a RuleExplanation>,
 }
 
+impl AlertViewRef<'_> {
+    /// The owned view: the same data as this borrowed one, and the same JSON.
+    pub fn to_owned_view(&self) -> AlertView {
+        let inc = |n: u64| format!("INC{}-{}", self.partition, n);
+        AlertView {
+            id: format!("A{}-{}", self.partition, self.id),
+            signature: self.signature.to_string(),
+            source: self.source.to_string(),
+            check: self.check.to_string(),
+            service: self.service.map(str::to_string),
+            manager: self.manager.map(str::to_string),
+            labels: self
+                .labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            description: self.description.to_string(),
+            severity: self.severity,
+            max_severity: self.max_severity,
+            state: if self.open { "open" } else { "cleared" }.to_string(),
+            count: self.count,
+            occurrence: self.occurrence,
+            first_time: self.first_time,
+            last_time: self.last_time,
+            entropy: self.entropy,
+            flapping: self.flapping,
+            in_maintenance: self.in_maintenance,
+            incident: self.incident.map(inc),
+            incidents: self.incidents.iter().map(|n| inc(*n)).collect(),
+            history: self.history.to_vec(),
+            rule: self.rule.cloned(),
+        }
+    }
+}
+
 struct Id(&'static str, u32, u64);
 
 impl Serialize for Id {
