@@ -16,9 +16,11 @@
 //! - [`correlate`]: recipes (attribute, topology) clustering alerts into incidents, with
 //!   the reasons for every grouping.
 //! - [`template`]: online log-template mining (Drain-style) for free-text messages.
+//! - [`actions`]: operator commands on incidents (ack, assign, resolve, merge, split…).
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
 //! - [`matcher`], `intern`: glob matchers and the string interner.
 
+pub mod actions;
 pub mod config;
 pub mod correlate;
 mod dedup;

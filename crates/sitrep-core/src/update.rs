@@ -252,6 +252,16 @@ pub enum IncidentChange {
     Reopened,
     Closed,
     Purged,
+    /// Operator actions (see `sitrep_core::actions`).
+    Acknowledged,
+    Assigned,
+    Commented,
+    /// Another incident was merged into this one (which gets its members).
+    Merged,
+    /// Alerts were split out of this incident into a new one.
+    Split,
+    /// An alert was moved out of or into this incident.
+    AlertMoved,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -290,6 +300,8 @@ pub struct IncidentSummary {
     pub last_time: Millis,
     pub root_cause: RootCause,
     pub reopen_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub assignee: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -348,6 +360,9 @@ pub struct TimelineEntry {
     pub what: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub alert_id: Option<String>,
+    /// Who did it, for operator actions.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub by: Option<String>,
 }
 
 /// The final state of an incident as written to `incidents.jsonl`.
@@ -402,6 +417,7 @@ mod tests {
                     reason: "earliest alert".into(),
                 },
                 reopen_count: 0,
+                assignee: None,
             },
             added: vec![],
         });

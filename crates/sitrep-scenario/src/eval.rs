@@ -267,6 +267,7 @@ mod tests {
                     reason: "r".into(),
                 },
                 reopen_count: 0,
+                assignee: None,
             },
             members: sigs
                 .iter()

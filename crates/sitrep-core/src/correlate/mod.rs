@@ -197,6 +197,8 @@ pub(crate) struct Cluster {
     /// Present in the candidate indexes (accepting members).
     pub indexed: bool,
     pub indexed_entities: Vec<NodeId>,
+    #[serde(default)]
+    pub assignee: Option<String>,
 }
 
 /// Candidate lookup structures, rebuilt from the clusters on restore.
@@ -223,7 +225,20 @@ fn remove_id(v: &mut Vec<u64>, id: u64) {
 }
 
 impl Cluster {
-    fn add_member(&mut self, m: Member) {
+    /// Recomputes the derived counts after members were removed.
+    pub(crate) fn recount(&mut self) {
+        let members = std::mem::take(&mut self.members);
+        self.alert_count = 0;
+        self.sources.clear();
+        for m in members {
+            self.add_member(m);
+        }
+        if self.root >= self.members.len() {
+            self.root = 0;
+        }
+    }
+
+    pub(crate) fn add_member(&mut self, m: Member) {
         if !self.members.iter().any(|x| x.alert == m.alert) {
             self.alert_count += 1;
         }
@@ -309,7 +324,7 @@ impl Engine {
         self.st.clusters.get_mut(&id).expect("cluster").indexed = true;
     }
 
-    fn unindex_cluster(&mut self, id: u64) {
+    pub(crate) fn unindex_cluster(&mut self, id: u64) {
         let Some(c) = self.st.clusters.get_mut(&id) else {
             return;
         };
@@ -596,6 +611,7 @@ impl Engine {
                 timeline: Vec::new(),
                 indexed: false,
                 indexed_entities: Vec::new(),
+                assignee: None,
                 alert_count: 1,
                 sources: vec![member.source.clone()],
                 members: vec![member],
@@ -614,7 +630,7 @@ impl Engine {
         }
     }
 
-    fn member_for(&self, slot: u32, t: Millis, why: Explanation) -> Member {
+    pub(crate) fn member_for(&self, slot: u32, t: Millis, why: Explanation) -> Member {
         let a = self.alert(slot);
         let i = &self.st.interner;
         Member {
@@ -895,7 +911,7 @@ impl Engine {
             .filter(move |a| a.incident == Some(cid))
     }
 
-    fn refresh_severity(&mut self, cid: u64) -> bool {
+    pub(crate) fn refresh_severity(&mut self, cid: u64) -> bool {
         let sev = self
             .current_members(cid)
             .filter(|a| a.open)
@@ -1052,7 +1068,7 @@ impl Engine {
         self.st.clusters.remove(&cid);
     }
 
-    fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
+    pub(crate) fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
         let c = self.st.clusters.get_mut(&cid).expect("cluster");
         if c.timeline.len() >= TIMELINE_CAP {
             // keep the opening entry; drop the oldest after it
@@ -1062,10 +1078,11 @@ impl Engine {
             time: t,
             what,
             alert_id,
+            by: None,
         });
     }
 
-    fn member_view(&self, m: &Member) -> MemberView {
+    pub(crate) fn member_view(&self, m: &Member) -> MemberView {
         MemberView {
             alert_id: self.alert_id(m.alert),
             signature: m.signature.to_string(),
@@ -1117,6 +1134,7 @@ impl Engine {
                 reason: c.root_reason.clone(),
             },
             reopen_count: c.reopen_count,
+            assignee: c.assignee.clone(),
         }
     }
 
@@ -1129,7 +1147,13 @@ impl Engine {
         }
     }
 
-    fn emit_incident(&mut self, cid: u64, change: IncidentChange, t: Millis, added: Vec<MemberView>) {
+    pub(crate) fn emit_incident(
+        &mut self,
+        cid: u64,
+        change: IncidentChange,
+        t: Millis,
+        added: Vec<MemberView>,
+    ) {
         let incident = self.incident_summary(cid);
         let seq = self.next_seq();
         let u = Update::Incident(IncidentUpdate {

@@ -1,0 +1,391 @@
+//! actions: what operators do to incidents — acknowledge, assign, resolve, close, reopen,
+//! comment, merge two incidents, split alerts out, move an alert. A [`Command`] is an input
+//! like an event: it carries its time, is applied by [`Engine::apply`] in order, lands in
+//! the incident's timeline with who and when, emits incident updates, and is part of the
+//! state a snapshot carries. The server (issue #3) journals commands like events; on Kafka
+//! (issue #4) they travel on a commands topic to the partition that owns the incident.
+
+use crate::correlate::{ClusterState, Member};
+use crate::engine::{Engine, Timer};
+use crate::time::Millis;
+use crate::update::{Explanation, IncidentChange};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    Acknowledge,
+    Assign {
+        to: String,
+    },
+    Resolve,
+    Close,
+    Reopen,
+    Comment {
+        text: String,
+    },
+    /// Merge incident `from` into the command's incident; `from` is closed.
+    Merge {
+        from: String,
+    },
+    /// Take these alerts (ids) out of the incident into a new incident.
+    Split {
+        alerts: Vec<String>,
+    },
+    /// Move one alert from the command's incident to incident `to`.
+    MoveAlert {
+        alert: String,
+        to: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    /// Incident id, e.g. `INC0-12`.
+    pub incident: String,
+    /// Who: a user or an integration.
+    pub by: String,
+    /// When (ms); moves the engine's clock like an event's time.
+    pub time: Millis,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no incident `{0}` in this partition")]
+    UnknownIncident(String),
+    #[error("alert `{alert}` is not a current member of `{incident}`")]
+    NotAMember { alert: String, incident: String },
+    #[error("incident `{incident}` is {state}: cannot {action}")]
+    InvalidState {
+        incident: String,
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn state_name(s: ClusterState) -> &'static str {
+    match s {
+        ClusterState::Pending => "pending",
+        ClusterState::Open => "open",
+        ClusterState::Acknowledged => "acknowledged",
+        ClusterState::Resolved => "resolved",
+        ClusterState::Closed => "closed",
+    }
+}
+
+impl Engine {
+    fn cluster_of_incident(&self, id: &str) -> Result<u64, CommandError> {
+        let unknown = || CommandError::UnknownIncident(id.to_string());
+        let rest = id.strip_prefix("INC").ok_or_else(unknown)?;
+        let (p, n) = rest.split_once('-').ok_or_else(unknown)?;
+        if p.parse::<u32>().ok() != Some(self.st.options.partition) {
+            return Err(unknown());
+        }
+        let n: u64 = n.parse().map_err(|_| unknown())?;
+        self.st
+            .clusters
+            .iter()
+            .find(|(_, c)| c.incident == Some(n))
+            .map(|(id, _)| *id)
+            .ok_or_else(unknown)
+    }
+
+    fn alert_number(&self, id: &str) -> Option<u64> {
+        let rest = id.strip_prefix('A')?;
+        let (p, n) = rest.split_once('-')?;
+        (p.parse::<u32>().ok()? == self.st.options.partition).then_some(())?;
+        n.parse().ok()
+    }
+
+    fn note(&mut self, cid: u64, t: Millis, what: String, by: &str) {
+        self.timeline(cid, t, what, None);
+        if let Some(e) = self.st.clusters.get_mut(&cid).and_then(|c| c.timeline.last_mut()) {
+            e.by = Some(by.to_string());
+        }
+    }
+
+    /// Applies an operator command. Errors change nothing.
+    pub fn apply(&mut self, cmd: &Command) -> Result<(), CommandError> {
+        if cmd.time > self.st.now {
+            self.advance(cmd.time);
+        }
+        let t = cmd.time;
+        let cid = self.cluster_of_incident(&cmd.incident)?;
+        let state = self.st.clusters[&cid].state;
+        let invalid = |action| CommandError::InvalidState {
+            incident: cmd.incident.clone(),
+            state: state_name(state),
+            action,
+        };
+        let by = cmd.by.as_str();
+        match &cmd.action {
+            Action::Acknowledge => {
+                if state != ClusterState::Open {
+                    return Err(invalid("acknowledge"));
+                }
+                self.st.clusters.get_mut(&cid).expect("cluster").state = ClusterState::Acknowledged;
+                self.note(cid, t, "acknowledged".into(), by);
+                self.emit_incident(cid, IncidentChange::Acknowledged, t, Vec::new());
+            }
+            Action::Assign { to } => {
+                if state == ClusterState::Closed {
+                    return Err(invalid("assign"));
+                }
+                self.st.clusters.get_mut(&cid).expect("cluster").assignee = Some(to.clone());
+                self.note(cid, t, format!("assigned to {to}"), by);
+                self.emit_incident(cid, IncidentChange::Assigned, t, Vec::new());
+            }
+            Action::Comment { text } => {
+                self.note(cid, t, format!("comment: {text}"), by);
+                self.emit_incident(cid, IncidentChange::Commented, t, Vec::new());
+            }
+            Action::Resolve => {
+                if !matches!(state, ClusterState::Open | ClusterState::Acknowledged) {
+                    return Err(invalid("resolve"));
+                }
+                let c = self.st.clusters.get_mut(&cid).expect("cluster");
+                c.state = ClusterState::Resolved;
+                c.resolved_at = Some(t);
+                self.unindex_cluster(cid);
+                self.note(cid, t, "resolved by operator".into(), by);
+                self.emit_incident(cid, IncidentChange::Resolved, t, Vec::new());
+                let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+                self.schedule(t + grace, Timer::IncidentClose(cid));
+            }
+            Action::Close => {
+                if state == ClusterState::Closed {
+                    return Err(invalid("close"));
+                }
+                self.close_now(cid, t, "closed by operator".into(), by);
+            }
+            Action::Reopen => {
+                if !matches!(state, ClusterState::Resolved | ClusterState::Closed) {
+                    return Err(invalid("reopen"));
+                }
+                let c = self.st.clusters.get_mut(&cid).expect("cluster");
+                c.state = ClusterState::Open;
+                c.resolved_at = None;
+                c.reopen_count += 1;
+                self.note(cid, t, "reopened by operator".into(), by);
+                self.emit_incident(cid, IncidentChange::Reopened, t, Vec::new());
+            }
+            Action::Merge { from } => {
+                let other = self.cluster_of_incident(from)?;
+                if other == cid {
+                    return Err(CommandError::Invalid(
+                        "cannot merge an incident into itself".into(),
+                    ));
+                }
+                if state == ClusterState::Closed {
+                    return Err(invalid("merge into"));
+                }
+                let moved: Vec<Member> = self.st.clusters[&other].members.clone();
+                let slots: Vec<(u32, u64)> = moved.iter().map(|m| (m.slot, m.alert)).collect();
+                self.take_members(cid, other, &slots, t, "merged", by, false)?;
+                self.note(cid, t, format!("merged {from} into this incident"), by);
+                let into_id = cmd.incident.clone();
+                self.close_now(other, t, format!("merged into {into_id}"), by);
+                self.emit_incident(cid, IncidentChange::Merged, t, Vec::new());
+            }
+            Action::Split { alerts } => {
+                if alerts.is_empty() {
+                    return Err(CommandError::Invalid("split needs at least one alert".into()));
+                }
+                let slots = self.current_member_slots(cid, &cmd.incident, alerts)?;
+                if slots.len() == self.current_member_count(cid) {
+                    return Err(CommandError::Invalid(
+                        "split would take every alert: nothing would remain".into(),
+                    ));
+                }
+                let new_cid = self.new_incident_like(cid, t);
+                self.take_members(new_cid, cid, &slots, t, "split", by, true)?;
+                let new_id = self.incident_id(self.st.clusters[&new_cid].incident.expect("numbered"));
+                self.note(
+                    cid,
+                    t,
+                    format!("{} alert(s) split out into {new_id}", slots.len()),
+                    by,
+                );
+                self.note(new_cid, t, format!("split out of {}", cmd.incident), by);
+                self.emit_incident(cid, IncidentChange::Split, t, Vec::new());
+                let added = self.st.clusters[&new_cid]
+                    .members
+                    .iter()
+                    .map(|m| self.member_view(m))
+                    .collect();
+                self.emit_incident(new_cid, IncidentChange::Opened, t, added);
+            }
+            Action::MoveAlert { alert, to } => {
+                let target = self.cluster_of_incident(to)?;
+                if target == cid {
+                    return Err(CommandError::Invalid("the alert is already there".into()));
+                }
+                if self.st.clusters[&target].state == ClusterState::Closed {
+                    return Err(CommandError::InvalidState {
+                        incident: to.clone(),
+                        state: "closed",
+                        action: "move into",
+                    });
+                }
+                let slots = self.current_member_slots(cid, &cmd.incident, std::slice::from_ref(alert))?;
+                if self.st.clusters[&cid]
+                    .members
+                    .iter()
+                    .all(|m| m.alert == slots[0].1)
+                {
+                    return Err(CommandError::Invalid(
+                        "moving its only alert would leave the incident empty: merge it instead".into(),
+                    ));
+                }
+                self.take_members(target, cid, &slots, t, "moved", by, true)?;
+                self.note(cid, t, format!("{alert} moved to {to}"), by);
+                self.note(target, t, format!("{alert} moved here from {}", cmd.incident), by);
+                self.emit_incident(cid, IncidentChange::AlertMoved, t, Vec::new());
+                self.emit_incident(target, IncidentChange::AlertMoved, t, Vec::new());
+            }
+        }
+        Ok(())
+    }
+
+    fn close_now(&mut self, cid: u64, t: Millis, what: String, by: &str) {
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.state = ClusterState::Closed;
+        self.unindex_cluster(cid);
+        self.note(cid, t, what, by);
+        self.emit_incident(cid, IncidentChange::Closed, t, Vec::new());
+        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
+        self.schedule(t + retention, Timer::IncidentPurge(cid));
+    }
+
+    fn current_member_count(&self, cid: u64) -> usize {
+        let mut ids: Vec<u64> = self.st.clusters[&cid]
+            .members
+            .iter()
+            .filter(|m| {
+                self.live_alert(m.slot, m.alert)
+                    .is_some_and(|a| a.incident == Some(cid))
+            })
+            .map(|m| m.alert)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// The (slot, alert) of each named alert whose current occurrence is in `cid`.
+    fn current_member_slots(
+        &self,
+        cid: u64,
+        incident: &str,
+        alerts: &[String],
+    ) -> Result<Vec<(u32, u64)>, CommandError> {
+        let mut out = Vec::new();
+        for a in alerts {
+            let not_member = || CommandError::NotAMember {
+                alert: a.clone(),
+                incident: incident.to_string(),
+            };
+            let n = self.alert_number(a).ok_or_else(not_member)?;
+            let m = self.st.clusters[&cid]
+                .members
+                .iter()
+                .find(|m| m.alert == n)
+                .ok_or_else(not_member)?;
+            if self
+                .live_alert(m.slot, n)
+                .is_none_or(|al| al.incident != Some(cid))
+            {
+                return Err(not_member());
+            }
+            if !out.contains(&(m.slot, n)) {
+                out.push((m.slot, n));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A new, empty, open incident of the same recipe (for a split).
+    fn new_incident_like(&mut self, cid: u64, t: Millis) -> u64 {
+        let mut c = self.st.clusters[&cid].clone();
+        let n = self.st.next_incident;
+        self.st.next_incident += 1;
+        self.st.stats.incidents_opened += 1;
+        c.incident = Some(n);
+        c.state = ClusterState::Open;
+        c.members.clear();
+        c.timeline.clear();
+        c.reopen_count = 0;
+        c.resolved_at = None;
+        c.indexed = false;
+        c.indexed_entities.clear();
+        c.first_time = t;
+        c.last_time = t;
+        c.root = 0;
+        c.root_reason = "chosen by operator split".into();
+        c.recount();
+        let new_cid = self.st.next_cluster;
+        self.st.next_cluster += 1;
+        self.st.clusters.insert(new_cid, c);
+        new_cid
+    }
+
+    /// Moves the current occurrences of `slots` from cluster `from` to cluster `to`; with
+    /// `remove`, their member entries leave `from` (a merged-away incident keeps them as
+    /// its history).
+    #[allow(clippy::too_many_arguments)]
+    fn take_members(
+        &mut self,
+        to: u64,
+        from: u64,
+        slots: &[(u32, u64)],
+        t: Millis,
+        kind: &str,
+        by: &str,
+        remove: bool,
+    ) -> Result<(), CommandError> {
+        let n_to = self.st.clusters[&to].incident.expect("target is an incident");
+        let recipe = self.c.recipes[self.st.clusters[&to].recipe as usize].name.clone();
+        for &(slot, id) in slots {
+            let Some(a) = self.live_alert(slot, id) else {
+                continue;
+            };
+            if a.incident != Some(from) {
+                continue;
+            }
+            let member = self.member_for(
+                slot,
+                t,
+                Explanation {
+                    recipe: recipe.clone(),
+                    kind: kind.to_string(),
+                    compared_with: Some(format!("operator {by}")),
+                    matched: Vec::new(),
+                    gap_ms: 0,
+                    hops: None,
+                    direction: None,
+                },
+            );
+            let c = self.st.clusters.get_mut(&to).expect("target");
+            c.add_member(member);
+            c.last_time = c.last_time.max(t);
+            let a = self.alert_mut(slot);
+            a.incident = Some(to);
+            if a.incidents.last() != Some(&n_to) {
+                a.incidents.push(n_to);
+            }
+        }
+        if remove {
+            let src = self.st.clusters.get_mut(&from).expect("source");
+            let moving: Vec<u64> = slots.iter().map(|(_, id)| *id).collect();
+            src.members.retain(|m| !moving.contains(&m.alert));
+            src.recount();
+        }
+        self.refresh_severity(from);
+        self.refresh_severity(to);
+        Ok(())
+    }
+}

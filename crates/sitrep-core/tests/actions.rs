@@ -1,0 +1,239 @@
+//! Operator commands: every action lands in the timeline with who and when, emits an
+//! update, and bad commands change nothing.
+
+use sitrep_core::actions::{Action, Command, CommandError};
+use sitrep_core::config::Config;
+use sitrep_core::update::{IncidentChange, IncidentState, Update};
+use sitrep_core::{Engine, EngineOptions, Event, Severity};
+
+const T0: i64 = 1_795_514_400_000;
+const S: i64 = 1000;
+
+fn ev(t: i64, source: &str, check: &str, service: &str, desc: &str) -> Event {
+    Event {
+        source: source.into(),
+        check: check.into(),
+        severity: Severity::Major,
+        description: desc.into(),
+        time: Some(T0 + t),
+        service: Some(service.into()),
+        ..Event::default()
+    }
+}
+
+/// Two incidents: INC0-1 (checkout, 3 alerts) and INC0-2 (billing, 2 alerts).
+fn setup() -> Engine {
+    let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
+    for x in [
+        ev(0, "web-1", "http_5xx", "checkout", "checkout returns HTTP 503"),
+        ev(
+            S,
+            "web-2",
+            "latency",
+            "checkout",
+            "checkout latency above objective",
+        ),
+        ev(
+            2 * S,
+            "db-1",
+            "slow_query",
+            "checkout",
+            "orders query slow on primary",
+        ),
+        ev(
+            3 * S,
+            "db-7",
+            "replication",
+            "billing",
+            "billing replica lagging behind",
+        ),
+        ev(4 * S, "app-7", "errors", "billing", "billing job failures rising"),
+    ] {
+        e.process(&x);
+    }
+    e.drain_updates().for_each(drop);
+    assert_eq!(e.incidents().len(), 2);
+    e
+}
+
+fn cmd(incident: &str, t: i64, action: Action) -> Command {
+    Command {
+        incident: incident.into(),
+        by: "alice".into(),
+        time: T0 + t,
+        action,
+    }
+}
+
+fn changes(e: &mut Engine) -> Vec<(String, IncidentChange)> {
+    e.drain_updates()
+        .filter_map(|u| match u {
+            Update::Incident(i) => Some((i.incident.id, i.change)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn acknowledge_assign_comment_resolve_reopen_close() {
+    let mut e = setup();
+    e.apply(&cmd("INC0-1", 10 * S, Action::Acknowledge)).unwrap();
+    e.apply(&cmd("INC0-1", 11 * S, Action::Assign { to: "netops".into() }))
+        .unwrap();
+    e.apply(&cmd(
+        "INC0-1",
+        12 * S,
+        Action::Comment {
+            text: "looking at the LB".into(),
+        },
+    ))
+    .unwrap();
+    e.apply(&cmd("INC0-1", 13 * S, Action::Resolve)).unwrap();
+    e.apply(&cmd("INC0-1", 14 * S, Action::Reopen)).unwrap();
+    e.apply(&cmd("INC0-1", 15 * S, Action::Close)).unwrap();
+    let got: Vec<IncidentChange> = changes(&mut e).into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        got,
+        [
+            IncidentChange::Acknowledged,
+            IncidentChange::Assigned,
+            IncidentChange::Commented,
+            IncidentChange::Resolved,
+            IncidentChange::Reopened,
+            IncidentChange::Closed
+        ]
+    );
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.summary.state, IncidentState::Closed);
+    assert_eq!(inc.summary.assignee.as_deref(), Some("netops"));
+    let ops: Vec<(&str, Option<&str>, i64)> = inc
+        .timeline
+        .iter()
+        .filter(|t| t.by.is_some())
+        .map(|t| (t.what.as_str(), t.by.as_deref(), t.time - T0))
+        .collect();
+    assert_eq!(ops[0], ("acknowledged", Some("alice"), 10 * S));
+    assert_eq!(ops[2].0, "comment: looking at the LB");
+    assert_eq!(ops.len(), 6);
+}
+
+#[test]
+fn invalid_commands_change_nothing() {
+    let mut e = setup();
+    let before = serde_json::to_string(&e.incidents()).unwrap();
+    assert_eq!(
+        e.apply(&cmd("INC0-9", S, Action::Acknowledge)),
+        Err(CommandError::UnknownIncident("INC0-9".into()))
+    );
+    assert_eq!(
+        e.apply(&cmd("INC3-1", S, Action::Acknowledge)),
+        Err(CommandError::UnknownIncident("INC3-1".into()))
+    );
+    assert!(matches!(
+        e.apply(&cmd("INC0-1", 5 * S, Action::Reopen)),
+        Err(CommandError::InvalidState { .. })
+    ));
+    assert!(matches!(
+        e.apply(&cmd(
+            "INC0-1",
+            5 * S,
+            Action::Split {
+                alerts: vec!["A0-4".into()]
+            }
+        )),
+        Err(CommandError::NotAMember { .. })
+    ));
+    assert!(matches!(
+        e.apply(&cmd(
+            "INC0-1",
+            5 * S,
+            Action::Merge {
+                from: "INC0-1".into()
+            }
+        )),
+        Err(CommandError::Invalid(_))
+    ));
+    assert_eq!(before, serde_json::to_string(&e.incidents()).unwrap());
+    assert!(changes(&mut e).is_empty());
+}
+
+#[test]
+fn merge_split_and_move() {
+    let mut e = setup();
+    e.apply(&cmd(
+        "INC0-1",
+        10 * S,
+        Action::Merge {
+            from: "INC0-2".into(),
+        },
+    ))
+    .unwrap();
+    let incs = e.incidents();
+    assert_eq!(incs[0].summary.alert_count, 5);
+    assert_eq!(incs[1].summary.state, IncidentState::Closed);
+    assert!(incs[1].timeline.iter().any(|t| t.what == "merged into INC0-1"));
+    let alerts = e.alerts();
+    assert!(alerts.iter().all(|a| a.incident.as_deref() == Some("INC0-1")));
+    assert_eq!(alerts[3].incidents, ["INC0-2", "INC0-1"]);
+    let merged = incs[0].members.iter().find(|m| m.alert_id == "A0-4").unwrap();
+    assert_eq!(merged.why.kind, "merged");
+
+    e.apply(&cmd(
+        "INC0-1",
+        20 * S,
+        Action::Split {
+            alerts: vec!["A0-4".into(), "A0-5".into()],
+        },
+    ))
+    .unwrap();
+    let incs = e.incidents();
+    assert_eq!(incs.len(), 3);
+    assert_eq!(incs[0].summary.alert_count, 3);
+    assert_eq!(incs[2].summary.id, "INC0-3");
+    assert_eq!(incs[2].summary.alert_count, 2);
+    assert_eq!(e.alerts()[4].incident.as_deref(), Some("INC0-3"));
+
+    e.apply(&cmd(
+        "INC0-3",
+        30 * S,
+        Action::MoveAlert {
+            alert: "A0-5".into(),
+            to: "INC0-1".into(),
+        },
+    ))
+    .unwrap();
+    let incs = e.incidents();
+    assert_eq!((incs[0].summary.alert_count, incs[2].summary.alert_count), (4, 1));
+    assert_eq!(e.alerts()[4].incident.as_deref(), Some("INC0-1"));
+    assert!(matches!(
+        e.apply(&cmd(
+            "INC0-3",
+            31 * S,
+            Action::MoveAlert {
+                alert: "A0-4".into(),
+                to: "INC0-1".into()
+            }
+        )),
+        Err(CommandError::Invalid(_))
+    ));
+    let got = changes(&mut e);
+    assert!(got.contains(&("INC0-1".into(), IncidentChange::Merged)));
+    assert!(got.contains(&("INC0-3".into(), IncidentChange::Opened)));
+    assert!(got.contains(&("INC0-3".into(), IncidentChange::AlertMoved)));
+}
+
+#[test]
+fn commands_are_part_of_the_snapshot() {
+    let cfg = Config::default();
+    let mut a = setup();
+    a.apply(&cmd("INC0-1", 10 * S, Action::Assign { to: "netops".into() }))
+        .unwrap();
+    let b = Engine::restore(&cfg, &a.snapshot()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&a.incidents()).unwrap(),
+        serde_json::to_string(&b.incidents()).unwrap()
+    );
+    let j = serde_json::to_value(cmd("INC0-1", 0, Action::Assign { to: "x".into() })).unwrap();
+    assert_eq!(j["action"], "assign");
+    assert_eq!(j["to"], "x");
+}
