@@ -123,9 +123,9 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         for e in &chunk.events {
             engine.process(e);
         }
-        let mut lines = Vec::with_capacity(1 << 20);
+        let mut lines = sink.buffer();
         engine.take_json_updates(&mut lines);
-        sink.write_update_lines(lines)?;
+        sink.send_lines(lines)?;
         sink.write_dead_letters(&chunk.dead_letters)?;
         records += chunk.records;
         bar.inc(chunk.bytes);

@@ -39,7 +39,11 @@ edges = [["h0", "h1"], ["h1", "h2"], ["h1", "h3"], ["h2", "h4"], ["h5", "h6"]]
 const T0: i64 = 1_795_514_400_000;
 
 fn stream() -> impl Strategy<Value = Vec<Event>> {
-    prop::collection::vec((0u8..8, 0u8..5, 0u8..6, 0u8..3, -5_000i64..20_000, any::<bool>()), 1..300).prop_map(|v| {
+    prop::collection::vec(
+        (0u8..8, 0u8..5, 0u8..6, 0u8..3, -5_000i64..20_000, any::<bool>()),
+        1..300,
+    )
+    .prop_map(|v| {
         let mut t = T0;
         v.into_iter()
             .map(|(h, c, sev, svc, dt, desc)| {
@@ -48,7 +52,11 @@ fn stream() -> impl Strategy<Value = Vec<Event>> {
                     source: format!("h{h}").into(),
                     check: format!("c{c}").into(),
                     severity: Severity::from_level(sev as i64).unwrap(),
-                    description: if desc { "link down on port".into() } else { format!("value {dt} high") },
+                    description: if desc {
+                        "link down on port".into()
+                    } else {
+                        format!("value {dt} high")
+                    },
                     time: Some(t),
                     service: (svc > 0).then(|| format!("s{svc}").into()),
                     ..Event::default()
@@ -59,7 +67,11 @@ fn stream() -> impl Strategy<Value = Vec<Event>> {
 }
 
 fn output(e: &Engine) -> String {
-    format!("{}{}", serde_json::to_string(&e.alerts()).unwrap(), serde_json::to_string(&e.incidents()).unwrap())
+    format!(
+        "{}{}",
+        serde_json::to_string(&e.alerts()).unwrap(),
+        serde_json::to_string(&e.incidents()).unwrap()
+    )
 }
 
 proptest! {

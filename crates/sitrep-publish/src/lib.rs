@@ -30,7 +30,7 @@ pub enum PublishError {
 pub trait Sink {
     fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError>;
     /// Updates already serialised as JSON lines (the engine's JSON output mode).
-    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError>;
+    fn write_update_lines(&mut self, lines: &[u8]) -> Result<(), PublishError>;
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError>;
     fn commit(&mut self) -> Result<(), PublishError>;
 }
@@ -133,9 +133,9 @@ impl Sink for JsonlDirSink {
         Ok(())
     }
 
-    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError> {
-        self.updates_written += memchr::memchr_iter(b'\n', &lines).count() as u64;
-        self.updates.write_all(&lines).map_err(self.io("updates.jsonl"))
+    fn write_update_lines(&mut self, lines: &[u8]) -> Result<(), PublishError> {
+        self.updates_written += memchr::memchr_iter(b'\n', lines).count() as u64;
+        self.updates.write_all(lines).map_err(self.io("updates.jsonl"))
     }
 
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
@@ -169,18 +169,26 @@ enum Message {
 /// instead of buffering without limit.
 pub struct BackgroundSink<S: Sink + Send + 'static> {
     tx: Option<std::sync::mpsc::SyncSender<Message>>,
+    /// Written buffers come back here to be reused: a buffer freed on the writer thread
+    /// would otherwise make the producer fault in fresh pages for the next one.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
     thread: Option<std::thread::JoinHandle<Result<S, PublishError>>>,
 }
 
 impl<S: Sink + Send + 'static> BackgroundSink<S> {
     pub fn spawn(mut sink: S, queue: usize) -> BackgroundSink<S> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(queue.max(1));
+        let (spare_tx, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(queue.max(1) + 1);
         let thread = std::thread::spawn(move || {
             let mut failed: Option<PublishError> = None;
             for msg in rx {
                 let r = match msg {
                     Message::Updates(u) if failed.is_none() => sink.write_updates(&mut u.into_iter()),
-                    Message::Lines(l) if failed.is_none() => sink.write_update_lines(l),
+                    Message::Lines(buf) if failed.is_none() => {
+                        let r = sink.write_update_lines(&buf);
+                        let _ = spare_tx.try_send(buf);
+                        r
+                    }
                     Message::DeadLetters(d) if failed.is_none() => sink.write_dead_letters(&d),
                     Message::Commit(reply) => {
                         let r = match failed.take() {
@@ -203,8 +211,25 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
         });
         BackgroundSink {
             tx: Some(tx),
+            spare,
             thread: Some(thread),
         }
+    }
+
+    /// Hands a buffer of JSON lines to the writer (no copy); get the next with
+    /// [`BackgroundSink::buffer`].
+    pub fn send_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::Lines(lines))
+    }
+
+    /// An empty buffer for the next batch of lines, reused when one has come back.
+    pub fn buffer(&self) -> Vec<u8> {
+        let mut b = self.spare.try_recv().unwrap_or_default();
+        b.clear();
+        b
     }
 
     fn send(&self, m: Message) -> Result<(), PublishError> {
@@ -242,11 +267,10 @@ impl<S: Sink + Send + 'static> Sink for BackgroundSink<S> {
         self.send(Message::Updates(batch))
     }
 
-    fn write_update_lines(&mut self, lines: Vec<u8>) -> Result<(), PublishError> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        self.send(Message::Lines(lines))
+    fn write_update_lines(&mut self, lines: &[u8]) -> Result<(), PublishError> {
+        let mut b = self.buffer();
+        b.extend_from_slice(lines);
+        self.send_lines(b)
     }
 
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError> {
@@ -309,5 +333,31 @@ mod tests {
         assert_eq!(positions, (0..100).collect::<Vec<_>>());
         let inner = bg.finish().unwrap();
         assert_eq!(inner.dead_letters_written, 100);
+    }
+
+    #[test]
+    fn lines_are_written_in_order_and_buffers_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bg = BackgroundSink::spawn(JsonlDirSink::create(dir.path()).unwrap(), 2);
+        for i in 0..50 {
+            let mut b = bg.buffer();
+            assert!(b.is_empty());
+            b.extend_from_slice(format!("{{\"n\":{i}}}\n").as_bytes());
+            bg.send_lines(b).unwrap();
+        }
+        bg.commit().unwrap();
+        assert!(bg.buffer().capacity() > 0, "a written buffer was handed back");
+        let inner = bg.finish().unwrap();
+        assert_eq!(inner.updates_written, 50);
+        let text = std::fs::read_to_string(dir.path().join("updates.jsonl")).unwrap();
+        let ns: Vec<u64> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ns, (0..50).collect::<Vec<_>>());
     }
 }
