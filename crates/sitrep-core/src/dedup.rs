@@ -52,6 +52,10 @@ pub(crate) struct Alert {
     /// Incident numbers of every incident any occurrence joined.
     pub incidents: Vec<u64>,
     pub rule: Option<Box<RuleExplanation>>,
+    /// The latest event's unknown fields (the overflow map), when it had any: kept, never
+    /// dropped, and boxed so that alerts without them pay one pointer.
+    #[serde(default)]
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Alert {
@@ -65,6 +69,10 @@ impl Alert {
             + (self.pending.capacity() + self.incidents.capacity()) * 8
             + self.rule.as_ref().map_or(0, |r| 128 + r.rule.len() + r.key.len())
     }
+}
+
+fn extra_of(ev: &Event) -> Option<Box<serde_json::Map<String, serde_json::Value>>> {
+    (!ev.extra.is_empty()).then(|| Box::new(ev.extra.iter().cloned().collect()))
 }
 
 /// Appends `v` to `out`, escaping `\` and `:`.
@@ -197,6 +205,7 @@ impl Engine {
             pending: Vec::new(),
             incidents: Vec::new(),
             rule: rule.map(Box::new),
+            extra: extra_of(ev),
         };
         st.next_alert += 1;
         st.stats.alerts_created += 1;
@@ -232,6 +241,9 @@ impl Engine {
         a.count += 1;
         a.last_time = a.last_time.max(t);
         a.in_maintenance = maintenance;
+        if !ev.extra.is_empty() {
+            a.extra = extra_of(ev);
+        }
         if a.description != ev.description {
             a.description.clear();
             a.description.push_str(&ev.description);
@@ -442,6 +454,7 @@ impl Engine {
             incidents: &a.incidents,
             history: &a.history,
             rule: a.rule.as_deref(),
+            extra: a.extra.as_deref(),
         }
     }
 

@@ -90,6 +90,9 @@ pub struct AlertView {
     /// For alerts raised by a per-key rule: why.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rule: Option<RuleExplanation>,
+    /// The latest event's fields outside the native model, verbatim.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// An [`AlertView`] borrowed from the engine's state: it serialises to exactly the same
@@ -118,6 +121,7 @@ pub(crate) struct AlertViewRef<'a> {
     pub incidents: &'a [u64],
     pub history: &'a [SeverityChange],
     pub rule: Option<&'a RuleExplanation>,
+    pub extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AlertViewRef<'_> {
@@ -151,6 +155,7 @@ impl AlertViewRef<'_> {
             incidents: self.incidents.iter().map(|n| inc(*n)).collect(),
             history: self.history.to_vec(),
             rule: self.rule.cloned(),
+            extra: self.extra.cloned(),
         }
     }
 }
@@ -174,7 +179,7 @@ impl Serialize for Ids<'_> {
 impl Serialize for AlertViewRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("AlertView", 23)?;
+        let mut m = s.serialize_struct("AlertView", 24)?;
         m.serialize_field("id", &Id("A", self.partition, self.id))?;
         m.serialize_field("signature", self.signature)?;
         m.serialize_field("source", self.source)?;
@@ -206,6 +211,9 @@ impl Serialize for AlertViewRef<'_> {
         m.serialize_field("history", self.history)?;
         if let Some(r) = self.rule {
             m.serialize_field("rule", r)?;
+        }
+        if let Some(x) = self.extra {
+            m.serialize_field("extra", x)?;
         }
         m.end()
     }

@@ -841,3 +841,28 @@ fn syslog_templates_become_the_check_and_survive_a_snapshot() {
         serde_json::to_string(&alerts).unwrap()
     );
 }
+
+#[test]
+fn unknown_event_fields_reach_the_alert() {
+    let mut e = engine("");
+    let mut x = ev(0, "db-1", "disk", Severity::Major, "disk full");
+    x.extra = vec![
+        ("ticket".into(), serde_json::json!({"id": 7})),
+        ("runbook".into(), "http://wiki/disk".into()),
+    ];
+    let plain = ev(S, "db-1", "disk", Severity::Major, "disk full");
+    run(&mut e, &[x.clone(), plain]);
+    let a = &e.alerts()[0];
+    let extra = a.extra.as_ref().expect("kept");
+    assert_eq!(extra["ticket"]["id"], 7);
+    assert_eq!(extra["runbook"], "http://wiki/disk");
+    // the JSON-lines mode writes the same
+    let mut j = engine("");
+    j.set_json_output(true);
+    j.process(&x);
+    let mut bytes = Vec::new();
+    j.take_json_updates(&mut bytes);
+    assert!(String::from_utf8(bytes)
+        .unwrap()
+        .contains(r#""extra":{"runbook":"http://wiki/disk","ticket":{"id":7}}"#));
+}
