@@ -58,19 +58,6 @@ pub(crate) struct Alert {
     pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
-impl Alert {
-    pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Alert>()
-            + self.signature.len()
-            + self.description.capacity()
-            + self.labels.len() * 8
-            + self.history.capacity() * std::mem::size_of::<SeverityChange>()
-            + self.changes.capacity() * 8
-            + (self.pending.capacity() + self.incidents.capacity()) * 8
-            + self.rule.as_ref().map_or(0, |r| 128 + r.rule.len() + r.key.len())
-    }
-}
-
 fn extra_of(ev: &Event) -> Option<Box<serde_json::Map<String, serde_json::Value>>> {
     (!ev.extra.is_empty()).then(|| Box::new(ev.extra.iter().cloned().collect()))
 }
@@ -293,7 +280,7 @@ impl Engine {
         self.record_state_change(slot, t);
         self.emit_alert(slot, AlertChange::Cleared, t);
         for c in pending {
-            self.leave_pending(c, slot);
+            self.leave_pending(c);
         }
         if let Some(c) = incident {
             self.member_cleared(c, t);

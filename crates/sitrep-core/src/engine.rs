@@ -279,10 +279,6 @@ impl Engine {
         self.out.drain(..)
     }
 
-    pub fn pending_updates(&self) -> usize {
-        self.out.len()
-    }
-
     /// Switches the output to JSON lines: each update is serialised when it happens, from
     /// borrowed state, into a buffer taken with [`Engine::take_json_updates`]; nothing goes
     /// to [`Engine::drain_updates`]. The bytes are exactly `serde_json` of each [`Update`]
@@ -352,13 +348,6 @@ impl Engine {
             .collect();
         v.sort_unstable();
         v.into_iter().map(|(_, id)| self.incident_view(id)).collect()
-    }
-
-    /// Approximate heap bytes of state, for the memory-per-alert budget.
-    pub fn approx_state_bytes(&self) -> usize {
-        let alerts: usize = self.st.alerts.iter().flatten().map(|a| a.heap_bytes()).sum();
-        let slots = self.st.alerts.capacity() * std::mem::size_of::<Option<Alert>>();
-        alerts + slots + self.sig_index.capacity() * 5 + self.st.interner.heap_bytes()
     }
 }
 

@@ -41,10 +41,6 @@ impl Interner {
     pub fn resolve(&self, sym: Sym) -> &str {
         &self.strings[sym as usize]
     }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.strings.iter().map(|s| s.len() + 16).sum::<usize>() + self.index.capacity() * 5
-    }
 }
 
 impl Serialize for Interner {

@@ -255,7 +255,6 @@ pub enum IncidentChange {
     Opened,
     AlertAdded,
     SeverityChanged,
-    RootCauseChanged,
     Resolved,
     Reopened,
     Closed,

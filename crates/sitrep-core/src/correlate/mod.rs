@@ -884,7 +884,7 @@ impl Engine {
     }
 
     /// A pending cluster loses a member (cleared): it cannot be trusted any more.
-    pub(crate) fn leave_pending(&mut self, cid: u64, _slot: u32) {
+    pub(crate) fn leave_pending(&mut self, cid: u64) {
         self.dissolve(cid);
     }
 
