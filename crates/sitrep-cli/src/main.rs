@@ -5,6 +5,7 @@
 //! - `demo`: generate, replay, evaluate and print the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
+//! - `run`: the embedded service (HTTP ingest with a durable journal; issue #3 in progress).
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
 
@@ -44,6 +45,16 @@ enum Command {
     Eval(scenario::EvalArgs),
     /// Generate a built-in scenario, replay it and print the incidents found.
     Demo(demo::DemoArgs),
+    /// The embedded service (groundwork of issue #3): HTTP ingest with a durable journal.
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Folder for the journal.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
     /// Parse and validate a config file; print the effective recipes.
@@ -61,6 +72,27 @@ fn main() -> Result<()> {
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),
         Command::Templates(a) => templates::run(a).map(|_| ()),
+        Command::Run { config, data, listen } => {
+            let engine = load::config(config.as_deref())?;
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(async move {
+                let server = sitrep_server::start(sitrep_server::ServerConfig {
+                    engine,
+                    data_dir: data,
+                    listen,
+                    max_body_bytes: 16 << 20,
+                    fsync: true,
+                })
+                .await?;
+                // the first line of stdout is the address (tests and scripts read it)
+                println!(
+                    "listening on http://{} ({} journal records replayed)",
+                    server.addr, server.replayed
+                );
+                tokio::signal::ctrl_c().await?;
+                anyhow::Ok(())
+            })
+        }
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;
