@@ -54,6 +54,9 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// Journal records between engine snapshots.
+        #[arg(long, default_value_t = 100_000)]
+        snapshot_every: usize,
     },
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
@@ -72,7 +75,12 @@ fn main() -> Result<()> {
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),
         Command::Templates(a) => templates::run(a).map(|_| ()),
-        Command::Run { config, data, listen } => {
+        Command::Run {
+            config,
+            data,
+            listen,
+            snapshot_every,
+        } => {
             let engine = load::config(config.as_deref())?;
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
@@ -82,6 +90,7 @@ fn main() -> Result<()> {
                     listen,
                     max_body_bytes: 16 << 20,
                     fsync: true,
+                    snapshot_every,
                 })
                 .await?;
                 // the first line of stdout is the address (tests and scripts read it)

@@ -7,7 +7,15 @@ use std::process::{Child, Command, Stdio};
 
 fn spawn(data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-        .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "run",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--snapshot-every",
+            "300",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -12,10 +12,16 @@ use tokio::sync::oneshot;
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+enum Msg {
+    Append(Vec<Vec<u8>>, Ack),
+    /// Switch appends to a new file and delete the old one (after a snapshot covers it).
+    Rotate(PathBuf, Ack),
+}
+
 /// A handle to the journal's writer thread.
 #[derive(Clone)]
 pub struct Journal {
-    tx: mpsc::Sender<(Vec<Vec<u8>>, Ack)>,
+    tx: mpsc::Sender<Msg>,
 }
 
 fn err(path: &Path, e: std::io::Error) -> ServerError {
@@ -49,6 +55,13 @@ pub fn read_all(path: &Path) -> Result<Vec<Vec<u8>>, ServerError> {
     Ok(records)
 }
 
+fn sync_dir(file: &Path) -> std::io::Result<()> {
+    match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => File::open(d)?.sync_all(),
+        _ => Ok(()),
+    }
+}
+
 impl Journal {
     /// Opens (or creates) the journal for appending, with its writer thread.
     pub fn open(path: PathBuf, fsync: bool) -> Result<Journal, ServerError> {
@@ -58,13 +71,45 @@ impl Journal {
             .open(&path)
             .map_err(|e| err(&path, e))?;
         file.seek(SeekFrom::End(0)).map_err(|e| err(&path, e))?;
-        let (tx, rx) = mpsc::channel::<(Vec<Vec<u8>>, Ack)>();
+        let (tx, rx) = mpsc::channel::<Msg>();
         std::thread::spawn(move || {
+            let mut path = path;
             let mut buf = Vec::new();
-            while let Ok(first) = rx.recv() {
-                let mut batch = vec![first];
-                while let Ok(more) = rx.try_recv() {
-                    batch.push(more);
+            let mut pending: Option<Msg> = None;
+            loop {
+                let first = match pending.take() {
+                    Some(m) => m,
+                    None => match rx.recv() {
+                        Ok(m) => m,
+                        Err(_) => return,
+                    },
+                };
+                let mut batch = Vec::new();
+                match first {
+                    Msg::Append(r, a) => batch.push((r, a)),
+                    Msg::Rotate(next, ack) => {
+                        let res = File::create(&next)
+                            .and_then(|f| {
+                                let old = std::mem::replace(&mut file, f);
+                                drop(old);
+                                std::fs::remove_file(&path)
+                            })
+                            .and_then(|_| sync_dir(&next))
+                            .map_err(|e| format!("journal rotation to {}: {e}", next.display()));
+                        path = next;
+                        let _ = ack.send(res);
+                        continue;
+                    }
+                }
+                // group commit: everything queued meanwhile shares this write and fsync
+                while let Ok(m) = rx.try_recv() {
+                    match m {
+                        Msg::Append(r, a) => batch.push((r, a)),
+                        rotate => {
+                            pending = Some(rotate);
+                            break;
+                        }
+                    }
                 }
                 buf.clear();
                 for (records, _) in &batch {
@@ -89,7 +134,15 @@ impl Journal {
     /// order.
     pub fn append(&self, records: Vec<Vec<u8>>) -> oneshot::Receiver<Result<(), String>> {
         let (ack, rx) = oneshot::channel();
-        let _ = self.tx.send((records, ack));
+        let _ = self.tx.send(Msg::Append(records, ack));
+        rx
+    }
+
+    /// After everything queued so far is written, continues in `next` and deletes the
+    /// current file.
+    pub fn rotate(&self, next: PathBuf) -> oneshot::Receiver<Result<(), String>> {
+        let (ack, rx) = oneshot::channel();
+        let _ = self.tx.send(Msg::Rotate(next, ack));
         rx
     }
 }

@@ -31,6 +31,7 @@ fn config(dir: &std::path::Path) -> ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes: 1 << 20,
         fsync: true,
+        snapshot_every: 1_000_000,
     }
 }
 
@@ -72,5 +73,53 @@ async fn ingest_good_and_bad_then_recover_from_the_journal() {
     let (_, alerts2) = request(again.addr, "GET", "/api/v1/alerts", "").await;
     let alerts2: serde_json::Value = serde_json::from_str(&alerts2).unwrap();
     assert_eq!(alerts, alerts2);
+    again.abort();
+}
+
+#[tokio::test]
+async fn snapshots_bound_the_journal_and_restore_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = ServerConfig {
+        snapshot_every: 4,
+        ..config(d.path())
+    };
+    let server = start(cfg.clone()).await.unwrap();
+    for i in 0..10 {
+        let body = format!(
+            r#"{{"source":"h{}","check":"c","severity":"major","time":{}}}"#,
+            i % 3,
+            1_795_514_400 + i
+        );
+        let (status, _) = request(server.addr, "POST", "/api/v1/events", &body).await;
+        assert_eq!(status, 202);
+    }
+    let (_, before) = request(server.addr, "GET", "/api/v1/alerts", "").await;
+    server.abort();
+    assert!(d.path().join("snapshot.json").exists());
+    let journals: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("journal-"))
+        .collect();
+    assert_eq!(
+        journals.len(),
+        1,
+        "covered journal generations are deleted: {journals:?}"
+    );
+    let again = start(cfg).await.unwrap();
+    assert_eq!(
+        again.replayed, 2,
+        "only the records after the last snapshot are replayed"
+    );
+    let (_, after) = request(again.addr, "GET", "/api/v1/alerts", "").await;
+    assert_eq!(before, after);
+    let counts: u64 = serde_json::from_str::<serde_json::Value>(&after)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counts, 10);
     again.abort();
 }
