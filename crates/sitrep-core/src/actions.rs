@@ -360,13 +360,8 @@ impl Engine {
                 slot,
                 t,
                 Explanation {
-                    recipe: recipe.clone(),
-                    kind: kind.to_string(),
                     compared_with: Some(format!("operator {by}")),
-                    matched: Vec::new(),
-                    gap_ms: 0,
-                    hops: None,
-                    direction: None,
+                    ..Explanation::new(recipe.clone(), &kind)
                 },
             );
             let c = self.st.clusters.get_mut(&to).expect("target");

@@ -346,9 +346,24 @@ pub struct Explanation {
     pub gap_ms: Millis,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hops: Option<u32>,
-    /// `upstream`, `downstream` or `sibling` relative to `compared_with`.
+    /// `upstream`, `downstream`, `same entity` or `related` relative to `compared_with`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub direction: Option<String>,
+}
+
+impl Explanation {
+    /// A bare explanation: recipe and kind; the caller fills what applies.
+    pub fn new(recipe: impl Into<String>, kind: &str) -> Explanation {
+        Explanation {
+            recipe: recipe.into(),
+            kind: kind.to_string(),
+            compared_with: None,
+            matched: Vec::new(),
+            gap_ms: 0,
+            hops: None,
+            direction: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -391,13 +391,9 @@ impl Engine {
         let r = &self.c.recipes[ri];
         let c = &self.st.clusters[&cid];
         let mut why = Explanation {
-            recipe: r.name.clone(),
-            kind: "attribute".into(),
             compared_with: Some(self.alert_id(c.anchor)),
-            matched: Vec::new(),
             gap_ms: (t - c.last_time).max(0),
-            hops: None,
-            direction: None,
+            ..Explanation::new(r.name.clone(), "attribute")
         };
         let mut rank = 0.0;
         for (i, f) in r.equal.iter().enumerate() {
@@ -576,19 +572,7 @@ impl Engine {
                 .map(|f| self.alert_field(a, f).map(Into::into))
                 .collect();
             let anchor_sets = self.similarity_sets(r, a);
-            let member = self.member_for(
-                slot,
-                t,
-                Explanation {
-                    recipe: r.name.clone(),
-                    kind: "seed".into(),
-                    compared_with: None,
-                    matched: Vec::new(),
-                    gap_ms: 0,
-                    hops: None,
-                    direction: None,
-                },
-            );
+            let member = self.member_for(slot, t, Explanation::new(r.name.clone(), "seed"));
             let promote_now = r.min_alerts <= 1 || (r.single_critical && a.severity == Severity::Critical);
             let cluster = Cluster {
                 recipe: ri as u16,
@@ -783,13 +767,11 @@ impl Engine {
                 slot,
                 t,
                 Explanation {
-                    recipe: recipe.clone(),
-                    kind: "absorbed".into(),
                     compared_with: Some(root_id.clone()),
-                    matched: Vec::new(),
                     gap_ms: gap,
                     hops: Some(hops),
                     direction: Some("downstream".into()),
+                    ..Explanation::new(recipe.clone(), "absorbed")
                 },
             );
             added.push(self.member_view(&member));
@@ -992,13 +974,8 @@ impl Engine {
             slot,
             t,
             Explanation {
-                recipe,
-                kind: "reraised".into(),
-                compared_with: None,
-                matched: Vec::new(),
                 gap_ms: gap,
-                hops: None,
-                direction: None,
+                ..Explanation::new(recipe, "reraised")
             },
         );
         let c = self.st.clusters.get_mut(&cid).expect("cluster");
