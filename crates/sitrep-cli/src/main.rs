@@ -5,7 +5,7 @@
 //! - `demo`: generate, replay, evaluate and print the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
-//! - `run`: the embedded service (HTTP ingest with a durable journal; issue #3 in progress).
+//! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI.
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
 
@@ -45,19 +45,8 @@ enum Command {
     Eval(scenario::EvalArgs),
     /// Generate a built-in scenario, replay it and print the incidents found.
     Demo(demo::DemoArgs),
-    /// The embedded service (groundwork of issue #3): HTTP ingest with a durable journal.
-    Run {
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Folder for the journal.
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Journal records between engine snapshots.
-        #[arg(long, default_value_t = 100_000)]
-        snapshot_every: usize,
-    },
+    /// The embedded service: HTTP, syslog and SNMP ingest, durable state, API and live UI.
+    Run(RunArgs),
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
     /// Parse and validate a config file; print the effective recipes.
@@ -65,6 +54,79 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
+}
+
+/// Command-line settings override the config file's `[server]` section.
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder for the journal, snapshots and dead letters.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// HTTP address (API and UI).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    #[arg(long)]
+    syslog_udp: Option<std::net::SocketAddr>,
+    #[arg(long)]
+    syslog_tcp: Option<std::net::SocketAddr>,
+    /// UDP address for SNMP traps.
+    #[arg(long)]
+    snmp: Option<std::net::SocketAddr>,
+    /// Journal records between engine snapshots.
+    #[arg(long)]
+    snapshot_every: Option<usize>,
+    #[arg(long)]
+    snapshot_min_interval_ms: Option<u64>,
+}
+
+fn run_server(a: RunArgs) -> Result<()> {
+    let engine = load::config(a.config.as_deref())?;
+    let mut server = sitrep_server::ServerSection::from_table(&engine.server).map_err(anyhow::Error::msg)?;
+    if let Some(d) = a.data {
+        server.data_dir = d;
+    }
+    if let Some(l) = a.listen {
+        server.listen = l;
+    }
+    server.syslog.udp = a.syslog_udp.or(server.syslog.udp);
+    server.syslog.tcp = a.syslog_tcp.or(server.syslog.tcp);
+    server.snmp.listen = a.snmp.or(server.snmp.listen);
+    if let Some(n) = a.snapshot_every {
+        server.snapshot_every = n;
+    }
+    if let Some(n) = a.snapshot_min_interval_ms {
+        server.snapshot_min_interval_ms = n;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let s = sitrep_server::start(engine, server).await?;
+        print_bound(&s);
+        tokio::signal::ctrl_c().await?;
+        anyhow::Ok(())
+    })
+}
+
+/// The first line of stdout is the HTTP address (tests and scripts read it); one line per
+/// other listener follows.
+pub(crate) fn print_bound(s: &sitrep_server::Server) {
+    use std::io::Write;
+    let b = &s.bound;
+    println!(
+        "listening on http://{} ({} journal records replayed)",
+        b.http, s.replayed
+    );
+    if let Some(a) = b.syslog_udp {
+        println!("syslog udp {a}");
+    }
+    if let Some(a) = b.syslog_tcp {
+        println!("syslog tcp {a}");
+    }
+    if let Some(a) = b.snmp {
+        println!("snmp udp {a}");
+    }
+    let _ = std::io::stdout().flush();
 }
 
 fn main() -> Result<()> {
@@ -75,33 +137,7 @@ fn main() -> Result<()> {
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),
         Command::Templates(a) => templates::run(a).map(|_| ()),
-        Command::Run {
-            config,
-            data,
-            listen,
-            snapshot_every,
-        } => {
-            let engine = load::config(config.as_deref())?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(async move {
-                let server = sitrep_server::start(sitrep_server::ServerConfig {
-                    engine,
-                    data_dir: data,
-                    listen,
-                    max_body_bytes: 16 << 20,
-                    fsync: true,
-                    snapshot_every,
-                })
-                .await?;
-                // the first line of stdout is the address (tests and scripts read it)
-                println!(
-                    "listening on http://{} ({} journal records replayed)",
-                    server.addr, server.replayed
-                );
-                tokio::signal::ctrl_c().await?;
-                anyhow::Ok(())
-            })
-        }
+        Command::Run(a) => run_server(a),
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;

@@ -30,6 +30,10 @@ pub struct Config {
     /// Online log-template mining (for `syslog.check_from = "template"` and mappings with
     /// `template = true`).
     pub templates: crate::template::TemplateConfig,
+    /// The service's own settings (`[server]`: listeners, auth, webhooks…). Opaque to the
+    /// core: `sitrep-server` reads and validates it, with the same unknown-key errors.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub server: toml::Table,
 }
 
 impl Config {

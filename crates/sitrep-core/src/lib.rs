@@ -18,6 +18,7 @@
 //! - [`template`]: online log-template mining (Drain-style) for free-text messages.
 //! - [`actions`]: operator commands on incidents (ack, assign, resolve, merge, split…).
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
+//! - [`query`]: filtered, paginated reads of alerts and incidents (for APIs and UIs).
 //! - [`matcher`], `intern`: glob matchers and the string interner.
 
 pub mod actions;
@@ -29,6 +30,7 @@ pub mod event;
 mod intern;
 pub mod matcher;
 pub mod normalise;
+pub mod query;
 mod rules;
 pub mod score;
 pub mod severity;

@@ -1,5 +1,5 @@
 //! The append-only journal. A record is `u32` little-endian length, then that many bytes
-//! (one accepted event as native JSON). Appends go to a writer thread that batches
+//! (one input: see `state::encode`). Appends go to a writer thread that batches
 //! everything queued, writes it, calls `fsync` once and then acknowledges every append of
 //! the batch: group commit, so a burst of requests pays one fsync, not one each.
 
@@ -14,7 +14,8 @@ type Ack = oneshot::Sender<Result<(), String>>;
 
 enum Msg {
     Append(Vec<Vec<u8>>, Ack),
-    /// Switch appends to a new file and delete the old one (after a snapshot covers it).
+    /// Switch appends to a new file. The old one is deleted by the snapshotter once the
+    /// snapshot that covers it is durable.
     Rotate(PathBuf, Ack),
 }
 
@@ -89,11 +90,7 @@ impl Journal {
                     Msg::Append(r, a) => batch.push((r, a)),
                     Msg::Rotate(next, ack) => {
                         let res = File::create(&next)
-                            .and_then(|f| {
-                                let old = std::mem::replace(&mut file, f);
-                                drop(old);
-                                std::fs::remove_file(&path)
-                            })
+                            .map(|f| drop(std::mem::replace(&mut file, f)))
                             .and_then(|_| sync_dir(&next))
                             .map_err(|e| format!("journal rotation to {}: {e}", next.display()));
                         path = next;
@@ -118,10 +115,14 @@ impl Journal {
                         buf.extend_from_slice(r);
                     }
                 }
+                let started = std::time::Instant::now();
                 let res = file
                     .write_all(&buf)
                     .and_then(|_| if fsync { file.sync_data() } else { Ok(()) })
                     .map_err(|e| format!("journal {}: {e}", path.display()));
+                metrics::histogram!("sitrep_journal_fsync_seconds").record(started.elapsed().as_secs_f64());
+                metrics::histogram!("sitrep_journal_batch_records")
+                    .record(batch.iter().map(|(r, _)| r.len()).sum::<usize>() as f64);
                 for (_, ack) in batch {
                     let _ = ack.send(res.clone());
                 }
@@ -138,8 +139,7 @@ impl Journal {
         rx
     }
 
-    /// After everything queued so far is written, continues in `next` and deletes the
-    /// current file.
+    /// After everything queued so far is written, continues in `next`.
     pub fn rotate(&self, next: PathBuf) -> oneshot::Receiver<Result<(), String>> {
         let (ack, rx) = oneshot::channel();
         let _ = self.tx.send(Msg::Rotate(next, ack));

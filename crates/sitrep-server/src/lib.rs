@@ -1,18 +1,31 @@
-//! sitrep-server: the embedded service, first part of issue #3. HTTP ingest of native
-//! events, acknowledged (202) only once they are durable in an append-only journal; on
-//! start the engine's state is rebuilt by replaying the journal.
+//! sitrep-server: the embedded service (`sitrep run`). One process, no Kafka: events arrive
+//! over HTTP, syslog and SNMP; every input is journalled before it is acknowledged; state
+//! survives kill -9; operators use a REST API and a live web UI.
 //!
-//! - [`journal`]: length-prefixed records, group commit (one fsync for every append queued
-//!   while the previous fsync ran), torn-tail recovery.
-//! - [`service`]: the engine behind a lock, the HTTP routes, start-up replay.
-//!
-//! Not yet here (issue #3): syslog/SNMP listeners, snapshots to bound replay time,
-//! retention of the journal, the API's filters and actions, the UI, auth, metrics.
+//! Map of the modules, from the wire inwards:
+//! - [`config`]: the `[server]` section (listeners, durability, auth, traps, webhooks).
+//! - [`api`]: HTTP routes — ingest, queries, actions, live feed (SSE), OpenAPI, metrics.
+//! - [`listeners`]: syslog over UDP/TCP and SNMP traps over UDP.
+//! - [`snmp`]: trap decoding (BER by `snmp-parser`) and the trap → event table.
+//! - [`state`]: the engine behind one lock with the journal, snapshots and live feed; the
+//!   single path every input takes ([`state::Shared::submit`]).
+//! - [`journal`]: length-prefixed records, group-commit fsync, torn-tail recovery.
+//! - [`webhooks`]: outbound incident notifications with retry and idempotency keys.
+//! - [`ui`]: the situation room, its assets embedded in the binary.
 
+pub mod api;
+pub mod config;
 pub mod journal;
-pub mod service;
+pub mod listeners;
+pub mod snmp;
+pub mod state;
+pub mod ui;
+pub mod webhooks;
 
-pub use service::{start, Server, ServerConfig};
+pub use config::ServerSection;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -24,10 +37,127 @@ pub enum ServerError {
     },
     #[error("config: {0}")]
     Config(#[from] sitrep_core::config::ConfigError),
+    #[error("config: {0}")]
+    Section(String),
     #[error("listening on {addr}: {source}")]
     Listen {
         addr: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where each listener ended up (ports given as 0 are chosen by the OS).
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub http: SocketAddr,
+    pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tcp: Option<SocketAddr>,
+    pub snmp: Option<SocketAddr>,
+}
+
+pub struct Server {
+    pub bound: Bound,
+    /// Journal records replayed at start.
+    pub replayed: usize,
+    pub shared: Arc<state::Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// The process-wide Prometheus recorder (the `metrics` facade has one global recorder).
+fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let seconds = [
+                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                0.5, 1.0, 2.5, 5.0,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("sitrep_journal_batch_records".into()),
+                    &[1.0, 10.0, 100.0, 1000.0, 10_000.0, 100_000.0],
+                )
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+fn listen_err(addr: SocketAddr) -> impl Fn(std::io::Error) -> ServerError {
+    move |e| ServerError::Listen {
+        addr: addr.to_string(),
+        source: e,
+    }
+}
+
+/// Recovers state (snapshot + journal tail), then starts every configured listener, the
+/// clock and the webhooks. Returns once all are listening.
+pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Server, ServerError> {
+    let metrics = metrics_handle();
+    let recovered = state::Shared::recover(&engine, cfg.clone())?;
+    let shared = recovered.shared;
+    let app = api::router(shared.clone(), metrics);
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(listen_err(cfg.listen))?;
+    let http = listener.local_addr().map_err(listen_err(cfg.listen))?;
+    let mut bound = Bound {
+        http,
+        syslog_udp: None,
+        syslog_tcp: None,
+        snmp: None,
+    };
+    if let Some(a) = cfg.syslog.udp {
+        bound.syslog_udp = Some(
+            listeners::syslog_udp(shared.clone(), a)
+                .await
+                .map_err(listen_err(a))?,
+        );
+    }
+    if let Some(a) = cfg.syslog.tcp {
+        bound.syslog_tcp = Some(
+            listeners::syslog_tcp(shared.clone(), a)
+                .await
+                .map_err(listen_err(a))?,
+        );
+    }
+    if let Some(a) = cfg.snmp.listen {
+        bound.snmp = Some(
+            listeners::snmp_traps(shared.clone(), a)
+                .await
+                .map_err(listen_err(a))?,
+        );
+    }
+    webhooks::spawn_all(&shared);
+    let ticker = shared.clone();
+    let tick = std::time::Duration::from_millis(cfg.tick_ms.max(10));
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + tick, tick);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            let s = ticker.clone();
+            // the tick takes the engine lock: keep it off the async workers
+            let _ = tokio::task::spawn_blocking(move || s.tick(state::now_ms())).await;
+        }
+    });
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Server {
+        bound,
+        replayed: recovered.replayed,
+        shared,
+        task,
+    })
 }

@@ -1,46 +1,76 @@
-//! The HTTP ingest against a real socket: good and bad input, and state rebuilt from the
-//! journal by a new server on the same folder.
+//! The HTTP API against a real socket: ingest (good, bad, oversized, overload), queries,
+//! actions, auth, OpenAPI, metrics, and state rebuilt from snapshot + journal by a new
+//! server on the same folder.
 
+use serde_json::{json, Value};
 use sitrep_core::Config;
-use sitrep_server::{start, ServerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use sitrep_server::{start, ServerSection};
+use std::time::Duration;
 
-/// A minimal HTTP/1.1 client: (status, body).
-async fn request(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp).await.unwrap();
-    let text = String::from_utf8_lossy(&resp).into_owned();
-    let status = text[9..12].parse().unwrap();
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn config(dir: &std::path::Path) -> ServerConfig {
-    ServerConfig {
-        engine: Config::default(),
+fn section(dir: &std::path::Path) -> ServerSection {
+    ServerSection {
         data_dir: dir.to_path_buf(),
         listen: "127.0.0.1:0".parse().unwrap(),
         max_body_bytes: 1 << 20,
-        fsync: true,
         snapshot_every: 1_000_000,
+        snapshot_min_interval_ms: 0,
+        // no wall-clock ticks unless a test wants them: exact journal counts
+        tick_ms: 3_600_000,
+        ..ServerSection::default()
+    }
+}
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(addr: std::net::SocketAddr) -> Client {
+        Client {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+    async fn post(&self, path: &str, body: impl Into<String>) -> (u16, Value) {
+        let mut r = self.http.post(format!("{}{path}", self.base)).body(body.into());
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let mut r = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+    async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 }
 
 #[tokio::test]
 async fn ingest_good_and_bad_then_recover_from_the_journal() {
     let d = tempfile::tempdir().unwrap();
-    let server = start(config(d.path())).await.unwrap();
-    let (status, _) = request(server.addr, "GET", "/healthz", "").await;
-    assert_eq!(status, 200);
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    assert_eq!(c.text("/healthz").await, "ok");
+    assert_eq!(c.text("/readyz").await, "ready");
     let jsonl = concat!(
         r#"{"source":"db-1","check":"disk","severity":"major","description":"disk full","time":"2026-11-24T10:00:00Z"}"#,
         "\n",
@@ -49,51 +79,329 @@ async fn ingest_good_and_bad_then_recover_from_the_journal() {
         r#"{"source":"db-1","check":"disk","severity":"critical","description":"disk full","time":"2026-11-24T10:00:05Z"}"#,
         "\n",
     );
-    let (status, body) = request(server.addr, "POST", "/api/v1/events", jsonl).await;
-    assert_eq!(status, 400, "{body}");
-    let reply: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let (status, reply) = c.post("/api/v1/events", jsonl).await;
+    assert_eq!(status, 400, "{reply}");
     assert_eq!(reply["accepted"], 2);
     assert_eq!(reply["rejected"][0]["index"], 1);
     assert_eq!(reply["rejected"][0]["code"], "unknown_severity");
+    // the bad one is in the dead letters with its reason
+    let dead = std::fs::read_to_string(d.path().join("dead-letters.jsonl")).unwrap();
+    assert!(
+        dead.contains("unknown_severity") && dead.contains("banana"),
+        "{dead}"
+    );
     let arr = r#"[{"source":"web-1","check":"http","severity":"minor","service":"shop"}]"#;
-    let (status, _) = request(server.addr, "POST", "/api/v1/events", arr).await;
-    assert_eq!(status, 202);
-    let (status, _) = request(server.addr, "POST", "/api/v1/events", &"x".repeat(2 << 20)).await;
+    assert_eq!(c.post("/api/v1/events", arr).await.0, 202);
+    let pretty = "{\n  \"source\": \"web-2\",\n  \"check\": \"http\",\n  \"severity\": \"minor\"\n}\n";
+    assert_eq!(
+        c.post("/api/v1/events", pretty).await.0,
+        202,
+        "a pretty-printed object"
+    );
+    let (status, body) = c.post("/api/v1/events", "x".repeat(2 << 20)).await;
     assert_eq!(status, 413);
-    let (_, alerts) = request(server.addr, "GET", "/api/v1/alerts", "").await;
-    let alerts: serde_json::Value = serde_json::from_str(&alerts).unwrap();
-    assert_eq!(alerts.as_array().unwrap().len(), 2);
-    assert_eq!(alerts[0]["count"], 2);
-    assert_eq!(alerts[0]["severity"], "critical");
+    assert!(body["error"].as_str().unwrap().contains("max_body_bytes"));
+    let (_, alerts) = c.get("/api/v1/alerts").await;
+    assert_eq!(alerts["total"], 3);
+    let db = &alerts["items"][2];
+    assert_eq!(
+        (db["source"].as_str(), db["count"].as_u64()),
+        (Some("db-1"), Some(2))
+    );
+    assert_eq!(db["severity"], "critical");
     server.abort();
 
     // a new server on the same folder rebuilds exactly that state
-    let again = start(config(d.path())).await.unwrap();
-    assert_eq!(again.replayed, 3);
-    let (_, alerts2) = request(again.addr, "GET", "/api/v1/alerts", "").await;
-    let alerts2: serde_json::Value = serde_json::from_str(&alerts2).unwrap();
+    let again = start(Config::default(), section(d.path())).await.unwrap();
+    assert_eq!(again.replayed, 4);
+    let (_, alerts2) = Client::new(again.bound.http).get("/api/v1/alerts").await;
     assert_eq!(alerts, alerts2);
     again.abort();
 }
 
 #[tokio::test]
+async fn alertmanager_and_mappings_ingest() {
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/mappings/nagios.toml"
+    ))
+    .unwrap();
+    let cfg = Config::from_toml(&text).unwrap();
+    let server = start(cfg, section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let am = json!({
+        "version": "4", "status": "firing", "receiver": "sitrep", "groupKey": "{}:{}",
+        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am",
+        "alerts": [
+            {"status": "firing", "labels": {"alertname": "HighLatency", "instance": "api-1:9100", "severity": "critical", "service": "checkout"},
+             "annotations": {"summary": "p99 over 2s"}, "startsAt": "2026-11-24T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "a1"},
+            {"status": "firing", "labels": {"alertname": "HighLatency", "instance": "api-2:9100", "severity": "warning"},
+             "annotations": {"summary": "p99 over 1s"}, "startsAt": "2026-11-24T10:00:01Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "a2"}
+        ]
+    });
+    let (status, reply) = c.post("/api/v1/alertmanager", am.to_string()).await;
+    assert_eq!(status, 202, "{reply}");
+    assert_eq!(reply["accepted"], 2);
+    let nagios = json!({"host": {"name": "db-1", "address": "10.0.0.5"}, "service": {"description": "Disk /var"},
+        "state": "CRITICAL", "output": "DISK CRITICAL - 2% free", "timestamp": 1795514400, "notificationtype": "PROBLEM"});
+    let (status, reply) = c.post("/api/v1/ingest/nagios", nagios.to_string()).await;
+    assert_eq!(status, 202, "{reply}");
+    let (status, reply) = c.post("/api/v1/ingest/zabbix", "{}").await;
+    assert_eq!(status, 404);
+    assert!(
+        reply["error"].as_str().unwrap().contains("nagios"),
+        "names the known mappings: {reply}"
+    );
+    let (_, alerts) = c.get("/api/v1/alerts?source=db-1").await;
+    assert_eq!(alerts["total"], 1);
+    assert_eq!(alerts["items"][0]["check"], "Disk /var");
+    assert_eq!(alerts["items"][0]["severity"], "critical");
+    let (_, crit) = c.get("/api/v1/alerts?severity=critical").await;
+    assert_eq!(crit["total"], 2, "{crit}");
+    let (status, bad) = c.get("/api/v1/alerts?colour=red").await;
+    assert_eq!(status, 400);
+    assert!(bad["error"].as_str().unwrap().contains("colour"), "{bad}");
+    server.abort();
+}
+
+/// Six alerts on one service within a minute: one incident.
+fn burst(t0: i64) -> String {
+    (0..6)
+        .map(|i| {
+            format!(
+                r#"{{"source":"web-{i}","check":"http_5xx","severity":"critical","service":"shop","description":"5xx rate high","time":{}}}"#,
+                t0 + i * 1000
+            ) + "\n"
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn incidents_queries_and_actions_persist_across_restart() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    assert_eq!(c.post("/api/v1/events", burst(1_795_514_400_000)).await.0, 202);
+    // a second, unrelated incident
+    let other = burst(1_795_514_400_000)
+        .replace("web-", "db-")
+        .replace("shop", "ledger");
+    assert_eq!(c.post("/api/v1/events", other).await.0, 202);
+    let (_, page) = c.get("/api/v1/incidents?state=active").await;
+    assert_eq!(page["total"], 2, "{page}");
+    let (_, shop) = c.get("/api/v1/incidents?service=shop").await;
+    assert_eq!(shop["total"], 1);
+    let id = shop["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, ledger) = c.get("/api/v1/incidents?service=ledger").await;
+    let other_id = ledger["items"][0]["id"].as_str().unwrap().to_string();
+    let (status, one) = c.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["alerts"].as_array().unwrap().len(), 6);
+    assert_eq!(one["members"].as_array().unwrap().len(), 6);
+    assert!(
+        one["members"][1]["why"]["recipe"].is_string(),
+        "every member says why: {one}"
+    );
+    assert!(one["root_cause"]["reason"].is_string());
+
+    let act = |body: Value| {
+        let c = &c;
+        let id = id.clone();
+        async move {
+            c.post(&format!("/api/v1/incidents/{id}/actions"), body.to_string())
+                .await
+        }
+    };
+    let (status, v) = act(json!({"action": "acknowledge", "by": "ann"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["state"], "acknowledged");
+    assert_eq!(
+        act(json!({"action": "assign", "to": "bob", "by": "ann"})).await.0,
+        200
+    );
+    assert_eq!(
+        act(json!({"action": "comment", "text": "looking", "by": "bob"}))
+            .await
+            .0,
+        200
+    );
+    let (status, v) = act(json!({"action": "merge", "from": other_id, "by": "bob"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["alert_count"], 12);
+    let member = v["members"][11]["alert_id"].as_str().unwrap().to_string();
+    let (status, v) = act(json!({"action": "split", "alerts": [member], "by": "bob"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(act(json!({"action": "resolve", "by": "bob"})).await.0, 200);
+    let (status, v) = act(json!({"action": "acknowledge"})).await;
+    assert_eq!(status, 409, "a resolved incident cannot be acknowledged: {v}");
+    let (status, _) = c
+        .post("/api/v1/incidents/INC0-999/actions", r#"{"action":"close"}"#)
+        .await;
+    assert_eq!(status, 404);
+    let (status, v) = c
+        .post(
+            &format!("/api/v1/incidents/{id}/actions"),
+            r#"{"action":"dance"}"#,
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+
+    let (_, before) = c.get(&format!("/api/v1/incidents/{id}")).await;
+    let timeline = before["timeline"].as_array().unwrap();
+    let by: Vec<&str> = timeline.iter().filter_map(|t| t["by"].as_str()).collect();
+    assert_eq!(by, ["ann", "ann", "bob", "bob", "bob", "bob"], "{timeline:?}");
+    let (_, all_before) = c.get("/api/v1/incidents").await;
+    server.abort();
+
+    let again = start(Config::default(), section(d.path())).await.unwrap();
+    let c2 = Client::new(again.bound.http);
+    let (_, after) = c2.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(before, after, "actions are journalled like events");
+    assert_eq!(all_before, c2.get("/api/v1/incidents").await.1);
+    again.abort();
+}
+
+#[tokio::test]
+async fn auth_protects_mutations_and_optionally_reads() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = ServerSection {
+        api_token: Some("s3cret".into()),
+        ..section(d.path())
+    };
+    let server = start(Config::default(), cfg).await.unwrap();
+    let mut c = Client::new(server.bound.http);
+    let ev = r#"{"source":"a","check":"b","severity":"minor"}"#;
+    let (status, body) = c.post("/api/v1/events", ev).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+    c.token = Some("wrong".into());
+    let (status, body) = c.post("/api/v1/events", ev).await;
+    assert_eq!(status, 403, "{body}");
+    c.token = Some("s3cret".into());
+    assert_eq!(c.post("/api/v1/events", ev).await.0, 202);
+    c.token = None;
+    assert_eq!(
+        c.get("/api/v1/alerts").await.0,
+        200,
+        "reads are open unless auth_reads"
+    );
+    server.abort();
+
+    let d = tempfile::tempdir().unwrap();
+    let cfg = ServerSection {
+        api_token: Some("s3cret".into()),
+        auth_reads: true,
+        ..section(d.path())
+    };
+    let server = start(Config::default(), cfg).await.unwrap();
+    let c = Client::new(server.bound.http);
+    assert_eq!(c.get("/api/v1/alerts").await.0, 401);
+    assert_eq!(
+        c.get("/api/v1/alerts?token=s3cret").await.0,
+        200,
+        "token as a query parameter"
+    );
+    assert_eq!(c.text("/healthz").await, "ok", "health stays open");
+    server.abort();
+}
+
+#[tokio::test]
+async fn overload_answers_503_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = ServerSection {
+        max_inflight_requests: 1,
+        ..section(d.path())
+    };
+    let server = start(Config::default(), cfg).await.unwrap();
+    // a slow client holds the only slot: headers sent, body still coming
+    let mut slow = tokio::net::TcpStream::connect(server.bound.http).await.unwrap();
+    slow.write_all(b"POST /api/v1/events HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/events", server.bound.http))
+        .body(r#"{"source":"a","check":"b"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    drop(slow);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let c = Client::new(server.bound.http);
+    assert_eq!(
+        c.post(
+            "/api/v1/events",
+            r#"{"source":"a","check":"b","severity":"minor"}"#
+        )
+        .await
+        .0,
+        202
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn openapi_and_metrics() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let (status, doc) = c.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    for p in [
+        "/api/v1/events",
+        "/api/v1/alertmanager",
+        "/api/v1/ingest/{mapping}",
+        "/api/v1/incidents/{id}/actions",
+    ] {
+        assert!(doc["paths"][p].is_object(), "{p} documented");
+    }
+    c.post(
+        "/api/v1/events",
+        r#"{"source":"a","check":"b","severity":"nope"}"#,
+    )
+    .await;
+    c.post(
+        "/api/v1/events",
+        r#"{"source":"a","check":"b","severity":"minor"}"#,
+    )
+    .await;
+    let m = c.text("/metrics").await;
+    for needle in [
+        "sitrep_events_received_total{source=\"http\"}",
+        "sitrep_events_rejected_total{source=\"http\",reason=\"unknown_severity\"}",
+        "sitrep_journal_fsync_seconds_bucket",
+        "sitrep_processing_seconds_bucket",
+    ] {
+        assert!(m.contains(needle), "{needle} in\n{m}");
+    }
+    server.abort();
+}
+
+#[tokio::test]
 async fn snapshots_bound_the_journal_and_restore_exactly() {
     let d = tempfile::tempdir().unwrap();
-    let cfg = ServerConfig {
+    let cfg = ServerSection {
         snapshot_every: 4,
-        ..config(d.path())
+        ..section(d.path())
     };
-    let server = start(cfg.clone()).await.unwrap();
+    let server = start(Config::default(), cfg.clone()).await.unwrap();
+    let c = Client::new(server.bound.http);
     for i in 0..10 {
         let body = format!(
             r#"{{"source":"h{}","check":"c","severity":"major","time":{}}}"#,
             i % 3,
             1_795_514_400 + i
         );
-        let (status, _) = request(server.addr, "POST", "/api/v1/events", &body).await;
-        assert_eq!(status, 202);
+        assert_eq!(c.post("/api/v1/events", body).await.0, 202);
+        // snapshots run beside ingest; let each finish so the counts below are exact
+        tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    let (_, before) = request(server.addr, "GET", "/api/v1/alerts", "").await;
+    let (_, before) = c.get("/api/v1/alerts").await;
     server.abort();
     assert!(d.path().join("snapshot.json").exists());
     let journals: Vec<String> = std::fs::read_dir(d.path())
@@ -106,15 +414,14 @@ async fn snapshots_bound_the_journal_and_restore_exactly() {
         1,
         "covered journal generations are deleted: {journals:?}"
     );
-    let again = start(cfg).await.unwrap();
+    let again = start(Config::default(), cfg).await.unwrap();
     assert_eq!(
         again.replayed, 2,
         "only the records after the last snapshot are replayed"
     );
-    let (_, after) = request(again.addr, "GET", "/api/v1/alerts", "").await;
+    let (_, after) = Client::new(again.bound.http).get("/api/v1/alerts").await;
     assert_eq!(before, after);
-    let counts: u64 = serde_json::from_str::<serde_json::Value>(&after)
-        .unwrap()
+    let counts: u64 = after["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -1,0 +1,395 @@
+//! The HTTP API: ingest (native, Alertmanager, named mappings), queries, operator actions,
+//! the live feed (SSE), the overview's history, OpenAPI, metrics and health. Every JSON
+//! error body is `{"error": "..."}` (plus `rejected` for ingest).
+
+use crate::state::{now_ms, Input, LiveMsg, Shared};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sitrep_core::actions::{Action, Command, CommandError};
+use sitrep_core::query::Query;
+use sitrep_core::{Event, InputFormat};
+use std::sync::Arc;
+use tokio_stream::wrappers::BroadcastStream;
+
+pub type AppState = Arc<Shared>;
+
+pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> Router {
+    let api = Router::new()
+        .route("/api/v1/events", post(post_events))
+        .route("/api/v1/alertmanager", post(post_alertmanager))
+        .route("/api/v1/ingest/:mapping", post(post_mapping))
+        .route("/api/v1/alerts", get(list_alerts))
+        .route("/api/v1/alerts/:id", get(one_alert))
+        .route("/api/v1/incidents", get(list_incidents))
+        .route("/api/v1/incidents/:id", get(one_incident))
+        .route("/api/v1/incidents/:id/actions", post(post_action))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/live", get(live))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), auth));
+    Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ready" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let m = metrics.clone();
+                async move {
+                    match m {
+                        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render())
+                            .into_response(),
+                        None => (StatusCode::NOT_FOUND, "metrics recorder not installed").into_response(),
+                    }
+                }
+            }),
+        )
+        .merge(crate::ui::router())
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+/// Bearer-token check: mutating requests need it when a token is set; reads only when
+/// `auth_reads` is on. GET requests may carry it as `?token=` (EventSource cannot set
+/// headers).
+async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(token) = s.api_token.as_deref() else {
+        return next.run(req).await;
+    };
+    let mutating = req.method() != Method::GET;
+    if !mutating && !s.cfg.auth_reads {
+        return next.run(req).await;
+    }
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let query_token = (!mutating).then(|| req.uri().query()).flatten().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v)
+    });
+    match header_token.or(query_token) {
+        None => {
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "this endpoint needs `Authorization: Bearer <token>` (server.api_token or SITREP_API_TOKEN)",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sitrep\""),
+            );
+            r
+        }
+        Some(t) if constant_time_eq(t.as_bytes(), token.as_bytes()) => next.run(req).await,
+        Some(_) => error(
+            StatusCode::FORBIDDEN,
+            "the bearer token is not valid for this server",
+        ),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    index: usize,
+    code: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct IngestReply {
+    accepted: usize,
+    rejected: Vec<Rejected>,
+}
+
+async fn post_events(State(s): State<AppState>, req: Request) -> Response {
+    ingest(s, InputFormat::Native, "http", req).await
+}
+
+async fn post_alertmanager(State(s): State<AppState>, req: Request) -> Response {
+    ingest(s, InputFormat::Alertmanager, "alertmanager", req).await
+}
+
+async fn post_mapping(State(s): State<AppState>, Path(mapping): Path<String>, req: Request) -> Response {
+    if !s.mappings.contains(&mapping) {
+        let known = s.mappings.join(", ");
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no mapping `{mapping}` in the config (known: {known})"),
+        );
+    }
+    ingest(s, InputFormat::Mapping(mapping.clone()), "mapping", req).await
+}
+
+/// A JSON array or a single JSON document is one input; anything else is JSON lines.
+fn split_documents(body: &[u8]) -> Vec<&[u8]> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let whole = match first {
+        Some(b'[') => true,
+        Some(b'{') => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
+        _ => false,
+    };
+    if whole {
+        return vec![body];
+    }
+    body.split(|b| *b == b'\n')
+        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .collect()
+}
+
+async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Request) -> Response {
+    // bounded: beyond this many requests in flight, callers back off instead of queueing
+    let Ok(_permit) = s.inflight.try_acquire() else {
+        metrics::counter!("sitrep_requests_shed_total").increment(1);
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded: retry after the delay given",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    };
+    let limit = s.cfg.max_body_bytes;
+    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body is over the limit of {limit} bytes (server.max_body_bytes)"),
+            )
+        }
+    };
+    let now = now_ms();
+    let mut accepted: Vec<Input> = Vec::new();
+    let mut rejected = Vec::new();
+    let mut out = Vec::new();
+    let mut index = 0usize;
+    for d in split_documents(&body) {
+        out.clear();
+        s.normaliser.normalise(&format, d, now, &mut out);
+        let single = out.len() == 1;
+        for r in out.drain(..) {
+            match r {
+                Ok(mut e) => {
+                    // the edge dates events without a time, so that a replay agrees
+                    e.time.get_or_insert(now);
+                    accepted.push(Input::Event(e));
+                }
+                Err(rej) => {
+                    // the raw text is the document when it produced one result
+                    let raw: &[u8] = if single { d } else { b"" };
+                    s.dead_letter(source, index as u64, rej.code(), &rej.to_string(), raw);
+                    rejected.push(Rejected {
+                        index,
+                        code: rej.code().into(),
+                        reason: rej.to_string(),
+                    });
+                }
+            }
+            index += 1;
+        }
+    }
+    let n = accepted.len();
+    metrics::counter!("sitrep_events_received_total", "source" => source).increment(n as u64);
+    if n > 0 {
+        if let Err(e) = s.submit(accepted).wait().await {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("journal write failed, nothing in this request is acknowledged: {e}"),
+            );
+        }
+    }
+    let status = if rejected.is_empty() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (
+        status,
+        Json(IngestReply {
+            accepted: n,
+            rejected,
+        }),
+    )
+        .into_response()
+}
+
+fn parse_query(raw: Option<String>) -> Result<Query, Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let kept: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "token").collect();
+    let text = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    serde_urlencoded::from_str::<Query>(&text).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("bad query parameter: {e} (state, severity, service, source, text, since, until, offset, limit)"),
+        )
+    })
+}
+
+async fn list_alerts(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    match parse_query(q) {
+        Ok(q) => Json(s.engine().query_alerts(&q)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn list_incidents(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    match parse_query(q) {
+        Ok(q) => Json(s.engine().query_incidents(&q)).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn one_alert(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    match s.engine().alert_by_id(&id) {
+        Some(a) => Json(a).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no alert `{id}`")),
+    }
+}
+
+async fn one_incident(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    let found = s.engine().incident_by_id(&id);
+    match found {
+        Some((view, alerts)) => {
+            let mut v = serde_json::to_value(view).expect("serialises");
+            v["alerts"] = serde_json::to_value(alerts).expect("serialises");
+            Json(v).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, format!("no incident `{id}`")),
+    }
+}
+
+/// An action as posted: the action's own fields plus who does it.
+#[derive(Deserialize)]
+struct ActionBody {
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(flatten)]
+    action: Action,
+}
+
+async fn post_action(State(s): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let b: ActionBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("bad action: {e} (acknowledge, assign{{to}}, resolve, close, reopen, comment{{text}}, merge{{from}}, split{{alerts}}, move_alert{{alert,to}})"),
+            )
+        }
+    };
+    let cmd = Command {
+        incident: id.clone(),
+        by: b.by.filter(|b| !b.is_empty()).unwrap_or_else(|| "api".into()),
+        time: now_ms(),
+        action: b.action,
+    };
+    match s.command(cmd) {
+        Ok(durable) => {
+            if let Err(e) = durable.wait().await {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("journal write failed: {e}"),
+                );
+            }
+            metrics::counter!("sitrep_actions_total").increment(1);
+            let view = s.engine().incident_by_id(&id).map(|(v, _)| v);
+            (StatusCode::OK, Json(view)).into_response()
+        }
+        Err(e @ CommandError::UnknownIncident(_)) => error(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => error(StatusCode::CONFLICT, e.to_string()),
+    }
+}
+
+async fn stats(State(s): State<AppState>) -> Response {
+    let engine = s.engine().stats();
+    Json(serde_json::json!({ "engine": engine, "history": s.history() })).into_response()
+}
+
+/// Server-sent events: `incident` (an incident update, schema v1) and `stats` (a sample
+/// per tick). A client that falls behind gets `lagged` and should refetch the list.
+async fn live(State(s): State<AppState>) -> impl IntoResponse {
+    let rx = s.live.subscribe();
+    let stream = BroadcastStream::new(rx).map(|m| {
+        Ok::<_, std::convert::Infallible>(match m {
+            Ok(LiveMsg::Incident(_, json)) => SseEvent::default().event("incident").data(&*json),
+            Ok(LiveMsg::Stats(json)) => SseEvent::default().event("stats").data(&*json),
+            Err(_) => SseEvent::default().event("lagged").data("{}"),
+        })
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    (headers, Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(include_str!("openapi.json")),
+    )
+        .into_response()
+}
+
+/// Events built by the listeners (syslog, SNMP) go through here: dated, journalled,
+/// applied; the future resolves when durable.
+pub fn submit_events(s: &AppState, events: Vec<Event>) -> crate::state::Durable {
+    let now = now_ms();
+    s.submit(
+        events
+            .into_iter()
+            .map(|mut e| {
+                e.time.get_or_insert(now);
+                Input::Event(e)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_as_documented() {
+        assert_eq!(split_documents(b"[{\"a\":1},\n{\"a\":2}]").len(), 1);
+        assert_eq!(
+            split_documents(b"{\n \"a\": 1\n}").len(),
+            1,
+            "pretty-printed object"
+        );
+        assert_eq!(
+            split_documents(b"{\"a\":1}\n{\"a\":2}\n\n").len(),
+            2,
+            "JSON lines"
+        );
+        assert_eq!(split_documents(b"not json\nat all").len(), 2);
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,198 @@
+//! Network listeners besides HTTP: syslog over UDP and TCP (RFC 5424 and 3164; on TCP
+//! both octet-counting and newline framing, RFC 6587), and SNMP traps over UDP.
+//!
+//! Syslog and SNMP have no acknowledgement, so "durable" means: a listener reads the next
+//! batch only after the previous one is in the journal. A kill -9 loses at most what the
+//! kernel had buffered and not yet handed over, never what was read.
+
+use crate::api::{submit_events, AppState};
+use crate::snmp::TrapTable;
+use sitrep_core::{Event, InputFormat};
+use std::net::SocketAddr;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// Most datagrams read before one journal append.
+const UDP_BATCH: usize = 512;
+
+fn default_max(s: &AppState) -> usize {
+    s.cfg.syslog.max_message_bytes.unwrap_or(64 * 1024)
+}
+
+/// Normalises syslog messages; rejects go to the dead letters.
+fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
+    let now = crate::state::now_ms();
+    let mut out = Vec::new();
+    let mut events = Vec::with_capacity(msgs.len());
+    for (i, m) in msgs.iter().enumerate() {
+        out.clear();
+        // a trailing newline or NUL is framing, not message
+        let m = m.strip_suffix(b"\n").unwrap_or(m);
+        let m = m.strip_suffix(b"\r").unwrap_or(m);
+        let m = m.strip_suffix(b"\0").unwrap_or(m);
+        s.normaliser.normalise(&InputFormat::Syslog, m, now, &mut out);
+        for r in out.drain(..) {
+            match r {
+                Ok(e) => events.push(e),
+                Err(rej) => s.dead_letter(source, i as u64, rej.code(), &rej.to_string(), m),
+            }
+        }
+    }
+    metrics::counter!("sitrep_events_received_total", "source" => source.to_string())
+        .increment(events.len() as u64);
+    events
+}
+
+async fn commit(s: &AppState, events: Vec<Event>) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(e) = submit_events(s, events).wait().await {
+        eprintln!("journal write failed for listener input: {e}");
+    }
+}
+
+pub async fn syslog_udp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let sock = UdpSocket::bind(addr).await?;
+    let local = sock.local_addr()?;
+    tokio::spawn(async move {
+        let max = default_max(&s);
+        let mut buf = vec![0u8; max.max(2048) + 1];
+        loop {
+            let mut msgs = Vec::new();
+            let Ok((n, _)) = sock.recv_from(&mut buf).await else {
+                continue;
+            };
+            msgs.push(buf[..n].to_vec());
+            while msgs.len() < UDP_BATCH {
+                match sock.try_recv_from(&mut buf) {
+                    Ok((n, _)) => msgs.push(buf[..n].to_vec()),
+                    Err(_) => break,
+                }
+            }
+            let events = syslog_events(&s, "syslog_udp", &msgs);
+            commit(&s, events).await;
+        }
+    });
+    Ok(local)
+}
+
+pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((conn, _)) = listener.accept().await else {
+                continue;
+            };
+            let s = s.clone();
+            tokio::spawn(async move {
+                if let Err(e) = syslog_connection(&s, conn).await {
+                    eprintln!("syslog tcp connection: {e}");
+                }
+            });
+        }
+    });
+    Ok(local)
+}
+
+/// One TCP connection. Framing is decided per message by its first byte: a digit starts
+/// an octet count (`LEN SP MSG`), anything else a newline-terminated message.
+async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io::Result<()> {
+    let max = default_max(s);
+    let mut r = BufReader::new(conn);
+    loop {
+        let mut msgs: Vec<Vec<u8>> = Vec::new();
+        // one message (waiting), then whatever else is already buffered
+        loop {
+            let buffered = r.buffer().len();
+            if !msgs.is_empty() && buffered == 0 {
+                break;
+            }
+            let first = match r.fill_buf().await? {
+                [] => {
+                    let events = syslog_events(s, "syslog_tcp", &msgs);
+                    commit(s, events).await;
+                    return Ok(());
+                }
+                b => b[0],
+            };
+            if first.is_ascii_digit() {
+                let mut len = Vec::new();
+                r.read_until(b' ', &mut len).await?;
+                let n: usize = std::str::from_utf8(&len)
+                    .ok()
+                    .and_then(|l| l.trim().parse().ok())
+                    .ok_or_else(|| std::io::Error::other("bad octet count"))?;
+                if n > max {
+                    s.dead_letter(
+                        "syslog_tcp",
+                        0,
+                        "too_large",
+                        &format!("frame of {n} bytes over {max}"),
+                        &len,
+                    );
+                    return Err(std::io::Error::other("frame over the size limit"));
+                }
+                let mut m = vec![0u8; n];
+                r.read_exact(&mut m).await?;
+                msgs.push(m);
+            } else {
+                let mut m = Vec::new();
+                (&mut r).take(max as u64 + 1).read_until(b'\n', &mut m).await?;
+                if m.len() > max {
+                    s.dead_letter(
+                        "syslog_tcp",
+                        0,
+                        "too_large",
+                        &format!("line over {max} bytes"),
+                        &m,
+                    );
+                    // skip the rest of the line
+                    let mut rest = Vec::new();
+                    r.read_until(b'\n', &mut rest).await?;
+                    continue;
+                }
+                msgs.push(m);
+            }
+            if msgs.len() >= UDP_BATCH {
+                break;
+            }
+        }
+        let events = syslog_events(s, "syslog_tcp", &msgs);
+        commit(s, events).await;
+    }
+}
+
+pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let sock = UdpSocket::bind(addr).await?;
+    let local = sock.local_addr()?;
+    let table = TrapTable::new(&s.cfg.snmp);
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let mut events = Vec::new();
+            let mut first = true;
+            while events.len() < UDP_BATCH {
+                let got = if first {
+                    sock.recv_from(&mut buf).await
+                } else {
+                    sock.try_recv_from(&mut buf)
+                };
+                first = false;
+                let Ok((n, peer)) = got else { break };
+                match table.decode(&buf[..n], peer.ip()) {
+                    Ok(e) => match s.normaliser.validate(e) {
+                        Ok(e) => events.push(e),
+                        Err(rej) => s.dead_letter("snmp", 0, rej.code(), &rej.to_string(), &buf[..n]),
+                    },
+                    Err(e) => s.dead_letter("snmp", 0, e.code(), &e.to_string(), &buf[..n]),
+                }
+            }
+            metrics::counter!("sitrep_events_received_total", "source" => "snmp")
+                .increment(events.len() as u64);
+            commit(&s, events).await;
+        }
+    });
+    Ok(local)
+}
