@@ -1,6 +1,7 @@
-//! `sitrep demo`: a newcomer's first look. Generates a built-in scenario, replays it with
-//! the default config, scores it against the truth and prints the incidents it found, each
-//! with its root cause and why its members were grouped.
+//! `sitrep demo --batch`: generates a built-in scenario, replays it with the default
+//! config, scores it against the truth and prints the incidents it found, each with its
+//! root cause and why its members were grouped. Without `--batch` the demo is live: see
+//! [`crate::live_demo`].
 
 use crate::replay::{self, ReplayArgs};
 use crate::scenario::{self, EvalArgs};
@@ -18,6 +19,18 @@ pub struct DemoArgs {
     pub scenario: String,
     #[arg(long, default_value_t = 50_000)]
     pub events: usize,
+    /// Replay offline and print the incidents, instead of serving the live UI.
+    #[arg(long)]
+    pub batch: bool,
+    /// Live: HTTP address of the API and UI.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Live: scenario seconds per wall-clock second.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// Live: stop once the scenario has been fed (for scripts and tests).
+    #[arg(long)]
+    pub exit_after_feed: bool,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Where the stream and the replay's output go.
@@ -29,6 +42,9 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> Result<()> {
+    if !a.batch {
+        return crate::live_demo::run(a);
+    }
     let Some(s) = Scenario::parse(&a.scenario) else {
         bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario)
     };

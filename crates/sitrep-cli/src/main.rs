@@ -2,7 +2,8 @@
 //!
 //! - `replay`: run the core over a recorded stream as fast as it can ([`replay`]).
 //! - `gen` / `eval`: scenarios with ground truth, and scoring a replay ([`scenario`]).
-//! - `demo`: generate, replay, evaluate and print the incidents found ([`demo`]).
+//! - `demo`: the server fed a built-in scenario in real time ([`live_demo`]); `--batch`
+//!   generates, replays, evaluates and prints the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
 //! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI.
@@ -10,6 +11,7 @@
 //! Config loading (TOML plus an optional topology file) is in [`load`].
 
 mod demo;
+mod live_demo;
 mod load;
 mod replay;
 mod scenario;
@@ -43,7 +45,8 @@ enum Command {
     Gen(scenario::GenArgs),
     /// Score a replay's output against a ground truth.
     Eval(scenario::EvalArgs),
-    /// Generate a built-in scenario, replay it and print the incidents found.
+    /// The server with a built-in scenario fed in real time (`--batch`: replay offline and
+    /// print the incidents found).
     Demo(demo::DemoArgs),
     /// The embedded service: HTTP, syslog and SNMP ingest, durable state, API and live UI.
     Run(RunArgs),

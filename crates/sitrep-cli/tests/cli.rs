@@ -279,7 +279,7 @@ fn config_errors_name_the_key() {
 #[test]
 fn demo_prints_incidents() {
     let d = tempfile::tempdir().unwrap();
-    let out = ok(&["demo", "--events", "8000", "--out", s(d.path())]);
+    let out = ok(&["demo", "--batch", "--events", "8000", "--out", s(d.path())]);
     assert!(out.contains("largest incidents"), "{out}");
     assert!(out.contains("probable root cause"), "{out}");
     assert!(out.contains("pairwise precision"), "{out}");
@@ -315,4 +315,37 @@ fn syslog_lines_get_their_template_as_check() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["check"], "Connection from <*> closed after <*> s");
     assert_eq!(alerts[0]["count"], 2);
+}
+
+#[test]
+fn live_demo_serves_the_scenario_and_incidents_form() {
+    let d = tempfile::tempdir().unwrap();
+    let out = ok(&[
+        "demo",
+        "--events",
+        "4000",
+        "--speed",
+        "100000",
+        "--listen",
+        "127.0.0.1:0",
+        "--exit-after-feed",
+        "--out",
+        s(d.path()),
+    ]);
+    assert!(out.starts_with("listening on http://127.0.0.1:"), "{out}");
+    assert!(out.contains("sitrep demo: open http://"), "{out}");
+    let fed = out
+        .lines()
+        .find(|l| l.starts_with("fed "))
+        .expect("a summary line");
+    let opened: u64 = fed
+        .split(" alerts, ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(opened > 0, "incidents formed: {fed}");
 }

@@ -56,7 +56,11 @@ async fn wait_for(addr: std::net::SocketAddr, query: &str, want: u64) -> Value {
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -83,7 +87,12 @@ async fn syslog_from_logger_over_udp_and_tcp() {
     }
     let got = wait_for(b.http, "", 4).await;
     assert_eq!(got["total"], 4, "{got}");
-    let mut checks: Vec<&str> = got["items"].as_array().unwrap().iter().map(|a| a["check"].as_str().unwrap()).collect();
+    let mut checks: Vec<&str> = got["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["check"].as_str().unwrap())
+        .collect();
     checks.sort();
     assert_eq!(checks, ["tcpline", "tcpoctet", "udp3164", "udp5424"]);
     for a in got["items"].as_array().unwrap() {
@@ -112,27 +121,67 @@ async fn snmp_traps_from_snmptrap_v1_and_v2c_and_link_up_clears() {
     let agent = format!("127.0.0.1:{}", b.snmp.unwrap().port());
     let ifindex = "1.3.6.1.2.1.2.2.1.1.3";
     // v1 linkDown (generic 2) from agent 10.0.0.9, ifIndex 3
-    run(Command::new("snmptrap").args(["-v", "1", "-c", "public", &agent, "", "10.0.0.9", "2", "0", "", ifindex, "i", "3"]));
+    run(Command::new("snmptrap").args([
+        "-v", "1", "-c", "public", &agent, "", "10.0.0.9", "2", "0", "", ifindex, "i", "3",
+    ]));
     // v2c linkDown from this host (the peer address is the source), ifIndex 7
     run(Command::new("snmptrap").args([
-        "-v", "2c", "-c", "public", &agent, "", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.7", "i", "7",
+        "-v",
+        "2c",
+        "-c",
+        "public",
+        &agent,
+        "",
+        "1.3.6.1.6.3.1.1.5.3",
+        "1.3.6.1.2.1.2.2.1.1.7",
+        "i",
+        "7",
     ]));
     // v2c enterprise trap nobody mapped: default severity, OID as check
     run(Command::new("snmptrap").args([
-        "-v", "2c", "-c", "public", &agent, "", "1.3.6.1.4.1.99999.0.1", "1.3.6.1.4.1.99999.1", "s", "fan failed",
+        "-v",
+        "2c",
+        "-c",
+        "public",
+        &agent,
+        "",
+        "1.3.6.1.4.1.99999.0.1",
+        "1.3.6.1.4.1.99999.1",
+        "s",
+        "fan failed",
     ]));
     let got = wait_for(b.http, "", 3).await;
     assert_eq!(got["total"], 3, "{got}");
     let down = wait_for(b.http, "source=10.0.0.9", 1).await;
     let a = &down["items"][0];
-    assert_eq!((a["check"].as_str(), a["severity"].as_str(), a["state"].as_str()), (Some("link_down"), Some("major"), Some("open")));
-    assert!(a["description"].as_str().unwrap().starts_with("linkDown from 10.0.0.9"), "{a}");
+    assert_eq!(
+        (a["check"].as_str(), a["severity"].as_str(), a["state"].as_str()),
+        (Some("link_down"), Some("major"), Some("open"))
+    );
+    assert!(
+        a["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("linkDown from 10.0.0.9"),
+        "{a}"
+    );
     let v2 = wait_for(b.http, "source=127.0.0.1", 2).await["items"].clone();
-    assert!(v2.as_array().unwrap().iter().any(|a| a["check"] == "link_down"), "{v2}");
-    assert!(v2.as_array().unwrap().iter().any(|a| a["check"] == "1.3.6.1.4.1.99999.0.1" && a["severity"] == "warning"), "{v2}");
+    assert!(
+        v2.as_array().unwrap().iter().any(|a| a["check"] == "link_down"),
+        "{v2}"
+    );
+    assert!(
+        v2.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["check"] == "1.3.6.1.4.1.99999.0.1" && a["severity"] == "warning"),
+        "{v2}"
+    );
 
     // v1 linkUp (generic 3) for the same interface clears it
-    run(Command::new("snmptrap").args(["-v", "1", "-c", "public", &agent, "", "10.0.0.9", "3", "0", "", ifindex, "i", "3"]));
+    run(Command::new("snmptrap").args([
+        "-v", "1", "-c", "public", &agent, "", "10.0.0.9", "3", "0", "", ifindex, "i", "3",
+    ]));
     let cleared = wait_for(b.http, "source=10.0.0.9&state=cleared", 1).await;
     assert_eq!(cleared["total"], 1, "linkUp clears linkDown: {cleared}");
     // a trap with an unaccepted community is a dead letter, not an alert
@@ -145,8 +194,14 @@ async fn snmp_traps_from_snmptrap_v1_and_v2c_and_link_up_clears() {
     run(Command::new("snmptrap").args(["-v", "1", "-c", "public", &agent, "", "10.0.0.9", "2", "0", ""]));
     let deadline = Instant::now() + Duration::from_secs(10);
     let path = d2.path().join("dead-letters.jsonl");
-    while !std::fs::read_to_string(&path).unwrap_or_default().contains("snmp_community") {
-        assert!(Instant::now() < deadline, "the rejected trap reaches the dead letters");
+    while !std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .contains("snmp_community")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the rejected trap reaches the dead letters"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(alerts(server.bound.http, "").await["total"], 0);

@@ -65,7 +65,12 @@ async fn incident_updates_are_delivered_with_retry_and_idempotency_keys() {
         })
         .collect();
     let http = reqwest::Client::new();
-    let r = http.post(format!("{base}/api/v1/events")).body(events).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/events"))
+        .body(events)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 202);
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().unwrap().len() < 2 {
@@ -78,7 +83,11 @@ async fn incident_updates_are_delivered_with_retry_and_idempotency_keys() {
         assert_eq!(v[0].1, "opened");
         assert_eq!(v[1].2["change"], "opened");
         let id = v[1].2["incident"]["id"].as_str().unwrap().to_string();
-        assert!(v[0].0.starts_with(&format!("{id}:")), "key is incident:seq: {}", v[0].0);
+        assert!(
+            v[0].0.starts_with(&format!("{id}:")),
+            "key is incident:seq: {}",
+            v[0].0
+        );
         id
     };
     // an acknowledge is an `updated` change: not subscribed; a resolve is
@@ -97,7 +106,12 @@ async fn incident_updates_are_delivered_with_retry_and_idempotency_keys() {
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let v = seen.lock().unwrap();
-    assert_eq!(v.len(), 3, "nothing else was sent: {:?}", v.iter().map(|x| &x.1).collect::<Vec<_>>());
+    assert_eq!(
+        v.len(),
+        3,
+        "nothing else was sent: {:?}",
+        v.iter().map(|x| &x.1).collect::<Vec<_>>()
+    );
     assert_eq!(v[2].1, "resolved");
     assert_eq!(v[2].2["incident"]["state"], "resolved");
     assert_ne!(v[2].0, v[1].0, "each update has its own key");
