@@ -2,7 +2,7 @@
 //! the live feed (SSE), the overview's history, OpenAPI, metrics and health. Every JSON
 //! error body is `{"error": "..."}` (plus `rejected` for ingest).
 
-use crate::state::{now_ms, Input, LiveMsg, Shared};
+use crate::state::{normalise_body, now_ms, Input, LiveMsg, Shared};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -141,22 +141,6 @@ async fn post_mapping(State(s): State<AppState>, Path(mapping): Path<String>, re
     ingest(s, InputFormat::Mapping(mapping.clone()), "mapping", req).await
 }
 
-/// A JSON array or a single JSON document is one input; anything else is JSON lines.
-fn split_documents(body: &[u8]) -> Vec<&[u8]> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let whole = match first {
-        Some(b'[') => true,
-        Some(b'{') => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
-        _ => false,
-    };
-    if whole {
-        return vec![body];
-    }
-    body.split(|b| *b == b'\n')
-        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
-        .collect()
-}
-
 async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Request) -> Response {
     // bounded: beyond this many requests in flight, callers back off instead of queueing
     let Ok(_permit) = s.inflight.try_acquire() else {
@@ -180,39 +164,19 @@ async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Req
         }
     };
     let now = now_ms();
-    let mut accepted: Vec<Input> = Vec::new();
     let mut rejected = Vec::new();
-    let mut out = Vec::new();
-    let mut index = 0usize;
-    for d in split_documents(&body) {
-        out.clear();
-        s.normaliser.normalise(&format, d, now, &mut out);
-        let single = out.len() == 1;
-        for r in out.drain(..) {
-            match r {
-                Ok(mut e) => {
-                    // the edge dates events without a time, so that a replay agrees
-                    e.time.get_or_insert(now);
-                    accepted.push(Input::Event(e));
-                }
-                Err(rej) => {
-                    // the raw text is the document when it produced one result
-                    let raw: &[u8] = if single { d } else { b"" };
-                    s.dead_letter(source, index as u64, rej.code(), &rej.to_string(), raw);
-                    rejected.push(Rejected {
-                        index,
-                        code: rej.code().into(),
-                        reason: rej.to_string(),
-                    });
-                }
-            }
-            index += 1;
-        }
-    }
-    let n = accepted.len();
+    let events = normalise_body(&s.normaliser, &format, &body, now, |index, rej, raw| {
+        s.dead_letter(source, index as u64, rej.code(), &rej.to_string(), raw);
+        rejected.push(Rejected {
+            index,
+            code: rej.code().into(),
+            reason: rej.to_string(),
+        });
+    });
+    let n = events.len();
     metrics::counter!("sitrep_events_received_total", "source" => source).increment(n as u64);
     if n > 0 {
-        if let Err(e) = s.submit(accepted).wait().await {
+        if let Err(e) = s.submit_body(&format, now, &body, events).wait().await {
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("journal write failed, nothing in this request is acknowledged: {e}"),
@@ -369,6 +333,8 @@ pub fn submit_events(s: &AppState, events: Vec<Event>) -> crate::state::Durable 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::state::split_documents;
 
     #[test]
     fn documents_split_as_documented() {

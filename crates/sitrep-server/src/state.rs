@@ -37,6 +37,79 @@ const TAG_EVENT: u8 = b'E';
 const TAG_MINE: u8 = b'M';
 const TAG_COMMAND: u8 = b'C';
 const TAG_TICK: u8 = b'T';
+/// A whole request body as received, with its format and the edge's time: replaying it
+/// through [`normalise_body`] gives exactly the events that were applied. Journalling the
+/// body instead of re-encoding each event saves a serialisation per event on the hot path.
+const TAG_BODY: u8 = b'B';
+
+fn format_code(f: &InputFormat) -> (u8, &str) {
+    match f {
+        InputFormat::Native => (0, ""),
+        InputFormat::Alertmanager => (1, ""),
+        InputFormat::Syslog => (2, ""),
+        InputFormat::Mapping(m) => (3, m),
+    }
+}
+
+/// `B`, format code, edge time (i64 LE), mapping name length (u16 LE) and name, body.
+pub fn encode_body(format: &InputFormat, now: Millis, body: &[u8]) -> Vec<u8> {
+    let (code, name) = format_code(format);
+    let mut r = Vec::with_capacity(body.len() + 12 + name.len());
+    r.push(TAG_BODY);
+    r.push(code);
+    r.extend_from_slice(&now.to_le_bytes());
+    r.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    r.extend_from_slice(name.as_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+/// A JSON array or a single JSON document is one input; anything else is JSON lines.
+pub fn split_documents(body: &[u8]) -> Vec<&[u8]> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let whole = match first {
+        Some(b'[') => true,
+        Some(b'{') => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
+        _ => false,
+    };
+    if whole {
+        return vec![body];
+    }
+    body.split(|b| *b == b'\n')
+        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .collect()
+}
+
+/// The events of one request body, dated `now` where they carry no time, in order; each
+/// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
+/// replays bodies through it.
+pub fn normalise_body(
+    normaliser: &Normaliser,
+    format: &InputFormat,
+    body: &[u8],
+    now: Millis,
+    mut reject: impl FnMut(usize, Rejection, &[u8]),
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut out = Vec::new();
+    let mut index = 0usize;
+    for d in split_documents(body) {
+        out.clear();
+        normaliser.normalise(format, d, now, &mut out);
+        let single = out.len() == 1;
+        for r in out.drain(..) {
+            match r {
+                Ok(mut e) => {
+                    e.time.get_or_insert(now);
+                    events.push(e);
+                }
+                Err(rej) => reject(index, rej, if single { d } else { b"" }),
+            }
+            index += 1;
+        }
+    }
+    events
+}
 
 pub fn encode(input: &Input) -> Vec<u8> {
     match input {
@@ -61,23 +134,46 @@ pub fn encode(input: &Input) -> Vec<u8> {
     }
 }
 
-pub fn decode(record: &[u8], normaliser: &Normaliser) -> Option<Input> {
+/// The inputs of one journal record (a body record holds many); empty if unreadable.
+pub fn decode(record: &[u8], normaliser: &Normaliser) -> Vec<Input> {
+    decode_one(record, normaliser).unwrap_or_default()
+}
+
+fn decode_one(record: &[u8], normaliser: &Normaliser) -> Option<Vec<Input>> {
     let (tag, body) = match record.first()? {
         b'{' => (TAG_EVENT, record),
         t => (*t, &record[1..]),
     };
-    match tag {
+    Some(match tag {
         TAG_EVENT | TAG_MINE => {
             let mut out = Vec::with_capacity(1);
             normaliser.normalise(&InputFormat::Native, body, 0, &mut out);
             let mut e = out.pop()?.ok()?;
             e.mine_template = tag == TAG_MINE;
-            Some(Input::Event(e))
+            vec![Input::Event(e)]
         }
-        TAG_COMMAND => serde_json::from_slice(body).ok().map(Input::Command),
-        TAG_TICK => Some(Input::Tick(Millis::from_le_bytes(body.try_into().ok()?))),
-        _ => None,
-    }
+        TAG_COMMAND => vec![Input::Command(serde_json::from_slice(body).ok()?)],
+        TAG_TICK => vec![Input::Tick(Millis::from_le_bytes(body.try_into().ok()?))],
+        TAG_BODY => {
+            let code = *body.first()?;
+            let now = Millis::from_le_bytes(body.get(1..9)?.try_into().ok()?);
+            let n = u16::from_le_bytes(body.get(9..11)?.try_into().ok()?) as usize;
+            let name = std::str::from_utf8(body.get(11..11 + n)?).ok()?;
+            let raw = body.get(11 + n..)?;
+            let format = match code {
+                0 => InputFormat::Native,
+                1 => InputFormat::Alertmanager,
+                2 => InputFormat::Syslog,
+                3 => InputFormat::Mapping(name.to_string()),
+                _ => return None,
+            };
+            normalise_body(normaliser, &format, raw, now, |_, _, _| {})
+                .into_iter()
+                .map(Input::Event)
+                .collect()
+        }
+        _ => return None,
+    })
 }
 
 /// What the live feed carries: incident updates (serialised once for every subscriber)
@@ -204,11 +300,12 @@ impl Shared {
             let recs = journal::read_all(&journal_path(&dir, g))?;
             let from = if g == first_gen { skip as usize } else { 0 };
             for r in recs.iter().skip(from) {
-                match decode(r, &normaliser) {
-                    Some(input) => {
-                        let _ = apply(&mut engine, &input);
-                    }
-                    None => eprintln!("journal {g}: skipping an unreadable record"),
+                let inputs = decode(r, &normaliser);
+                if inputs.is_empty() {
+                    eprintln!("journal {g}: skipping an unreadable record");
+                }
+                for input in &inputs {
+                    let _ = apply(&mut engine, input);
                 }
                 replayed += 1;
             }
@@ -262,6 +359,26 @@ impl Shared {
             let _ = apply(&mut core.engine, input);
         }
         self.after_apply(core, inputs.len(), started);
+        durable
+    }
+
+    /// Journals one request body (see [`encode_body`]) and applies the events parsed from
+    /// it — the same ones a replay of the body gives.
+    pub fn submit_body(
+        self: &Arc<Self>,
+        format: &InputFormat,
+        now: Millis,
+        body: &[u8],
+        events: Vec<Event>,
+    ) -> Durable {
+        let started = std::time::Instant::now();
+        let record = encode_body(format, now, body);
+        let mut core = self.core.lock().expect("engine lock");
+        let durable = Durable(self.journal.append(vec![record]));
+        for e in &events {
+            core.engine.process(e);
+        }
+        self.after_apply(core, events.len(), started);
         durable
     }
 
@@ -490,11 +607,27 @@ mod tests {
             action: Action::Comment { text: "hi".into() },
         };
         for input in [Input::Event(e), Input::Command(c), Input::Tick(-3)] {
-            assert_eq!(decode(&encode(&input), &n), Some(input));
+            assert_eq!(decode(&encode(&input), &n), vec![input]);
         }
+        // a body record replays to the events it gave, dated by the edge where undated
+        let body = b"{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\"}\nnot json\n{\"source\":\"c\",\"check\":\"d\",\"severity\":\"major\",\"time\":5}";
+        let mut rejected = Vec::new();
+        let events = normalise_body(&n, &InputFormat::Native, body, 99, |i, r, raw| {
+            rejected.push((i, r.code(), raw.len()))
+        });
+        assert_eq!(rejected, vec![(1, "not_json", 8)]);
+        assert_eq!(
+            events.iter().map(|e| e.time).collect::<Vec<_>>(),
+            [Some(99), Some(5000)],
+            "small numbers are epoch seconds"
+        );
+        let replayed = decode(&encode_body(&InputFormat::Native, 99, body), &n);
+        assert_eq!(replayed, events.into_iter().map(Input::Event).collect::<Vec<_>>());
+        let mapped = encode_body(&InputFormat::Mapping("nagios".into()), 1, b"{}");
+        assert!(decode(&mapped, &n).is_empty(), "unknown mapping: no events");
         // the first journal format: bare native JSON
         let legacy = br#"{"source":"a","check":"b","severity":"minor"}"#;
-        assert!(matches!(decode(legacy, &n), Some(Input::Event(e)) if e.source == "a"));
-        assert_eq!(decode(b"Zjunk", &n), None);
+        assert!(matches!(&decode(legacy, &n)[..], [Input::Event(e)] if e.source == "a"));
+        assert!(decode(b"Zjunk", &n).is_empty());
     }
 }
