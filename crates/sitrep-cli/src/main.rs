@@ -6,6 +6,7 @@
 //!   generates, replays, evaluates and prints the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
+//! - `loadgen`: the HTTP load generator of the server benchmarks ([`loadgen`]).
 //! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI.
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
@@ -13,6 +14,7 @@
 mod demo;
 mod live_demo;
 mod load;
+mod loadgen;
 mod replay;
 mod scenario;
 mod templates;
@@ -50,6 +52,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// The embedded service: HTTP, syslog and SNMP ingest, durable state, API and live UI.
     Run(RunArgs),
+    /// HTTP load generator for the server benchmarks (throughput, incident latency,
+    /// Alertmanager side by side).
+    Loadgen(loadgen::LoadgenArgs),
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
     /// Parse and validate a config file; print the effective recipes.
@@ -141,6 +146,7 @@ fn main() -> Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Templates(a) => templates::run(a).map(|_| ()),
         Command::Run(a) => run_server(a),
+        Command::Loadgen(a) => loadgen::run(a),
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;
