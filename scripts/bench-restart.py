@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Restart time of `sitrep run` with N active alerts (issue #3, preliminary): posts N
+"""Restart time of `sitrep run` with N active alerts (issue #3): posts N
 distinct alerts in batches of 1,000 over HTTP (durability on), measures the ingest rate,
 kills the server with SIGKILL, and times the restart until it listens again (snapshot
 restore + journal tail replay). Usage: scripts/bench-restart.py [N] [SNAPSHOT_EVERY]"""
@@ -7,13 +7,15 @@ import http.client, json, os, shutil, signal, subprocess, sys, tempfile, time
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 every = sys.argv[2] if len(sys.argv) > 2 else "100000"
+min_interval = sys.argv[3] if len(sys.argv) > 3 else "10000"
 bin_ = os.path.join(os.path.dirname(__file__), "..", "target", "release", "sitrep")
 data = tempfile.mkdtemp(prefix="sitrep-restart-")
 
 
 def start():
     t = time.perf_counter()
-    p = subprocess.Popen([bin_, "run", "--data", data, "--listen", "127.0.0.1:0", "--snapshot-every", every],
+    p = subprocess.Popen([bin_, "run", "--data", data, "--listen", "127.0.0.1:0", "--snapshot-every", every,
+                          "--snapshot-min-interval-ms", min_interval],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = p.stdout.readline()
     return p, line.split("http://")[1].split()[0], time.perf_counter() - t
@@ -31,11 +33,13 @@ for b in range(n // 1000):
     assert r.status == 202, r.status
 ingest = time.perf_counter() - t0
 p.send_signal(signal.SIGKILL); p.wait()
+had_snapshot = os.path.exists(os.path.join(data, "snapshot.json"))
 size = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data))
 p2, addr2, restart = start()
 h2, port2 = addr2.split(":")
 c2 = http.client.HTTPConnection(h2, int(port2)); c2.request("GET", "/healthz"); c2.getresponse().read()
 p2.send_signal(signal.SIGKILL); p2.wait()
+snap = "snapshot + journal tail" if had_snapshot else "whole journal, no snapshot yet"
 shutil.rmtree(data)
-print(f"{n} alerts: HTTP ingest {n / ingest:,.0f} events/s (batches of 1,000, fsync on); "
+print(f"{n} alerts ({snap} before the kill): HTTP ingest {n / ingest:,.0f} events/s (batches of 1,000, fsync on); "
       f"data dir {size / 1e6:.0f} MB; restart after SIGKILL {restart:.2f} s")
