@@ -34,6 +34,10 @@ pub struct Config {
     /// core: `sitrep-server` reads and validates it, with the same unknown-key errors.
     #[serde(skip_serializing_if = "toml::Table::is_empty")]
     pub server: toml::Table,
+    /// Running on Kafka (`[kafka]`: brokers, topics, scope…). Opaque to the core:
+    /// `sitrep-kafka` reads and validates it.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub kafka: toml::Table,
 }
 
 impl Config {

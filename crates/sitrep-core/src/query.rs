@@ -30,6 +30,17 @@ pub struct Query {
     pub limit: usize,
 }
 
+/// How many alerts and incidents are in each state (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCounts {
+    pub alerts_open: usize,
+    pub alerts_cleared: usize,
+    pub incidents_open: usize,
+    pub incidents_acknowledged: usize,
+    pub incidents_resolved: usize,
+    pub incidents_closed: usize,
+}
+
 /// One page of results, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -133,6 +144,29 @@ impl Engine {
                 .map(|&c| self.incident_view(c))
                 .collect(),
         }
+    }
+
+    /// Alerts and incidents by state: one pass, no copies.
+    pub fn state_counts(&self) -> StateCounts {
+        let mut c = StateCounts::default();
+        for a in self.st.alerts.iter().flatten() {
+            if a.open {
+                c.alerts_open += 1;
+            } else {
+                c.alerts_cleared += 1;
+            }
+        }
+        for cl in self.st.clusters.values().filter(|cl| cl.incident.is_some()) {
+            use crate::correlate::ClusterState::*;
+            match cl.state {
+                Open => c.incidents_open += 1,
+                Acknowledged => c.incidents_acknowledged += 1,
+                Resolved => c.incidents_resolved += 1,
+                Closed => c.incidents_closed += 1,
+                Pending => {}
+            }
+        }
+        c
     }
 
     /// One alert by id (`A0-17`).
@@ -249,6 +283,8 @@ mod tests {
             ..Query::default()
         });
         assert_eq!(crit.total, 9, "h0 was cleared: its severity is clear now");
+        let counts = e.state_counts();
+        assert_eq!((counts.alerts_open, counts.alerts_cleared), (29, 1));
         let cleared = e.query_alerts(&Query {
             state: Some("cleared".into()),
             ..Query::default()

@@ -23,6 +23,8 @@ enum Msg {
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Msg>,
+    /// Records queued and not yet written (the queue depth metric).
+    queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn err(path: &Path, e: std::io::Error) -> ServerError {
@@ -73,6 +75,8 @@ impl Journal {
             .map_err(|e| err(&path, e))?;
         file.seek(SeekFrom::End(0)).map_err(|e| err(&path, e))?;
         let (tx, rx) = mpsc::channel::<Msg>();
+        let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let written = queued.clone();
         std::thread::spawn(move || {
             let mut path = path;
             let mut buf = Vec::new();
@@ -123,20 +127,28 @@ impl Journal {
                 metrics::histogram!("sitrep_journal_fsync_seconds").record(started.elapsed().as_secs_f64());
                 metrics::histogram!("sitrep_journal_batch_records")
                     .record(batch.iter().map(|(r, _)| r.len()).sum::<usize>() as f64);
+                let n: usize = batch.iter().map(|(r, _)| r.len()).sum();
+                written.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
                 for (_, ack) in batch {
                     let _ = ack.send(res.clone());
                 }
             }
         });
-        Ok(Journal { tx })
+        Ok(Journal { tx, queued })
     }
 
     /// Queues records; the receiver resolves once they are durable. Queue order is journal
     /// order.
     pub fn append(&self, records: Vec<Vec<u8>>) -> oneshot::Receiver<Result<(), String>> {
         let (ack, rx) = oneshot::channel();
+        self.queued
+            .fetch_add(records.len(), std::sync::atomic::Ordering::Relaxed);
         let _ = self.tx.send(Msg::Append(records, ack));
         rx
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// After everything queued so far is written, continues in `next`.

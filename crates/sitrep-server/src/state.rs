@@ -424,10 +424,25 @@ impl Shared {
         if behind {
             drop(self.submit(vec![Input::Tick(now)]));
         }
-        let (stats, open) = {
+        let (stats, open, counts) = {
             let core = self.core.lock().expect("engine lock");
-            (core.engine.stats(), core.engine.stats().incidents_active)
+            let stats = core.engine.stats();
+            (stats, stats.incidents_active, core.engine.state_counts())
         };
+        for (state, n) in [("open", counts.alerts_open), ("cleared", counts.alerts_cleared)] {
+            metrics::gauge!("sitrep_alerts", "state" => state).set(n as f64);
+        }
+        for (state, n) in [
+            ("open", counts.incidents_open),
+            ("acknowledged", counts.incidents_acknowledged),
+            ("resolved", counts.incidents_resolved),
+            ("closed", counts.incidents_closed),
+        ] {
+            metrics::gauge!("sitrep_incidents", "state" => state).set(n as f64);
+        }
+        let inflight = self.cfg.max_inflight_requests.max(1) - self.inflight.available_permits();
+        metrics::gauge!("sitrep_requests_in_flight").set(inflight as f64);
+        metrics::gauge!("sitrep_journal_queue_records").set(self.journal.queued() as f64);
         let mut h = self.history.lock().expect("history lock");
         let rate = match h.back() {
             Some(p) if now > p.time => {

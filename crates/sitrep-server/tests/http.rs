@@ -347,7 +347,11 @@ async fn overload_answers_503_with_retry_after() {
 #[tokio::test]
 async fn openapi_and_metrics() {
     let d = tempfile::tempdir().unwrap();
-    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let cfg = ServerSection {
+        tick_ms: 50,
+        ..section(d.path())
+    };
+    let server = start(Config::default(), cfg).await.unwrap();
     let c = Client::new(server.bound.http);
     let (status, doc) = c.get("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
@@ -370,8 +374,13 @@ async fn openapi_and_metrics() {
         r#"{"source":"a","check":"b","severity":"minor"}"#,
     )
     .await;
+    tokio::time::sleep(Duration::from_millis(200)).await; // a tick sets the gauges
     let m = c.text("/metrics").await;
     for needle in [
+        "sitrep_alerts{state=\"open\"} 1",
+        "sitrep_incidents{state=\"open\"}",
+        "sitrep_requests_in_flight",
+        "sitrep_journal_queue_records",
         "sitrep_events_received_total{source=\"http\"}",
         "sitrep_events_rejected_total{source=\"http\",reason=\"unknown_severity\"}",
         "sitrep_journal_fsync_seconds_bucket",
