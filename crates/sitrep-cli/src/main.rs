@@ -7,11 +7,13 @@
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
 //! - `loadgen`: the HTTP load generator of the server benchmarks ([`loadgen`]).
-//! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI.
+//! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI;
+//!   with a `[kafka]` section, a worker on Kafka instead ([`kafka`], `sitrep-kafka`).
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
 
 mod demo;
+mod kafka;
 mod live_demo;
 mod load;
 mod loadgen;
@@ -87,10 +89,17 @@ struct RunArgs {
     snapshot_every: Option<usize>,
     #[arg(long)]
     snapshot_min_interval_ms: Option<u64>,
+    /// On Kafka: this worker's stable name (transactional ids; a restarted worker with the
+    /// same name fences its predecessor). Default: `SITREP_INSTANCE`, else the host name.
+    #[arg(long)]
+    instance: Option<String>,
 }
 
 fn run_server(a: RunArgs) -> Result<()> {
     let engine = load::config(a.config.as_deref())?;
+    if !engine.kafka.is_empty() {
+        return kafka::run(engine, a.instance, a.listen);
+    }
     let mut server = sitrep_server::ServerSection::from_table(&engine.server).map_err(anyhow::Error::msg)?;
     if let Some(d) = a.data {
         server.data_dir = d;

@@ -1,0 +1,95 @@
+//! `sitrep run` with a `[kafka]` section: a worker of the consumer group. SIGINT or SIGTERM
+//! stops it after its open transaction commits; SIGKILL is what the crash tests use. With
+//! `--listen`, it also takes operator actions over HTTP and sends them to the commands
+//! topic, whichever worker owns the incident.
+
+use anyhow::Result;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sitrep_core::actions::{Action, Command};
+use sitrep_core::Config;
+use sitrep_kafka::worker::CommandSender;
+use sitrep_kafka::KafkaSection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub fn run(engine: Config, instance: Option<String>, listen: Option<std::net::SocketAddr>) -> Result<()> {
+    let k = KafkaSection::from_table(&engine.kafka).map_err(anyhow::Error::msg)?;
+    let instance = instance
+        .or_else(|| std::env::var("SITREP_INSTANCE").ok())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "sitrep".into());
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let s = stop.clone();
+    rt.spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        s.store(true, Ordering::Relaxed);
+    });
+    if let Some(addr) = listen {
+        let sender = Arc::new(CommandSender::new(&k)?);
+        let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
+        println!("actions on http://{}", listener.local_addr()?);
+        let app = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/api/v1/incidents/:id/actions", post(action))
+            .with_state(sender);
+        rt.spawn(async move { axum::serve(listener, app).await });
+    }
+    println!(
+        "kafka worker {instance}: brokers {}, group {}",
+        k.brokers, k.group
+    );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let stats = sitrep_kafka::worker::run(&k, &engine, &instance, stop)?;
+    println!("stopped: {stats:?}");
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct ActionBody {
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(flatten)]
+    action: Action,
+}
+
+async fn action(
+    State(sender): State<Arc<CommandSender>>,
+    Path(id): Path<String>,
+    Json(b): Json<ActionBody>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let cmd = Command {
+        incident: id,
+        by: b.by.unwrap_or_else(|| "api".into()),
+        time: sitrep_server::state::now_ms(),
+        action: b.action,
+    };
+    let result = tokio::task::spawn_blocking(move || sender.send(&cmd)).await;
+    match result {
+        Ok(Ok(())) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "queued": true }))),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": e.to_string() })),
+        ),
+    }
+}

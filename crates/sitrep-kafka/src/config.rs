@@ -1,0 +1,162 @@
+//! The `[kafka]` section: brokers, topics, inputs and their formats, the correlation scope,
+//! output routes, transaction cadence. `deny_unknown_fields` everywhere; librdkafka settings
+//! (TLS, SASL, …) pass through `[kafka.client]` untouched.
+
+use serde::{Deserialize, Serialize};
+use sitrep_core::config::Matcher;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSection {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Consumer group of the correlation stage; the ingest stage uses `{group}-ingest`.
+    pub group: String,
+    /// librdkafka properties for every client (e.g. `security.protocol`, `sasl.mechanism`,
+    /// `ssl.ca.location`).
+    pub client: BTreeMap<String, String>,
+    pub inputs: Vec<InputTopic>,
+    /// Fields whose values form the correlation scope (the partition key): everything
+    /// that can be correlated must share it. Empty: one scope (one partition's worth).
+    pub scope: Vec<String>,
+    pub topics: Topics,
+    /// Partitions of the topics sitrep creates (events, changelog, outputs).
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// `min.insync.replicas` of the topics sitrep creates (with acks=all).
+    pub min_insync_replicas: Option<i32>,
+    /// A transaction commits at least this often.
+    pub commit_interval_ms: u64,
+    /// Events per partition between state snapshots on the changelog.
+    pub snapshot_every: u64,
+    /// Alerts matching a route also go to its topic.
+    pub routes: Vec<Route>,
+}
+
+impl Default for KafkaSection {
+    fn default() -> Self {
+        KafkaSection {
+            brokers: "127.0.0.1:9092".into(),
+            group: "sitrep".into(),
+            client: BTreeMap::new(),
+            inputs: Vec::new(),
+            scope: Vec::new(),
+            topics: Topics::default(),
+            partitions: 8,
+            replication_factor: 1,
+            min_insync_replicas: None,
+            commit_interval_ms: 100,
+            snapshot_every: 100_000,
+            routes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputTopic {
+    pub topic: String,
+    /// `native`, `alertmanager`, `syslog` or `mapping:NAME`.
+    #[serde(default = "native")]
+    pub format: String,
+}
+
+fn native() -> String {
+    "native".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topics {
+    /// Internal: normalised events keyed by scope (the repartition topic); operator
+    /// commands travel on it too, to the partition that owns their incident.
+    pub events: String,
+    /// Internal, compacted: per-partition state snapshots.
+    pub changelog: String,
+    /// Compacted table of alerts, keyed by alert id (tombstone when purged).
+    pub alerts: String,
+    /// Compacted table of incidents, keyed by incident id (tombstone when purged).
+    pub incidents: String,
+    /// Rejected input, the reason in headers.
+    pub dead_letters: String,
+    /// Operator commands from the API, any worker; forwarded to the owning partition.
+    pub commands: String,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics {
+            events: "sitrep.events".into(),
+            changelog: "sitrep.changelog".into(),
+            alerts: "sitrep.alerts".into(),
+            incidents: "sitrep.incidents".into(),
+            dead_letters: "sitrep.dead-letters".into(),
+            commands: "sitrep.commands".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub topic: String,
+    #[serde(rename = "match")]
+    pub matcher: Matcher,
+}
+
+impl KafkaSection {
+    pub fn from_table(t: &toml::Table) -> Result<KafkaSection, String> {
+        let k: KafkaSection = toml::Value::Table(t.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("in [kafka]: {}", e.message().trim()))?;
+        for (i, input) in k.inputs.iter().enumerate() {
+            input
+                .format
+                .parse::<sitrep_core::InputFormat>()
+                .map_err(|e| format!("kafka.inputs[{i}].format: {e}"))?;
+        }
+        if k.partitions < 1 {
+            return Err("kafka.partitions: at least 1".into());
+        }
+        Ok(k)
+    }
+
+    /// The scope key of an event: its scope fields' values joined by `/`.
+    pub fn scope_key(&self, e: &sitrep_core::Event) -> String {
+        self.scope
+            .iter()
+            .map(|f| e.field(f).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_formats_are_named() {
+        let t: toml::Table = toml::from_str("brokerz = \"x\"").unwrap();
+        assert!(KafkaSection::from_table(&t).unwrap_err().contains("brokerz"));
+        let t: toml::Table = toml::from_str("[[inputs]]\ntopic = \"a\"\nformat = \"xml\"").unwrap();
+        assert!(KafkaSection::from_table(&t)
+            .unwrap_err()
+            .contains("inputs[0].format"));
+    }
+
+    #[test]
+    fn scope_key_joins_fields() {
+        let k = KafkaSection {
+            scope: vec!["labels.dc".into(), "service".into()],
+            ..KafkaSection::default()
+        };
+        let e = sitrep_core::Event {
+            labels: vec![("dc".into(), "par1".into())],
+            service: Some("shop".into()),
+            ..Default::default()
+        };
+        assert_eq!(k.scope_key(&e), "par1/shop");
+    }
+}

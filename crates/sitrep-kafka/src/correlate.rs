@@ -1,0 +1,387 @@
+//! Stage 2: the events topic's partitions, one engine each. For every message: apply it to
+//! its partition's engine, send the resulting alert and incident changes to the output
+//! tables (and routes), all inside the open transaction; every `commit_interval_ms` the
+//! consumed offsets join the transaction and it commits. Every `snapshot_every` events a
+//! partition's state goes to the changelog in the same transaction, with the offset it
+//! covers.
+//!
+//! Restoring partition p (first message after it is assigned, or after an abort): the
+//! latest changelog snapshot for p, then the events of p from the snapshot's offset up to
+//! the group's committed offset are replayed with their outputs discarded — those outputs
+//! were committed already. The core is deterministic, so the state is exactly the one the
+//! previous owner had at its last commit.
+
+use crate::txn::{rewind, stage_consumer, StageContext, Transactional};
+use crate::wire::{self, Record, SnapshotRecord};
+use crate::{client_config, KafkaError, KafkaSection, Stop};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::BaseRecord;
+use rdkafka::{Offset, TopicPartitionList};
+use sitrep_core::matcher::CompiledMatcher;
+use sitrep_core::update::AlertChange;
+use sitrep_core::update::IncidentChange;
+use sitrep_core::{Config, Engine, EngineOptions, Normaliser, Update};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CorrelateStats {
+    pub events: u64,
+    pub commands: u64,
+    pub unreadable: u64,
+    pub updates: u64,
+    pub snapshots: u64,
+    pub restores: u64,
+    pub replayed: u64,
+    pub aborts: u64,
+    pub restore_ms: u64,
+}
+
+struct Partition {
+    engine: Engine,
+    /// Next offset of the events partition after what the engine has seen.
+    next_offset: i64,
+    since_snapshot: u64,
+}
+
+struct Correlate {
+    k: KafkaSection,
+    cfg: Config,
+    normaliser: Normaliser,
+    routes: Vec<(String, CompiledMatcher)>,
+    txn: Transactional,
+    partitions: HashMap<i32, Partition>,
+    stats: CorrelateStats,
+    /// An abort happened inside a rebalance callback: rewind before the next message.
+    needs_rewind: bool,
+}
+
+fn apply(engine: &mut Engine, r: &Record) {
+    match r {
+        Record::Event(e) => engine.process(e),
+        Record::Command(c) => {
+            // a command that does not apply (closed incident, unknown alert) changes nothing;
+            // its rejection is deterministic, so every replay agrees
+            let _ = engine.apply(c);
+        }
+    }
+}
+
+impl Correlate {
+    /// The latest snapshot of partition p on the changelog, if any.
+    fn latest_snapshot(&self, p: i32) -> Result<Option<(i64, Engine)>, KafkaError> {
+        let c: BaseConsumer = client_config(&self.k)
+            .set("group.id", format!("{}-restore", self.k.group))
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .set("fetch.max.bytes", "67108864")
+            .set("max.partition.fetch.bytes", "67108864")
+            .create()?;
+        let topic = &self.k.topics.changelog;
+        let (low, high) = c.fetch_watermarks(topic, p, TIMEOUT)?;
+        if high <= low {
+            return Ok(None);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, p, Offset::Offset(low))?;
+        c.assign(&tpl)?;
+        let key = wire::changelog_key(p);
+        let mut latest: Option<Vec<u8>> = None;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(m) = c.poll(Duration::from_millis(100)) {
+                let m = m?;
+                if m.key() == Some(key.as_bytes()) {
+                    latest = m.payload().map(|v| v.to_vec());
+                }
+            }
+            // the position passes transaction markers too: done once it reaches the end
+            let pos = c
+                .position()?
+                .find_partition(topic, p)
+                .and_then(|e| e.offset().to_raw());
+            if pos.is_some_and(|o| o >= high) || Instant::now() > deadline {
+                break;
+            }
+        }
+        let Some(bytes) = latest else { return Ok(None) };
+        let snap: SnapshotRecord = serde_json::from_slice(&bytes).map_err(|e| KafkaError::State {
+            partition: p,
+            reason: format!("changelog snapshot: {e}"),
+        })?;
+        let engine = Engine::restore(&self.cfg, snap.engine.get().as_bytes())?;
+        Ok(Some((snap.offset, engine)))
+    }
+
+    /// Rebuilds partition p's state as of the group's committed offset.
+    fn restore(&mut self, p: i32, committed: i64) -> Result<(), KafkaError> {
+        let started = Instant::now();
+        let (from, mut engine) = match self.latest_snapshot(p)? {
+            Some((o, e)) => (o, e),
+            None => (0, Engine::new(&self.cfg, EngineOptions { partition: p as u32 })?),
+        };
+        let mut replayed = 0u64;
+        if from < committed {
+            let c: BaseConsumer = client_config(&self.k)
+                .set("group.id", format!("{}-restore", self.k.group))
+                .set("isolation.level", "read_committed")
+                .set("enable.auto.commit", "false")
+                .set("fetch.max.bytes", "67108864")
+                .create()?;
+            let topic = &self.k.topics.events;
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(topic, p, Offset::Offset(from))?;
+            c.assign(&tpl)?;
+            let deadline = Instant::now() + Duration::from_secs(600);
+            loop {
+                if let Some(m) = c.poll(Duration::from_millis(100)) {
+                    let m = m?;
+                    if m.offset() >= committed {
+                        break;
+                    }
+                    match wire::decode(&m, &self.normaliser) {
+                        Some(r) => apply(&mut engine, &r),
+                        None => self.stats.unreadable += 1,
+                    }
+                    replayed += 1;
+                    // outputs of committed input were published already
+                    engine.drain_updates().for_each(drop);
+                }
+                let pos = c
+                    .position()?
+                    .find_partition(topic, p)
+                    .and_then(|e| e.offset().to_raw());
+                if pos.is_some_and(|o| o >= committed) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(KafkaError::State {
+                        partition: p,
+                        reason: format!("replay from {from} did not reach the committed offset {committed}"),
+                    });
+                }
+            }
+        }
+        self.stats.restores += 1;
+        self.stats.replayed += replayed;
+        self.stats.restore_ms += started.elapsed().as_millis() as u64;
+        self.partitions.insert(
+            p,
+            Partition {
+                engine,
+                next_offset: committed.max(from),
+                since_snapshot: 0,
+            },
+        );
+        Ok(())
+    }
+
+    fn committed_offset(&self, consumer: &BaseConsumer<StageContext>, p: i32) -> Result<i64, KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(&self.k.topics.events, p);
+        let c = consumer.committed_offsets(tpl, TIMEOUT)?;
+        let o = c
+            .find_partition(&self.k.topics.events, p)
+            .and_then(|e| match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            });
+        match o {
+            Some(o) => Ok(o),
+            None => Ok(consumer.fetch_watermarks(&self.k.topics.events, p, TIMEOUT)?.0),
+        }
+    }
+
+    fn handle(
+        &mut self,
+        consumer: &BaseConsumer<StageContext>,
+        m: &BorrowedMessage<'_>,
+    ) -> Result<(), KafkaError> {
+        let p = m.partition();
+        if !self.partitions.contains_key(&p) {
+            let committed = self.committed_offset(consumer, p)?;
+            self.restore(p, committed)?;
+        }
+        let part = self.partitions.get_mut(&p).expect("restored");
+        if m.offset() < part.next_offset {
+            // already in the restored state (a fetch that raced the restore)
+            return Ok(());
+        }
+        self.txn.begin()?;
+        match wire::decode(m, &self.normaliser) {
+            Some(r) => {
+                match &r {
+                    Record::Event(_) => self.stats.events += 1,
+                    Record::Command(_) => self.stats.commands += 1,
+                }
+                apply(&mut part.engine, &r);
+            }
+            None => self.stats.unreadable += 1,
+        }
+        part.next_offset = m.offset() + 1;
+        part.since_snapshot += 1;
+        let updates: Vec<Update> = part.engine.drain_updates().collect();
+        for u in updates {
+            self.publish(&u)?;
+        }
+        self.txn.consumed(m.topic(), p, m.offset());
+        Ok(())
+    }
+
+    /// Alerts table (key alert id; tombstone on purge), incidents table (key incident id;
+    /// tombstone on purge), routes.
+    fn publish(&mut self, u: &Update) -> Result<(), KafkaError> {
+        self.stats.updates += 1;
+        let k = &self.k;
+        match u {
+            Update::Alert(a) => {
+                let key = a.alert.id.as_str();
+                if a.change == AlertChange::Purged {
+                    return self
+                        .txn
+                        .send(BaseRecord::<str, [u8]>::to(&k.topics.alerts).key(key));
+                }
+                let json = serde_json::to_vec(u).expect("update serialises");
+                self.txn
+                    .send(BaseRecord::to(&k.topics.alerts).key(key).payload(&json[..]))?;
+                for i in 0..self.routes.len() {
+                    let (topic, m) = &self.routes[i];
+                    if alert_matches(m, &a.alert) {
+                        let topic = topic.clone();
+                        self.txn
+                            .send(BaseRecord::to(&topic).key(key).payload(&json[..]))?;
+                    }
+                }
+            }
+            Update::Incident(i) => {
+                let key = i.incident.id.as_str();
+                if i.change == IncidentChange::Purged {
+                    return self
+                        .txn
+                        .send(BaseRecord::<str, [u8]>::to(&k.topics.incidents).key(key));
+                }
+                let json = serde_json::to_vec(u).expect("update serialises");
+                self.txn
+                    .send(BaseRecord::to(&k.topics.incidents).key(key).payload(&json[..]))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Snapshots due partitions into the transaction, then commits it.
+    fn commit(&mut self, consumer: &BaseConsumer<StageContext>) -> Result<(), KafkaError> {
+        if !self.txn.is_open() {
+            return Ok(());
+        }
+        let every = self.k.snapshot_every.max(1);
+        let due: Vec<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| s.since_snapshot >= every)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            let s = self.partitions.get_mut(&p).expect("listed");
+            let record = wire::snapshot_record(s.next_offset, &s.engine.snapshot());
+            s.since_snapshot = 0;
+            let key = wire::changelog_key(p);
+            let topic = self.k.topics.changelog.clone();
+            self.txn.send(
+                BaseRecord::to(&topic)
+                    .key(key.as_str())
+                    .partition(p)
+                    .payload(&record[..]),
+            )?;
+            self.stats.snapshots += 1;
+        }
+        match self.txn.commit(consumer) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // the state includes input whose outputs were aborted: rebuild it
+                self.stats.aborts += 1;
+                self.partitions.clear();
+                self.needs_rewind = true;
+                eprintln!("correlate: transaction aborted ({e}); partitions will be restored");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Runs stage 2 until `stop` is set.
+pub fn run(
+    k: &KafkaSection,
+    engine_cfg: &Config,
+    instance: &str,
+    stop: Stop,
+) -> Result<CorrelateStats, KafkaError> {
+    let mut routes = Vec::new();
+    for r in &k.routes {
+        let m = CompiledMatcher::compile(&r.matcher)
+            .map_err(|e| KafkaError::Config(format!("route {}: {e}", r.topic)))?;
+        routes.push((r.topic.clone(), m));
+    }
+    let state = Arc::new(Mutex::new(Correlate {
+        k: k.clone(),
+        cfg: engine_cfg.clone(),
+        normaliser: Normaliser::new(engine_cfg)?,
+        routes,
+        txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
+        partitions: HashMap::new(),
+        stats: CorrelateStats::default(),
+        needs_rewind: false,
+    }));
+    let ctx = StageContext::default();
+    let hook_state = state.clone();
+    *ctx.on_revoke.lock().expect("hook lock") =
+        Some(Box::new(move |consumer: &BaseConsumer<StageContext>, revoked| {
+            let mut s = hook_state.lock().expect("stage lock");
+            let _ = s.commit(consumer);
+            for (_, p) in revoked {
+                s.partitions.remove(p);
+            }
+        }));
+    let consumer = stage_consumer(k, &k.group, ctx)?;
+    consumer.subscribe(&[&k.topics.events])?;
+    let interval = Duration::from_millis(k.commit_interval_ms);
+    while !stop.load(Ordering::Relaxed) {
+        let polled = consumer.poll(Duration::from_millis(20));
+        let mut s = state.lock().expect("stage lock");
+        if s.needs_rewind {
+            // what was polled came from before the rewind point's reset: drop it
+            s.needs_rewind = false;
+            drop(s);
+            rewind(&consumer)?;
+            continue;
+        }
+        match polled {
+            Some(Ok(m)) => s.handle(&consumer, &m)?,
+            Some(Err(e)) => eprintln!("correlate: {e}"),
+            None => {}
+        }
+        if s.txn.due(interval) {
+            s.commit(&consumer)?;
+        }
+    }
+    let mut s = state.lock().expect("stage lock");
+    s.commit(&consumer)?;
+    Ok(s.stats)
+}
+
+fn alert_matches(m: &CompiledMatcher, a: &sitrep_core::update::AlertView) -> bool {
+    m.matches_with(a.severity, |field| match field {
+        "source" => Some(a.source.as_str()),
+        "check" => Some(a.check.as_str()),
+        "service" => a.service.as_deref(),
+        "manager" => a.manager.as_deref(),
+        "description" => Some(a.description.as_str()),
+        _ => field
+            .strip_prefix("labels.")
+            .and_then(|k| a.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())),
+    })
+}

@@ -1,0 +1,220 @@
+//! Stage 1: input topics → the events topic, keyed by correlation scope (the repartition).
+//! Stateless; each message is normalised with its topic's format and dated by its Kafka
+//! timestamp when it carries no time (deterministic on reprocessing). Rejects go to the
+//! dead-letter topic with the reason in headers; commands from the commands topic go to
+//! the events-topic partition that owns their incident (`INC{p}-…` → partition p), so they
+//! are ordered with that partition's events. Consume and produce share one transaction.
+
+use crate::txn::{rewind, stage_consumer, StageContext, Transactional};
+use crate::wire::{KIND, MINE};
+use crate::{KafkaError, KafkaSection, Stop};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::BaseRecord;
+use sitrep_core::actions::Command;
+use sitrep_core::{Config, InputFormat, Normaliser};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Counters for tests and logs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IngestStats {
+    pub messages: u64,
+    pub events: u64,
+    pub dead_letters: u64,
+    pub commands: u64,
+    pub aborts: u64,
+}
+
+struct Ingest {
+    k: KafkaSection,
+    normaliser: Normaliser,
+    formats: HashMap<String, InputFormat>,
+    txn: Transactional,
+    stats: IngestStats,
+    /// An abort happened inside a rebalance callback: rewind before the next message.
+    needs_rewind: bool,
+}
+
+fn dead_letter(
+    txn: &mut Transactional,
+    k: &KafkaSection,
+    m: &BorrowedMessage<'_>,
+    code: &str,
+    reason: &str,
+) -> Result<(), KafkaError> {
+    let partition = m.partition().to_string();
+    let offset = m.offset().to_string();
+    let headers = OwnedHeaders::new()
+        .insert(Header {
+            key: "sitrep-reason",
+            value: Some(reason),
+        })
+        .insert(Header {
+            key: "sitrep-code",
+            value: Some(code),
+        })
+        .insert(Header {
+            key: "sitrep-topic",
+            value: Some(m.topic()),
+        })
+        .insert(Header {
+            key: "sitrep-partition",
+            value: Some(&partition),
+        })
+        .insert(Header {
+            key: "sitrep-offset",
+            value: Some(&offset),
+        });
+    let payload = m.payload().unwrap_or(b"");
+    txn.send(
+        BaseRecord::to(&k.topics.dead_letters)
+            .payload(payload)
+            .headers(headers),
+    )
+}
+
+impl Ingest {
+    fn handle(&mut self, m: &BorrowedMessage<'_>) -> Result<(), KafkaError> {
+        self.txn.begin()?;
+        self.stats.messages += 1;
+        let k = &self.k;
+        let payload = m.payload().unwrap_or(b"");
+        if m.topic() == k.topics.commands {
+            let parsed: Result<Command, String> = serde_json::from_slice(payload).map_err(|e| e.to_string());
+            let partition = parsed.as_ref().ok().and_then(|c| {
+                let (p, _) = c.incident.strip_prefix("INC")?.split_once('-')?;
+                p.parse::<i32>().ok().filter(|p| *p < k.partitions)
+            });
+            match (parsed, partition) {
+                (Ok(c), Some(p)) => {
+                    let json = serde_json::to_vec(&c).expect("command serialises");
+                    let headers = OwnedHeaders::new().insert(Header {
+                        key: KIND,
+                        value: Some("command"),
+                    });
+                    self.txn.send(
+                        BaseRecord::to(&k.topics.events)
+                            .key(c.incident.as_str())
+                            .partition(p)
+                            .payload(&json[..])
+                            .headers(headers),
+                    )?;
+                    self.stats.commands += 1;
+                }
+                (Err(e), _) => {
+                    self.stats.dead_letters += 1;
+                    dead_letter(&mut self.txn, k, m, "bad_command", &e)?
+                }
+                (Ok(c), None) => {
+                    self.stats.dead_letters += 1;
+                    let reason = format!(
+                        "incident id `{}` names no partition of {}",
+                        c.incident, k.topics.events
+                    );
+                    dead_letter(&mut self.txn, k, m, "bad_command", &reason)?
+                }
+            }
+        } else {
+            let format = self
+                .formats
+                .get(m.topic())
+                .cloned()
+                .unwrap_or(InputFormat::Native);
+            let stamp = m.timestamp().to_millis().unwrap_or(0);
+            let mut out = Vec::new();
+            self.normaliser.normalise(&format, payload, stamp, &mut out);
+            for r in out {
+                match r {
+                    Ok(mut e) => {
+                        e.time.get_or_insert(stamp);
+                        let key = k.scope_key(&e);
+                        let json = e.to_native_json();
+                        let mut rec = BaseRecord::to(&k.topics.events)
+                            .key(key.as_str())
+                            .payload(json.as_bytes());
+                        if e.mine_template {
+                            rec = rec.headers(OwnedHeaders::new().insert(Header {
+                                key: MINE,
+                                value: Some("1"),
+                            }));
+                        }
+                        self.txn.send(rec)?;
+                        self.stats.events += 1;
+                    }
+                    Err(rej) => {
+                        self.stats.dead_letters += 1;
+                        dead_letter(&mut self.txn, k, m, rej.code(), &rej.to_string())?
+                    }
+                }
+            }
+        }
+        self.txn.consumed(m.topic(), m.partition(), m.offset());
+        Ok(())
+    }
+}
+
+/// Runs stage 1 until `stop` is set. `instance` makes the transactional id unique per
+/// worker (and stable across its restarts, which fences a zombie).
+pub fn run(
+    k: &KafkaSection,
+    engine_cfg: &Config,
+    instance: &str,
+    stop: Stop,
+) -> Result<IngestStats, KafkaError> {
+    let mut formats = HashMap::new();
+    for i in &k.inputs {
+        formats.insert(i.topic.clone(), i.format.parse().map_err(KafkaError::Config)?);
+    }
+    let state = Arc::new(Mutex::new(Ingest {
+        k: k.clone(),
+        normaliser: Normaliser::new(engine_cfg)?,
+        formats,
+        txn: Transactional::new(k, &format!("{}-ingest-{instance}", k.group))?,
+        stats: IngestStats::default(),
+        needs_rewind: false,
+    }));
+    let ctx = StageContext::default();
+    let hook_state = state.clone();
+    *ctx.on_revoke.lock().expect("hook lock") = Some(Box::new(
+        move |consumer: &BaseConsumer<StageContext>, _revoked| {
+            let mut s = hook_state.lock().expect("stage lock");
+            if s.txn.commit(consumer).is_err() {
+                s.stats.aborts += 1;
+                s.needs_rewind = true;
+            }
+        },
+    ));
+    let consumer = stage_consumer(k, &format!("{}-ingest", k.group), ctx)?;
+    let mut topics: Vec<&str> = k.inputs.iter().map(|i| i.topic.as_str()).collect();
+    topics.push(&k.topics.commands);
+    consumer.subscribe(&topics)?;
+    let interval = Duration::from_millis(k.commit_interval_ms);
+    while !stop.load(Ordering::Relaxed) {
+        let polled = consumer.poll(Duration::from_millis(20));
+        let mut s = state.lock().expect("stage lock");
+        if s.needs_rewind {
+            s.needs_rewind = false;
+            drop(s);
+            rewind(&consumer)?;
+            continue;
+        }
+        match polled {
+            Some(Ok(m)) => s.handle(&m)?,
+            Some(Err(e)) => eprintln!("ingest: {e}"),
+            None => {}
+        }
+        if s.txn.due(interval) && s.txn.commit(&consumer).is_err() {
+            s.stats.aborts += 1;
+            drop(s);
+            rewind(&consumer)?;
+        }
+    }
+    let mut s = state.lock().expect("stage lock");
+    if s.txn.commit(&consumer).is_err() {
+        s.stats.aborts += 1;
+    }
+    Ok(s.stats)
+}

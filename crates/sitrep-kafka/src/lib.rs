@@ -1,0 +1,57 @@
+//! sitrep-kafka: sitrep on Apache Kafka. Many `sitrep run` workers in one consumer group
+//! share the work by partition; each partition's engine state lives in memory, backed by a
+//! compacted changelog topic; consume → process → produce → commit offsets happen in one
+//! Kafka transaction, so a read_committed consumer of the outputs sees every update once.
+//!
+//! Map of the modules, in pipeline order:
+//! - [`config`]: the `[kafka]` section (brokers, inputs and formats, scope, topics, routes).
+//! - [`admin`]: creating missing topics with partitions, replication and compaction.
+//! - [`ingest`]: stage 1, stateless. Input topics (any format) → normalised native events
+//!   keyed by correlation scope on the internal events topic (the repartition), rejects to
+//!   the dead-letter topic, operator commands to their incident's partition.
+//! - [`correlate`]: stage 2, stateful. The events topic's partitions, one engine each,
+//!   restored from the changelog (snapshot + replay of the tail with outputs suppressed)
+//!   before processing; outputs to the alerts and incidents tables and routes.
+//! - [`txn`]: the transaction loop both stages share (commit before revocation, rewind
+//!   after an abort).
+//! - [`wire`]: message formats shared by the stages (headers, snapshot records).
+//! - [`worker`]: one `sitrep run` worker (both stages), and the command sender the API uses.
+//!
+//! The core is reused unchanged: a partition's engine is `Engine` with its partition number
+//! in every id. Time is event time only (no wall-clock ticks): the same input partition
+//! gives the same outputs on any worker, in any run.
+
+pub mod admin;
+pub mod config;
+pub mod correlate;
+pub mod ingest;
+pub mod txn;
+pub mod wire;
+pub mod worker;
+
+pub use config::KafkaSection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("kafka: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    #[error("config: {0}")]
+    Config(String),
+    #[error("engine config: {0}")]
+    Engine(#[from] sitrep_core::config::ConfigError),
+    #[error("state of partition {partition}: {reason}")]
+    State { partition: i32, reason: String },
+}
+
+/// librdkafka settings every client gets: the brokers and the pass-through `[kafka.client]`.
+pub fn client_config(k: &KafkaSection) -> rdkafka::ClientConfig {
+    let mut c = rdkafka::ClientConfig::new();
+    c.set("bootstrap.servers", &k.brokers);
+    for (key, value) in &k.client {
+        c.set(key, value);
+    }
+    c
+}
+
+/// Stops the stage loops: set it, and each returns after finishing its transaction.
+pub type Stop = std::sync::Arc<std::sync::atomic::AtomicBool>;

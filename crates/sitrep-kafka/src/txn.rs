@@ -1,0 +1,173 @@
+//! The transaction loop both stages share: a transactional producer, the offsets consumed
+//! in the open transaction, and a consumer context that commits before partitions are
+//! revoked (cooperative rebalancing), so a rebalance does not abort the work in flight.
+
+use crate::{client_config, KafkaError, KafkaSection};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Transactional {
+    pub producer: BaseProducer,
+    open: bool,
+    started: Instant,
+    /// Next offset to commit per (topic, partition) consumed in the open transaction.
+    offsets: BTreeMap<(String, i32), i64>,
+}
+
+impl Transactional {
+    /// A producer with `transactional.id` = `id` (one per worker and stage: a restarted
+    /// worker with the same id fences its zombie).
+    pub fn new(k: &KafkaSection, id: &str) -> Result<Transactional, KafkaError> {
+        let producer: BaseProducer = client_config(k)
+            .set("transactional.id", id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.max.bytes", "67108864")
+            .set("queue.buffering.max.messages", "1000000")
+            .set("transaction.timeout.ms", "60000")
+            .create()?;
+        producer.init_transactions(TIMEOUT)?;
+        Ok(Transactional {
+            producer,
+            open: false,
+            started: Instant::now(),
+            offsets: BTreeMap::new(),
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub fn begin(&mut self) -> Result<(), KafkaError> {
+        if !self.open {
+            self.producer.begin_transaction()?;
+            self.open = true;
+            self.started = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Queues a record in the open transaction, waiting for queue space when full.
+    pub fn send(&mut self, mut record: BaseRecord<'_, str, [u8]>) -> Result<(), KafkaError> {
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+
+    pub fn consumed(&mut self, topic: &str, partition: i32, offset: i64) {
+        self.offsets.insert((topic.to_string(), partition), offset + 1);
+    }
+
+    pub fn due(&self, interval: Duration) -> bool {
+        self.open && self.started.elapsed() >= interval
+    }
+
+    /// Commits the consumed offsets with the outputs. On failure the transaction is
+    /// aborted and `Err` returned: the caller must rewind its consumer and drop any state
+    /// built from the aborted input.
+    pub fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
+        if !self.open {
+            return Ok(());
+        }
+        let result = self.try_commit(consumer);
+        self.open = false;
+        self.offsets.clear();
+        if let Err(e) = result {
+            let _ = self.producer.abort_transaction(TIMEOUT);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn try_commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
+        if !self.offsets.is_empty() {
+            let mut tpl = TopicPartitionList::new();
+            for ((t, p), o) in &self.offsets {
+                tpl.add_partition_offset(t, *p, Offset::Offset(*o))?;
+            }
+            let meta = consumer
+                .group_metadata()
+                .ok_or_else(|| KafkaError::Config("consumer has no group metadata".into()))?;
+            self.producer.send_offsets_to_transaction(&tpl, &meta, TIMEOUT)?;
+        }
+        self.producer.commit_transaction(TIMEOUT)?;
+        Ok(())
+    }
+}
+
+/// Seeks every assigned partition back to the group's committed offset (after an abort).
+pub fn rewind<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
+    let assigned = consumer.assignment()?;
+    let committed = consumer.committed_offsets(assigned, TIMEOUT)?;
+    for e in committed.elements() {
+        let to = match e.offset() {
+            Offset::Offset(o) => Offset::Offset(o),
+            _ => Offset::Beginning,
+        };
+        consumer.seek(e.topic(), e.partition(), to, TIMEOUT)?;
+    }
+    Ok(())
+}
+
+/// What a stage does when partitions are about to be revoked: commit the open transaction
+/// (offsets of the revoked partitions included) and drop their state.
+pub type RevokeHook = Box<dyn FnMut(&BaseConsumer<StageContext>, &[(String, i32)]) + Send>;
+
+/// Consumer context that runs the stage's [`RevokeHook`] before a revocation.
+#[derive(Clone, Default)]
+pub struct StageContext {
+    pub on_revoke: Arc<Mutex<Option<RevokeHook>>>,
+}
+
+impl ClientContext for StageContext {}
+
+impl ConsumerContext for StageContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let revoked: Vec<(String, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            if let Some(hook) = self.on_revoke.lock().expect("hook lock").as_mut() {
+                hook(consumer, &revoked);
+            }
+        }
+    }
+}
+
+/// A group consumer for a stage: read_committed, manual offsets (they go into the
+/// transaction), cooperative rebalancing.
+pub fn stage_consumer(
+    k: &KafkaSection,
+    group: &str,
+    ctx: StageContext,
+) -> Result<BaseConsumer<StageContext>, KafkaError> {
+    Ok(client_config(k)
+        .set("group.id", group)
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("fetch.max.bytes", "67108864")
+        .set("max.partition.fetch.bytes", "67108864")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
+        .create_with_context(ctx)?)
+}
