@@ -43,6 +43,8 @@ transaction.state.log.num.partitions=8
 default.replication.factor=$5
 min.insync.replicas=$6
 group.initial.rebalance.delay.ms=0
+# a crashed worker's open transaction is aborted soon after its timeout (default 10 s)
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 message.max.bytes=67108864
 replica.fetch.max.bytes=67108864
 auto.create.topics.enable=false

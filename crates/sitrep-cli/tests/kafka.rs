@@ -24,7 +24,10 @@ fn bootstrap() -> Option<String> {
 }
 
 fn unique(name: &str) -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     format!("{name}-{}-{t}", std::process::id())
 }
 
@@ -85,27 +88,49 @@ format = "native"
 
     fn create_topic(&self, name: &str, partitions: i32) {
         use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", &self.brokers).create().unwrap();
+        let admin: AdminClient<_> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .create()
+            .unwrap();
         let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
         futures_executor::block_on(admin.create_topics([&t], &AdminOptions::new())).unwrap();
     }
 
     fn worker(&self, instance: &str) -> Child {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-            .args(["run", "--config", self.config.to_str().unwrap(), "--instance", instance])
+            .args([
+                "run",
+                "--config",
+                self.config.to_str().unwrap(),
+                "--instance",
+                instance,
+            ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::File::create(std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix)))
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert!(line.starts_with("kafka worker"), "{line}");
         child
     }
 
     fn produce(&self, file: &Path) {
         let st = Command::new("kcat")
-            .args(["-b", &self.brokers, "-t", &self.topic("raw"), "-P", "-l", file.to_str().unwrap()])
+            .args([
+                "-b",
+                &self.brokers,
+                "-t",
+                &self.topic("raw"),
+                "-P",
+                "-l",
+                file.to_str().unwrap(),
+            ])
             .status()
             .expect("kcat");
         assert!(st.success());
@@ -115,7 +140,17 @@ format = "native"
     /// None for a tombstone), in partition order.
     fn read(&self, topic: &str) -> Vec<(String, Option<String>)> {
         let out = Command::new("kcat")
-            .args(["-b", &self.brokers, "-C", "-t", &self.topic(topic), "-e", "-q", "-X", "isolation.level=read_committed"])
+            .args([
+                "-b",
+                &self.brokers,
+                "-C",
+                "-t",
+                &self.topic(topic),
+                "-e",
+                "-q",
+                "-X",
+                "isolation.level=read_committed",
+            ])
             .args(["-f", "%k\t%S\t%s\n"])
             .output()
             .expect("kcat");
@@ -148,16 +183,23 @@ format = "native"
             .set("group.id", group)
             .create()
             .unwrap();
-        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+        // a topic just created may not have leaders yet: count that as no progress
+        let Ok(md) = c.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
+            return (0, 0);
+        };
         let parts = md.topics()[0].partitions().len() as i32;
         let mut tpl = TopicPartitionList::new();
         for p in 0..parts {
             tpl.add_partition(topic, p);
         }
-        let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        let Ok(committed) = c.committed_offsets(tpl, Duration::from_secs(10)) else {
+            return (0, 0);
+        };
         let (mut done, mut end) = (0, 0);
         for p in 0..parts {
-            let (_, high) = c.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap();
+            let Ok((_, high)) = c.fetch_watermarks(topic, p, Duration::from_secs(10)) else {
+                return (0, 0);
+            };
             end += high;
             if let Some(Offset::Offset(o)) = committed.find_partition(topic, p).map(|e| e.offset()) {
                 done += o;
@@ -210,7 +252,10 @@ format = "native"
                 return;
             }
             let (correlated, events_end) = self.progress(&self.prefix, &self.topic("events"));
-            assert!(Instant::now() < deadline, "not drained: ingested {ingested}/{input_records}, correlated {correlated}/{events_end}");
+            assert!(
+                Instant::now() < deadline,
+                "not drained: ingested {ingested}/{input_records}, correlated {correlated}/{events_end}"
+            );
             std::thread::sleep(Duration::from_millis(300));
         }
     }
@@ -220,7 +265,17 @@ fn gen(dir: &Path, events: usize) -> PathBuf {
     let out = dir.join(format!("gen-{events}"));
     if !out.join("events.jsonl").exists() {
         let st = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-            .args(["gen", "--scenario", "telco", "--seed", "3", "--events", &events.to_string(), "--out", out.to_str().unwrap()])
+            .args([
+                "gen",
+                "--scenario",
+                "telco",
+                "--seed",
+                "3",
+                "--events",
+                &events.to_string(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
             .stdout(Stdio::null())
             .status()
             .unwrap();
@@ -257,7 +312,10 @@ fn interop_with_kcat_and_dead_letters() {
     let mut lines = std::fs::read_to_string(gen(d.path(), 5000)).unwrap();
     lines.push_str("this is not json\n");
     lines.push_str("{\"source\":\"x\",\"check\":\"y\",\"severity\":\"banana\"}\n");
-    lines.push_str(&format!("{{\"source\":\"x\",\"check\":\"y\",\"description\":\"{}\"}}\n", "z".repeat(100_000)));
+    lines.push_str(&format!(
+        "{{\"source\":\"x\",\"check\":\"y\",\"description\":\"{}\"}}\n",
+        "z".repeat(100_000)
+    ));
     let input = d.path().join("input.jsonl");
     std::fs::write(&input, &lines).unwrap();
     s.produce(&input);
@@ -269,23 +327,47 @@ fn interop_with_kcat_and_dead_letters() {
     assert!(!incidents.is_empty());
     for v in alerts.values().take(20) {
         let u: serde_json::Value = serde_json::from_str(v).unwrap();
-        assert_eq!((u["v"].as_u64(), u["type"].as_str()), (Some(1), Some("alert")), "{u}");
+        assert_eq!(
+            (u["v"].as_u64(), u["type"].as_str()),
+            (Some(1), Some("alert")),
+            "{u}"
+        );
     }
     for (k, v) in incidents.iter().take(20) {
         let u: serde_json::Value = serde_json::from_str(v).unwrap();
-        assert_eq!(u["incident"]["id"].as_str(), Some(k.as_str()), "keyed by incident id");
+        assert_eq!(
+            u["incident"]["id"].as_str(),
+            Some(k.as_str()),
+            "keyed by incident id"
+        );
     }
     // the route got every critical alert update and only those
     let routed = s.read("critical");
     assert!(!routed.is_empty());
-    assert!(routed.iter().all(|(_, v)| v.as_deref().unwrap().contains("\"severity\":\"critical\"")));
+    assert!(routed
+        .iter()
+        .all(|(_, v)| v.as_deref().unwrap().contains("\"severity\":\"critical\"")));
     // bad records: the dead-letter topic, reason in headers; the worker kept going
     let out = Command::new("kcat")
-        .args(["-b", &brokers, "-C", "-t", &s.topic("dlq"), "-e", "-q", "-f", "%h\n"])
+        .args([
+            "-b",
+            &brokers,
+            "-C",
+            "-t",
+            &s.topic("dlq"),
+            "-e",
+            "-q",
+            "-f",
+            "%h\n",
+        ])
         .output()
         .unwrap();
     let headers = String::from_utf8_lossy(&out.stdout);
-    for code in ["sitrep-code=not_json", "sitrep-code=unknown_severity", "sitrep-code=too_large"] {
+    for code in [
+        "sitrep-code=not_json",
+        "sitrep-code=unknown_severity",
+        "sitrep-code=too_large",
+    ] {
         assert!(headers.contains(code), "{code} in {headers}");
     }
     assert!(headers.contains("sitrep-reason="));
@@ -298,7 +380,10 @@ fn interop_with_kcat_and_dead_letters() {
 #[test]
 fn crash_and_rebalance_give_the_clean_run_exactly_once() {
     let Some(brokers) = bootstrap() else { return };
-    let events: usize = std::env::var("SITREP_KAFKA_TEST_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+    let events: usize = std::env::var("SITREP_KAFKA_TEST_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
     let d = tempfile::tempdir().unwrap();
     let input = gen(d.path(), events);
     let records = std::fs::read_to_string(&input).unwrap().lines().count() as i64;
@@ -325,6 +410,7 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
     }
     w1.kill().unwrap(); // SIGKILL
     w1.wait().unwrap();
+    let killed = Instant::now();
     let (at_kill, _) = crash.progress(&crash.prefix, &crash.topic("events"));
     // a third worker joins once two thirds are done
     loop {
@@ -336,6 +422,11 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let w3 = crash.worker("w3");
+    // w1's open transactions hold back read_committed readers until the broker aborts them
+    // (transaction_timeout_ms 10 s + the broker's 1 s sweep): only then is "drained" true
+    while killed.elapsed() < Duration::from_secs(13) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     crash.wait_drained(records, Duration::from_secs(600));
     eprintln!("killed w1 at {at_kill} of {records} correlated");
     stop(w2);
@@ -354,7 +445,11 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
         for (k, v) in crash.read(topic) {
             let Some(v) = v else { continue };
             let u: serde_json::Value = serde_json::from_str(&v).unwrap();
-            assert!(seen.insert((k.clone(), u["seq"].as_u64().unwrap())), "{topic}: update {k} seq {} twice", u["seq"]);
+            assert!(
+                seen.insert((k.clone(), u["seq"].as_u64().unwrap())),
+                "{topic}: update {k} seq {} twice",
+                u["seq"]
+            );
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct KafkaSection {
     pub commit_interval_ms: u64,
     /// Events per partition between state snapshots on the changelog.
     pub snapshot_every: u64,
+    /// A crashed worker's open transaction blocks read_committed readers of the partitions
+    /// it wrote until the broker aborts it after this long (unless the worker restarts
+    /// under the same `--instance` first, which fences it at once).
+    pub transaction_timeout_ms: u64,
     /// Alerts matching a route also go to its topic.
     pub routes: Vec<Route>,
 }
@@ -48,6 +52,7 @@ impl Default for KafkaSection {
             min_insync_replicas: None,
             commit_interval_ms: 100,
             snapshot_every: 100_000,
+            transaction_timeout_ms: 10_000,
             routes: Vec::new(),
         }
     }

@@ -11,7 +11,7 @@
 //! were committed already. The core is deterministic, so the state is exactly the one the
 //! previous owner had at its last commit.
 
-use crate::txn::{rewind, stage_consumer, StageContext, Transactional};
+use crate::txn::{stage_consumer, StageContext, Transactional};
 use crate::wire::{self, Record, SnapshotRecord};
 use crate::{client_config, KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -47,6 +47,9 @@ struct Partition {
     /// Next offset of the events partition after what the engine has seen.
     next_offset: i64,
     since_snapshot: u64,
+    /// Just restored: the consumer's position may be past `next_offset` (it fetched input
+    /// of an aborted transaction); the first record after a gap seeks back once.
+    fresh: bool,
 }
 
 struct Correlate {
@@ -57,8 +60,6 @@ struct Correlate {
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
-    /// An abort happened inside a rebalance callback: rewind before the next message.
-    needs_rewind: bool,
 }
 
 fn apply(engine: &mut Engine, r: &Record) {
@@ -176,6 +177,7 @@ impl Correlate {
                 engine,
                 next_offset: committed.max(from),
                 since_snapshot: 0,
+                fresh: true,
             },
         );
         Ok(())
@@ -210,6 +212,16 @@ impl Correlate {
         let part = self.partitions.get_mut(&p).expect("restored");
         if m.offset() < part.next_offset {
             // already in the restored state (a fetch that raced the restore)
+            return Ok(());
+        }
+        if std::mem::take(&mut part.fresh) && m.offset() > part.next_offset {
+            // possibly past input the state has not seen: go back to it (the same record
+            // comes again if the gap was only transaction markers)
+            let to = Offset::Offset(part.next_offset);
+            if let Err(e) = consumer.seek(m.topic(), p, to, TIMEOUT) {
+                eprintln!("correlate: seek {p}: {e}; restoring again");
+                self.partitions.remove(&p);
+            }
             return Ok(());
         }
         self.txn.begin()?;
@@ -304,8 +316,8 @@ impl Correlate {
             Err(e) => {
                 // the state includes input whose outputs were aborted: rebuild it
                 self.stats.aborts += 1;
+                // each partition restores (and seeks back) on its next record
                 self.partitions.clear();
-                self.needs_rewind = true;
                 eprintln!("correlate: transaction aborted ({e}); partitions will be restored");
                 Ok(())
             }
@@ -334,7 +346,6 @@ pub fn run(
         txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
         partitions: HashMap::new(),
         stats: CorrelateStats::default(),
-        needs_rewind: false,
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -352,15 +363,15 @@ pub fn run(
     while !stop.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(20));
         let mut s = state.lock().expect("stage lock");
-        if s.needs_rewind {
-            // what was polled came from before the rewind point's reset: drop it
-            s.needs_rewind = false;
-            drop(s);
-            rewind(&consumer)?;
-            continue;
-        }
         match polled {
-            Some(Ok(m)) => s.handle(&consumer, &m)?,
+            Some(Ok(m)) => {
+                if let Err(e) = s.handle(&consumer, &m) {
+                    // a failed restore or send: start the partitions over rather than die
+                    eprintln!("correlate: {e}; restoring");
+                    let _ = s.txn.commit(&consumer).map_err(|_| s.stats.aborts += 1);
+                    s.partitions.clear();
+                }
+            }
             Some(Err(e)) => eprintln!("correlate: {e}"),
             None => {}
         }

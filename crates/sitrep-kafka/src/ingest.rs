@@ -5,12 +5,13 @@
 //! the events-topic partition that owns their incident (`INC{p}-…` → partition p), so they
 //! are ordered with that partition's events. Consume and produce share one transaction.
 
-use crate::txn::{rewind, stage_consumer, StageContext, Transactional};
+use crate::txn::{stage_consumer, StageContext, Transactional};
 use crate::wire::{KIND, MINE};
 use crate::{KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::BaseRecord;
+use rdkafka::{Offset, TopicPartitionList};
 use sitrep_core::actions::Command;
 use sitrep_core::{Config, InputFormat, Normaliser};
 use std::collections::HashMap;
@@ -34,8 +35,10 @@ struct Ingest {
     formats: HashMap<String, InputFormat>,
     txn: Transactional,
     stats: IngestStats,
-    /// An abort happened inside a rebalance callback: rewind before the next message.
-    needs_rewind: bool,
+    /// After an abort: partitions whose position is past the committed offset; the next
+    /// record of each seeks back to it.
+    rewind: std::collections::HashSet<(String, i32)>,
+    abort_pending: bool,
 }
 
 fn dead_letter(
@@ -174,7 +177,8 @@ pub fn run(
         formats,
         txn: Transactional::new(k, &format!("{}-ingest-{instance}", k.group))?,
         stats: IngestStats::default(),
-        needs_rewind: false,
+        rewind: Default::default(),
+        abort_pending: false,
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -183,7 +187,7 @@ pub fn run(
             let mut s = hook_state.lock().expect("stage lock");
             if s.txn.commit(consumer).is_err() {
                 s.stats.aborts += 1;
-                s.needs_rewind = true;
+                s.abort_pending = true;
             }
         },
     ));
@@ -195,21 +199,23 @@ pub fn run(
     while !stop.load(Ordering::Relaxed) {
         let polled = consumer.poll(Duration::from_millis(20));
         let mut s = state.lock().expect("stage lock");
-        if s.needs_rewind {
-            s.needs_rewind = false;
-            drop(s);
-            rewind(&consumer)?;
-            continue;
+        if std::mem::take(&mut s.abort_pending) {
+            s.rewind = assigned(&consumer);
         }
         match polled {
-            Some(Ok(m)) => s.handle(&m)?,
+            Some(Ok(m)) => {
+                if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
+                    seek_to_committed(&consumer, m.topic(), m.partition());
+                } else {
+                    s.handle(&m)?
+                }
+            }
             Some(Err(e)) => eprintln!("ingest: {e}"),
             None => {}
         }
         if s.txn.due(interval) && s.txn.commit(&consumer).is_err() {
             s.stats.aborts += 1;
-            drop(s);
-            rewind(&consumer)?;
+            s.rewind = assigned(&consumer);
         }
     }
     let mut s = state.lock().expect("stage lock");
@@ -217,4 +223,35 @@ pub fn run(
         s.stats.aborts += 1;
     }
     Ok(s.stats)
+}
+
+fn assigned(consumer: &BaseConsumer<StageContext>) -> std::collections::HashSet<(String, i32)> {
+    consumer
+        .assignment()
+        .map(|a| {
+            a.elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Back to the group's committed offset (after an abort); on failure the records are
+/// processed from where the consumer is, which the next abort-free commit covers.
+fn seek_to_committed(consumer: &BaseConsumer<StageContext>, topic: &str, partition: i32) {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, partition);
+    let to = consumer
+        .committed_offsets(tpl, Duration::from_secs(30))
+        .ok()
+        .and_then(|c| c.find_partition(topic, partition).map(|e| e.offset()))
+        .and_then(|o| match o {
+            Offset::Offset(o) => Some(Offset::Offset(o)),
+            _ => None,
+        })
+        .unwrap_or(Offset::Beginning);
+    if let Err(e) = consumer.seek(topic, partition, to, Duration::from_secs(30)) {
+        eprintln!("ingest: seek {topic}[{partition}]: {e}");
+    }
 }

@@ -32,7 +32,7 @@ impl Transactional {
             .set("linger.ms", "5")
             .set("message.max.bytes", "67108864")
             .set("queue.buffering.max.messages", "1000000")
-            .set("transaction.timeout.ms", "60000")
+            .set("transaction.timeout.ms", k.transaction_timeout_ms.to_string())
             .create()?;
         producer.init_transactions(TIMEOUT)?;
         Ok(Transactional {
@@ -109,20 +109,6 @@ impl Transactional {
         self.producer.commit_transaction(TIMEOUT)?;
         Ok(())
     }
-}
-
-/// Seeks every assigned partition back to the group's committed offset (after an abort).
-pub fn rewind<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
-    let assigned = consumer.assignment()?;
-    let committed = consumer.committed_offsets(assigned, TIMEOUT)?;
-    for e in committed.elements() {
-        let to = match e.offset() {
-            Offset::Offset(o) => Offset::Offset(o),
-            _ => Offset::Beginning,
-        };
-        consumer.seek(e.topic(), e.partition(), to, TIMEOUT)?;
-    }
-    Ok(())
 }
 
 /// What a stage does when partitions are about to be revoked: commit the open transaction
