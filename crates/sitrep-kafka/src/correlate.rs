@@ -313,6 +313,7 @@ impl Correlate {
         }
         match self.txn.commit(consumer) {
             Ok(()) => Ok(()),
+            Err(e @ KafkaError::Fatal(_)) => Err(e),
             Err(e) => {
                 // the state includes input whose outputs were aborted: rebuild it
                 self.stats.aborts += 1;
@@ -365,11 +366,15 @@ pub fn run(
         let mut s = state.lock().expect("stage lock");
         match polled {
             Some(Ok(m)) => {
-                if let Err(e) = s.handle(&consumer, &m) {
-                    // a failed restore or send: start the partitions over rather than die
-                    eprintln!("correlate: {e}; restoring");
-                    let _ = s.txn.commit(&consumer).map_err(|_| s.stats.aborts += 1);
-                    s.partitions.clear();
+                match s.handle(&consumer, &m) {
+                    Ok(()) => {}
+                    Err(e @ KafkaError::Fatal(_)) => return Err(e),
+                    Err(e) => {
+                        // a failed restore or send: start the partitions over rather than die
+                        eprintln!("correlate: {e}; restoring");
+                        s.commit(&consumer)?;
+                        s.partitions.clear();
+                    }
                 }
             }
             Some(Err(e)) => eprintln!("correlate: {e}"),

@@ -213,9 +213,15 @@ pub fn run(
             Some(Err(e)) => eprintln!("ingest: {e}"),
             None => {}
         }
-        if s.txn.due(interval) && s.txn.commit(&consumer).is_err() {
-            s.stats.aborts += 1;
-            s.rewind = assigned(&consumer);
+        if s.txn.due(interval) {
+            match s.txn.commit(&consumer) {
+                Ok(()) => {}
+                Err(e @ KafkaError::Fatal(_)) => return Err(e),
+                Err(_) => {
+                    s.stats.aborts += 1;
+                    s.rewind = assigned(&consumer);
+                }
+            }
         }
     }
     let mut s = state.lock().expect("stage lock");

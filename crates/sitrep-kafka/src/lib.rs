@@ -39,6 +39,10 @@ pub enum KafkaError {
     Config(String),
     #[error("engine config: {0}")]
     Engine(#[from] sitrep_core::config::ConfigError),
+    /// The producer cannot go on (fenced, or a transaction that will not abort): the
+    /// worker stops and its partitions move to the others.
+    #[error("fatal: {0}")]
+    Fatal(String),
     #[error("state of partition {partition}: {reason}")]
     State { partition: i32, reason: String },
 }

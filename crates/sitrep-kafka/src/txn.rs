@@ -4,7 +4,7 @@
 
 use crate::{client_config, KafkaError, KafkaSection};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// librdkafka needs its delivery reports served while a commit or abort flushes: the
+/// threaded producer polls on its own thread.
+pub type TxnProducer = ThreadedProducer<DefaultProducerContext>;
+
 pub struct Transactional {
-    pub producer: BaseProducer,
+    pub producer: TxnProducer,
     open: bool,
     started: Instant,
     /// Next offset to commit per (topic, partition) consumed in the open transaction.
@@ -25,7 +29,7 @@ impl Transactional {
     /// A producer with `transactional.id` = `id` (one per worker and stage: a restarted
     /// worker with the same id fences its zombie).
     pub fn new(k: &KafkaSection, id: &str) -> Result<Transactional, KafkaError> {
-        let producer: BaseProducer = client_config(k)
+        let producer: TxnProducer = client_config(k)
             .set("transactional.id", id)
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -63,7 +67,7 @@ impl Transactional {
                 Ok(()) => return Ok(()),
                 Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
-                    self.producer.poll(Duration::from_millis(10));
+                    std::thread::sleep(Duration::from_millis(5));
                 }
                 Err((e, _)) => return Err(e.into()),
             }
@@ -89,10 +93,34 @@ impl Transactional {
         self.open = false;
         self.offsets.clear();
         if let Err(e) = result {
-            let _ = self.producer.abort_transaction(TIMEOUT);
+            self.abort()?;
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Aborts the open transaction. librdkafka's abort is resumable: a call that times out
+    /// or meets a retriable error is called again. A fatal error (this producer was fenced
+    /// by a newer worker with the same instance name) is returned: the stage must stop.
+    fn abort(&mut self) -> Result<(), KafkaError> {
+        let mut last = None;
+        for _ in 0..20 {
+            match self.producer.abort_transaction(TIMEOUT) {
+                Ok(()) => return Ok(()),
+                Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_fatal() => {
+                    return Err(KafkaError::Fatal(e.to_string()))
+                }
+                Err(e) => {
+                    eprintln!("abort_transaction: {e}; retrying");
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+        Err(KafkaError::Fatal(format!(
+            "the transaction could not be aborted: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )))
     }
 
     fn try_commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {

@@ -32,11 +32,12 @@ pub fn run(
         .name("correlate".into())
         .spawn(move || correlate::run(&k2, &c2, &i2, s2))
         .expect("thread");
-    let i = ingest.join().expect("ingest thread");
-    // a failed stage stops the worker: its partitions move to the others
-    if i.is_err() {
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    // a stage that fails stops the worker (its partitions move to the others)
+    while !ingest.is_finished() && !correlate.is_finished() {
+        std::thread::sleep(Duration::from_millis(100));
     }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let i = ingest.join().expect("ingest thread");
     let c = correlate.join().expect("correlate thread");
     Ok(WorkerStats {
         ingest: i?,
