@@ -383,7 +383,7 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
     let events: usize = std::env::var("SITREP_KAFKA_TEST_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300_000);
+        .unwrap_or(1_000_000);
     let d = tempfile::tempdir().unwrap();
     let input = gen(d.path(), events);
     let records = std::fs::read_to_string(&input).unwrap().lines().count() as i64;
