@@ -5,6 +5,7 @@
 #                                  3-broker cluster (127.0.0.1:9192,9193,9194); waits until ready
 #   scripts/kafka.sh stop          stop every broker started from this cache
 #   scripts/kafka.sh kill N        SIGKILL broker N of the 3-broker cluster (failover tests)
+#   scripts/kafka.sh create-topic NAME [PARTITIONS]
 # Each broker runs in combined mode (broker + controller, static quorum), data in a fresh
 # folder per start. Cache: $SITREP_KAFKA_HOME (default: .cache/kafka in the repository).
 set -euo pipefail
@@ -109,5 +110,7 @@ case "${1:-}" in
   start) start "${2:-1}" ;;
   stop) stop ;;
   kill) kill -9 "$(cat "$run/broker-$2/pid")" ;;
-  *) sed -n '2,9p' "$0"; exit 2 ;;
+  create-topic) java_cmd org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$run/bootstrap")" \
+      --create --topic "$2" --partitions "${3:-6}" >/dev/null ;;
+  *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

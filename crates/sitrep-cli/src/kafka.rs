@@ -15,7 +15,12 @@ use sitrep_kafka::KafkaSection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub fn run(engine: Config, instance: Option<String>, listen: Option<std::net::SocketAddr>) -> Result<()> {
+pub fn run(
+    engine: Config,
+    instance: Option<String>,
+    listen: Option<std::net::SocketAddr>,
+    idle_exit_ms: Option<u64>,
+) -> Result<()> {
     let k = KafkaSection::from_table(&engine.kafka).map_err(anyhow::Error::msg)?;
     let instance = instance
         .or_else(|| std::env::var("SITREP_INSTANCE").ok())
@@ -56,8 +61,24 @@ pub fn run(engine: Config, instance: Option<String>, listen: Option<std::net::So
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let stats = sitrep_kafka::worker::run(&k, &engine, &instance, stop)?;
-    println!("stopped: {stats:?}");
+    let idle = idle_exit_ms.map(std::time::Duration::from_millis);
+    let stats = sitrep_kafka::worker::run(&k, &engine, &instance, stop, idle)?;
+    println!(
+        "stopped: ingested {} messages ({} events, {} dead letters, {} commands); correlated {} events ({} updates) in {:.2} s, {:.2} s from first ingest; {} restores ({} events replayed, {} ms), {} snapshots, {} aborts",
+        stats.ingest.messages,
+        stats.ingest.events,
+        stats.ingest.dead_letters,
+        stats.ingest.commands,
+        stats.correlate.events,
+        stats.correlate.updates,
+        stats.correlate_secs,
+        stats.busy_secs,
+        stats.correlate.restores,
+        stats.correlate.replayed,
+        stats.correlate.restore_ms,
+        stats.correlate.snapshots,
+        stats.ingest.aborts + stats.correlate.aborts
+    );
     Ok(())
 }
 

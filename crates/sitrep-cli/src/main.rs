@@ -93,12 +93,16 @@ struct RunArgs {
     /// same name fences its predecessor). Default: `SITREP_INSTANCE`, else the host name.
     #[arg(long)]
     instance: Option<String>,
+    /// On Kafka: stop once both stages have been idle this long after some work
+    /// (benchmarks).
+    #[arg(long)]
+    exit_when_idle_ms: Option<u64>,
 }
 
 fn run_server(a: RunArgs) -> Result<()> {
     let engine = load::config(a.config.as_deref())?;
     if !engine.kafka.is_empty() {
-        return kafka::run(engine, a.instance, a.listen);
+        return kafka::run(engine, a.instance, a.listen, a.exit_when_idle_ms);
     }
     let mut server = sitrep_server::ServerSection::from_table(&engine.server).map_err(anyhow::Error::msg)?;
     if let Some(d) = a.data {

@@ -332,6 +332,7 @@ pub fn run(
     engine_cfg: &Config,
     instance: &str,
     stop: Stop,
+    activity: crate::Activity,
 ) -> Result<CorrelateStats, KafkaError> {
     let mut routes = Vec::new();
     for r in &k.routes {
@@ -366,6 +367,7 @@ pub fn run(
         let mut s = state.lock().expect("stage lock");
         match polled {
             Some(Ok(m)) => {
+                activity.touch();
                 match s.handle(&consumer, &m) {
                     Ok(()) => {}
                     Err(e @ KafkaError::Fatal(_)) => return Err(e),

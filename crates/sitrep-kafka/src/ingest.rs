@@ -166,6 +166,7 @@ pub fn run(
     engine_cfg: &Config,
     instance: &str,
     stop: Stop,
+    activity: crate::Activity,
 ) -> Result<IngestStats, KafkaError> {
     let mut formats = HashMap::new();
     for i in &k.inputs {
@@ -204,6 +205,7 @@ pub fn run(
         }
         match polled {
             Some(Ok(m)) => {
+                activity.touch();
                 if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
                     seek_to_committed(&consumer, m.topic(), m.partition());
                 } else {

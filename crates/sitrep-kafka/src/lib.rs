@@ -59,3 +59,22 @@ pub fn client_config(k: &KafkaSection) -> rdkafka::ClientConfig {
 
 /// Stops the stage loops: set it, and each returns after finishing its transaction.
 pub type Stop = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+/// When a stage first and last handled a record (benchmarks and idle detection).
+#[derive(Debug, Default, Clone)]
+pub struct Activity(
+    std::sync::Arc<std::sync::Mutex<(Option<std::time::Instant>, Option<std::time::Instant>)>>,
+);
+
+impl Activity {
+    pub fn touch(&self) {
+        let now = std::time::Instant::now();
+        let mut a = self.0.lock().expect("activity lock");
+        a.0.get_or_insert(now);
+        a.1 = Some(now);
+    }
+
+    pub fn span(&self) -> (Option<std::time::Instant>, Option<std::time::Instant>) {
+        *self.0.lock().expect("activity lock")
+    }
+}

@@ -8,40 +8,76 @@ use sitrep_core::actions::Command;
 use sitrep_core::Config;
 use std::time::Duration;
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct WorkerStats {
     pub ingest: ingest::IngestStats,
     pub correlate: correlate::CorrelateStats,
+    /// First record ingested to last record correlated (seconds).
+    pub busy_secs: f64,
+    /// First to last record correlated (seconds).
+    pub correlate_secs: f64,
 }
 
-/// Runs both stages until `stop` is set; returns their counters.
+/// Runs both stages until `stop` is set (or, with `idle_exit`, until both have been idle
+/// that long after some work: for benchmarks); returns their counters.
 pub fn run(
     k: &KafkaSection,
     engine_cfg: &Config,
     instance: &str,
     stop: Stop,
+    idle_exit: Option<Duration>,
 ) -> Result<WorkerStats, KafkaError> {
     admin::ensure_topics(k)?;
-    let (k1, c1, i1, s1) = (k.clone(), engine_cfg.clone(), instance.to_string(), stop.clone());
+    let ingest_activity = crate::Activity::default();
+    let correlate_activity = crate::Activity::default();
+    let (k1, c1, i1, s1, a1) = (
+        k.clone(),
+        engine_cfg.clone(),
+        instance.to_string(),
+        stop.clone(),
+        ingest_activity.clone(),
+    );
     let ingest = std::thread::Builder::new()
         .name("ingest".into())
-        .spawn(move || ingest::run(&k1, &c1, &i1, s1))
+        .spawn(move || ingest::run(&k1, &c1, &i1, s1, a1))
         .expect("thread");
-    let (k2, c2, i2, s2) = (k.clone(), engine_cfg.clone(), instance.to_string(), stop.clone());
+    let (k2, c2, i2, s2, a2) = (
+        k.clone(),
+        engine_cfg.clone(),
+        instance.to_string(),
+        stop.clone(),
+        correlate_activity.clone(),
+    );
     let correlate = std::thread::Builder::new()
         .name("correlate".into())
-        .spawn(move || correlate::run(&k2, &c2, &i2, s2))
+        .spawn(move || correlate::run(&k2, &c2, &i2, s2, a2))
         .expect("thread");
     // a stage that fails stops the worker (its partitions move to the others)
     while !ingest.is_finished() && !correlate.is_finished() {
         std::thread::sleep(Duration::from_millis(100));
+        if let Some(idle) = idle_exit {
+            // idle: some work was done, and none for `idle` (a worker may own partitions of
+            // one stage only)
+            let last = [ingest_activity.span().1, correlate_activity.span().1];
+            if last.iter().any(Option::is_some) && last.iter().flatten().all(|t| t.elapsed() > idle) {
+                break;
+            }
+        }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let i = ingest.join().expect("ingest thread");
     let c = correlate.join().expect("correlate thread");
+    let (first_in, _) = ingest_activity.span();
+    let (first_out, last_out) = correlate_activity.span();
+    let secs = |a: Option<std::time::Instant>, b: Option<std::time::Instant>| match (a, b) {
+        (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
+        _ => 0.0,
+    };
     Ok(WorkerStats {
         ingest: i?,
         correlate: c?,
+        busy_secs: secs(first_in, last_out),
+        correlate_secs: secs(first_out, last_out),
     })
 }
 
