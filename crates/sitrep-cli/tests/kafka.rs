@@ -97,6 +97,11 @@ format = "native"
     }
 
     fn worker(&self, instance: &str) -> Child {
+        self.worker_with(instance, &[])
+    }
+
+    fn worker_with(&self, instance: &str, extra: &[&str]) -> Child {
+        let log = std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix));
         let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
             .args([
                 "run",
@@ -105,19 +110,33 @@ format = "native"
                 "--instance",
                 instance,
             ])
+            .args(extra)
             .stdout(Stdio::piped())
-            .stderr(
-                std::fs::File::create(std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix)))
-                    .unwrap(),
-            )
+            .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        loop {
+            line.clear();
+            out.read_line(&mut line).unwrap();
+            match line.strip_prefix("actions on http://") {
+                Some(addr) => {
+                    let file = std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix));
+                    std::fs::write(file, addr.trim()).unwrap();
+                }
+                None => break,
+            }
+        }
         assert!(line.starts_with("kafka worker"), "{line}");
+        // keep reading so the worker never writes into a closed pipe
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         child
+    }
+
+    fn api_addr(&self, instance: &str) -> String {
+        std::fs::read_to_string(std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix)))
+            .unwrap()
     }
 
     fn produce(&self, file: &Path) {
@@ -308,7 +327,7 @@ fn interop_with_kcat_and_dead_letters() {
     let Some(brokers) = bootstrap() else { return };
     let d = tempfile::tempdir().unwrap();
     let s = Setup::new(d.path(), &brokers, "interop", false);
-    let w = s.worker("w1");
+    let w = s.worker_with("w1", &["--listen", "127.0.0.1:0"]);
     let mut lines = std::fs::read_to_string(gen(d.path(), 5000)).unwrap();
     lines.push_str("this is not json\n");
     lines.push_str("{\"source\":\"x\",\"check\":\"y\",\"severity\":\"banana\"}\n");
@@ -371,6 +390,45 @@ fn interop_with_kcat_and_dead_letters() {
         assert!(headers.contains(code), "{code} in {headers}");
     }
     assert!(headers.contains("sitrep-reason="));
+
+    // an operator action through the worker's API reaches the partition owning the
+    // incident (via the commands topic) and lands in its timeline
+    let id = incidents
+        .iter()
+        .find(|(_, v)| v.contains("\"state\":\"open\""))
+        .map(|(k, _)| k.clone())
+        .expect("an open incident");
+    let body = r#"{"action":"acknowledge","by":"ann"}"#;
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-XPOST",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args([
+            "-d",
+            body,
+            &format!("http://{}/api/v1/incidents/{id}/actions", s.api_addr("w1")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "202");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = s.table("incidents");
+        let v: serde_json::Value = serde_json::from_str(&now[&id]).unwrap();
+        if v["change"] == "acknowledged" {
+            assert_eq!(v["incident"]["state"], "acknowledged");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the command was applied: {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
     stop(w);
 }
 
