@@ -52,7 +52,7 @@ format = "native"
 T
 }
 
-for workers in 1 2 3; do
+for workers in ${BENCH_WORKERS:-1 2 3}; do
   g="$run_id-w$workers"
   config "$g" >"$work/$g.toml"
   pids=()

@@ -129,15 +129,23 @@ impl Ingest {
             let stamp = m.timestamp().to_millis().unwrap_or(0);
             let mut out = Vec::new();
             self.normaliser.normalise(&format, payload, stamp, &mut out);
+            // a dated native event is forwarded as received: the correlate stage's parse of
+            // these bytes gives the same event, and re-encoding would cost a serialisation
+            let forward_raw = format == InputFormat::Native
+                && out.len() == 1
+                && matches!(&out[0], Ok(e) if e.time.is_some() && !e.mine_template);
             for r in out {
                 match r {
                     Ok(mut e) => {
                         e.time.get_or_insert(stamp);
                         let key = k.scope_key(&e);
-                        let json = e.to_native_json();
-                        let mut rec = BaseRecord::to(&k.topics.events)
-                            .key(key.as_str())
-                            .payload(json.as_bytes());
+                        let json = if forward_raw {
+                            String::new()
+                        } else {
+                            e.to_native_json()
+                        };
+                        let bytes = if forward_raw { payload } else { json.as_bytes() };
+                        let mut rec = BaseRecord::to(&k.topics.events).key(key.as_str()).payload(bytes);
                         if e.mine_template {
                             rec = rec.headers(OwnedHeaders::new().insert(Header {
                                 key: MINE,
