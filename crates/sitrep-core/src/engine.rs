@@ -308,7 +308,7 @@ impl Engine {
     }
 
     /// Slots of the alerts still held, in creation order.
-    fn slots_in_order(&self) -> Vec<u32> {
+    pub(crate) fn slots_in_order(&self) -> Vec<u32> {
         let mut v: Vec<(u64, u32)> = self
             .st
             .alerts

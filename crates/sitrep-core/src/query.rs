@@ -187,15 +187,9 @@ impl Engine {
 // state: they only read.
 impl Engine {
     fn alert_slots_newest_first(&self) -> Vec<u32> {
-        let mut v: Vec<(u64, u32)> = self
-            .st
-            .alerts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
-            .collect();
-        v.sort_unstable_by(|a, b| b.cmp(a));
-        v.into_iter().map(|(_, s)| s).collect()
+        let mut v = self.slots_in_order();
+        v.reverse();
+        v
     }
 
     fn incident_clusters_newest_first(&self) -> Vec<u64> {

@@ -74,15 +74,21 @@ fn apply(engine: &mut Engine, r: &Record) {
 }
 
 impl Correlate {
-    /// The latest snapshot of partition p on the changelog, if any.
-    fn latest_snapshot(&self, p: i32) -> Result<Option<(i64, Engine)>, KafkaError> {
-        let c: BaseConsumer = client_config(&self.k)
+    /// A consumer for restoring: assigned by hand (its group only names it; nothing is
+    /// committed), read_committed so aborted records are never replayed.
+    fn restore_consumer(&self) -> Result<BaseConsumer, KafkaError> {
+        Ok(client_config(&self.k)
             .set("group.id", format!("{}-restore", self.k.group))
             .set("isolation.level", "read_committed")
             .set("enable.auto.commit", "false")
             .set("fetch.max.bytes", "67108864")
             .set("max.partition.fetch.bytes", "67108864")
-            .create()?;
+            .create()?)
+    }
+
+    /// The latest snapshot of partition p on the changelog, if any.
+    fn latest_snapshot(&self, p: i32) -> Result<Option<(i64, Engine)>, KafkaError> {
+        let c = self.restore_consumer()?;
         let topic = &self.k.topics.changelog;
         let (low, high) = c.fetch_watermarks(topic, p, TIMEOUT)?;
         if high <= low {
@@ -128,12 +134,7 @@ impl Correlate {
         };
         let mut replayed = 0u64;
         if from < committed {
-            let c: BaseConsumer = client_config(&self.k)
-                .set("group.id", format!("{}-restore", self.k.group))
-                .set("isolation.level", "read_committed")
-                .set("enable.auto.commit", "false")
-                .set("fetch.max.bytes", "67108864")
-                .create()?;
+            let c = self.restore_consumer()?;
             let topic = &self.k.topics.events;
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(topic, p, Offset::Offset(from))?;
