@@ -340,6 +340,14 @@ impl Engine {
 
     /// Every incident opened and not yet purged, in opening order.
     pub fn incidents(&self) -> Vec<IncidentView> {
+        self.incident_clusters_in_order()
+            .into_iter()
+            .map(|id| self.incident_view(id))
+            .collect()
+    }
+
+    /// Clusters that became incidents (and are not purged), in opening order.
+    pub(crate) fn incident_clusters_in_order(&self) -> Vec<u64> {
         let mut v: Vec<(u64, u64)> = self
             .st
             .clusters
@@ -347,7 +355,7 @@ impl Engine {
             .filter_map(|(id, c)| c.incident.map(|n| (n, *id)))
             .collect();
         v.sort_unstable();
-        v.into_iter().map(|(_, id)| self.incident_view(id)).collect()
+        v.into_iter().map(|(_, id)| id).collect()
     }
 }
 

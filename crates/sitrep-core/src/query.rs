@@ -193,14 +193,9 @@ impl Engine {
     }
 
     fn incident_clusters_newest_first(&self) -> Vec<u64> {
-        let mut v: Vec<(u64, u64)> = self
-            .st
-            .clusters
-            .iter()
-            .filter_map(|(id, c)| c.incident.map(|n| (n, *id)))
-            .collect();
-        v.sort_unstable_by(|a, b| b.cmp(a));
-        v.into_iter().map(|(_, c)| c).collect()
+        let mut v = self.incident_clusters_in_order();
+        v.reverse();
+        v
     }
 
     /// Live slots of a cluster's members (each alert once, even with several occurrences).
