@@ -3,16 +3,18 @@
 #   scripts/kafka.sh fetch         download kafka_2.13 (KRaft) and dependencies into the cache
 #   scripts/kafka.sh start [1|3]   format storage and start 1 broker (127.0.0.1:9092) or a
 #                                  3-broker cluster (127.0.0.1:9192,9193,9194); waits until ready
-#   scripts/kafka.sh stop          stop every broker started from this cache
+#   scripts/kafka.sh stop [1|3]    stop the single broker or the cluster (default: both)
 #   scripts/kafka.sh kill N        SIGKILL broker N of the 3-broker cluster (failover tests)
-#   scripts/kafka.sh create-topic NAME [PARTITIONS]
+#   scripts/kafka.sh create-topic NAME [PARTITIONS]   (on the single broker)
 # Each broker runs in combined mode (broker + controller, static quorum), data in a fresh
-# folder per start. Cache: $SITREP_KAFKA_HOME (default: .cache/kafka in the repository).
+# folder per start. The single broker and the cluster use separate ports and folders, so
+# both can run at once (the failover test starts the cluster beside the suite's broker).
+# Cache: $SITREP_KAFKA_HOME (default: .cache/kafka in the repository).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 home="${SITREP_KAFKA_HOME:-$repo/.cache/kafka}"
 lib="$home/lib"
-run="$home/run"
+runs="$home"  # run-1/ for the single broker, run-3/ for the cluster
 
 fetch() {
   if [ -f "$lib/.complete" ]; then return; fi
@@ -69,7 +71,8 @@ wait_ready() { # port
 start() {
   local n="${1:-1}"
   fetch
-  stop >/dev/null 2>&1 || true
+  stop "$n" >/dev/null 2>&1 || true
+  run="$runs/run-$n"
   rm -rf "$run"; mkdir -p "$run"
   local cluster_id
   cluster_id=$(java_cmd kafka.tools.StorageTool random-uuid)
@@ -93,11 +96,13 @@ start() {
 }
 
 stop() {
-  for p in "$run"/broker-*/pid; do
+  local pids=()
+  if [ -z "${1:-}" ]; then pids=("$runs"/run-*/broker-*/pid); else pids=("$runs/run-$1"/broker-*/pid); fi
+  for p in "${pids[@]}"; do
     [ -f "$p" ] || continue
     kill "$(cat "$p")" 2>/dev/null || true
   done
-  for p in "$run"/broker-*/pid; do
+  for p in "${pids[@]}"; do
     [ -f "$p" ] || continue
     for _ in $(seq 30); do kill -0 "$(cat "$p")" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$(cat "$p")" 2>/dev/null || true
@@ -108,9 +113,9 @@ stop() {
 case "${1:-}" in
   fetch) fetch ;;
   start) start "${2:-1}" ;;
-  stop) stop ;;
-  kill) kill -9 "$(cat "$run/broker-$2/pid")" ;;
-  create-topic) java_cmd org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$run/bootstrap")" \
+  stop) stop "${2:-}" ;;
+  kill) kill -9 "$(cat "$runs/run-3/broker-$2/pid")" ;;
+  create-topic) java_cmd org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$runs/run-1/bootstrap")" \
       --create --topic "$2" --partitions "${3:-6}" >/dev/null ;;
   *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use sitrep_core::actions::{Action, Command};
 use sitrep_core::Config;
+use sitrep_kafka::replay::{Prepared, StartAt};
 use sitrep_kafka::worker::CommandSender;
 use sitrep_kafka::KafkaSection;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,8 +21,25 @@ pub fn run(
     instance: Option<String>,
     listen: Option<std::net::SocketAddr>,
     idle_exit_ms: Option<u64>,
+    replay: Option<(String, StartAt)>,
 ) -> Result<()> {
-    let k = KafkaSection::from_table(&engine.kafka).map_err(anyhow::Error::msg)?;
+    let mut k = KafkaSection::from_table(&engine.kafka).map_err(anyhow::Error::msg)?;
+    let mut replay_line = None;
+    if let Some((name, start)) = &replay {
+        k = sitrep_kafka::replay::section(&k, name)?;
+        sitrep_kafka::admin::ensure_topics(&k)?;
+        replay_line = Some(match sitrep_kafka::replay::prepare(&k, start)? {
+            Prepared::Committed(plan) => format!(
+                "replay {name}: group {}, starting at {}",
+                k.group,
+                plan.iter()
+                    .map(|(t, p, o)| format!("{t}[{p}]@{o}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Prepared::Resumed => format!("replay {name}: group {} resumes from its offsets", k.group),
+        });
+    }
     let instance = instance
         .or_else(|| std::env::var("SITREP_INSTANCE").ok())
         .or_else(|| {
@@ -59,6 +77,9 @@ pub fn run(
         "kafka worker {instance}: brokers {}, group {}",
         k.brokers, k.group
     );
+    if let Some(line) = replay_line {
+        println!("{line}");
+    }
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let idle = idle_exit_ms.map(std::time::Duration::from_millis);

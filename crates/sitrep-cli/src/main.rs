@@ -97,12 +97,25 @@ struct RunArgs {
     /// (benchmarks).
     #[arg(long)]
     exit_when_idle_ms: Option<u64>,
+    /// On Kafka: run as replay NAME — a fresh group and topics suffixed `.NAME`, the live
+    /// pipeline untouched (try new recipes on past data; see docs/scaling.md).
+    #[arg(long, value_name = "NAME")]
+    replay: Option<String>,
+    /// With --replay: where in the input topics to start the first time: `earliest`,
+    /// `offset:N` (every partition), an RFC 3339 time or epoch milliseconds (Kafka
+    /// offsets-for-times).
+    #[arg(long, value_name = "START", requires = "replay", default_value = "earliest")]
+    from: String,
 }
 
 fn run_server(a: RunArgs) -> Result<()> {
     let engine = load::config(a.config.as_deref())?;
     if !engine.kafka.is_empty() {
-        return kafka::run(engine, a.instance, a.listen, a.exit_when_idle_ms);
+        let replay = match a.replay {
+            Some(name) => Some((name, a.from.parse().map_err(anyhow::Error::msg)?)),
+            None => None,
+        };
+        return kafka::run(engine, a.instance, a.listen, a.exit_when_idle_ms, replay);
     }
     let mut server = sitrep_server::ServerSection::from_table(&engine.server).map_err(anyhow::Error::msg)?;
     if let Some(d) = a.data {

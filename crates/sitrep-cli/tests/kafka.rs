@@ -5,322 +5,12 @@
 //!
 //! Each test uses its own topics and groups, so they can share one broker.
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{bootstrap, gen, stop, Setup};
+use std::collections::HashSet;
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn bootstrap() -> Option<String> {
-    match std::env::var("SITREP_KAFKA_BOOTSTRAP") {
-        Ok(b) if !b.is_empty() => Some(b),
-        _ => {
-            eprintln!("SKIPPED: SITREP_KAFKA_BOOTSTRAP is not set (scripts/test starts a broker with scripts/kafka.sh)");
-            None
-        }
-    }
-}
-
-fn unique(name: &str) -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    format!("{name}-{}-{t}", std::process::id())
-}
-
-struct Setup {
-    brokers: String,
-    prefix: String,
-    config: PathBuf,
-}
-
-impl Setup {
-    fn new(dir: &Path, brokers: &str, name: &str, input_partitions_one: bool) -> Setup {
-        let prefix = unique(name);
-        let config = dir.join(format!("{prefix}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[kafka]
-brokers = "{brokers}"
-group = "{prefix}"
-scope = ["labels.region"]
-partitions = 6
-snapshot_every = 5000
-commit_interval_ms = 100
-[kafka.topics]
-events = "{prefix}.events"
-changelog = "{prefix}.changelog"
-alerts = "{prefix}.alerts"
-incidents = "{prefix}.incidents"
-dead_letters = "{prefix}.dlq"
-commands = "{prefix}.commands"
-[[kafka.routes]]
-topic = "{prefix}.critical"
-match = {{ min_severity = "critical" }}
-[[kafka.inputs]]
-topic = "{prefix}.raw"
-format = "native"
-"#
-            ),
-        )
-        .unwrap();
-        let s = Setup {
-            brokers: brokers.to_string(),
-            prefix,
-            config,
-        };
-        if input_partitions_one {
-            // one input partition: the events topic then receives each scope's events in
-            // input order whichever worker ingests, so runs are comparable exactly
-            s.create_topic(&format!("{}.raw", s.prefix), 1);
-        }
-        s
-    }
-
-    fn topic(&self, t: &str) -> String {
-        format!("{}.{t}", self.prefix)
-    }
-
-    fn create_topic(&self, name: &str, partitions: i32) {
-        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-        let admin: AdminClient<_> = ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
-            .create()
-            .unwrap();
-        let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-        futures_executor::block_on(admin.create_topics([&t], &AdminOptions::new())).unwrap();
-    }
-
-    fn worker(&self, instance: &str) -> Child {
-        self.worker_with(instance, &[])
-    }
-
-    fn worker_with(&self, instance: &str, extra: &[&str]) -> Child {
-        let log = std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-            .args([
-                "run",
-                "--config",
-                self.config.to_str().unwrap(),
-                "--instance",
-                instance,
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        loop {
-            line.clear();
-            out.read_line(&mut line).unwrap();
-            match line.strip_prefix("actions on http://") {
-                Some(addr) => {
-                    let file = std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix));
-                    std::fs::write(file, addr.trim()).unwrap();
-                }
-                None => break,
-            }
-        }
-        assert!(line.starts_with("kafka worker"), "{line}");
-        // keep reading so the worker never writes into a closed pipe
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        child
-    }
-
-    fn api_addr(&self, instance: &str) -> String {
-        std::fs::read_to_string(std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix)))
-            .unwrap()
-    }
-
-    fn produce(&self, file: &Path) {
-        let st = Command::new("kcat")
-            .args([
-                "-b",
-                &self.brokers,
-                "-t",
-                &self.topic("raw"),
-                "-P",
-                "-l",
-                file.to_str().unwrap(),
-            ])
-            .status()
-            .expect("kcat");
-        assert!(st.success());
-    }
-
-    /// Every record of a topic as a read_committed third party sees it: (key, value or
-    /// None for a tombstone), in partition order.
-    fn read(&self, topic: &str) -> Vec<(String, Option<String>)> {
-        let out = Command::new("kcat")
-            .args([
-                "-b",
-                &self.brokers,
-                "-C",
-                "-t",
-                &self.topic(topic),
-                "-e",
-                "-q",
-                "-X",
-                "isolation.level=read_committed",
-            ])
-            .args(["-f", "%k\t%S\t%s\n"])
-            .output()
-            .expect("kcat");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.splitn(3, '\t');
-                let (k, size, v) = (it.next()?, it.next()?, it.next().unwrap_or(""));
-                Some((k.to_string(), (size != "-1").then(|| v.to_string())))
-            })
-            .collect()
-    }
-
-    /// Latest value per key: the table a compacted topic stands for.
-    fn table(&self, topic: &str) -> BTreeMap<String, String> {
-        let mut t = BTreeMap::new();
-        for (k, v) in self.read(topic) {
-            match v {
-                Some(v) => t.insert(k, v),
-                None => t.remove(&k),
-            };
-        }
-        t
-    }
-
-    /// Messages a group has committed past, summed over a topic's partitions.
-    fn progress(&self, group: &str, topic: &str) -> (i64, i64) {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
-            .set("group.id", group)
-            .create()
-            .unwrap();
-        // a topic just created may not have leaders yet: count that as no progress
-        let Ok(md) = c.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
-            return (0, 0);
-        };
-        let parts = md.topics()[0].partitions().len() as i32;
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..parts {
-            tpl.add_partition(topic, p);
-        }
-        let Ok(committed) = c.committed_offsets(tpl, Duration::from_secs(10)) else {
-            return (0, 0);
-        };
-        let (mut done, mut end) = (0, 0);
-        for p in 0..parts {
-            let Ok((_, high)) = c.fetch_watermarks(topic, p, Duration::from_secs(10)) else {
-                return (0, 0);
-            };
-            end += high;
-            if let Some(Offset::Offset(o)) = committed.find_partition(topic, p).map(|e| e.offset()) {
-                done += o;
-            }
-        }
-        (done, end)
-    }
-
-    /// Whether a read_committed reader finds any record past the group's committed
-    /// offsets (offsets alone cannot tell: transaction markers take offsets too).
-    fn pending(&self, group: &str, topic: &str) -> bool {
-        let c: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.brokers)
-            .set("group.id", group)
-            .set("isolation.level", "read_committed")
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
-        let parts = md.topics()[0].partitions().len() as i32;
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..parts {
-            tpl.add_partition(topic, p);
-        }
-        let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
-        let mut from = TopicPartitionList::new();
-        for p in 0..parts {
-            let o = match committed.find_partition(topic, p).map(|e| e.offset()) {
-                Some(Offset::Offset(o)) => Offset::Offset(o),
-                _ => Offset::Beginning,
-            };
-            from.add_partition_offset(topic, p, o).unwrap();
-        }
-        c.assign(&from).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(1500);
-        while Instant::now() < deadline {
-            if let Some(Ok(_)) = c.poll(Duration::from_millis(100)) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Waits until both stages have committed everything there is.
-    fn wait_drained(&self, input_records: i64, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let (ingested, _) = self.progress(&format!("{}-ingest", self.prefix), &self.topic("raw"));
-            if ingested >= input_records && !self.pending(&self.prefix, &self.topic("events")) {
-                return;
-            }
-            let (correlated, events_end) = self.progress(&self.prefix, &self.topic("events"));
-            assert!(
-                Instant::now() < deadline,
-                "not drained: ingested {ingested}/{input_records}, correlated {correlated}/{events_end}"
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-}
-
-fn gen(dir: &Path, events: usize) -> PathBuf {
-    let out = dir.join(format!("gen-{events}"));
-    if !out.join("events.jsonl").exists() {
-        let st = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-            .args([
-                "gen",
-                "--scenario",
-                "telco",
-                "--seed",
-                "3",
-                "--events",
-                &events.to_string(),
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    out.join("events.jsonl")
-}
-
-fn stop(mut c: Child) {
-    unsafe {
-        libc_kill(c.id() as i32, 15);
-    }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while c.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            c.kill().unwrap();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
 
 #[test]
 fn interop_with_kcat_and_dead_letters() {
@@ -510,4 +200,92 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
             );
         }
     }
+}
+
+/// Replay: the live pipeline processes two batches produced an hour apart (by Kafka
+/// timestamp); replays into their own group and topics then reprocess from the beginning
+/// (the same tables as live), from a time (offsets-for-times: the second batch only) and
+/// from an offset, and the live topics are left as they were.
+#[test]
+fn replay_from_an_offset_or_a_time_into_separate_topics() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let Some(brokers) = bootstrap() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let s = Setup::new(d.path(), &brokers, "replay", true);
+    let text = std::fs::read_to_string(gen(d.path(), 4000)).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let records = lines.len() as i64;
+    let half = lines.len() / 2;
+    let t0 = 1_700_000_000_000i64;
+    let t1 = t0 + 3_600_000;
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("acks", "all")
+        .create()
+        .unwrap();
+    let raw = s.topic("raw");
+    for (i, line) in lines.iter().enumerate() {
+        let ts = if i < half { t0 + i as i64 } else { t1 + i as i64 };
+        let mut rec = BaseRecord::<(), str>::to(&raw).payload(*line).timestamp(ts);
+        loop {
+            match producer.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    producer.poll(Duration::from_millis(10));
+                    rec = r;
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    let live = s.worker("live");
+    s.wait_drained(records, Duration::from_secs(120));
+    stop(live);
+    let live_alerts = s.table("alerts");
+    let live_records = s.read("alerts").len();
+    assert!(live_alerts.len() > 20);
+
+    // from the beginning, same recipes: the same tables, in the replay's own topics
+    let r1 = s.replay("r1");
+    let w = s.worker_with("r1", &["--replay", "r1", "--from", "earliest"]);
+    r1.wait_drained(records, Duration::from_secs(120));
+    stop(w);
+    assert_eq!(r1.table("alerts"), live_alerts);
+    assert_eq!(r1.table("incidents"), s.table("incidents"));
+    assert_eq!(
+        s.read("alerts").len(),
+        live_records,
+        "the live table is untouched"
+    );
+
+    // from a time: Kafka's offsets-for-times finds the first record of the second batch
+    let r2 = s.replay("r2");
+    let w = s.worker_with("r2", &["--replay", "r2", "--from", &(t1 - 1000).to_string()]);
+    let said = s.wait_for_output("r2", "replay r2:");
+    assert!(said.ends_with(&format!("[0]@{half}")), "{said}");
+    r2.wait_drained(records, Duration::from_secs(120));
+    stop(w);
+    assert_eq!(r2.read("events").len(), lines.len() - half);
+
+    // from an offset, in every partition (the input has one)
+    let r3 = s.replay("r3");
+    let w = s.worker_with("r3", &["--replay", "r3", "--from", "offset:1000"]);
+    r3.wait_drained(records, Duration::from_secs(120));
+    stop(w);
+    assert_eq!(r3.read("events").len(), lines.len() - 1000);
+    let r3_alerts = r3.table("alerts");
+    assert!(!r3_alerts.is_empty() && r3_alerts.len() <= live_alerts.len());
+
+    // a second worker of a running replay (or a restart) resumes instead of starting over
+    let w = s.worker_with("r3b", &["--replay", "r3", "--from", "earliest"]);
+    let said = s.wait_for_output("r3b", "replay r3: group");
+    assert!(said.ends_with("resumes from its offsets"), "{said}");
+    stop(w);
+    s.wait_for_output("r3b", "stopped:");
+    assert_eq!(
+        r3.read("events").len(),
+        lines.len() - 1000,
+        "resumed, not restarted"
+    );
 }

@@ -51,3 +51,13 @@ pub fn ensure_topics(k: &KafkaSection) -> Result<(), KafkaError> {
     }
     Ok(())
 }
+
+/// The partition count of an existing topic.
+pub fn partitions(k: &KafkaSection, topic: &str) -> Result<i32, KafkaError> {
+    let c: rdkafka::consumer::BaseConsumer = client_config(k).create()?;
+    let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(topic), Duration::from_secs(30))?;
+    match md.topics().first().map(|t| t.partitions().len()) {
+        Some(n) if n > 0 => Ok(n as i32),
+        _ => Err(KafkaError::Config(format!("topic {topic} has no partitions"))),
+    }
+}

@@ -127,6 +127,11 @@ impl KafkaSection {
         Ok(k)
     }
 
+    /// Consumer group of the ingest stage.
+    pub fn ingest_group(&self) -> String {
+        format!("{}-ingest", self.group)
+    }
+
     /// The scope key of an event: its scope fields' values joined by `/`.
     pub fn scope_key(&self, e: &sitrep_core::Event) -> String {
         self.scope

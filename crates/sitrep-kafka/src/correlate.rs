@@ -60,6 +60,8 @@ struct Correlate {
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
+    /// The records of the message in hand (reused).
+    records: Vec<Record>,
 }
 
 fn apply(engine: &mut Engine, r: &Record) {
@@ -146,11 +148,12 @@ impl Correlate {
                     if m.offset() >= committed {
                         break;
                     }
-                    match wire::decode(&m, &self.normaliser) {
-                        Some(r) => apply(&mut engine, &r),
-                        None => self.stats.unreadable += 1,
+                    let mut records = Vec::new();
+                    self.stats.unreadable += wire::decode(&m, &self.normaliser, &mut records);
+                    for r in &records {
+                        apply(&mut engine, r);
                     }
-                    replayed += 1;
+                    replayed += records.len() as u64;
                     // outputs of committed input were published already
                     engine.drain_updates().for_each(drop);
                 }
@@ -226,18 +229,17 @@ impl Correlate {
             return Ok(());
         }
         self.txn.begin()?;
-        match wire::decode(m, &self.normaliser) {
-            Some(r) => {
-                match &r {
-                    Record::Event(_) => self.stats.events += 1,
-                    Record::Command(_) => self.stats.commands += 1,
-                }
-                apply(&mut part.engine, &r);
+        self.records.clear();
+        self.stats.unreadable += wire::decode(m, &self.normaliser, &mut self.records);
+        for r in &self.records {
+            match r {
+                Record::Event(_) => self.stats.events += 1,
+                Record::Command(_) => self.stats.commands += 1,
             }
-            None => self.stats.unreadable += 1,
+            apply(&mut part.engine, r);
         }
         part.next_offset = m.offset() + 1;
-        part.since_snapshot += 1;
+        part.since_snapshot += self.records.len() as u64;
         let updates: Vec<Update> = part.engine.drain_updates().collect();
         for u in updates {
             self.publish(&u)?;
@@ -349,6 +351,7 @@ pub fn run(
         txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
         partitions: HashMap::new(),
         stats: CorrelateStats::default(),
+        records: Vec::new(),
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();

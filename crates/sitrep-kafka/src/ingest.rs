@@ -1,12 +1,14 @@
-//! Stage 1: input topics → the events topic, keyed by correlation scope (the repartition).
-//! Stateless; each message is normalised with its topic's format and dated by its Kafka
-//! timestamp when it carries no time (deterministic on reprocessing). Rejects go to the
-//! dead-letter topic with the reason in headers; commands from the commands topic go to
-//! the events-topic partition that owns their incident (`INC{p}-…` → partition p), so they
-//! are ordered with that partition's events. Consume and produce share one transaction.
+//! Stage 1: input topics → the events topic, partitioned by correlation scope (the
+//! repartition). Stateless; each message is normalised with its topic's format and dated by
+//! its Kafka timestamp when it carries no time (deterministic on reprocessing). The events
+//! of one partition are gathered into batch records (`wire`), flushed when full and always
+//! before the transaction commits. Rejects go to the dead-letter topic with the reason in
+//! headers; commands from the commands topic go to the events-topic partition that owns
+//! their incident (`INC{p}-…` → partition p), after that partition's pending batch, so
+//! they are ordered with its events. Consume and produce share one transaction.
 
 use crate::txn::{stage_consumer, StageContext, Transactional};
-use crate::wire::{KIND, MINE};
+use crate::wire::{self, KIND};
 use crate::{KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
@@ -39,7 +41,15 @@ struct Ingest {
     /// record of each seeks back to it.
     rewind: std::collections::HashSet<(String, i32)>,
     abort_pending: bool,
+    /// Partitions of the events topic (read from the broker on start).
+    partitions: i32,
+    /// Pending batch per events-topic partition: framed events and their count.
+    batches: Vec<(Vec<u8>, usize)>,
 }
+
+/// A batch is sent once it holds this many events or bytes (and at every commit).
+const BATCH_EVENTS: usize = 2000;
+const BATCH_BYTES: usize = 1 << 20;
 
 fn dead_letter(
     txn: &mut Transactional,
@@ -87,12 +97,15 @@ impl Ingest {
         let payload = m.payload().unwrap_or(b"");
         if m.topic() == k.topics.commands {
             let parsed: Result<Command, String> = serde_json::from_slice(payload).map_err(|e| e.to_string());
+            let partitions = self.partitions;
             let partition = parsed.as_ref().ok().and_then(|c| {
                 let (p, _) = c.incident.strip_prefix("INC")?.split_once('-')?;
-                p.parse::<i32>().ok().filter(|p| *p < k.partitions)
+                p.parse::<i32>().ok().filter(|p| *p < partitions)
             });
             match (parsed, partition) {
                 (Ok(c), Some(p)) => {
+                    self.flush(p)?;
+                    let k = &self.k;
                     let json = serde_json::to_vec(&c).expect("command serialises");
                     let headers = OwnedHeaders::new().insert(Header {
                         key: KIND,
@@ -138,32 +151,66 @@ impl Ingest {
                 match r {
                     Ok(mut e) => {
                         e.time.get_or_insert(stamp);
-                        let key = k.scope_key(&e);
-                        let json = if forward_raw {
-                            String::new()
+                        let p = wire::partition_of(&self.k.scope_key(&e), self.partitions);
+                        let batch = &mut self.batches[p as usize];
+                        if forward_raw {
+                            wire::push_event(&mut batch.0, payload, false);
                         } else {
-                            e.to_native_json()
-                        };
-                        let bytes = if forward_raw { payload } else { json.as_bytes() };
-                        let mut rec = BaseRecord::to(&k.topics.events).key(key.as_str()).payload(bytes);
-                        if e.mine_template {
-                            rec = rec.headers(OwnedHeaders::new().insert(Header {
-                                key: MINE,
-                                value: Some("1"),
-                            }));
+                            wire::push_event(&mut batch.0, e.to_native_json().as_bytes(), e.mine_template);
                         }
-                        self.txn.send(rec)?;
+                        batch.1 += 1;
                         self.stats.events += 1;
+                        if batch.1 >= BATCH_EVENTS || batch.0.len() >= BATCH_BYTES {
+                            self.flush(p)?;
+                        }
                     }
                     Err(rej) => {
                         self.stats.dead_letters += 1;
-                        dead_letter(&mut self.txn, k, m, rej.code(), &rej.to_string())?
+                        dead_letter(&mut self.txn, &self.k, m, rej.code(), &rej.to_string())?
                     }
                 }
             }
         }
         self.txn.consumed(m.topic(), m.partition(), m.offset());
         Ok(())
+    }
+
+    /// Sends partition p's pending batch into the open transaction.
+    fn flush(&mut self, p: i32) -> Result<(), KafkaError> {
+        let (bytes, n) = &mut self.batches[p as usize];
+        if *n == 0 {
+            return Ok(());
+        }
+        let headers = OwnedHeaders::new().insert(Header {
+            key: KIND,
+            value: Some("batch"),
+        });
+        self.txn.send(
+            BaseRecord::<str, [u8]>::to(&self.k.topics.events)
+                .partition(p)
+                .payload(&bytes[..])
+                .headers(headers),
+        )?;
+        bytes.clear();
+        *n = 0;
+        Ok(())
+    }
+
+    /// Flushes every batch and commits. On failure the transaction was aborted.
+    fn commit(&mut self, consumer: &BaseConsumer<StageContext>) -> Result<(), KafkaError> {
+        let flushed = (0..self.partitions).try_for_each(|p| self.flush(p));
+        for b in &mut self.batches {
+            b.0.clear();
+            b.1 = 0;
+        }
+        match flushed {
+            Ok(()) => self.txn.commit(consumer),
+            Err(e) => {
+                // nothing of this transaction may commit: abort through a failed commit
+                let _ = self.txn.abort_open();
+                Err(e)
+            }
+        }
     }
 }
 
@@ -180,6 +227,7 @@ pub fn run(
     for i in &k.inputs {
         formats.insert(i.topic.clone(), i.format.parse().map_err(KafkaError::Config)?);
     }
+    let partitions = crate::admin::partitions(k, &k.topics.events)?;
     let state = Arc::new(Mutex::new(Ingest {
         k: k.clone(),
         normaliser: Normaliser::new(engine_cfg)?,
@@ -188,19 +236,21 @@ pub fn run(
         stats: IngestStats::default(),
         rewind: Default::default(),
         abort_pending: false,
+        partitions,
+        batches: vec![(Vec::new(), 0); partitions as usize],
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
     *ctx.on_revoke.lock().expect("hook lock") = Some(Box::new(
         move |consumer: &BaseConsumer<StageContext>, _revoked| {
             let mut s = hook_state.lock().expect("stage lock");
-            if s.txn.commit(consumer).is_err() {
+            if s.commit(consumer).is_err() {
                 s.stats.aborts += 1;
                 s.abort_pending = true;
             }
         },
     ));
-    let consumer = stage_consumer(k, &format!("{}-ingest", k.group), ctx)?;
+    let consumer = stage_consumer(k, &k.ingest_group(), ctx)?;
     let mut topics: Vec<&str> = k.inputs.iter().map(|i| i.topic.as_str()).collect();
     topics.push(&k.topics.commands);
     consumer.subscribe(&topics)?;
@@ -224,7 +274,7 @@ pub fn run(
             None => {}
         }
         if s.txn.due(interval) {
-            match s.txn.commit(&consumer) {
+            match s.commit(&consumer) {
                 Ok(()) => {}
                 Err(e @ KafkaError::Fatal(_)) => return Err(e),
                 Err(_) => {
@@ -235,7 +285,7 @@ pub fn run(
         }
     }
     let mut s = state.lock().expect("stage lock");
-    if s.txn.commit(&consumer).is_err() {
+    if s.commit(&consumer).is_err() {
         s.stats.aborts += 1;
     }
     Ok(s.stats)

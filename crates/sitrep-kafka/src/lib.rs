@@ -12,6 +12,8 @@
 //! - [`correlate`]: stage 2, stateful. The events topic's partitions, one engine each,
 //!   restored from the changelog (snapshot + replay of the tail with outputs suppressed)
 //!   before processing; outputs to the alerts and incidents tables and routes.
+//! - [`replay`]: reprocessing past input from an offset or a time into a fresh group and
+//!   separate output topics (new recipes on past data).
 //! - [`txn`]: the transaction loop both stages share (commit before revocation, rewind
 //!   after an abort).
 //! - [`wire`]: message formats shared by the stages (headers, snapshot records).
@@ -25,6 +27,7 @@ pub mod admin;
 pub mod config;
 pub mod correlate;
 pub mod ingest;
+pub mod replay;
 pub mod txn;
 pub mod wire;
 pub mod worker;

@@ -99,6 +99,16 @@ impl Transactional {
         Ok(())
     }
 
+    /// Aborts the open transaction, if any (a send failed halfway through a commit).
+    pub fn abort_open(&mut self) -> Result<(), KafkaError> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        self.offsets.clear();
+        self.abort()
+    }
+
     /// Aborts the open transaction. librdkafka's abort is resumable: a call that times out
     /// or meets a retriable error is called again. A fatal error (this producer was fenced
     /// by a newer worker with the same instance name) is returned: the stage must stop.

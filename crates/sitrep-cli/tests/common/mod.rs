@@ -1,0 +1,382 @@
+//! Helpers for the tests on a real Apache Kafka broker: per-test topics and groups, sitrep
+//! workers as child processes, kcat as the third-party producer and reader.
+#![allow(dead_code)] // each test binary uses a part
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bootstrap() -> Option<String> {
+    match std::env::var("SITREP_KAFKA_BOOTSTRAP") {
+        Ok(b) if !b.is_empty() => Some(b),
+        _ => {
+            eprintln!("SKIPPED: SITREP_KAFKA_BOOTSTRAP is not set (scripts/test starts a broker with scripts/kafka.sh)");
+            None
+        }
+    }
+}
+
+pub fn unique(name: &str) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    format!("{name}-{}-{t}", std::process::id())
+}
+
+pub struct Setup {
+    pub brokers: String,
+    pub prefix: String,
+    pub config: PathBuf,
+    /// Replication factor of the topics the test creates itself.
+    pub replication: i32,
+    /// `.NAME` for replay NAME (its group and the topics it writes), else empty.
+    pub suffix: String,
+}
+
+impl Setup {
+    pub fn new(dir: &Path, brokers: &str, name: &str, input_partitions_one: bool) -> Setup {
+        Setup::with(dir, brokers, name, input_partitions_one, 1, "")
+    }
+
+    /// `kafka_settings`: extra lines for the `[kafka]` table (replication, min ISR, …).
+    pub fn with(
+        dir: &Path,
+        brokers: &str,
+        name: &str,
+        input_partitions_one: bool,
+        replication: i32,
+        kafka_settings: &str,
+    ) -> Setup {
+        let prefix = unique(name);
+        let config = dir.join(format!("{prefix}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[kafka]
+brokers = "{brokers}"
+group = "{prefix}"
+scope = ["labels.region"]
+partitions = 6
+snapshot_every = 5000
+commit_interval_ms = 100
+{kafka_settings}
+[kafka.topics]
+events = "{prefix}.events"
+changelog = "{prefix}.changelog"
+alerts = "{prefix}.alerts"
+incidents = "{prefix}.incidents"
+dead_letters = "{prefix}.dlq"
+commands = "{prefix}.commands"
+[[kafka.routes]]
+topic = "{prefix}.critical"
+match = {{ min_severity = "critical" }}
+[[kafka.inputs]]
+topic = "{prefix}.raw"
+format = "native"
+"#
+            ),
+        )
+        .unwrap();
+        let s = Setup {
+            brokers: brokers.to_string(),
+            prefix,
+            config,
+            replication,
+            suffix: String::new(),
+        };
+        if input_partitions_one {
+            // one input partition: the events topic then receives each scope's events in
+            // input order whichever worker ingests, so runs are comparable exactly
+            s.create_topic(&format!("{}.raw", s.prefix), 1);
+        }
+        s
+    }
+
+    /// The same setup seen as replay `name` (`sitrep run --replay name`).
+    pub fn replay(&self, name: &str) -> Setup {
+        Setup {
+            brokers: self.brokers.clone(),
+            prefix: self.prefix.clone(),
+            config: self.config.clone(),
+            replication: self.replication,
+            suffix: format!(".{name}"),
+        }
+    }
+
+    /// The correlate stage's group (the ingest stage's is `{group}-ingest`).
+    pub fn group(&self) -> String {
+        format!("{}{}", self.prefix, self.suffix)
+    }
+
+    /// A topic of this setup: the input `raw` is shared by replays; the others are theirs.
+    pub fn topic(&self, t: &str) -> String {
+        match t {
+            "raw" => format!("{}.raw", self.prefix),
+            _ => format!("{}.{t}{}", self.prefix, self.suffix),
+        }
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: i32) {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<_> = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .create()
+            .unwrap();
+        let t = NewTopic::new(name, partitions, TopicReplication::Fixed(self.replication));
+        futures_executor::block_on(admin.create_topics([&t], &AdminOptions::new())).unwrap();
+    }
+
+    pub fn worker(&self, instance: &str) -> Child {
+        self.worker_with(instance, &[])
+    }
+
+    pub fn worker_with(&self, instance: &str, extra: &[&str]) -> Child {
+        let log = std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args([
+                "run",
+                "--config",
+                self.config.to_str().unwrap(),
+                "--instance",
+                instance,
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            out.read_line(&mut line).unwrap();
+            match line.strip_prefix("actions on http://") {
+                Some(addr) => {
+                    let file = std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix));
+                    std::fs::write(file, addr.trim()).unwrap();
+                }
+                None => break,
+            }
+        }
+        assert!(line.starts_with("kafka worker"), "{line}");
+        // keep reading so the worker never writes into a closed pipe; what it says is kept
+        let mut said = std::fs::File::create(self.output_path(instance)).unwrap();
+        std::thread::spawn(move || std::io::copy(&mut out, &mut said));
+        child
+    }
+
+    fn output_path(&self, instance: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("{}{}-{instance}.out", self.prefix, self.suffix))
+    }
+
+    /// Waits for a line of a worker's stdout (after its first) that contains `text`.
+    pub fn wait_for_output(&self, instance: &str, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let said = std::fs::read_to_string(self.output_path(instance)).unwrap_or_default();
+            if let Some(l) = said.lines().find(|l| l.contains(text)) {
+                return l.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{instance} did not say `{text}`: {said}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn api_addr(&self, instance: &str) -> String {
+        std::fs::read_to_string(std::env::temp_dir().join(format!("{}-{instance}.addr", self.prefix)))
+            .unwrap()
+    }
+
+    pub fn produce(&self, file: &Path) {
+        let st = Command::new("kcat")
+            .args([
+                "-b",
+                &self.brokers,
+                "-t",
+                &self.topic("raw"),
+                "-X",
+                "acks=all",
+                "-P",
+                "-l",
+                file.to_str().unwrap(),
+            ])
+            .status()
+            .expect("kcat");
+        assert!(st.success());
+    }
+
+    /// Every record of a topic as a read_committed third party sees it: (key, value or
+    /// None for a tombstone), in partition order.
+    pub fn read(&self, topic: &str) -> Vec<(String, Option<String>)> {
+        let out = Command::new("kcat")
+            .args([
+                "-b",
+                &self.brokers,
+                "-C",
+                "-t",
+                &self.topic(topic),
+                "-e",
+                "-q",
+                "-X",
+                "isolation.level=read_committed",
+            ])
+            .args(["-f", "%k\t%S\t%s\n"])
+            .output()
+            .expect("kcat");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.splitn(3, '\t');
+                let (k, size, v) = (it.next()?, it.next()?, it.next().unwrap_or(""));
+                Some((k.to_string(), (size != "-1").then(|| v.to_string())))
+            })
+            .collect()
+    }
+
+    /// Latest value per key: the table a compacted topic stands for.
+    pub fn table(&self, topic: &str) -> BTreeMap<String, String> {
+        let mut t = BTreeMap::new();
+        for (k, v) in self.read(topic) {
+            match v {
+                Some(v) => t.insert(k, v),
+                None => t.remove(&k),
+            };
+        }
+        t
+    }
+
+    /// Messages a group has committed past, summed over a topic's partitions.
+    pub fn progress(&self, group: &str, topic: &str) -> (i64, i64) {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        // a topic just created may not have leaders yet: count that as no progress
+        let Ok(md) = c.fetch_metadata(Some(topic), Duration::from_secs(10)) else {
+            return (0, 0);
+        };
+        let parts = md.topics()[0].partitions().len() as i32;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..parts {
+            tpl.add_partition(topic, p);
+        }
+        let Ok(committed) = c.committed_offsets(tpl, Duration::from_secs(10)) else {
+            return (0, 0);
+        };
+        let (mut done, mut end) = (0, 0);
+        for p in 0..parts {
+            let Ok((_, high)) = c.fetch_watermarks(topic, p, Duration::from_secs(10)) else {
+                return (0, 0);
+            };
+            end += high;
+            if let Some(Offset::Offset(o)) = committed.find_partition(topic, p).map(|e| e.offset()) {
+                done += o;
+            }
+        }
+        (done, end)
+    }
+
+    /// Whether a read_committed reader finds any record past the group's committed
+    /// offsets (offsets alone cannot tell: transaction markers take offsets too).
+    pub fn pending(&self, group: &str, topic: &str) -> bool {
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let md = c.fetch_metadata(Some(topic), Duration::from_secs(10)).unwrap();
+        let parts = md.topics()[0].partitions().len() as i32;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..parts {
+            tpl.add_partition(topic, p);
+        }
+        let committed = c.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        let mut from = TopicPartitionList::new();
+        for p in 0..parts {
+            let o = match committed.find_partition(topic, p).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            from.add_partition_offset(topic, p, o).unwrap();
+        }
+        c.assign(&from).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < deadline {
+            if let Some(Ok(_)) = c.poll(Duration::from_millis(100)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Waits until both stages have committed everything there is.
+    pub fn wait_drained(&self, input_records: i64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (ingested, _) = self.progress(&format!("{}-ingest", self.group()), &self.topic("raw"));
+            if ingested >= input_records && !self.pending(&self.group(), &self.topic("events")) {
+                return;
+            }
+            let (correlated, events_end) = self.progress(&self.group(), &self.topic("events"));
+            assert!(
+                Instant::now() < deadline,
+                "not drained: ingested {ingested}/{input_records}, correlated {correlated}/{events_end}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+pub fn gen(dir: &Path, events: usize) -> PathBuf {
+    let out = dir.join(format!("gen-{events}"));
+    if !out.join("events.jsonl").exists() {
+        let st = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args([
+                "gen",
+                "--scenario",
+                "telco",
+                "--seed",
+                "3",
+                "--events",
+                &events.to_string(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    out.join("events.jsonl")
+}
+
+pub fn stop(mut c: Child) {
+    unsafe {
+        libc_kill(c.id() as i32, 15);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            c.kill().unwrap();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
