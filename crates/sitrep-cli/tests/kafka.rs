@@ -266,14 +266,14 @@ fn replay_from_an_offset_or_a_time_into_separate_topics() {
     assert!(said.ends_with(&format!("[0]@{half}")), "{said}");
     r2.wait_drained(records, Duration::from_secs(120));
     stop(w);
-    assert_eq!(r2.read("events").len(), lines.len() - half);
+    assert_eq!(r2.events_in("events"), lines.len() - half);
 
     // from an offset, in every partition (the input has one)
     let r3 = s.replay("r3");
     let w = s.worker_with("r3", &["--replay", "r3", "--from", "offset:1000"]);
     r3.wait_drained(records, Duration::from_secs(120));
     stop(w);
-    assert_eq!(r3.read("events").len(), lines.len() - 1000);
+    assert_eq!(r3.events_in("events"), lines.len() - 1000);
     let r3_alerts = r3.table("alerts");
     assert!(!r3_alerts.is_empty() && r3_alerts.len() <= live_alerts.len());
 
@@ -284,7 +284,7 @@ fn replay_from_an_offset_or_a_time_into_separate_topics() {
     stop(w);
     s.wait_for_output("r3b", "stopped:");
     assert_eq!(
-        r3.read("events").len(),
+        r3.events_in("events"),
         lines.len() - 1000,
         "resumed, not restarted"
     );
