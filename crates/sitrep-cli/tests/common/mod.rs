@@ -368,6 +368,17 @@ format = "native"
         false
     }
 
+    /// Input records the ingest stage has committed past (stage 1's progress).
+    pub fn ingested(&self) -> i64 {
+        self.progress(&format!("{}-ingest", self.group()), &self.topic("raw"))
+            .0
+    }
+
+    /// Whether the correlate stage has committed past any batch yet (stage 2 has started).
+    pub fn correlating(&self) -> bool {
+        self.progress(&self.group(), &self.topic("events")).0 > 0
+    }
+
     /// Waits until both stages have committed everything there is.
     pub fn wait_drained(&self, input_records: i64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
