@@ -178,6 +178,9 @@ fn crash_and_rebalance_give_the_clean_run_exactly_once() {
     eprintln!("killed w1 at {at_kill} of {records} ingested");
     stop(w2);
     stop(w3);
+    for w in ["w2", "w3"] {
+        crash.wait_for_output(w, "stopped:");
+    }
 
     for topic in ["alerts", "incidents"] {
         let a = clean.table(topic);

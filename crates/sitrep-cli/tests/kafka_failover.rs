@@ -112,6 +112,10 @@ fn a_broker_killed_mid_stream_loses_nothing() {
     ha.wait_drained(records, Duration::from_secs(600));
     stop(w1);
     stop(w2);
+    // both lived through it (a producer fenced by a timed-out transaction is re-created)
+    for w in ["w1", "w2"] {
+        eprintln!("{w}: {}", ha.wait_for_output(w, "stopped:"));
+    }
 
     for topic in ["alerts", "incidents"] {
         let a = clean.table(topic);

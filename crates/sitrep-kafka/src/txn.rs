@@ -12,6 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Re-creations of a fenced producer tolerated in [`FENCED_WINDOW`] (see `abort`).
+const MAX_FENCED: usize = 3;
+const FENCED_WINDOW: Duration = Duration::from_secs(300);
 
 /// librdkafka needs its delivery reports served while a commit or abort flushes: the
 /// threaded producer polls on its own thread.
@@ -19,6 +22,10 @@ pub type TxnProducer = ThreadedProducer<DefaultProducerContext>;
 
 pub struct Transactional {
     pub producer: TxnProducer,
+    k: KafkaSection,
+    id: String,
+    /// When the producer was last re-created after being fenced (see [`Transactional::abort`]).
+    fenced_at: Vec<Instant>,
     open: bool,
     started: Instant,
     /// Next offset to commit per (topic, partition) consumed in the open transaction.
@@ -29,6 +36,18 @@ impl Transactional {
     /// A producer with `transactional.id` = `id` (one per worker and stage: a restarted
     /// worker with the same id fences its zombie).
     pub fn new(k: &KafkaSection, id: &str) -> Result<Transactional, KafkaError> {
+        Ok(Transactional {
+            producer: Self::producer(k, id)?,
+            k: k.clone(),
+            id: id.to_string(),
+            fenced_at: Vec::new(),
+            open: false,
+            started: Instant::now(),
+            offsets: BTreeMap::new(),
+        })
+    }
+
+    fn producer(k: &KafkaSection, id: &str) -> Result<TxnProducer, KafkaError> {
         let producer: TxnProducer = client_config(k)
             .set("transactional.id", id)
             .set("enable.idempotence", "true")
@@ -39,12 +58,7 @@ impl Transactional {
             .set("transaction.timeout.ms", k.transaction_timeout_ms.to_string())
             .create()?;
         producer.init_transactions(TIMEOUT)?;
-        Ok(Transactional {
-            producer,
-            open: false,
-            started: Instant::now(),
-            offsets: BTreeMap::new(),
-        })
+        Ok(producer)
     }
 
     pub fn is_open(&self) -> bool {
@@ -110,15 +124,22 @@ impl Transactional {
     }
 
     /// Aborts the open transaction. librdkafka's abort is resumable: a call that times out
-    /// or meets a retriable error is called again. A fatal error (this producer was fenced
-    /// by a newer worker with the same instance name) is returned: the stage must stop.
+    /// or meets a retriable error is called again.
+    ///
+    /// A fatal error means this producer was fenced. Usually no other worker holds the id:
+    /// the transaction coordinator bumped the epoch itself, having timed the transaction
+    /// out while a broker was down (the broker-failure test does this). So, as Kafka
+    /// Streams does, the producer is re-created (`init_transactions` under the same id)
+    /// and the caller rewinds as after any abort. A second worker started under the same
+    /// instance name would make the two fence each other in turn: more than
+    /// [`MAX_FENCED`] re-creations in [`FENCED_WINDOW`] stop the stage instead.
     fn abort(&mut self) -> Result<(), KafkaError> {
         let mut last = None;
         for _ in 0..20 {
             match self.producer.abort_transaction(TIMEOUT) {
                 Ok(()) => return Ok(()),
                 Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_fatal() => {
-                    return Err(KafkaError::Fatal(e.to_string()))
+                    return self.recreate_after_fencing(&e.to_string());
                 }
                 Err(e) => {
                     eprintln!("abort_transaction: {e}; retrying");
@@ -131,6 +152,23 @@ impl Transactional {
             "the transaction could not be aborted: {}",
             last.map(|e| e.to_string()).unwrap_or_default()
         )))
+    }
+
+    fn recreate_after_fencing(&mut self, reason: &str) -> Result<(), KafkaError> {
+        let now = Instant::now();
+        self.fenced_at.retain(|t| now.duration_since(*t) < FENCED_WINDOW);
+        if self.fenced_at.len() >= MAX_FENCED {
+            return Err(KafkaError::Fatal(format!(
+                "{reason} ({} times in {} s: is another worker running as {}?)",
+                self.fenced_at.len() + 1,
+                FENCED_WINDOW.as_secs(),
+                self.id
+            )));
+        }
+        self.fenced_at.push(now);
+        eprintln!("{}: {reason}; re-creating the transactional producer", self.id);
+        self.producer = Self::producer(&self.k, &self.id)?;
+        Ok(())
     }
 
     fn try_commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
