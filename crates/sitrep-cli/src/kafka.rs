@@ -85,7 +85,7 @@ pub fn run(
     let idle = idle_exit_ms.map(std::time::Duration::from_millis);
     let stats = sitrep_kafka::worker::run(&k, &engine, &instance, stop, idle)?;
     println!(
-        "stopped: ingested {} messages ({} events, {} dead letters, {} commands); correlated {} events ({} updates) in {:.2} s, {:.2} s from first ingest; {} restores ({} events replayed, {} ms), {} snapshots, {} aborts",
+        "stopped: ingested {} messages ({} events, {} dead letters, {} commands); correlated {} events ({} updates) in {:.2} s, {:.2} s from first ingest; {} restores ({} events replayed, {} ms), {} snapshots, {} aborts; commits: ingest {} ({} ms blocked), correlate {} ({} ms blocked)",
         stats.ingest.messages,
         stats.ingest.events,
         stats.ingest.dead_letters,
@@ -98,7 +98,11 @@ pub fn run(
         stats.correlate.replayed,
         stats.correlate.restore_ms,
         stats.correlate.snapshots,
-        stats.ingest.aborts + stats.correlate.aborts
+        stats.ingest.aborts + stats.correlate.aborts,
+        stats.ingest.commits,
+        stats.ingest.commit_ms,
+        stats.correlate.commits,
+        stats.correlate.commit_ms,
     );
     Ok(())
 }

@@ -40,6 +40,9 @@ pub struct CorrelateStats {
     pub replayed: u64,
     pub aborts: u64,
     pub restore_ms: u64,
+    /// Transactions committed and the milliseconds spent blocked in their commits.
+    pub commits: u64,
+    pub commit_ms: u64,
 }
 
 struct Partition {
@@ -392,6 +395,8 @@ pub fn run(
     }
     let mut s = state.lock().expect("stage lock");
     s.commit(&consumer)?;
+    s.stats.commits = s.txn.commits;
+    s.stats.commit_ms = s.txn.commit_time.as_millis() as u64;
     Ok(s.stats)
 }
 

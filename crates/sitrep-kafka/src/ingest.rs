@@ -29,6 +29,9 @@ pub struct IngestStats {
     pub dead_letters: u64,
     pub commands: u64,
     pub aborts: u64,
+    /// Transactions committed and the milliseconds spent blocked in their commits.
+    pub commits: u64,
+    pub commit_ms: u64,
 }
 
 struct Ingest {
@@ -288,6 +291,8 @@ pub fn run(
     if s.commit(&consumer).is_err() {
         s.stats.aborts += 1;
     }
+    s.stats.commits = s.txn.commits;
+    s.stats.commit_ms = s.txn.commit_time.as_millis() as u64;
     Ok(s.stats)
 }
 
