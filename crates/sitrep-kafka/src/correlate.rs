@@ -21,7 +21,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use sitrep_core::matcher::CompiledMatcher;
 use sitrep_core::update::AlertChange;
 use sitrep_core::update::IncidentChange;
-use sitrep_core::{Config, Engine, EngineOptions, Normaliser, Update};
+use sitrep_core::{Config, Engine, EngineOptions, Update};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -58,7 +58,6 @@ struct Partition {
 struct Correlate {
     k: KafkaSection,
     cfg: Config,
-    normaliser: Normaliser,
     routes: Vec<(String, CompiledMatcher)>,
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
@@ -152,7 +151,7 @@ impl Correlate {
                         break;
                     }
                     let mut records = Vec::new();
-                    self.stats.unreadable += wire::decode(&m, &self.normaliser, &mut records);
+                    self.stats.unreadable += wire::decode(&m, &mut records);
                     for r in &records {
                         apply(&mut engine, r);
                     }
@@ -233,7 +232,7 @@ impl Correlate {
         }
         self.txn.begin()?;
         self.records.clear();
-        self.stats.unreadable += wire::decode(m, &self.normaliser, &mut self.records);
+        self.stats.unreadable += wire::decode(m, &mut self.records);
         for r in &self.records {
             match r {
                 Record::Event(_) => self.stats.events += 1,
@@ -349,7 +348,6 @@ pub fn run(
     let state = Arc::new(Mutex::new(Correlate {
         k: k.clone(),
         cfg: engine_cfg.clone(),
-        normaliser: Normaliser::new(engine_cfg)?,
         routes,
         txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
         partitions: HashMap::new(),

@@ -145,22 +145,13 @@ impl Ingest {
             let stamp = m.timestamp().to_millis().unwrap_or(0);
             let mut out = Vec::new();
             self.normaliser.normalise(&format, payload, stamp, &mut out);
-            // a dated native event is forwarded as received: the correlate stage's parse of
-            // these bytes gives the same event, and re-encoding would cost a serialisation
-            let forward_raw = format == InputFormat::Native
-                && out.len() == 1
-                && matches!(&out[0], Ok(e) if e.time.is_some() && !e.mine_template);
             for r in out {
                 match r {
                     Ok(mut e) => {
                         e.time.get_or_insert(stamp);
                         let p = wire::partition_of(&self.k.scope_key(&e), self.partitions);
                         let batch = &mut self.batches[p as usize];
-                        if forward_raw {
-                            wire::push_event(&mut batch.0, payload, false);
-                        } else {
-                            wire::push_event(&mut batch.0, e.to_native_json().as_bytes(), e.mine_template);
-                        }
+                        wire::push_event(&mut batch.0, &e);
                         batch.1 += 1;
                         self.stats.events += 1;
                         if batch.1 >= BATCH_EVENTS || batch.0.len() >= BATCH_BYTES {
@@ -186,7 +177,7 @@ impl Ingest {
         }
         let headers = OwnedHeaders::new().insert(Header {
             key: KIND,
-            value: Some("batch"),
+            value: Some(wire::BATCH),
         });
         self.txn.send(
             BaseRecord::<str, [u8]>::to(&self.k.topics.events)

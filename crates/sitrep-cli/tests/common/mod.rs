@@ -273,7 +273,7 @@ format = "native"
                 Some(Ok(m)) => {
                     let batch = m.headers().is_some_and(|h| {
                         h.iter()
-                            .any(|h| h.key == "sitrep-kind" && h.value == Some(b"batch"))
+                            .any(|h| h.key == "sitrep-kind" && h.value == Some(b"batch-v1"))
                     });
                     let mut rest = m.payload().unwrap_or_default();
                     while batch && rest.len() >= 5 {
