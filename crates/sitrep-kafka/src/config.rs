@@ -134,11 +134,20 @@ impl KafkaSection {
 
     /// The scope key of an event: its scope fields' values joined by `/`.
     pub fn scope_key(&self, e: &sitrep_core::Event) -> String {
-        self.scope
-            .iter()
-            .map(|f| e.field(f).unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join("/")
+        let mut key = String::new();
+        self.scope_key_into(e, &mut key);
+        key
+    }
+
+    /// [`KafkaSection::scope_key`] into a reused buffer (once per event on ingest).
+    pub fn scope_key_into(&self, e: &sitrep_core::Event, key: &mut String) {
+        key.clear();
+        for (i, f) in self.scope.iter().enumerate() {
+            if i > 0 {
+                key.push('/');
+            }
+            key.push_str(e.field(f).unwrap_or(""));
+        }
     }
 }
 

@@ -48,11 +48,15 @@ struct Ingest {
     partitions: i32,
     /// Pending batch per events-topic partition: framed events and their count.
     batches: Vec<(Vec<u8>, usize)>,
+    /// The scope key of the event at hand (a buffer reused across events).
+    scope: String,
 }
 
 /// A batch is sent once it holds this many events or bytes (and at every commit).
 const BATCH_EVENTS: usize = 2000;
 const BATCH_BYTES: usize = 1 << 20;
+/// Records handled per pass of the stage loop between clock reads (see `run`).
+const BURST: usize = 256;
 
 fn dead_letter(
     txn: &mut Transactional,
@@ -149,7 +153,8 @@ impl Ingest {
                 match r {
                     Ok(mut e) => {
                         e.time.get_or_insert(stamp);
-                        let p = wire::partition_of(&self.k.scope_key(&e), self.partitions);
+                        self.k.scope_key_into(&e, &mut self.scope);
+                        let p = wire::partition_of(&self.scope, self.partitions);
                         let batch = &mut self.batches[p as usize];
                         wire::push_event(&mut batch.0, &e);
                         batch.1 += 1;
@@ -232,6 +237,7 @@ pub fn run(
         abort_pending: false,
         partitions,
         batches: vec![(Vec::new(), 0); partitions as usize],
+        scope: String::new(),
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -250,23 +256,38 @@ pub fn run(
     consumer.subscribe(&topics)?;
     let interval = Duration::from_millis(k.commit_interval_ms);
     while !stop.load(Ordering::Relaxed) {
-        let polled = consumer.poll(Duration::from_millis(20));
-        let mut s = state.lock().expect("stage lock");
-        if std::mem::take(&mut s.abort_pending) {
-            s.rewind = assigned(&consumer);
-        }
-        match polled {
-            Some(Ok(m)) => {
-                activity.touch();
-                if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
-                    seek_to_committed(&consumer, m.topic(), m.partition());
-                } else {
-                    s.handle(&m)?
-                }
+        // a burst: after the first record, take what is already fetched without waiting, and
+        // read the clock (activity, commit due) once per burst rather than per record. The
+        // stage lock is not held across `poll`: a rebalance runs the revoke hook inside it.
+        let mut polled = consumer.poll(Duration::from_millis(20));
+        let mut burst = 0;
+        while let Some(result) = polled {
+            let mut s = state.lock().expect("stage lock");
+            if std::mem::take(&mut s.abort_pending) {
+                s.rewind = assigned(&consumer);
             }
-            Some(Err(e)) => eprintln!("ingest: {e}"),
-            None => {}
+            match result {
+                Ok(m) => {
+                    if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
+                        seek_to_committed(&consumer, m.topic(), m.partition());
+                    } else {
+                        s.handle(&m)?
+                    }
+                }
+                Err(e) => eprintln!("ingest: {e}"),
+            }
+            drop(s);
+            burst += 1;
+            polled = if burst < BURST {
+                consumer.poll(Duration::ZERO)
+            } else {
+                None
+            };
         }
+        if burst > 0 {
+            activity.touch();
+        }
+        let mut s = state.lock().expect("stage lock");
         if s.txn.due(interval) {
             match s.commit(&consumer) {
                 Ok(()) => {}
