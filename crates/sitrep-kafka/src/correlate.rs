@@ -62,8 +62,9 @@ struct Correlate {
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
-    /// The records of the message in hand (reused).
+    /// The records of the message in hand, and their updates (buffers reused).
     records: Vec<Record>,
+    updates: Vec<Update>,
 }
 
 fn apply(engine: &mut Engine, r: &Record) {
@@ -242,10 +243,12 @@ impl Correlate {
         }
         part.next_offset = m.offset() + 1;
         part.since_snapshot += self.records.len() as u64;
-        let updates: Vec<Update> = part.engine.drain_updates().collect();
-        for u in updates {
+        self.updates.extend(part.engine.drain_updates());
+        let mut updates = std::mem::take(&mut self.updates);
+        for u in updates.drain(..) {
             self.publish(&u)?;
         }
+        self.updates = updates;
         self.txn.consumed(m.topic(), p, m.offset());
         Ok(())
     }
@@ -353,6 +356,7 @@ pub fn run(
         partitions: HashMap::new(),
         stats: CorrelateStats::default(),
         records: Vec::new(),
+        updates: Vec::new(),
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -368,12 +372,14 @@ pub fn run(
     consumer.subscribe(&[&k.topics.events])?;
     let interval = Duration::from_millis(k.commit_interval_ms);
     while !stop.load(Ordering::Relaxed) {
-        let polled = consumer.poll(Duration::from_millis(20));
-        let mut s = state.lock().expect("stage lock");
-        match polled {
-            Some(Ok(m)) => {
-                activity.touch();
-                match s.handle(&consumer, &m) {
+        // a burst of what is already fetched, one clock read after it (as in stage 1); the
+        // lock is not held across `poll`, where the revoke hook runs
+        let mut polled = consumer.poll(Duration::from_millis(20));
+        let mut burst = 0;
+        while let Some(result) = polled {
+            let mut s = state.lock().expect("stage lock");
+            match result {
+                Ok(m) => match s.handle(&consumer, &m) {
                     Ok(()) => {}
                     Err(e @ KafkaError::Fatal(_)) => return Err(e),
                     Err(e) => {
@@ -382,11 +388,21 @@ pub fn run(
                         s.commit(&consumer)?;
                         s.partitions.clear();
                     }
-                }
+                },
+                Err(e) => eprintln!("correlate: {e}"),
             }
-            Some(Err(e)) => eprintln!("correlate: {e}"),
-            None => {}
+            drop(s);
+            burst += 1;
+            polled = if burst < 256 {
+                consumer.poll(Duration::ZERO)
+            } else {
+                None
+            };
         }
+        if burst > 0 {
+            activity.touch();
+        }
+        let mut s = state.lock().expect("stage lock");
         if s.txn.due(interval) {
             s.commit(&consumer)?;
         }
