@@ -52,9 +52,18 @@ pub struct LoadgenArgs {
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Kafka instead of HTTP: produce the events to `--topic` on these brokers and measure
+    /// produce → incident update on `--incidents-topic` (read_committed), as a subscriber
+    /// sees it (src/kafka_latency.rs).
+    #[arg(long)]
+    pub kafka: Option<String>,
+    #[arg(long, requires = "kafka")]
+    pub topic: Option<String>,
+    #[arg(long, requires = "kafka")]
+    pub incidents_topic: Option<String>,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -87,6 +96,12 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
         a.events, a.scenario, a.seed
     );
     let g = generate(scenario, a.seed, a.events);
+    if let Some(brokers) = &a.kafka {
+        let (Some(topic), Some(incidents)) = (&a.topic, &a.incidents_topic) else {
+            bail!("--kafka needs --topic and --incidents-topic")
+        };
+        return crate::kafka_latency::run(brokers, topic, incidents, &g.lines, a.rate, a.json);
+    }
     let normaliser = Normaliser::new(&Config::default())?;
     let mut events = Vec::with_capacity(g.lines.len());
     let mut out = Vec::new();

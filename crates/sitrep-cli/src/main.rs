@@ -14,6 +14,7 @@
 
 mod demo;
 mod kafka;
+mod kafka_latency;
 mod live_demo;
 mod load;
 mod loadgen;
