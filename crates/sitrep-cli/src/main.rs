@@ -6,7 +6,8 @@
 //!   generates, replays, evaluates and prints the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
-//! - `loadgen`: the HTTP load generator of the server benchmarks ([`loadgen`]).
+//! - `loadgen`: the HTTP load generator of the server benchmarks ([`loadgen`]); with
+//!   `--kafka`, produce → incident update latency of workers on Kafka ([`kafka_latency`]).
 //! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI;
 //!   with a `[kafka]` section, a worker on Kafka instead ([`kafka`], `sitrep-kafka`).
 //!

@@ -15,8 +15,9 @@
 //! - [`replay`]: reprocessing past input from an offset or a time into a fresh group and
 //!   separate output topics (new recipes on past data).
 //! - [`txn`]: the transaction loop both stages share (commit before revocation, rewind
-//!   after an abort).
-//! - [`wire`]: message formats shared by the stages (headers, snapshot records).
+//!   after an abort, a fenced producer re-created).
+//! - [`wire`]: message formats shared by the stages: batches of binary-framed events,
+//!   commands, snapshot records; the Kafka-compatible (murmur2) partitioner.
 //! - [`worker`]: one `sitrep run` worker (both stages), and the command sender the API uses.
 //!
 //! The core is reused unchanged: a partition's engine is `Engine` with its partition number
