@@ -218,7 +218,13 @@ fn replay_from_an_offset_or_a_time_into_separate_topics() {
     let lines: Vec<&str> = text.lines().collect();
     let records = lines.len() as i64;
     let half = lines.len() / 2;
-    let t0 = 1_700_000_000_000i64;
+    // recent times: the broker deletes records older than its retention (7 days) soon after
+    // it starts, which moves the low watermark past them
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let t0 = now_ms - 2 * 3_600_000;
     let t1 = t0 + 3_600_000;
     let producer: BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &brokers)

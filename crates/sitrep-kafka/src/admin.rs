@@ -52,12 +52,24 @@ pub fn ensure_topics(k: &KafkaSection) -> Result<(), KafkaError> {
     Ok(())
 }
 
-/// The partition count of an existing topic.
+/// The partition count of an existing topic. A topic created a moment ago may not be in
+/// the metadata yet, or show no partitions: asked again for up to 30 s.
 pub fn partitions(k: &KafkaSection, topic: &str) -> Result<i32, KafkaError> {
     let c: rdkafka::consumer::BaseConsumer = client_config(k).create()?;
-    let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(topic), Duration::from_secs(30))?;
-    match md.topics().first().map(|t| t.partitions().len()) {
-        Some(n) if n > 0 => Ok(n as i32),
-        _ => Err(KafkaError::Config(format!("topic {topic} has no partitions"))),
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let md = rdkafka::consumer::Consumer::fetch_metadata(&c, Some(topic), Duration::from_secs(30))?;
+        let found = md
+            .topics()
+            .first()
+            .filter(|t| t.error().is_none())
+            .map(|t| t.partitions().len());
+        match found {
+            Some(n) if n > 0 => return Ok(n as i32),
+            _ if std::time::Instant::now() > deadline => {
+                return Err(KafkaError::Config(format!("topic {topic} has no partitions")))
+            }
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
     }
 }

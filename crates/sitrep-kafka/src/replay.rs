@@ -103,15 +103,8 @@ pub fn prepare(k: &KafkaSection, start: &StartAt) -> Result<Prepared, KafkaError
     let mut all = TopicPartitionList::new();
     let mut bounds = Vec::new();
     for input in &k.inputs {
-        let md = consumer.fetch_metadata(Some(&input.topic), TIMEOUT)?;
-        let parts = md.topics().first().map(|t| t.partitions().len()).unwrap_or(0);
-        if parts == 0 {
-            return Err(KafkaError::Config(format!(
-                "input topic {} has no partitions",
-                input.topic
-            )));
-        }
-        for p in 0..parts as i32 {
+        let parts = crate::admin::partitions(k, &input.topic)?;
+        for p in 0..parts {
             all.add_partition(&input.topic, p);
             let (low, high) = consumer.fetch_watermarks(&input.topic, p, TIMEOUT)?;
             bounds.push((input.topic.clone(), p, low, high));
