@@ -132,11 +132,11 @@ format = "native"
         futures_executor::block_on(admin.create_topics([&t], &AdminOptions::new())).unwrap();
     }
 
-    pub fn worker(&self, instance: &str) -> Child {
+    pub fn worker(&self, instance: &str) -> Worker {
         self.worker_with(instance, &[])
     }
 
-    pub fn worker_with(&self, instance: &str, extra: &[&str]) -> Child {
+    pub fn worker_with(&self, instance: &str, extra: &[&str]) -> Worker {
         let log = std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix));
         let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
             .args([
@@ -168,7 +168,7 @@ format = "native"
         // keep reading so the worker never writes into a closed pipe; what it says is kept
         let mut said = std::fs::File::create(self.output_path(instance)).unwrap();
         std::thread::spawn(move || std::io::copy(&mut out, &mut said));
-        child
+        Worker(child)
     }
 
     fn output_path(&self, instance: &str) -> PathBuf {
@@ -420,7 +420,33 @@ pub fn gen(dir: &Path, events: usize) -> PathBuf {
     out.join("events.jsonl")
 }
 
-pub fn stop(mut c: Child) {
+/// A `sitrep run` child process, killed if the test ends (or panics) while it still runs,
+/// so a failed test does not leave workers competing with the next tests for the cores.
+pub struct Worker(Child);
+
+impl std::ops::Deref for Worker {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+pub fn stop(mut c: Worker) {
     unsafe {
         libc_kill(c.id() as i32, 15);
     }
