@@ -11,7 +11,7 @@
 //! were committed already. The core is deterministic, so the state is exactly the one the
 //! previous owner had at its last commit.
 
-use crate::txn::{stage_consumer, StageContext, Transactional};
+use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
 use crate::wire::{self, Record, SnapshotRecord};
 use crate::{client_config, KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -372,11 +372,7 @@ pub fn run(
     consumer.subscribe(&[&k.topics.events])?;
     let interval = Duration::from_millis(k.commit_interval_ms);
     while !stop.load(Ordering::Relaxed) {
-        // a burst of what is already fetched, one clock read after it (as in stage 1); the
-        // lock is not held across `poll`, where the revoke hook runs
-        let mut polled = consumer.poll(Duration::from_millis(20));
-        let mut burst = 0;
-        while let Some(result) = polled {
+        let handled = poll_burst(&consumer, |result| {
             let mut s = state.lock().expect("stage lock");
             match result {
                 Ok(m) => match s.handle(&consumer, &m) {
@@ -391,15 +387,9 @@ pub fn run(
                 },
                 Err(e) => eprintln!("correlate: {e}"),
             }
-            drop(s);
-            burst += 1;
-            polled = if burst < 256 {
-                consumer.poll(Duration::ZERO)
-            } else {
-                None
-            };
-        }
-        if burst > 0 {
+            Ok(())
+        })?;
+        if handled > 0 {
             activity.touch();
         }
         let mut s = state.lock().expect("stage lock");

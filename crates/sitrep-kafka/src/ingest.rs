@@ -7,7 +7,7 @@
 //! their incident (`INC{p}-…` → partition p), after that partition's pending batch, so
 //! they are ordered with its events. Consume and produce share one transaction.
 
-use crate::txn::{stage_consumer, StageContext, Transactional};
+use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
 use crate::wire::{self, KIND};
 use crate::{KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -55,8 +55,6 @@ struct Ingest {
 /// A batch is sent once it holds this many events or bytes (and at every commit).
 const BATCH_EVENTS: usize = 2000;
 const BATCH_BYTES: usize = 1 << 20;
-/// Records handled per pass of the stage loop between clock reads (see `run`).
-const BURST: usize = 256;
 
 fn dead_letter(
     txn: &mut Transactional,
@@ -256,12 +254,7 @@ pub fn run(
     consumer.subscribe(&topics)?;
     let interval = Duration::from_millis(k.commit_interval_ms);
     while !stop.load(Ordering::Relaxed) {
-        // a burst: after the first record, take what is already fetched without waiting, and
-        // read the clock (activity, commit due) once per burst rather than per record. The
-        // stage lock is not held across `poll`: a rebalance runs the revoke hook inside it.
-        let mut polled = consumer.poll(Duration::from_millis(20));
-        let mut burst = 0;
-        while let Some(result) = polled {
+        let handled = poll_burst(&consumer, |result| {
             let mut s = state.lock().expect("stage lock");
             if std::mem::take(&mut s.abort_pending) {
                 s.rewind = assigned(&consumer);
@@ -276,15 +269,9 @@ pub fn run(
                 }
                 Err(e) => eprintln!("ingest: {e}"),
             }
-            drop(s);
-            burst += 1;
-            polled = if burst < BURST {
-                consumer.poll(Duration::ZERO)
-            } else {
-                None
-            };
-        }
-        if burst > 0 {
+            Ok(())
+        })?;
+        if handled > 0 {
             activity.touch();
         }
         let mut s = state.lock().expect("stage lock");

@@ -4,6 +4,8 @@
 
 use crate::{client_config, KafkaError, KafkaSection};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
+use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -222,6 +224,32 @@ impl Transactional {
         self.producer.commit_transaction(TIMEOUT)?;
         Ok(())
     }
+}
+
+/// Records a stage handles per pass of its loop (see [`poll_burst`]).
+const BURST: usize = 256;
+
+/// One pass of a stage loop: waits up to 20 ms for a record, then takes what is already
+/// fetched without waiting, up to [`BURST`], handing each to `handle`; returns how many.
+/// The stage reads the clock (activity, commit due) once per pass rather than per record.
+/// `handle` takes the stage lock per record: it must not be held across `poll`, where a
+/// rebalance runs the revoke hook.
+pub fn poll_burst<'c, C: ConsumerContext>(
+    consumer: &'c BaseConsumer<C>,
+    mut handle: impl FnMut(KafkaResult<BorrowedMessage<'c>>) -> Result<(), KafkaError>,
+) -> Result<usize, KafkaError> {
+    let mut polled = consumer.poll(Duration::from_millis(20));
+    let mut handled = 0;
+    while let Some(result) = polled {
+        handle(result)?;
+        handled += 1;
+        polled = if handled < BURST {
+            consumer.poll(Duration::ZERO)
+        } else {
+            None
+        };
+    }
+    Ok(handled)
 }
 
 /// What a stage does when partitions are about to be revoked: commit the open transaction
