@@ -29,3 +29,16 @@ pub fn config(path: Option<&Path>) -> Result<Config> {
     }
     Ok(cfg)
 }
+
+/// A file is run either as the embedded service (`[server]`) or as a worker on Kafka
+/// (`[kafka]`), never both: a worker has no listeners, journal or webhooks, so a `[server]`
+/// beside `[kafka]` would be silently ignored.
+pub fn check_host_sections(cfg: &Config) -> Result<()> {
+    if !cfg.kafka.is_empty() && !cfg.server.is_empty() {
+        anyhow::bail!(
+            "invalid config: [server] and [kafka] are both set; a worker on Kafka runs no \
+             embedded server (its health and metrics address is `run --listen`): keep one"
+        );
+    }
+    Ok(())
+}

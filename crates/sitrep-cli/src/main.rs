@@ -112,6 +112,7 @@ struct RunArgs {
 
 fn run_server(a: RunArgs) -> Result<()> {
     let engine = load::config(a.config.as_deref())?;
+    load::check_host_sections(&engine)?;
     if !engine.kafka.is_empty() {
         let replay = match a.replay {
             Some(name) => Some((name, a.from.parse().map_err(anyhow::Error::msg)?)),
@@ -178,6 +179,13 @@ fn main() -> Result<()> {
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;
+            // the whole file: the host sections too, not only what the core reads
+            load::check_host_sections(&cfg)?;
+            if !cfg.kafka.is_empty() {
+                sitrep_kafka::KafkaSection::from_table(&cfg.kafka)?;
+            } else {
+                sitrep_server::ServerSection::from_table(&cfg.server)?;
+            }
             let recipes = if cfg.correlation.recipes.is_empty() {
                 sitrep_core::correlate::default_recipes(
                     !cfg.topology.nodes.is_empty() || !cfg.topology.edges.is_empty(),

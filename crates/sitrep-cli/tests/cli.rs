@@ -277,6 +277,32 @@ fn config_errors_name_the_key() {
 }
 
 #[test]
+fn check_config_names_bad_keys_in_server_and_kafka() {
+    let d = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[server]\nlissen = \"127.0.0.1:1\"\n", "server.lissen"),
+        ("[server.syslog]\nudpp = \"127.0.0.1:1\"\n", "server.syslog.udpp"),
+        ("[kafka]\nbrokerz = \"x\"\n", "kafka.brokerz"),
+        (
+            "[[correlation.recipes]]\nname = \"x\"\nkind = \"attribute\"\nwindw = 1\n",
+            "correlation.recipes[0].windw",
+        ),
+        (
+            "[server]\nlisten = \"127.0.0.1:1\"\n[kafka]\nbrokers = \"x\"\n",
+            "both set",
+        ),
+    ];
+    for (i, (text, named)) in cases.iter().enumerate() {
+        let f = d.path().join(format!("c{i}.toml"));
+        std::fs::write(&f, text).unwrap();
+        let out = sitrep(&["check-config", "--config", s(&f)]);
+        assert!(!out.status.success(), "{text} passed");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(named), "{text}: {err}");
+    }
+}
+
+#[test]
 fn demo_prints_incidents() {
     let d = tempfile::tempdir().unwrap();
     let out = ok(&["demo", "--batch", "--events", "8000", "--out", s(d.path())]);

@@ -80,12 +80,11 @@ fn state_name(s: ClusterState) -> &'static str {
 impl Engine {
     fn cluster_of_incident(&self, id: &str) -> Result<u64, CommandError> {
         let unknown = || CommandError::UnknownIncident(id.to_string());
-        let rest = id.strip_prefix("INC").ok_or_else(unknown)?;
-        let (p, n) = rest.split_once('-').ok_or_else(unknown)?;
-        if p.parse::<u32>().ok() != Some(self.st.options.partition) {
+        let parsed: crate::id::IncidentId = id.parse().map_err(|_| unknown())?;
+        if parsed.partition != self.st.options.partition {
             return Err(unknown());
         }
-        let n: u64 = n.parse().map_err(|_| unknown())?;
+        let n = parsed.number;
         self.st
             .clusters
             .iter()
@@ -95,10 +94,8 @@ impl Engine {
     }
 
     fn alert_number(&self, id: &str) -> Option<u64> {
-        let rest = id.strip_prefix('A')?;
-        let (p, n) = rest.split_once('-')?;
-        (p.parse::<u32>().ok()? == self.st.options.partition).then_some(())?;
-        n.parse().ok()
+        let parsed: crate::id::AlertId = id.parse().ok()?;
+        (parsed.partition == self.st.options.partition).then_some(parsed.number)
     }
 
     fn note(&mut self, cid: u64, t: Millis, what: String, by: &str) {
@@ -108,12 +105,17 @@ impl Engine {
         }
     }
 
-    /// Applies an operator command. Errors change nothing.
+    /// Applies an operator command. A command naming no known incident changes nothing;
+    /// one for a known incident first moves the clock to its time (firing due timers, as
+    /// any input does), so it is judged against the incident's state at that time and a
+    /// refusal can still have let timers fire.
     pub fn apply(&mut self, cmd: &Command) -> Result<(), CommandError> {
+        self.cluster_of_incident(&cmd.incident)?;
         if cmd.time > self.st.now {
             self.advance(cmd.time);
         }
         let t = cmd.time;
+        // the timers just fired may have purged it
         let cid = self.cluster_of_incident(&cmd.incident)?;
         let state = self.st.clusters[&cid].state;
         let invalid = |action| CommandError::InvalidState {

@@ -11,6 +11,60 @@ pub enum ConfigError {
     Toml(#[from] toml::de::Error),
     #[error("invalid config: {0}")]
     Invalid(String),
+    /// A key that is unknown or holds a value of the wrong type, by its full path
+    /// (`server.lissen`, `correlation.recipes[0].window_secs`).
+    #[error("invalid config: {path}: {message}")]
+    Key { path: String, message: String },
+}
+
+impl ConfigError {
+    /// The full path of the bad key, when the error is about one key.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ConfigError::Key { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// Deserialises `T` from a TOML value, naming the full path of a bad key: `prefix` is the
+/// path of the value itself (`server`, or empty for the whole file).
+pub fn deserialize_at<'de, T, D>(de: D, prefix: &str) -> Result<T, ConfigError>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de, Error = toml::de::Error>,
+{
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let inner = e.inner().message().trim().to_string();
+        let at_root = e.path().to_string() == "." && !inner.starts_with("unknown field");
+        if at_root && prefix.is_empty() {
+            // a syntax error: toml's own message shows the line and column
+            return ConfigError::Toml(e.into_inner());
+        }
+        let mut path = prefix.to_string();
+        let at = e.path().to_string();
+        if at != "." && !at.is_empty() {
+            if !path.is_empty() && !at.starts_with('[') {
+                path.push('.');
+            }
+            path.push_str(&at);
+        }
+        let unknown = inner
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next());
+        if let Some(key) = unknown.filter(|k| !at.ends_with(k)) {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+        }
+        ConfigError::Key { path, message: inner }
+    })
+}
+
+/// A `[section]` kept opaque by the core (`[server]`, `[kafka]`), read by the crate that owns it.
+pub fn section<T: serde::de::DeserializeOwned>(t: &toml::Table, name: &str) -> Result<T, ConfigError> {
+    deserialize_at(toml::Value::Table(t.clone()), name)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -42,7 +96,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text)?;
+        let cfg: Config = deserialize_at(toml::Deserializer::new(text), "")?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -533,6 +587,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn bad_keys_are_named_by_full_path() {
+        let e = Config::from_toml(
+            "[correlation]\n[[correlation.recipes]]\nname='x'\nkind='attribute'\nwindw=1\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.path(), Some("correlation.recipes[0].windw"), "{e}");
+        let e = Config::from_toml("[noise]\nthreshold = 'high'\n").unwrap_err();
+        assert_eq!(e.path(), Some("noise.threshold"), "{e}");
+        let t: toml::Table = toml::from_str("listen = 1\n[syslog]\nudpp = 2").unwrap();
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Syslog {
+            udp: Option<u32>,
+        }
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Section {
+            listen: u32,
+            syslog: Syslog,
+        }
+        let e = section::<Section>(&t, "server").unwrap_err();
+        assert_eq!(e.path(), Some("server.syslog.udpp"), "{e}");
+        // a syntax error keeps toml's line and column
+        let e = Config::from_toml("[dedup\n").unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]

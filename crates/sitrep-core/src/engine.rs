@@ -300,11 +300,19 @@ impl Engine {
     }
 
     pub(crate) fn alert_id(&self, n: u64) -> String {
-        format!("A{}-{}", self.st.options.partition, n)
+        crate::id::AlertId {
+            partition: self.st.options.partition,
+            number: n,
+        }
+        .to_string()
     }
 
     pub(crate) fn incident_id(&self, n: u64) -> String {
-        format!("INC{}-{}", self.st.options.partition, n)
+        crate::id::IncidentId {
+            partition: self.st.options.partition,
+            number: n,
+        }
+        .to_string()
     }
 
     /// Slots of the alerts still held, in creation order.
@@ -362,8 +370,8 @@ impl Engine {
 fn compile(cfg: &Config) -> Result<Compiled, ConfigError> {
     cfg.validate()?;
     let bad = |e: String| ConfigError::Invalid(e);
-    let topology = Topology::compile(&cfg.topology).map_err(bad)?;
-    let recipes = crate::correlate::compile_recipes(cfg, &topology).map_err(bad)?;
+    let topology = Topology::compile(&cfg.topology)?;
+    let recipes = crate::correlate::compile_recipes(cfg, &topology)?;
     let mut maintenance = Vec::new();
     for (i, m) in cfg.maintenance.iter().enumerate() {
         let matcher =

@@ -19,6 +19,7 @@
 //! - [`actions`]: operator commands on incidents (ack, assign, resolve, merge, split…).
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
 //! - [`query`]: filtered, paginated reads of alerts and incidents (for APIs and UIs).
+//! - [`id`]: typed alert and incident ids (`A3-17`, `INC3-5`).
 //! - [`matcher`], `intern`: glob matchers and the string interner.
 
 pub mod actions;
@@ -27,6 +28,7 @@ pub mod correlate;
 mod dedup;
 pub mod engine;
 pub mod event;
+pub mod id;
 mod intern;
 pub mod matcher;
 pub mod normalise;
@@ -42,6 +44,7 @@ pub use config::Config;
 pub use dedup::build_signature;
 pub use engine::{Engine, EngineOptions};
 pub use event::Event;
+pub use id::{AlertId, IncidentId};
 pub use normalise::{DeadLetter, InputFormat, Normaliser, Rejection};
 pub use severity::Severity;
 pub use update::Update;

@@ -1,6 +1,7 @@
 //! Compiled [`Matcher`]s: glob patterns on event fields, for maintenance windows, rules and
 //! recipe filters.
 
+use crate::config::ConfigError;
 use crate::config::Matcher;
 use crate::event::Event;
 use crate::severity::Severity;
@@ -20,7 +21,7 @@ enum Glob {
 }
 
 impl Glob {
-    fn new(p: &str) -> Result<Glob, String> {
+    fn new(p: &str) -> Result<Glob, ConfigError> {
         if p == "*" {
             return Ok(Glob::Any);
         }
@@ -36,7 +37,9 @@ impl Glob {
             }
         }
         re.push('$');
-        Regex::new(&re).map(Glob::Pattern).map_err(|e| e.to_string())
+        Regex::new(&re)
+            .map(Glob::Pattern)
+            .map_err(|e| ConfigError::Invalid(format!("pattern `{p}`: {e}")))
     }
 
     fn matches(&self, v: &str) -> bool {
@@ -49,7 +52,7 @@ impl Glob {
 }
 
 impl CompiledMatcher {
-    pub fn compile(m: &Matcher) -> Result<CompiledMatcher, String> {
+    pub fn compile(m: &Matcher) -> Result<CompiledMatcher, ConfigError> {
         let mut fields = Vec::new();
         for (name, pat) in [
             ("source", &m.source),

@@ -209,11 +209,11 @@ impl Engine {
     }
 
     fn alert_slot_by_id(&self, id: &str) -> Option<u32> {
-        let (p, n) = id.strip_prefix('A')?.split_once('-')?;
-        if p.parse::<u32>().ok()? != self.st.options.partition {
+        let parsed: crate::id::AlertId = id.parse().ok()?;
+        if parsed.partition != self.st.options.partition {
             return None;
         }
-        let n: u64 = n.parse().ok()?;
+        let n = parsed.number;
         self.st
             .alerts
             .iter()
@@ -222,11 +222,11 @@ impl Engine {
     }
 
     fn cluster_by_incident_id(&self, id: &str) -> Option<u64> {
-        let (p, n) = id.strip_prefix("INC")?.split_once('-')?;
-        if p.parse::<u32>().ok()? != self.st.options.partition {
+        let parsed: crate::id::IncidentId = id.parse().ok()?;
+        if parsed.partition != self.st.options.partition {
             return None;
         }
-        let n: u64 = n.parse().ok()?;
+        let n = parsed.number;
         self.st
             .clusters
             .iter()

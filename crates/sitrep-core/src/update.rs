@@ -127,9 +127,14 @@ pub(crate) struct AlertViewRef<'a> {
 impl AlertViewRef<'_> {
     /// The owned view: the same data as this borrowed one, and the same JSON.
     pub fn to_owned_view(&self) -> AlertView {
-        let inc = |n: u64| format!("INC{}-{}", self.partition, n);
+        let partition = self.partition;
+        let inc = |number: u64| crate::id::IncidentId { partition, number }.to_string();
         AlertView {
-            id: format!("A{}-{}", self.partition, self.id),
+            id: crate::id::AlertId {
+                partition,
+                number: self.id,
+            }
+            .to_string(),
             signature: self.signature.to_string(),
             source: self.source.to_string(),
             check: self.check.to_string(),
@@ -160,19 +165,14 @@ impl AlertViewRef<'_> {
     }
 }
 
-struct Id(&'static str, u32, u64);
-
-impl Serialize for Id {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{}{}-{}", self.0, self.1, self.2))
-    }
-}
-
 struct Ids<'a>(u32, &'a [u64]);
 
 impl Serialize for Ids<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.1.iter().map(|n| Id("INC", self.0, *n)))
+        s.collect_seq(self.1.iter().map(|&number| crate::id::IncidentId {
+            partition: self.0,
+            number,
+        }))
     }
 }
 
@@ -180,7 +180,13 @@ impl Serialize for AlertViewRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut m = s.serialize_struct("AlertView", 24)?;
-        m.serialize_field("id", &Id("A", self.partition, self.id))?;
+        m.serialize_field(
+            "id",
+            &crate::id::AlertId {
+                partition: self.partition,
+                number: self.id,
+            },
+        )?;
         m.serialize_field("signature", self.signature)?;
         m.serialize_field("source", self.source)?;
         m.serialize_field("check", self.check)?;
@@ -205,7 +211,13 @@ impl Serialize for AlertViewRef<'_> {
         m.serialize_field("flapping", &self.flapping)?;
         m.serialize_field("in_maintenance", &self.in_maintenance)?;
         if let Some(n) = self.incident {
-            m.serialize_field("incident", &Id("INC", self.partition, n))?;
+            m.serialize_field(
+                "incident",
+                &crate::id::IncidentId {
+                    partition: self.partition,
+                    number: n,
+                },
+            )?;
         }
         m.serialize_field("incidents", &Ids(self.partition, self.incidents))?;
         m.serialize_field("history", self.history)?;

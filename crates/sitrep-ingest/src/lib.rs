@@ -6,7 +6,10 @@
 //! - [`decode`]: decoding of a chunk, and [`decode::ParallelDecoder`], which decodes chunks
 //!   on worker threads and hands them back in input order.
 //!
-//! Network sources (HTTP, syslog, SNMP) and Kafka plug in behind the same trait.
+//! Only the file reader (replay) implements [`Source`] today: the network listeners live in
+//! `sitrep-server` (journalled before they are acknowledged) and the Kafka consumers in
+//! `sitrep-kafka` (offsets committed in the output transaction), each with its own
+//! durability point.
 
 pub mod decode;
 pub mod source;

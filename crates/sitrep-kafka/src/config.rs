@@ -3,6 +3,7 @@
 //! (TLS, SASL, …) pass through `[kafka.client]` untouched.
 
 use serde::{Deserialize, Serialize};
+use sitrep_core::config::ConfigError;
 use sitrep_core::config::Matcher;
 use std::collections::BTreeMap;
 
@@ -111,18 +112,22 @@ pub struct Route {
 }
 
 impl KafkaSection {
-    pub fn from_table(t: &toml::Table) -> Result<KafkaSection, String> {
-        let k: KafkaSection = toml::Value::Table(t.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("in [kafka]: {}", e.message().trim()))?;
+    pub fn from_table(t: &toml::Table) -> Result<KafkaSection, ConfigError> {
+        let k: KafkaSection = sitrep_core::config::section(t, "kafka")?;
         for (i, input) in k.inputs.iter().enumerate() {
             input
                 .format
                 .parse::<sitrep_core::InputFormat>()
-                .map_err(|e| format!("kafka.inputs[{i}].format: {e}"))?;
+                .map_err(|e| ConfigError::Key {
+                    path: format!("kafka.inputs[{i}].format"),
+                    message: e.to_string(),
+                })?;
         }
         if k.partitions < 1 {
-            return Err("kafka.partitions: at least 1".into());
+            return Err(ConfigError::Key {
+                path: "kafka.partitions".into(),
+                message: "at least 1".into(),
+            });
         }
         Ok(k)
     }
@@ -158,10 +163,18 @@ mod tests {
     #[test]
     fn unknown_keys_and_formats_are_named() {
         let t: toml::Table = toml::from_str("brokerz = \"x\"").unwrap();
-        assert!(KafkaSection::from_table(&t).unwrap_err().contains("brokerz"));
+        assert!(KafkaSection::from_table(&t)
+            .unwrap_err()
+            .to_string()
+            .contains("brokerz"));
+        assert_eq!(
+            KafkaSection::from_table(&t).unwrap_err().path(),
+            Some("kafka.brokerz")
+        );
         let t: toml::Table = toml::from_str("[[inputs]]\ntopic = \"a\"\nformat = \"xml\"").unwrap();
         assert!(KafkaSection::from_table(&t)
             .unwrap_err()
+            .to_string()
             .contains("inputs[0].format"));
     }
 

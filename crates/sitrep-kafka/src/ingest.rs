@@ -104,8 +104,8 @@ impl Ingest {
             let parsed: Result<Command, String> = serde_json::from_slice(payload).map_err(|e| e.to_string());
             let partitions = self.partitions;
             let partition = parsed.as_ref().ok().and_then(|c| {
-                let (p, _) = c.incident.strip_prefix("INC")?.split_once('-')?;
-                p.parse::<i32>().ok().filter(|p| *p < partitions)
+                let id: sitrep_core::IncidentId = c.incident.parse().ok()?;
+                i32::try_from(id.partition).ok().filter(|p| *p < partitions)
             });
             match (parsed, partition) {
                 (Ok(c), Some(p)) => {
@@ -222,7 +222,12 @@ pub fn run(
 ) -> Result<IngestStats, KafkaError> {
     let mut formats = HashMap::new();
     for i in &k.inputs {
-        formats.insert(i.topic.clone(), i.format.parse().map_err(KafkaError::Config)?);
+        formats.insert(
+            i.topic.clone(),
+            i.format
+                .parse()
+                .map_err(|e: sitrep_core::normalise::UnknownFormat| KafkaError::Config(e.to_string()))?,
+        );
     }
     let partitions = crate::admin::partitions(k, &k.topics.events)?;
     let state = Arc::new(Mutex::new(Ingest {

@@ -30,10 +30,15 @@ pub enum StartAt {
     Offset(i64),
 }
 
+/// A `--from` that names no start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}`: not `earliest`, `offset:N`, an RFC 3339 time or epoch milliseconds")]
+pub struct BadStart(String);
+
 impl std::str::FromStr for StartAt {
-    type Err = String;
+    type Err = BadStart;
     /// `earliest`, an offset (`offset:N`), a time (RFC 3339) or milliseconds since the epoch.
-    fn from_str(s: &str) -> Result<StartAt, String> {
+    fn from_str(s: &str) -> Result<StartAt, BadStart> {
         if s == "earliest" || s == "beginning" {
             return Ok(StartAt::Earliest);
         }
@@ -41,16 +46,14 @@ impl std::str::FromStr for StartAt {
             return n
                 .parse()
                 .map(StartAt::Offset)
-                .map_err(|_| format!("`{s}`: offset:N wants a number"));
+                .map_err(|_| BadStart(s.to_string()));
         }
         if let Ok(ms) = s.parse::<i64>() {
             return Ok(StartAt::Time(ms));
         }
         sitrep_core::time::parse_rfc3339(s)
             .map(StartAt::Time)
-            .ok_or_else(|| {
-                format!("`{s}`: not `earliest`, `offset:N`, an RFC 3339 time or epoch milliseconds")
-            })
+            .ok_or_else(|| BadStart(s.to_string()))
     }
 }
 
@@ -164,7 +167,11 @@ mod tests {
             "2026-11-24T10:00:00Z".parse(),
             Ok(StartAt::Time(1_795_514_400_000))
         );
-        assert!("offset:x".parse::<StartAt>().unwrap_err().contains("offset:N"));
+        assert!("offset:x"
+            .parse::<StartAt>()
+            .unwrap_err()
+            .to_string()
+            .contains("offset:N"));
         assert!("yesterday".parse::<StartAt>().is_err());
     }
 

@@ -1,7 +1,8 @@
 //! What travels between the stages. On the events topic a record is a batch of native
 //! events (header `sitrep-kind: batch`) or an operator command (`sitrep-kind: command`).
 //! A batch holds the events of one partition that arrived in one transaction, framed as
-//! `[u32 length, little-endian][u8 flags][length bytes of native JSON]` repeated; flag bit 0
+//! `[u32 length, little-endian][u8 flags][length bytes of the binary event, see codec]`
+//! repeated (no second JSON parse in the correlate stage); flag bit 0
 //! marks an event whose check is to be the mined template of its description. Batching
 //! is why the internal hop is cheap: librdkafka, the broker and the correlate stage handle
 //! one record per batch instead of one per event (docs/performance.md). On the changelog,

@@ -7,7 +7,8 @@
 //! - [`BackgroundSink`]: runs another sink on its own thread, so that serialising and
 //!   writing overlap with the engine; `commit` waits until everything before it is durable.
 //!
-//! Kafka topics (enriched alerts, incidents, dead letters) plug in behind the same trait.
+//! Only replay writes through [`Sink`] today: the server publishes to its live feed and
+//! webhooks, and the Kafka worker to compacted tables inside its transactions.
 
 use sitrep_core::update::{AlertView, IncidentView};
 use sitrep_core::{DeadLetter, Update};

@@ -36,15 +36,31 @@ pub struct Labelled {
     pub template: Vec<String>,
 }
 
-pub fn load(dir: &Path, system: &str) -> Result<Labelled, String> {
+/// A labelled LogHub file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoghubError {
+    #[error("{path}: {source}")]
+    Csv { path: String, source: csv::Error },
+    #[error("{path}: no column {column}")]
+    NoColumn { path: String, column: &'static str },
+}
+
+pub fn load(dir: &Path, system: &str) -> Result<Labelled, LoghubError> {
     let path = dir.join(system).join(format!("{system}_2k.log_structured.csv"));
-    let mut rd = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let headers = rd.headers().map_err(|e| e.to_string())?.clone();
-    let col = |name: &str| {
+    let csv_err = |source| LoghubError::Csv {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut rd = csv::Reader::from_path(&path).map_err(csv_err)?;
+    let headers = rd.headers().map_err(csv_err)?.clone();
+    let col = |column: &'static str| {
         headers
             .iter()
-            .position(|h| h == name)
-            .ok_or(format!("{}: no column {name}", path.display()))
+            .position(|h| h == column)
+            .ok_or(LoghubError::NoColumn {
+                path: path.display().to_string(),
+                column,
+            })
     };
     let (c, e, t) = (col("Content")?, col("EventId")?, col("EventTemplate")?);
     let mut out = Labelled {
@@ -53,7 +69,7 @@ pub fn load(dir: &Path, system: &str) -> Result<Labelled, String> {
         template: Vec::new(),
     };
     for r in rd.records() {
-        let r = r.map_err(|e| format!("{}: {e}", path.display()))?;
+        let r = r.map_err(csv_err)?;
         out.content.push(r[c].to_string());
         out.event.push(r[e].to_string());
         out.template.push(r[t].to_string());
@@ -149,7 +165,7 @@ pub fn evaluate_system(
     system: &str,
     cfg: &TemplateConfig,
     rounds: usize,
-) -> Result<SystemScore, String> {
+) -> Result<SystemScore, LoghubError> {
     let truth = load(dir, system)?;
     let mut miner = TemplateMiner::new(cfg.clone());
     let groups: Vec<u32> = truth.content.iter().map(|l| miner.mine_id(l)).collect();

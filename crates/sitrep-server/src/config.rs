@@ -2,6 +2,7 @@
 //! webhooks. Every table is `deny_unknown_fields`; errors name the key under `server.`.
 
 use serde::{Deserialize, Serialize};
+use sitrep_core::config::ConfigError;
 use sitrep_core::Severity;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -137,25 +138,31 @@ fn default_backoff() -> u64 {
 
 impl ServerSection {
     /// Reads `[server]` from the engine config (where the core keeps it opaque).
-    pub fn from_table(t: &toml::Table) -> Result<ServerSection, String> {
-        let s: ServerSection = toml::Value::Table(t.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("in [server]: {}", e.message().trim()))?;
+    pub fn from_table(t: &toml::Table) -> Result<ServerSection, ConfigError> {
+        let s: ServerSection = sitrep_core::config::section(t, "server")?;
+        let bad = |path: String, message: String| Err(ConfigError::Key { path, message });
         for (i, w) in s.webhooks.iter().enumerate() {
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                return Err(format!("server.webhooks[{i}].url: `{}` is not http(s)", w.url));
+                return bad(
+                    format!("server.webhooks[{i}].url"),
+                    format!("`{}` is not http(s)", w.url),
+                );
             }
             for on in &w.on {
                 if !matches!(on.as_str(), "opened" | "updated" | "resolved") {
-                    return Err(format!(
-                        "server.webhooks[{i}].on: `{on}` (opened, updated, resolved)"
-                    ));
+                    return bad(
+                        format!("server.webhooks[{i}].on"),
+                        format!("`{on}` (opened, updated, resolved)"),
+                    );
                 }
             }
         }
         for (i, m) in s.snmp.traps.iter().enumerate() {
             if crate::snmp::parse_oid(&m.oid).is_none() {
-                return Err(format!("server.snmp.traps[{i}].oid: `{}` is not an OID", m.oid));
+                return bad(
+                    format!("server.snmp.traps[{i}].oid"),
+                    format!("`{}` is not an OID", m.oid),
+                );
             }
         }
         Ok(s)
@@ -169,14 +176,17 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let t: toml::Table = toml::from_str("listen = \"127.0.0.1:9\"\nlissen = 1").unwrap();
-        let e = ServerSection::from_table(&t).unwrap_err();
+        let e = ServerSection::from_table(&t).unwrap_err().to_string();
         assert!(e.contains("lissen"), "{e}");
         let t: toml::Table = toml::from_str("[syslog]\nudpp = \"127.0.0.1:1\"").unwrap();
-        let e = ServerSection::from_table(&t).unwrap_err();
+        let e = ServerSection::from_table(&t).unwrap_err().to_string();
         assert!(e.contains("udpp"), "{e}");
         let t: toml::Table = toml::from_str("[[webhooks]]\nurl = \"ftp://x\"").unwrap();
-        let e = ServerSection::from_table(&t).unwrap_err();
+        let e = ServerSection::from_table(&t).unwrap_err().to_string();
         assert!(e.contains("webhooks[0].url"), "{e}");
+        let t: toml::Table = toml::from_str("[syslog]\nudpp = \"127.0.0.1:1\"").unwrap();
+        let e = ServerSection::from_table(&t).unwrap_err();
+        assert_eq!(e.path(), Some("server.syslog.udpp"));
     }
 
     #[test]

@@ -10,7 +10,36 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
-type Ack = oneshot::Sender<Result<(), String>>;
+type Ack = oneshot::Sender<Result<(), WriteError>>;
+
+/// A journal write, fsync or rotation that failed: every input waiting on it is refused
+/// (never acknowledged). Shared by all the acks of one group commit, hence the `Arc`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{what} {path}: {source}")]
+pub struct WriteError {
+    what: &'static str,
+    path: String,
+    source: std::sync::Arc<std::io::Error>,
+}
+
+impl WriteError {
+    fn new(what: &'static str, path: &Path, e: std::io::Error) -> WriteError {
+        WriteError {
+            what,
+            path: path.display().to_string(),
+            source: std::sync::Arc::new(e),
+        }
+    }
+
+    /// The writer thread is gone (the server is stopping).
+    pub fn stopped() -> WriteError {
+        WriteError::new(
+            "journal writer stopped",
+            Path::new(""),
+            std::io::Error::other("channel closed"),
+        )
+    }
+}
 
 enum Msg {
     Append(Vec<Vec<u8>>, Ack),
@@ -96,7 +125,7 @@ impl Journal {
                         let res = File::create(&next)
                             .map(|f| drop(std::mem::replace(&mut file, f)))
                             .and_then(|_| sync_dir(&next))
-                            .map_err(|e| format!("journal rotation to {}: {e}", next.display()));
+                            .map_err(|e| WriteError::new("journal rotation to", &next, e));
                         path = next;
                         let _ = ack.send(res);
                         continue;
@@ -123,7 +152,7 @@ impl Journal {
                 let res = file
                     .write_all(&buf)
                     .and_then(|_| if fsync { file.sync_data() } else { Ok(()) })
-                    .map_err(|e| format!("journal {}: {e}", path.display()));
+                    .map_err(|e| WriteError::new("journal", &path, e));
                 metrics::histogram!("sitrep_journal_fsync_seconds").record(started.elapsed().as_secs_f64());
                 metrics::histogram!("sitrep_journal_batch_records")
                     .record(batch.iter().map(|(r, _)| r.len()).sum::<usize>() as f64);
@@ -139,7 +168,7 @@ impl Journal {
 
     /// Queues records; the receiver resolves once they are durable. Queue order is journal
     /// order.
-    pub fn append(&self, records: Vec<Vec<u8>>) -> oneshot::Receiver<Result<(), String>> {
+    pub fn append(&self, records: Vec<Vec<u8>>) -> oneshot::Receiver<Result<(), WriteError>> {
         let (ack, rx) = oneshot::channel();
         self.queued
             .fetch_add(records.len(), std::sync::atomic::Ordering::Relaxed);
@@ -152,7 +181,7 @@ impl Journal {
     }
 
     /// After everything queued so far is written, continues in `next`.
-    pub fn rotate(&self, next: PathBuf) -> oneshot::Receiver<Result<(), String>> {
+    pub fn rotate(&self, next: PathBuf) -> oneshot::Receiver<Result<(), WriteError>> {
         let (ack, rx) = oneshot::channel();
         let _ = self.tx.send(Msg::Rotate(next, ack));
         rx

@@ -7,7 +7,7 @@
 //! — HTTP, syslog, SNMP, operator commands, the clock's ticks — goes through [`Shared::submit`].
 
 use crate::config::ServerSection;
-use crate::journal::{self, Journal};
+use crate::journal::{self, Journal, WriteError};
 use crate::ServerError;
 use serde::Serialize;
 use sitrep_core::actions::{Command, CommandError};
@@ -223,13 +223,11 @@ pub struct Shared {
 }
 
 /// Resolves once the inputs it was returned for are durable.
-pub struct Durable(oneshot::Receiver<Result<(), String>>);
+pub struct Durable(oneshot::Receiver<Result<(), WriteError>>);
 
 impl Durable {
-    pub async fn wait(self) -> Result<(), String> {
-        self.0
-            .await
-            .unwrap_or_else(|_| Err("journal writer stopped".into()))
+    pub async fn wait(self) -> Result<(), WriteError> {
+        self.0.await.unwrap_or_else(|_| Err(WriteError::stopped()))
     }
 }
 
@@ -501,7 +499,13 @@ impl Shared {
     pub fn dead_letter(&self, input: &str, position: u64, code: &str, reason: &str, raw: &[u8]) {
         metrics::counter!("sitrep_events_rejected_total", "source" => input.to_string(), "reason" => code.to_string())
             .increment(1);
-        let mut d = DeadLetter::new(input, position, &Rejection::Empty, raw, 4096);
+        let mut d = DeadLetter::new(
+            input,
+            position,
+            &Rejection::Empty,
+            raw,
+            self.normaliser.limits().dead_letter_raw_bytes,
+        );
         d.code = code.to_string();
         d.reason = reason.to_string();
         let mut line = serde_json::to_vec(&d).expect("dead letter serialises");

@@ -30,7 +30,7 @@
 pub mod similarity;
 pub mod topology;
 
-use crate::config::{Config, RecipeConfig, RecipeKind, SimilarityConfig, SimilarityMethod};
+use crate::config::{Config, ConfigError, RecipeConfig, RecipeKind, SimilarityConfig, SimilarityMethod};
 use crate::dedup::Alert;
 use crate::engine::{Engine, Timer};
 use crate::matcher::CompiledMatcher;
@@ -111,7 +111,8 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
     v
 }
 
-pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recipe>, String> {
+pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recipe>, ConfigError> {
+    let invalid = ConfigError::Invalid;
     let list = if cfg.correlation.recipes.is_empty() {
         default_recipes(!topo.is_empty())
     } else {
@@ -120,13 +121,14 @@ pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recip
     let mut out = Vec::new();
     for r in list {
         if r.kind == RecipeKind::Topology && topo.is_empty() {
-            return Err(format!(
+            return Err(invalid(format!(
                 "recipe `{}` is a topology recipe but no topology is configured",
                 r.name
-            ));
+            )));
         }
         out.push(Recipe {
-            matcher: CompiledMatcher::compile(&r.matcher).map_err(|e| format!("recipe `{}`: {e}", r.name))?,
+            matcher: CompiledMatcher::compile(&r.matcher)
+                .map_err(|e| invalid(format!("recipe `{}`: {e}", r.name)))?,
             name: r.name,
             kind: r.kind,
             equal: r.equal,
@@ -140,7 +142,7 @@ pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recip
         });
     }
     if out.len() > u16::MAX as usize {
-        return Err("too many recipes".into());
+        return Err(invalid("too many recipes".into()));
     }
     Ok(out)
 }

@@ -16,7 +16,7 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn compile(cfg: &TopologyConfig) -> Result<Topology, String> {
+    pub fn compile(cfg: &TopologyConfig) -> Result<Topology, crate::config::ConfigError> {
         let mut t = Topology {
             entity_fields: if cfg.entity_fields.is_empty() {
                 vec!["source".into(), "service".into()]
@@ -30,7 +30,9 @@ impl Topology {
         }
         for (a, b) in &cfg.edges {
             if a == b {
-                return Err(format!("topology: self-loop on `{a}`"));
+                return Err(crate::config::ConfigError::Invalid(format!(
+                    "topology: self-loop on `{a}`"
+                )));
             }
             let (x, y) = (t.node(a), t.node(b));
             if !t.down[x as usize].contains(&y) {

@@ -68,7 +68,8 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 impl CompiledMapping {
-    pub fn compile(m: &MappingConfig) -> Result<CompiledMapping, String> {
+    pub fn compile(m: &MappingConfig) -> Result<CompiledMapping, crate::config::ConfigError> {
+        let invalid = crate::config::ConfigError::Invalid;
         let mut used_roots = BTreeSet::new();
         let mut note = |p: &[String]| {
             if let Some(r) = p.first() {
@@ -80,14 +81,14 @@ impl CompiledMapping {
             let f = NATIVE_FIELDS
                 .iter()
                 .find(|f| **f == name)
-                .ok_or_else(|| format!("fields: unknown native field `{name}`"))?;
+                .ok_or_else(|| invalid(format!("fields: unknown native field `{name}`")))?;
             let ps: Vec<Vec<String>> = paths.paths().iter().map(|p| split_path(p)).collect();
             ps.iter().for_each(|p| note(p));
             fields.push((*f, ps));
         }
         for k in m.constants.keys() {
             if !NATIVE_FIELDS.contains(&k.as_str()) && !k.starts_with("labels.") {
-                return Err(format!("constants: unknown native field `{k}`"));
+                return Err(invalid(format!("constants: unknown native field `{k}`")));
             }
         }
         let labels: Vec<(String, Vec<String>)> =
@@ -95,12 +96,12 @@ impl CompiledMapping {
         labels.iter().for_each(|(_, p)| note(p));
         let mut extract = Vec::new();
         for x in &m.extract {
-            let re = Regex::new(&x.regex).map_err(|e| format!("extract: bad regex: {e}"))?;
+            let re = Regex::new(&x.regex).map_err(|e| invalid(format!("extract: bad regex: {e}")))?;
             for name in re.capture_names().flatten() {
                 if !NATIVE_FIELDS.contains(&name) && !name.starts_with("labels_") {
-                    return Err(format!(
+                    return Err(invalid(format!(
                         "extract: group `{name}` is not a native field (or labels_NAME)"
-                    ));
+                    )));
                 }
             }
             let p = split_path(&x.from);

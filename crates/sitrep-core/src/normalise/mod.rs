@@ -34,20 +34,21 @@ pub enum InputFormat {
     Mapping(String),
 }
 
+/// An input format name that is not one of `native`, `alertmanager`, `syslog`, `mapping:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown format `{0}` (native, alertmanager, syslog, mapping:NAME)")]
+pub struct UnknownFormat(pub String);
+
 impl std::str::FromStr for InputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownFormat> {
         Ok(match s {
             "native" | "json" => InputFormat::Native,
             "alertmanager" => InputFormat::Alertmanager,
             "syslog" => InputFormat::Syslog,
             _ => match s.strip_prefix("mapping:") {
                 Some(name) => InputFormat::Mapping(name.to_string()),
-                None => {
-                    return Err(format!(
-                        "unknown format `{s}` (native, alertmanager, syslog, mapping:NAME)"
-                    ))
-                }
+                None => return Err(UnknownFormat(s.to_string())),
             },
         })
     }
