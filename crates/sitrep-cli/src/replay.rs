@@ -148,6 +148,12 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         );
         return Ok(ReplayOutcome { stats, seconds });
     }
+    let learned = engine.learned_attributes();
+    if !learned.is_empty() {
+        let path = a.out.join("learned.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&learned)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if !a.quiet {
         eprintln!(
             "replayed {records} records in {seconds:.2} s ({:.0} events/s): {} events, {} dead letters, {} alerts ({} active), {} incidents; output in {}",

@@ -111,6 +111,13 @@ impl Config {
                 return bad(format!("dedup.signature: unknown field `{f}`"));
             }
         }
+        let l = &self.correlation.learned;
+        if l.max_values < 10 || l.recent == 0 || l.max_keys == 0 || l.window_secs == 0 {
+            return bad("correlation.learned: max_values ≥ 10, recent, max_keys and window_secs > 0".into());
+        }
+        if !(l.min_lift > 1.0) || !(0.0..=1.0).contains(&l.max_share) {
+            return bad("correlation.learned: min_lift > 1 and max_share within 0..1".into());
+        }
         for (i, r) in self.correlation.recipes.iter().enumerate() {
             if r.window_secs == 0 {
                 return bad(format!(
@@ -390,6 +397,51 @@ pub struct CorrelationConfig {
     pub recipes: Vec<RecipeConfig>,
     /// Bound on the members one incident takes; beyond it new alerts start a new one.
     pub max_incident_alerts: usize,
+    /// What `learned` recipes learn from the stream (see `correlate::learned`).
+    pub learned: LearnedConfig,
+}
+
+/// `[correlation.learned]`: the attribute statistics learned online. The defaults were
+/// chosen on the built-in scenarios, one left out at a time (docs/correlation.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearnedConfig {
+    /// Alerts that start within this of each other are a *close pair*.
+    pub window_secs: u64,
+    /// A key is evidence once close pairs share its value this many times more often than
+    /// chance …
+    pub min_lift: f64,
+    /// … over at least this many close pairs (decayed).
+    pub min_pairs: u64,
+    /// A value held by more than this share of recent alerts is no evidence.
+    pub max_share: f64,
+    /// Recent alerts each new alert is paired with (bounds the cost per alert).
+    pub max_pairs: usize,
+    /// Counts halve over this much event time.
+    pub half_life_secs: u64,
+    /// Bounds on memory: attribute keys, values per key, recent alerts held for pairing.
+    pub max_keys: usize,
+    pub max_values: usize,
+    pub recent: usize,
+    /// Cut source names into parts (segments, prefixes, domain, IPv4 networks).
+    pub name_parts: bool,
+}
+
+impl Default for LearnedConfig {
+    fn default() -> Self {
+        LearnedConfig {
+            window_secs: 60,
+            min_lift: 2.0,
+            min_pairs: 50,
+            max_share: 0.25,
+            max_pairs: 32,
+            half_life_secs: 86_400,
+            max_keys: 64,
+            max_values: 2048,
+            recent: 256,
+            name_parts: true,
+        }
+    }
 }
 
 impl Default for CorrelationConfig {
@@ -399,6 +451,7 @@ impl Default for CorrelationConfig {
             reopen_grace_secs: 300,
             recipes: Vec::new(),
             max_incident_alerts: 5000,
+            learned: LearnedConfig::default(),
         }
     }
 }
@@ -408,6 +461,8 @@ impl Default for CorrelationConfig {
 pub enum RecipeKind {
     Attribute,
     Topology,
+    /// Attributes learned from the stream to predict that alerts belong together.
+    Learned,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -70,6 +70,9 @@ pub(crate) struct State {
     pub rules: RuleState,
     pub templates: crate::template::TemplateMiner,
     pub stats: EngineStats,
+    /// What learned recipes have learned (absent in snapshots from before it existed).
+    #[serde(default)]
+    pub learned: crate::correlate::learned::LearnedStats,
 }
 
 pub struct Engine {
@@ -110,6 +113,7 @@ impl Engine {
             rules: RuleState::new(cfg.rules.len()),
             templates: crate::template::TemplateMiner::new(cfg.templates.clone()),
             stats: EngineStats::default(),
+            learned: Default::default(),
         };
         Ok(Engine::from_state(c, st))
     }

@@ -361,6 +361,9 @@ pub struct Explanation {
     /// `upstream`, `downstream`, `same entity` or `related` relative to `compared_with`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub direction: Option<String>,
+    /// Learned evidence, strongest first, each in words an operator reads.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub evidence: Vec<String>,
 }
 
 impl Explanation {
@@ -374,6 +377,7 @@ impl Explanation {
             gap_ms: 0,
             hops: None,
             direction: None,
+            evidence: Vec::new(),
         }
     }
 }
@@ -463,4 +467,19 @@ mod tests {
         let back: Update = serde_json::from_value(j).unwrap();
         assert_eq!(back, u);
     }
+}
+
+/// One attribute key as learned recipes see it (`Engine::learned_attributes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedAttributeView {
+    /// `labels.site`, `service`, `source.prefix2`…
+    pub key: String,
+    /// How many times as often as chance alerts that start close together share its value.
+    pub lift: f64,
+    /// Close pairs seen (decayed).
+    pub close_pairs: f64,
+    /// Distinct values held.
+    pub values: usize,
+    /// Counts as evidence (enough pairs, lift at or above `min_lift`).
+    pub evidence: bool,
 }

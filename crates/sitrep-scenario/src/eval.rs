@@ -40,6 +40,13 @@ pub struct Report {
     pub fragmentation: f64,
     pub time_to_incident_median_s: Option<f64>,
     pub time_to_incident_p95_s: Option<f64>,
+    /// Share of detected faults whose main incident (the one holding most of the fault's
+    /// occurrences) names the fault's origin node as its root cause's source.
+    #[serde(default)]
+    pub root_cause_accuracy: Option<f64>,
+    /// Alerts in the largest incident.
+    #[serde(default)]
+    pub largest_incident: usize,
 }
 
 fn comb2(n: u64) -> f64 {
@@ -127,6 +134,7 @@ pub fn evaluate(
     let mut latencies = Vec::new();
     let mut frag = Vec::new();
     let mut faults = 0;
+    let mut roots_right = 0usize;
     for f in &truth.faults {
         let Some(units) = fault_units.get(&f.id) else {
             continue;
@@ -146,6 +154,18 @@ pub fn evaluate(
             continue;
         }
         frag.push(incs.len() as f64);
+        let mut votes: FxHashMap<u64, usize> = FxHashMap::default();
+        for &k in units {
+            if p_label[k] < (1u64 << 40) {
+                *votes.entry(p_label[k]).or_default() += 1;
+            }
+        }
+        let main = votes
+            .iter()
+            .max_by_key(|(p, c)| (**c, std::cmp::Reverse(**p)))
+            .map(|(p, _)| *p as usize)
+            .expect("a detected fault has an incident");
+        roots_right += usize::from(incidents[main].summary.root_cause.source == f.root);
         let detected = units
             .iter()
             .filter_map(|&k| {
@@ -194,6 +214,8 @@ pub fn evaluate(
         },
         time_to_incident_median_s: pct(0.5),
         time_to_incident_p95_s: pct(0.95),
+        root_cause_accuracy: (!frag.is_empty()).then(|| roots_right as f64 / frag.len() as f64),
+        largest_incident: incidents.iter().map(|i| i.summary.alert_count).max().unwrap_or(0),
     }
 }
 
@@ -205,7 +227,8 @@ impl Report {
              pairwise precision {:.3}  recall {:.3}  F1 {:.3}   ARI {:.3}  NMI {:.3}\n  \
              compression: alerts/events {:.3}, incidents/alerts {:.3}\n  \
              noise occurrences in incidents {:.1}% ({} noise of {} occurrences)\n  \
-             faults detected {}/{} (fragmentation {:.2}); time to incident median {}, p95 {}",
+             faults detected {}/{} (fragmentation {:.2}); time to incident median {}, p95 {}\n  \
+             root cause right for {} of detected faults; largest incident {} alerts",
             self.scenario,
             self.events,
             self.alerts,
@@ -225,6 +248,9 @@ impl Report {
             self.fragmentation,
             secs(self.time_to_incident_median_s),
             secs(self.time_to_incident_p95_s),
+            self.root_cause_accuracy
+                .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0)),
+            self.largest_incident,
         )
     }
 }
@@ -284,6 +310,7 @@ mod tests {
                         gap_ms: 0,
                         hops: None,
                         direction: None,
+                        evidence: vec![],
                     },
                 })
                 .collect(),

@@ -27,6 +27,7 @@
 //! root cause, pending clusters seeded downstream of it (within the hop limit) are absorbed
 //! into the incident, each member explained as `absorbed`.
 
+pub(crate) mod learned;
 pub mod similarity;
 pub mod topology;
 
@@ -94,20 +95,13 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
         window_secs: 60,
         ..base("same-service", RecipeKind::Attribute)
     });
-    if !has_topology {
-        // Similar host names are a poor man's topology: only without a real one.
-        v.push(RecipeConfig {
-            equal: vec!["check".into()],
-            similar: vec![SimilarityConfig {
-                field: "source".into(),
-                method: SimilarityMethod::Jaccard,
-                threshold: 0.6,
-                shingle: 3,
-            }],
-            window_secs: 120,
-            ..base("similar-sources", RecipeKind::Attribute)
-        });
-    }
+    // What the stream itself says belongs together: with a topology it fills in where the
+    // topology is silent; without one it is the main recipe.
+    v.push(RecipeConfig {
+        window_secs: 60,
+        max_window_secs: 1800,
+        ..base("learned", RecipeKind::Learned)
+    });
     v
 }
 
@@ -180,6 +174,9 @@ pub(crate) struct Cluster {
     /// The anchor's shingle (or token) sets of the similar fields, computed once.
     pub anchor_sets: Vec<Vec<u64>>,
     pub anchor_entity: Option<NodeId>,
+    /// The anchor's learned attribute tokens (learned recipes), sorted by key.
+    #[serde(default)]
+    pub anchor_tokens: Vec<learned::Token>,
     pub key: u64,
     pub root: usize,
     pub root_reason: String,
@@ -203,10 +200,20 @@ pub(crate) struct Cluster {
     pub assignee: Option<String>,
 }
 
+/// The learned tokens of the alert being placed: text for explanations, ids for lookups.
+#[derive(Default)]
+pub(crate) struct AlertTokens {
+    text: learned::Tokens,
+    ids: Vec<learned::Token>,
+    /// A learned recipe takes this alert: it feeds the statistics.
+    observed: bool,
+}
+
 /// Candidate lookup structures, rebuilt from the clusters on restore.
 pub(crate) struct ClusterIndex {
     attr: FxHashMap<(u16, u64), Vec<u64>>,
     topo: FxHashMap<(u16, NodeId), Vec<u64>>,
+    learned: FxHashMap<(u16, learned::Token), Vec<u64>>,
     scan: Vec<Vec<u64>>,
 }
 
@@ -215,6 +222,7 @@ impl ClusterIndex {
         ClusterIndex {
             attr: FxHashMap::default(),
             topo: FxHashMap::default(),
+            learned: FxHashMap::default(),
             scan: vec![Vec::new(); recipes],
         }
     }
@@ -276,6 +284,10 @@ impl Engine {
         if r.kind == RecipeKind::Topology && a.entity.is_none() {
             return false;
         }
+        // learned evidence fills in where the configured topology is silent
+        if r.kind == RecipeKind::Learned && a.entity.is_some() && !self.c.topology.is_empty() {
+            return false;
+        }
         if !r.equal.iter().all(|f| self.alert_field(a, f).is_some()) {
             return false;
         }
@@ -322,6 +334,11 @@ impl Engine {
                 }
                 self.st.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
             }
+            RecipeKind::Learned => {
+                for t in &c.anchor_tokens {
+                    self.index.learned.entry((ri, *t)).or_default().push(id);
+                }
+            }
         }
         self.st.clusters.get_mut(&id).expect("cluster").indexed = true;
     }
@@ -337,6 +354,11 @@ impl Engine {
         let ri = c.recipe;
         let ents = std::mem::take(&mut c.indexed_entities);
         let key = c.key;
+        let tokens = if self.c.recipes[ri as usize].kind == RecipeKind::Learned {
+            c.anchor_tokens.clone()
+        } else {
+            Vec::new()
+        };
         let r = &self.c.recipes[ri as usize];
         match r.kind {
             RecipeKind::Attribute if !r.equal.is_empty() => {
@@ -358,7 +380,57 @@ impl Engine {
                     }
                 }
             }
+            RecipeKind::Learned => {
+                for t in tokens {
+                    if let Some(v) = self.index.learned.get_mut(&(ri, t)) {
+                        remove_id(v, id);
+                        if v.is_empty() {
+                            self.index.learned.remove(&(ri, t));
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    /// The attribute keys learned so far, strongest evidence first.
+    pub fn learned_attributes(&self) -> Vec<LearnedAttributeView> {
+        let cfg = &self.c.cfg.correlation.learned;
+        let mut v: Vec<LearnedAttributeView> = self
+            .st
+            .learned
+            .keys
+            .iter()
+            .map(|k| LearnedAttributeView {
+                key: k.name.to_string(),
+                lift: (k.lift() * 100.0).round() / 100.0,
+                close_pairs: k.pairs.round(),
+                values: k.values.len(),
+                evidence: k.pairs >= cfg.min_pairs as f64 && k.lift() >= cfg.min_lift,
+            })
+            .collect();
+        v.sort_by(|a, b| b.lift.total_cmp(&a.lift).then_with(|| a.key.cmp(&b.key)));
+        v
+    }
+
+    /// An alert's learned attribute tokens: service, source and its name parts, labels.
+    fn alert_tokens(&self, a: &Alert) -> learned::Tokens {
+        let i = &self.st.interner;
+        let mut t = learned::Tokens::default();
+        if let Some(s) = a.service {
+            t.list.push(("service".into(), i.resolve(s).into()));
+        }
+        let source = i.resolve(a.source);
+        t.list.push(("source".into(), source.into()));
+        if self.c.cfg.correlation.learned.name_parts {
+            learned::name_parts("source", source, &mut t);
+        }
+        for (k, v) in a.labels.iter() {
+            t.list
+                .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
+        }
+        t.list.truncate(48);
+        t
     }
 
     /// The sets an alert is compared by, one per similar field of the recipe.
@@ -389,6 +461,7 @@ impl Engine {
         t: Millis,
         nb: &[(NodeId, u32)],
         sets: &[Vec<u64>],
+        lt: &AlertTokens,
     ) -> Option<(Explanation, f64)> {
         let r = &self.c.recipes[ri];
         let c = &self.st.clusters[&cid];
@@ -467,6 +540,35 @@ impl Engine {
             });
             rank += hops as f64;
         }
+        if r.kind == RecipeKind::Learned {
+            let lcfg = &self.c.cfg.correlation.learned;
+            let ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let best = ev.first()?;
+            why.kind = "learned".into();
+            rank -= best.weight;
+            for e in ev.iter().take(3) {
+                let name = self.st.learned.key_name(e.key);
+                let value = lt
+                    .text
+                    .list
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map_or("", |(_, v)| v.as_str());
+                why.evidence.push(format!(
+                    "shares {name} = {value}: held by {:.1}% of recent alerts, and alerts that \
+                     start close together share {name} {:.1}× as often as chance",
+                    e.share * 100.0,
+                    e.lift
+                ));
+                why.matched.push(FieldMatch {
+                    field: name.to_string(),
+                    value: value.to_string(),
+                    other: value.to_string(),
+                    method: "learned".into(),
+                    similarity: (e.lift * 100.0).round() / 100.0,
+                });
+            }
+        }
         Some((why, rank))
     }
 
@@ -478,6 +580,8 @@ impl Engine {
         if (a.entropy as f64) < noise.join_threshold {
             return;
         }
+        let lt = self.learned_tokens(slot);
+        let a = self.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<(u32, bool, Vec<(NodeId, u32)>)> = None;
         for ri in 0..self.c.recipes.len() {
@@ -516,6 +620,18 @@ impl Engine {
                     v.dedup();
                     v
                 }
+                RecipeKind::Learned => {
+                    let mut v: Vec<u64> = lt
+                        .ids
+                        .iter()
+                        .filter_map(|t| self.index.learned.get(&(ri as u16, *t)))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
             };
             let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, _, v)| v);
             let sets = if r.similar.is_empty() {
@@ -529,7 +645,7 @@ impl Engine {
                 if !self.accepting(c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets) else {
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets, &lt) else {
                     continue;
                 };
                 let key = (rank, c.state == ClusterState::Pending, cid);
@@ -548,7 +664,31 @@ impl Engine {
         if let Some((cid, why)) = chosen {
             self.join(cid, slot, t, why);
         } else {
-            self.seed(slot, t);
+            self.seed(slot, t, &lt);
+        }
+        if lt.observed {
+            let lcfg = &self.c.cfg.correlation.learned;
+            self.st.learned.observe(lcfg, t, &lt.ids);
+        }
+    }
+
+    /// The alert's learned tokens, when a learned recipe takes it (else empty).
+    fn learned_tokens(&mut self, slot: u32) -> AlertTokens {
+        let a = self.alert(slot);
+        let takes = self
+            .c
+            .recipes
+            .iter()
+            .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(r, a));
+        if !takes {
+            return AlertTokens::default();
+        }
+        let text = self.alert_tokens(a);
+        let ids = self.st.learned.intern(&self.c.cfg.correlation.learned, &text);
+        AlertTokens {
+            text,
+            ids,
+            observed: true,
         }
     }
 
@@ -557,7 +697,7 @@ impl Engine {
         a.entropy as f64 >= n.threshold
     }
 
-    fn seed(&mut self, slot: u32, t: Millis) {
+    fn seed(&mut self, slot: u32, t: Millis, lt: &AlertTokens) {
         if !self.informative(self.alert(slot)) {
             return;
         }
@@ -567,6 +707,14 @@ impl Engine {
             if !self.recipe_accepts(r, a) {
                 continue;
             }
+            let anchor_tokens = if r.kind == RecipeKind::Learned {
+                if lt.ids.is_empty() {
+                    continue;
+                }
+                lt.ids.clone()
+            } else {
+                Vec::new()
+            };
             let anchor_values: Vec<Option<Box<str>>> = r
                 .equal
                 .iter()
@@ -584,6 +732,7 @@ impl Engine {
                 anchor_values,
                 anchor_sets,
                 anchor_entity: a.entity,
+                anchor_tokens,
                 key: self.key_of(r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),
@@ -638,11 +787,16 @@ impl Engine {
         // Low-information members may join but neither extend the window (or chatty noise
         // would keep an incident open forever) nor become its root cause.
         let informative = self.informative(self.alert(slot));
-        let root_informative = {
+        let new_severity = self.alert(slot).severity;
+        let (root_informative, root_severity) = {
             let c = &self.st.clusters[&cid];
             let m = &c.members[c.root];
-            self.live_alert(m.slot, m.alert)
-                .is_none_or(|a| self.informative(a))
+            let live = self.live_alert(m.slot, m.alert);
+            (
+                live.is_none_or(|a| self.informative(a)),
+                // a root that has cleared (or is gone) weighs nothing against a raised alert
+                live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
+            )
         };
         let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
         let r = &self.c.recipes[c.recipe as usize];
@@ -656,19 +810,33 @@ impl Engine {
         let extended = end > c.window_end;
         c.window_end = end;
         let mut root_changed = false;
-        if let (Some(e), Some(root_e)) = (entity, c.members[c.root].entity) {
-            let limit = (r.hop_limit * 2).max(4);
-            let upstream = e != root_e && self.c.topology.downstream_distance(e, root_e, limit).is_some();
-            if (upstream && (informative || !root_informative)) || (informative && !root_informative) {
-                c.root = c.members.len() - 1;
-                c.root_reason = if upstream {
-                    "furthest upstream in the topology"
-                } else {
-                    "earliest informative alert"
-                }
-                .into();
-                root_changed = true;
+        let limit = (r.hop_limit * 2).max(4);
+        let topo = &self.c.topology;
+        let (upstream, related) = match (entity, c.members[c.root].entity) {
+            (Some(e), Some(root_e)) if e != root_e => {
+                let up = topo.downstream_distance(e, root_e, limit).is_some();
+                (up, up || topo.downstream_distance(root_e, e, limit).is_some())
             }
+            (Some(_), Some(_)) => (false, true),
+            _ => (false, false),
+        };
+        // Without a topology relation between them, a more severe informative alert is the
+        // better root cause than an earlier, lesser (or already cleared) one.
+        let more_severe = !related && informative && new_severity > root_severity;
+        if (upstream && (informative || !root_informative))
+            || (informative && !root_informative)
+            || more_severe
+        {
+            c.root = c.members.len() - 1;
+            c.root_reason = if upstream {
+                "furthest upstream in the topology"
+            } else if !root_informative {
+                "earliest informative alert"
+            } else {
+                "most severe alert raised"
+            }
+            .into();
+            root_changed = true;
         }
         let is_topology = r.kind == RecipeKind::Topology;
         let pending = c.state == ClusterState::Pending;

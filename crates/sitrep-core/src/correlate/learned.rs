@@ -1,0 +1,448 @@
+//! correlate::learned: which attributes of an alert say that it belongs with another, learned
+//! from the stream itself, for estates nobody described with a topology or recipes.
+//!
+//! Every alert is reduced to *attribute tokens*: `(key, value)` pairs from its labels, its
+//! service and its source, the source also cut into *name parts* (the segments of
+//! `cell-5-6-3` and their prefixes `cell-5`, `cell-5-6`; an FQDN's domain; an IPv4
+//! address's /16 and /24). Nobody says which keys matter: two statistics decide, both kept
+//! online over the alerts that start (event time only, decayed, bounded):
+//!
+//! - **lift of a key**: among pairs of alerts that start within `window_secs` of each other,
+//!   how often they share the key's value, against how often they would by chance given the
+//!   values' frequencies (Σ p(v) over the pairs). A key whose values cluster in bursts of
+//!   alerts (`region`, `site`, a host-name prefix) has a lift well above 1; a key that does
+//!   not (`kind=pod`, `manager=snmp`) stays near 1 and is never evidence.
+//! - **share of a value**: the fraction of recent alerts holding it. A value that most alerts
+//!   share (`env=prod`) is no evidence whatever its key's lift.
+//!
+//! A shared token is evidence when its key has seen `min_pairs` close pairs with a lift of at
+//! least `min_lift` and the value's share is at most `max_share`; its weight is `ln(lift)`.
+//! Memory is bounded by `max_keys`, `max_values` per key and `recent` alerts.
+
+use crate::config::LearnedConfig;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+
+/// Key number (index into [`LearnedStats::keys`]) and value hash of one attribute token.
+pub(crate) type Token = (u16, u64);
+
+/// The tokens of an alert, with the text of each (for explanations).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Tokens {
+    pub list: Vec<(String, String)>,
+}
+
+/// Cuts a source name into its parts, each under its own key. `cell-5-6-3` gives
+/// `seg1=5, seg2=6, seg3=3, prefix2=cell-5, prefix3=cell-5-6`; `srv303.ams.example.net`
+/// gives `domain=ams.example.net` and the host part's parts; `10.1.2.3` gives `net16=10.1`
+/// and `net24=10.1.2`.
+pub(crate) fn name_parts(field: &str, name: &str, out: &mut Tokens) {
+    if name.is_empty() || name.len() > 253 {
+        return;
+    }
+    let octets: Vec<&str> = name.split('.').collect();
+    if octets.len() == 4
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()))
+    {
+        out.list.push((format!("{field}.net16"), octets[..2].join(".")));
+        out.list.push((format!("{field}.net24"), octets[..3].join(".")));
+        return;
+    }
+    let (host, domain) = match name.split_once('.') {
+        Some((h, d)) if !d.is_empty() => (h, Some(d)),
+        _ => (name, None),
+    };
+    if let Some(d) = domain {
+        out.list.push((format!("{field}.domain"), d.to_ascii_lowercase()));
+    }
+    let segments: Vec<&str> = host.split(['-', '_']).filter(|s| !s.is_empty()).collect();
+    if segments.len() < 2 {
+        return;
+    }
+    // at most 4 positions: deeper parts rarely name a place and would only cost memory
+    for (i, s) in segments.iter().enumerate().skip(1).take(4) {
+        out.list.push((format!("{field}.seg{i}"), s.to_string()));
+    }
+    let mut prefix = segments[0].to_string();
+    for (i, s) in segments.iter().enumerate().skip(1).take(4) {
+        if i + 1 == segments.len() {
+            break; // the whole name is the source itself
+        }
+        prefix.push('-');
+        prefix.push_str(s);
+        out.list
+            .push((format!("{field}.prefix{}", i + 1), prefix.clone()));
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct KeyStats {
+    pub name: Box<str>,
+    /// Decayed count of alerts that had this key.
+    pub alerts: f64,
+    /// Decayed count per value hash; bounded by `max_values`.
+    pub values: BTreeMap<u64, f64>,
+    /// Close pairs (both alerts had the key), those sharing the value, and the number
+    /// expected to share it by chance.
+    pub pairs: f64,
+    pub shared: f64,
+    pub expected: f64,
+}
+
+impl KeyStats {
+    /// How much more often close alerts share this key's value than chance (1 = not at all).
+    pub fn lift(&self) -> f64 {
+        // one pseudo-pair each way: an unseen key is neither evidence nor counter-evidence
+        (self.shared + 1.0) / (self.expected + 1.0)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Recent {
+    time: Millis,
+    tokens: Vec<Token>,
+}
+
+/// The learned attribute statistics of one partition; part of the engine snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct LearnedStats {
+    pub keys: Vec<KeyStats>,
+    by_name: BTreeMap<Box<str>, u16>,
+    /// Decayed count of all alerts observed.
+    pub alerts: f64,
+    recent: VecDeque<Recent>,
+    /// Event time of the last decay step.
+    decayed_at: Millis,
+}
+
+/// One piece of learned evidence for a pair of alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Evidence {
+    pub key: u16,
+    pub weight: f64,
+    pub lift: f64,
+    pub share: f64,
+}
+
+fn hash_value(v: &str) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(v.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
+impl LearnedStats {
+    /// The token ids of `tokens`, creating keys while fewer than `max_keys` exist (later
+    /// keys are ignored: the bound is on memory, and the first keys seen are the estate's).
+    pub fn intern(&mut self, cfg: &LearnedConfig, tokens: &Tokens) -> Vec<Token> {
+        let mut out = Vec::with_capacity(tokens.list.len());
+        for (k, v) in &tokens.list {
+            let id = match self.by_name.get(k.as_str()) {
+                Some(id) => *id,
+                None if self.keys.len() < cfg.max_keys.min(u16::MAX as usize) => {
+                    let id = self.keys.len() as u16;
+                    self.keys.push(KeyStats {
+                        name: k.as_str().into(),
+                        ..KeyStats::default()
+                    });
+                    self.by_name.insert(k.as_str().into(), id);
+                    id
+                }
+                None => continue,
+            };
+            out.push((id, hash_value(v)));
+        }
+        out.sort_unstable();
+        out.dedup_by_key(|t| t.0); // one value per key
+        out
+    }
+
+    /// The token ids of `tokens` for keys already known (no new key is made).
+    pub fn lookup(&self, tokens: &Tokens) -> Vec<Token> {
+        let mut out: Vec<Token> = tokens
+            .list
+            .iter()
+            .filter_map(|(k, v)| self.by_name.get(k.as_str()).map(|id| (*id, hash_value(v))))
+            .collect();
+        out.sort_unstable();
+        out.dedup_by_key(|t| t.0);
+        out
+    }
+
+    pub fn key_name(&self, key: u16) -> &str {
+        &self.keys[key as usize].name
+    }
+
+    /// Share of recent alerts holding value `v` of `key`.
+    pub fn share(&self, (key, v): Token) -> f64 {
+        let k = &self.keys[key as usize];
+        let c = k.values.get(&v).copied().unwrap_or(0.0);
+        c / self.alerts.max(1.0)
+    }
+
+    /// The evidence a shared token gives, if any.
+    pub fn evidence(&self, cfg: &LearnedConfig, token: Token) -> Option<Evidence> {
+        let k = self.keys.get(token.0 as usize)?;
+        if k.pairs < cfg.min_pairs as f64 {
+            return None;
+        }
+        let lift = k.lift();
+        let share = self.share(token);
+        if lift < cfg.min_lift || share > cfg.max_share {
+            return None;
+        }
+        Some(Evidence {
+            key: token.0,
+            weight: lift.ln(),
+            lift,
+            share,
+        })
+    }
+
+    /// The evidence that two token lists (each sorted by key) share, strongest first.
+    pub fn shared_evidence(&self, cfg: &LearnedConfig, a: &[Token], b: &[Token]) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    if a[i].1 == b[j].1 {
+                        out.extend(self.evidence(cfg, a[i]));
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.sort_by(|x, y| y.weight.total_cmp(&x.weight).then(x.key.cmp(&y.key)));
+        out
+    }
+
+    /// Learns from an alert that starts at `t` with `tokens`: pairs it with the recent
+    /// alerts within the window, then counts its values.
+    pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token]) {
+        self.decay(cfg, t);
+        let window = cfg.window_secs as i64 * 1000;
+        while self.recent.front().is_some_and(|r| r.time < t - window) {
+            self.recent.pop_front();
+        }
+        for r in self.recent.iter().rev().take(cfg.max_pairs) {
+            let (mut i, mut j) = (0, 0);
+            while i < tokens.len() && j < r.tokens.len() {
+                match tokens[i].0.cmp(&r.tokens[j].0) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        let k = &mut self.keys[tokens[i].0 as usize];
+                        let p = k.values.get(&r.tokens[j].1).copied().unwrap_or(0.0) / k.alerts.max(1.0);
+                        k.pairs += 1.0;
+                        k.expected += p;
+                        if tokens[i].1 == r.tokens[j].1 {
+                            k.shared += 1.0;
+                        }
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+        }
+        self.alerts += 1.0;
+        for &(key, v) in tokens {
+            let k = &mut self.keys[key as usize];
+            k.alerts += 1.0;
+            *k.values.entry(v).or_default() += 1.0;
+            if k.values.len() > cfg.max_values {
+                prune(&mut k.values, cfg.max_values);
+            }
+        }
+        self.recent.push_back(Recent {
+            time: t,
+            tokens: tokens.to_vec(),
+        });
+        if self.recent.len() > cfg.recent {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Exponential decay in event time, applied in whole steps of a tenth of the half-life
+    /// so that the result does not depend on how often it is called.
+    fn decay(&mut self, cfg: &LearnedConfig, t: Millis) {
+        let step = (cfg.half_life_secs as i64 * 100).max(1);
+        if self.decayed_at == 0 {
+            self.decayed_at = t - t.rem_euclid(step);
+            return;
+        }
+        let steps = (t - self.decayed_at) / step;
+        if steps <= 0 {
+            return;
+        }
+        self.decayed_at += steps * step;
+        let f = 0.5f64.powf(steps.min(1000) as f64 / 10.0);
+        self.alerts *= f;
+        for k in &mut self.keys {
+            k.alerts *= f;
+            k.pairs *= f;
+            k.shared *= f;
+            k.expected *= f;
+            k.values.retain(|_, c| {
+                *c *= f;
+                *c >= 0.01
+            });
+        }
+    }
+
+    /// Values counted across all keys (for the memory bound).
+    pub fn value_count(&self) -> usize {
+        self.keys.iter().map(|k| k.values.len()).sum()
+    }
+}
+
+/// Keeps the `keep` most frequent values (ties: the smaller hash), deterministically.
+fn prune(values: &mut BTreeMap<u64, f64>, keep: usize) {
+    let mut v: Vec<(u64, f64)> = values.iter().map(|(h, c)| (*h, *c)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // drop a tenth at once so that pruning is not paid on every new value
+    v.truncate(keep - keep / 10);
+    *values = v.into_iter().collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> LearnedConfig {
+        LearnedConfig {
+            min_pairs: 20,
+            ..LearnedConfig::default()
+        }
+    }
+
+    fn toks(pairs: &[(&str, &str)]) -> Tokens {
+        Tokens {
+            list: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn host_names_are_cut_into_parts() {
+        let mut t = Tokens::default();
+        name_parts("source", "cell-5-6-3", &mut t);
+        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            got,
+            [
+                "source.seg1=5",
+                "source.seg2=6",
+                "source.seg3=3",
+                "source.prefix2=cell-5",
+                "source.prefix3=cell-5-6"
+            ]
+        );
+        let mut t = Tokens::default();
+        name_parts("source", "srv303.ams.example.net", &mut t);
+        assert_eq!(
+            t.list,
+            [("source.domain".to_string(), "ams.example.net".to_string())]
+        );
+        let mut t = Tokens::default();
+        name_parts("source", "10.1.2.3", &mut t);
+        assert_eq!(t.list[1], ("source.net24".to_string(), "10.1.2".to_string()));
+    }
+
+    /// Bursts of alerts share a region; every alert has one of two kinds at random. The
+    /// region key must become evidence, the kind key never.
+    #[test]
+    fn keys_that_cluster_in_bursts_gain_lift_and_others_do_not() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let mut t = 1_000_000;
+        for burst in 0..60 {
+            let region = format!("r{}", burst % 12);
+            for i in 0..5 {
+                let kind = if (burst * 7 + i * 3) % 2 == 0 {
+                    "pod"
+                } else {
+                    "node"
+                };
+                let tk = s.intern(&c, &toks(&[("labels.region", &region), ("labels.kind", kind)]));
+                s.observe(&c, t, &tk);
+                t += 2_000;
+            }
+            t += 600_000;
+        }
+        let region = s.lookup(&toks(&[("labels.region", "r3")]))[0];
+        let kind = s.lookup(&toks(&[("labels.kind", "pod")]))[0];
+        let e = s.evidence(&c, region).expect("region is evidence");
+        assert!(e.lift > 3.0, "{e:?}");
+        assert!(
+            s.evidence(&c, kind).is_none(),
+            "kind lift {}",
+            s.keys[kind.0 as usize].lift()
+        );
+    }
+
+    #[test]
+    fn a_value_nearly_everyone_shares_is_no_evidence() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let mut t = 1_000_000;
+        for burst in 0..60 {
+            let site = format!("s{burst}");
+            for _ in 0..4 {
+                let tk = s.intern(&c, &toks(&[("labels.site", &site), ("labels.env", "prod")]));
+                s.observe(&c, t, &tk);
+                t += 1_000;
+            }
+            t += 300_000;
+        }
+        let a = s.lookup(&toks(&[("labels.site", "s59"), ("labels.env", "prod")]));
+        let ev = s.shared_evidence(&c, &a, &a);
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        assert_eq!(s.key_name(ev[0].key), "labels.site");
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let c = LearnedConfig {
+            max_keys: 8,
+            max_values: 50,
+            recent: 16,
+            ..cfg()
+        };
+        let mut s = LearnedStats::default();
+        for i in 0..5_000i64 {
+            let key = format!("labels.k{}", i % 20);
+            let v = format!("v{i}");
+            let tk = s.intern(&c, &toks(&[(&key, &v), ("labels.host", &v)]));
+            s.observe(&c, 1_000_000 + i * 100, &tk);
+        }
+        assert!(s.keys.len() <= 8);
+        assert!(s.keys.iter().all(|k| k.values.len() <= 50));
+        assert!(s.recent.len() <= 16);
+    }
+
+    #[test]
+    fn counts_halve_over_a_half_life_of_event_time() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let tk = s.intern(&c, &toks(&[("labels.site", "x")]));
+        let t0 = 1_000_000_000;
+        for i in 0..100 {
+            s.observe(&c, t0 + i, &tk);
+        }
+        let before = s.alerts;
+        s.decay(&c, t0 + c.half_life_secs as i64 * 1000 * 2);
+        let ratio = s.alerts / before;
+        // whole steps of a tenth of the half-life: between 2 and 1.9 half-lives applied
+        assert!((0.25..0.27).contains(&ratio), "{ratio}");
+    }
+}
