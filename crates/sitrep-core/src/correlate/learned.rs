@@ -157,7 +157,7 @@ impl LearnedStats {
             out.push((id, hash_value(v)));
         }
         out.sort_unstable();
-        out.dedup_by_key(|t| t.0); // one value per key
+        out.dedup();
         out
     }
 
@@ -169,8 +169,15 @@ impl LearnedStats {
             .filter_map(|(k, v)| self.by_name.get(k.as_str()).map(|id| (*id, hash_value(v))))
             .collect();
         out.sort_unstable();
-        out.dedup_by_key(|t| t.0);
+        out.dedup();
         out
+    }
+
+    /// Distinct values held for a key (0 for an unknown key).
+    pub fn distinct_values(&self, key: &str) -> usize {
+        self.by_name
+            .get(key)
+            .map_or(0, |id| self.keys[*id as usize].values.len())
     }
 
     pub fn key_name(&self, key: u16) -> &str {
@@ -203,17 +210,25 @@ impl LearnedStats {
         })
     }
 
-    /// The evidence that two token lists (each sorted by key) share, strongest first.
+    /// The evidence that two token lists (each sorted) share, strongest first, one per key.
     pub fn shared_evidence(&self, cfg: &LearnedConfig, a: &[Token], b: &[Token]) -> Vec<Evidence> {
-        let mut out = Vec::new();
+        let mut out: Vec<Evidence> = Vec::new();
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
-            match a[i].0.cmp(&b[j].0) {
+            match a[i].cmp(&b[j]) {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    if a[i].1 == b[j].1 {
-                        out.extend(self.evidence(cfg, a[i]));
+                    if let Some(e) = self.evidence(cfg, a[i]) {
+                        match out.last_mut() {
+                            // a rarer shared value of the same key: the stronger statement
+                            Some(l) if l.key == e.key => {
+                                if e.share < l.share {
+                                    *l = e;
+                                }
+                            }
+                            _ => out.push(e),
+                        }
                     }
                     i += 1;
                     j += 1;
@@ -233,29 +248,35 @@ impl LearnedStats {
             self.recent.pop_front();
         }
         for r in self.recent.iter().rev().take(cfg.max_pairs) {
-            let (mut i, mut j) = (0, 0);
-            while i < tokens.len() && j < r.tokens.len() {
-                match tokens[i].0.cmp(&r.tokens[j].0) {
-                    std::cmp::Ordering::Less => i += 1,
-                    std::cmp::Ordering::Greater => j += 1,
-                    std::cmp::Ordering::Equal => {
-                        let k = &mut self.keys[tokens[i].0 as usize];
-                        let p = k.values.get(&r.tokens[j].1).copied().unwrap_or(0.0) / k.alerts.max(1.0);
-                        k.pairs += 1.0;
-                        k.expected += p;
-                        if tokens[i].1 == r.tokens[j].1 {
-                            k.shared += 1.0;
-                        }
-                        i += 1;
-                        j += 1;
+            // per key both alerts hold: one pair; shared when any value is the same;
+            // expected by chance: the chance a random alert with the key holds one of ours
+            let mut i = 0;
+            while i < tokens.len() {
+                let key = tokens[i].0;
+                let end = i + tokens[i..].iter().take_while(|t| t.0 == key).count();
+                let theirs: Vec<u64> = r.tokens.iter().filter(|t| t.0 == key).map(|t| t.1).collect();
+                if !theirs.is_empty() {
+                    let k = &mut self.keys[key as usize];
+                    let n = k.alerts.max(1.0);
+                    let p: f64 = tokens[i..end]
+                        .iter()
+                        .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
+                        .sum();
+                    k.pairs += 1.0;
+                    k.expected += p.min(1.0);
+                    if tokens[i..end].iter().any(|t| theirs.contains(&t.1)) {
+                        k.shared += 1.0;
                     }
                 }
+                i = end;
             }
         }
         self.alerts += 1.0;
-        for &(key, v) in tokens {
+        for (n, &(key, v)) in tokens.iter().enumerate() {
             let k = &mut self.keys[key as usize];
-            k.alerts += 1.0;
+            if n == 0 || tokens[n - 1].0 != key {
+                k.alerts += 1.0;
+            }
             *k.values.entry(v).or_default() += 1.0;
             if k.values.len() > cfg.max_values {
                 prune(&mut k.values, cfg.max_values);

@@ -44,6 +44,8 @@ use std::hash::{BuildHasher, Hasher};
 use topology::{NodeId, Topology};
 
 const TIMELINE_CAP: usize = 256;
+/// Distinct values from which a label is taken to name entities (see `alert_tokens`).
+const ENTITY_LABEL_VALUES: usize = 20;
 
 pub(crate) struct Recipe {
     pub name: String,
@@ -417,17 +419,26 @@ impl Engine {
     fn alert_tokens(&self, a: &Alert) -> learned::Tokens {
         let i = &self.st.interner;
         let mut t = learned::Tokens::default();
-        if let Some(s) = a.service {
-            t.list.push(("service".into(), i.resolve(s).into()));
-        }
+        // `entity`: the names of things the alert is about, whichever field names them, so
+        // that a pod's `labels.node = node-3-7` meets the alert whose source is node-3-7
         let source = i.resolve(a.source);
         t.list.push(("source".into(), source.into()));
+        t.list.push(("entity".into(), source.into()));
+        if let Some(s) = a.service {
+            t.list.push(("service".into(), i.resolve(s).into()));
+            t.list.push(("entity".into(), i.resolve(s).into()));
+        }
         if self.c.cfg.correlation.learned.name_parts {
             learned::name_parts("source", source, &mut t);
         }
         for (k, v) in a.labels.iter() {
-            t.list
-                .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
+            let key = format!("labels.{}", i.resolve(*k));
+            // a label with many distinct values names entities (node, host, pod, instance);
+            // one with few names a place or a kind, which its own key covers
+            if self.st.learned.distinct_values(&key) >= ENTITY_LABEL_VALUES {
+                t.list.push(("entity".into(), i.resolve(*v).into()));
+            }
+            t.list.push((key, i.resolve(*v).into()));
         }
         t.list.truncate(48);
         t
@@ -820,9 +831,15 @@ impl Engine {
             (Some(_), Some(_)) => (false, true),
             _ => (false, false),
         };
-        // Without a topology relation between them, a more severe informative alert is the
-        // better root cause than an earlier, lesser (or already cleared) one.
-        let more_severe = !related && informative && new_severity > root_severity;
+        // Without a topology relation between them, a raised informative alert is a better
+        // root cause than one that has already cleared; under learned evidence (no configured
+        // relation at all) also than an earlier, less severe one. Configured attribute
+        // recipes keep the earliest: their author chose what makes alerts alike.
+        let learned_recipe = r.kind == RecipeKind::Learned;
+        let more_severe = !related
+            && informative
+            && new_severity > root_severity
+            && (learned_recipe || root_severity == Severity::Clear);
         if (upstream && (informative || !root_informative))
             || (informative && !root_informative)
             || more_severe
