@@ -13,6 +13,7 @@
 //!
 //! Config loading (TOML plus an optional topology file) is in [`load`].
 
+mod ait;
 mod demo;
 mod kafka;
 mod kafka_latency;
@@ -59,6 +60,9 @@ enum Command {
     /// HTTP load generator for the server benchmarks (throughput, incident latency,
     /// Alertmanager side by side).
     Loadgen(loadgen::LoadgenArgs),
+    /// Correlate the AIT Alert Data Set (real IDS alerts) and score it beside a 60 s
+    /// time-gap baseline.
+    Ait(ait::AitArgs),
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
     /// Parse and validate a config file; print the effective recipes.
@@ -174,6 +178,7 @@ fn main() -> Result<()> {
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),
         Command::Templates(a) => templates::run(a).map(|_| ()),
+        Command::Ait(a) => ait::run(a).map(|_| ()),
         Command::Run(a) => run_server(a),
         Command::Loadgen(a) => loadgen::run(a),
         Command::CheckConfig { config } => {

@@ -8,9 +8,12 @@
 //!   the engine's occurrence rules.
 //! - [`bench`]: the fixed throughput stream for benchmarks.
 //! - [`loghub`]: template-mining evaluation on the labelled LogHub samples.
+//! - [`ait`]: the AIT Alert Data Set (real labelled IDS alerts) scored beside a naive
+//!   time-gap baseline, for reporting only (never tuning).
 //! - [`eval`]: pairwise precision/recall/F1, ARI, NMI, compression, noise share and time to
 //!   incident.
 
+pub mod ait;
 pub mod bench;
 pub mod eval;
 pub mod gen;
