@@ -363,7 +363,7 @@ impl Engine {
                 t,
                 Explanation {
                     compared_with: Some(format!("operator {by}")),
-                    ..Explanation::new(recipe.clone(), &kind)
+                    ..Explanation::new(recipe.clone(), kind)
                 },
             );
             let c = self.st.clusters.get_mut(&to).expect("target");

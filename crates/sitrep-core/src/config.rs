@@ -115,7 +115,7 @@ impl Config {
         if l.max_values < 10 || l.recent == 0 || l.max_keys == 0 || l.window_secs == 0 {
             return bad("correlation.learned: max_values ≥ 10, recent, max_keys and window_secs > 0".into());
         }
-        if !(l.min_lift > 1.0) || !(0.0..=1.0).contains(&l.max_share) {
+        if l.min_lift.is_nan() || l.min_lift <= 1.0 || !(0.0..=1.0).contains(&l.max_share) {
             return bad("correlation.learned: min_lift > 1 and max_share within 0..1".into());
         }
         for (i, r) in self.correlation.recipes.iter().enumerate() {

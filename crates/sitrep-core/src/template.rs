@@ -23,7 +23,7 @@ pub const WILDCARD: &str = "<*>";
 
 /// A plain word: letters only (trailing punctuation allowed), or `key=word`.
 fn is_word(t: &str) -> bool {
-    let t = t.trim_end_matches(|c: char| matches!(c, '.' | ',' | ':' | ';' | '!' | '?'));
+    let t = t.trim_end_matches(['.', ',', ':', ';', '!', '?']);
     let t = t.split_once('=').map_or(t, |(_, v)| v);
     !t.is_empty() && t.chars().all(|c| c.is_alphabetic())
 }

@@ -109,6 +109,12 @@ async function loadStats() {
 function whyText(w) {
   const parts = [w.recipe + ' (' + w.kind + ')'];
   if (w.compared_with) parts.push('vs ' + w.compared_with);
+  // learned joins explain themselves in words: show those instead of the raw matches
+  if (w.evidence && w.evidence.length) {
+    for (const e of w.evidence) parts.push(e);
+    parts.push((w.gap_ms / 1000).toFixed(1) + ' s after the previous alert');
+    return parts.join(' · ');
+  }
   for (const m of w.matched || []) parts.push(m.field + ' ' + m.method + ' ' + m.similarity.toFixed(2) + ' (' + m.value + ' ~ ' + m.other + ')');
   if (w.hops !== undefined && w.hops !== null) parts.push(w.hops + ' hop' + (w.hops === 1 ? '' : 's') + (w.direction ? ' ' + w.direction : ''));
   else if (w.direction) parts.push(w.direction);

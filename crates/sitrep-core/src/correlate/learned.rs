@@ -162,6 +162,7 @@ impl LearnedStats {
     }
 
     /// The token ids of `tokens` for keys already known (no new key is made).
+    #[cfg(test)]
     pub fn lookup(&self, tokens: &Tokens) -> Vec<Token> {
         let mut out: Vec<Token> = tokens
             .list
@@ -316,11 +317,6 @@ impl LearnedStats {
                 *c >= 0.01
             });
         }
-    }
-
-    /// Values counted across all keys (for the memory bound).
-    pub fn value_count(&self) -> usize {
-        self.keys.iter().map(|k| k.values.len()).sum()
     }
 }
 

@@ -202,6 +202,9 @@ pub(crate) struct Cluster {
     pub assignee: Option<String>,
 }
 
+/// A topology neighbourhood computed once per alert: (hop limit, siblings, nodes and hops).
+type NeighbourCache = (u32, bool, Vec<(NodeId, u32)>);
+
 /// The learned tokens of the alert being placed: text for explanations, ids for lookups.
 #[derive(Default)]
 pub(crate) struct AlertTokens {
@@ -594,7 +597,7 @@ impl Engine {
         let lt = self.learned_tokens(slot);
         let a = self.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
-        let mut nb_cache: Option<(u32, bool, Vec<(NodeId, u32)>)> = None;
+        let mut nb_cache: Option<NeighbourCache> = None;
         for ri in 0..self.c.recipes.len() {
             let r = &self.c.recipes[ri];
             if !self.recipe_accepts(r, a) {
