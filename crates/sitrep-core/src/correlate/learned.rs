@@ -174,6 +174,11 @@ impl LearnedStats {
         out
     }
 
+    /// The id of a key, if it exists.
+    pub fn key_id(&self, key: &str) -> Option<u16> {
+        self.by_name.get(key).copied()
+    }
+
     /// Distinct values held for a key (0 for an unknown key).
     pub fn distinct_values(&self, key: &str) -> usize {
         self.by_name

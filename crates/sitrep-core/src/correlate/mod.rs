@@ -179,6 +179,10 @@ pub(crate) struct Cluster {
     /// The anchor's learned attribute tokens (learned recipes), sorted by key.
     #[serde(default)]
     pub anchor_tokens: Vec<learned::Token>,
+    /// The `entity` tokens of the members (learned recipes; sorted, bounded): an alert that
+    /// names the same entity as a member is linked to it, one hop, like a topology edge.
+    #[serde(default)]
+    pub member_entities: Vec<learned::Token>,
     pub key: u64,
     pub root: usize,
     pub root_reason: String,
@@ -340,8 +344,16 @@ impl Engine {
                 self.st.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
             }
             RecipeKind::Learned => {
-                for t in &c.anchor_tokens {
-                    self.index.learned.entry((ri, *t)).or_default().push(id);
+                let mut tokens: Vec<learned::Token> = c
+                    .anchor_tokens
+                    .iter()
+                    .chain(&c.member_entities)
+                    .copied()
+                    .collect();
+                tokens.sort_unstable();
+                tokens.dedup();
+                for t in tokens {
+                    self.index.learned.entry((ri, t)).or_default().push(id);
                 }
             }
         }
@@ -360,7 +372,15 @@ impl Engine {
         let ents = std::mem::take(&mut c.indexed_entities);
         let key = c.key;
         let tokens = if self.c.recipes[ri as usize].kind == RecipeKind::Learned {
-            c.anchor_tokens.clone()
+            let mut t: Vec<learned::Token> = c
+                .anchor_tokens
+                .iter()
+                .chain(&c.member_entities)
+                .copied()
+                .collect();
+            t.sort_unstable();
+            t.dedup();
+            t
         } else {
             Vec::new()
         };
@@ -556,10 +576,16 @@ impl Engine {
         }
         if r.kind == RecipeKind::Learned {
             let lcfg = &self.c.cfg.correlation.learned;
-            let ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let mut ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let mut via_member = false;
+            if ev.is_empty() {
+                ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
+                via_member = true;
+            }
             let best = ev.first()?;
             why.kind = "learned".into();
-            rank -= best.weight;
+            // a link through a member is one hop further than one to the anchor
+            rank -= best.weight * if via_member { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
                 let name = self.st.learned.key_name(e.key);
                 let value = lt
@@ -568,12 +594,21 @@ impl Engine {
                     .iter()
                     .find(|(k, _)| k == name)
                     .map_or("", |(_, v)| v.as_str());
-                why.evidence.push(format!(
-                    "shares {name} = {value}: held by {:.1}% of recent alerts, and alerts that \
-                     start close together share {name} {:.1}× as often as chance",
-                    e.share * 100.0,
-                    e.lift
-                ));
+                why.evidence.push(if via_member {
+                    format!(
+                        "names {value}, an entity a member of this incident names too \
+                         (alerts that name the same entity start close together {:.1}× as \
+                         often as chance)",
+                        e.lift
+                    )
+                } else {
+                    format!(
+                        "shares {name} = {value}: held by {:.1}% of recent alerts, and alerts \
+                         that start close together share {name} {:.1}× as often as chance",
+                        e.share * 100.0,
+                        e.lift
+                    )
+                });
                 why.matched.push(FieldMatch {
                     field: name.to_string(),
                     value: value.to_string(),
@@ -677,6 +712,7 @@ impl Engine {
         }
         if let Some((cid, why)) = chosen {
             self.join(cid, slot, t, why);
+            self.learn_member_entities(cid, &lt);
         } else {
             self.seed(slot, t, &lt);
         }
@@ -684,6 +720,39 @@ impl Engine {
             let lcfg = &self.c.cfg.correlation.learned;
             self.st.learned.observe(lcfg, t, &lt.ids);
         }
+    }
+
+    /// A member joined a learned cluster: the entities it names link later alerts to it.
+    fn learn_member_entities(&mut self, cid: u64, lt: &AlertTokens) {
+        const MAX_MEMBER_ENTITIES: usize = 64;
+        let Some(entity) = self.st.learned.key_id("entity") else {
+            return;
+        };
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if self.c.recipes[c.recipe as usize].kind != RecipeKind::Learned || !c.indexed {
+            return;
+        }
+        let new: Vec<learned::Token> = lt
+            .ids
+            .iter()
+            .filter(|t| t.0 == entity && c.member_entities.binary_search(t).is_err())
+            .copied()
+            .collect();
+        if new.is_empty() || c.member_entities.len() >= MAX_MEMBER_ENTITIES {
+            return;
+        }
+        self.unindex_cluster(cid);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        for t in new {
+            if c.member_entities.len() < MAX_MEMBER_ENTITIES {
+                if let Err(i) = c.member_entities.binary_search(&t) {
+                    c.member_entities.insert(i, t);
+                }
+            }
+        }
+        self.index_cluster(cid);
     }
 
     /// The alert's learned tokens, when a learned recipe takes it (else empty).
@@ -747,6 +816,7 @@ impl Engine {
                 anchor_sets,
                 anchor_entity: a.entity,
                 anchor_tokens,
+                member_entities: Vec::new(),
                 key: self.key_of(r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),
