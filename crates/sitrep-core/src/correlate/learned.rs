@@ -35,7 +35,7 @@ pub(crate) struct Tokens {
 }
 
 /// Cuts a source name into its parts, each under its own key. `cell-5-6-3` gives
-/// `seg1=5, seg2=6, seg3=3, prefix2=cell-5, prefix3=cell-5-6`; `srv303.ams.example.net`
+/// `path1=5, path2=5-6, path3=5-6-3, prefix2=cell-5, prefix3=cell-5-6`; `srv303.ams.example.net`
 /// gives `domain=ams.example.net` and the host part's parts; `10.1.2.3` gives `net16=10.1`
 /// and `net24=10.1.2`.
 pub(crate) fn name_parts(field: &str, name: &str, out: &mut Tokens) {
@@ -63,9 +63,16 @@ pub(crate) fn name_parts(field: &str, name: &str, out: &mut Tokens) {
     if segments.len() < 2 {
         return;
     }
-    // at most 4 positions: deeper parts rarely name a place and would only cost memory
+    // The path after the first segment (often a kind: cell-, agg-, srv): `5`, `5-6` of
+    // cell-5-6-3 and agg-5-6 alike, so that places meet across kinds. A lone later segment
+    // (`6`) is not kept: its meaning depends on the ones before it. At most 4 levels.
+    let mut path = String::new();
     for (i, s) in segments.iter().enumerate().skip(1).take(4) {
-        out.list.push((format!("{field}.seg{i}"), s.to_string()));
+        if i > 1 {
+            path.push('-');
+        }
+        path.push_str(s);
+        out.list.push((format!("{field}.path{i}"), path.clone()));
     }
     let mut prefix = segments[0].to_string();
     for (i, s) in segments.iter().enumerate().skip(1).take(4) {
@@ -362,9 +369,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                "source.seg1=5",
-                "source.seg2=6",
-                "source.seg3=3",
+                "source.path1=5",
+                "source.path2=5-6",
+                "source.path3=5-6-3",
                 "source.prefix2=cell-5",
                 "source.prefix3=cell-5-6"
             ]
