@@ -92,6 +92,25 @@ fn benches(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    // the yardstick for the learned recipe's cost, measured in the same run: the default
+    // recipes minus `learned`
+    let mut no_learned = Config::default();
+    no_learned.correlation.recipes = sitrep_core::correlate::default_recipes(false)
+        .into_iter()
+        .filter(|r| r.name != "learned")
+        .collect();
+    g.bench_function("ten_percent_new_alerts_without_learned", |b| {
+        b.iter_batched(
+            || Engine::new(&no_learned, EngineOptions::default()).unwrap(),
+            |mut e| {
+                for ev in &mixed {
+                    e.process(ev);
+                }
+                e.drain_updates().count()
+            },
+            BatchSize::LargeInput,
+        )
+    });
     g.finish();
 }
 
