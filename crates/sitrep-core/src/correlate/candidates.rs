@@ -1,0 +1,364 @@
+//! correlate::candidates: placing a newly raised occurrence: the candidate clusters of
+//! each recipe, how close each is (with the explanation), and the learned tokens an alert
+//! brings.
+
+use super::*;
+
+impl Engine {
+    /// The attribute keys learned so far, strongest evidence first.
+    pub fn learned_attributes(&self) -> Vec<LearnedAttributeView> {
+        let cfg = &self.c.cfg.correlation.learned;
+        let mut v: Vec<LearnedAttributeView> = self
+            .st
+            .learned
+            .keys
+            .iter()
+            .map(|k| LearnedAttributeView {
+                key: k.name.to_string(),
+                lift: (k.lift() * 100.0).round() / 100.0,
+                close_pairs: k.pairs.round(),
+                values: k.values.len(),
+                evidence: k.pairs >= cfg.min_pairs as f64 && k.lift() >= cfg.min_lift,
+            })
+            .collect();
+        v.sort_by(|a, b| b.lift.total_cmp(&a.lift).then_with(|| a.key.cmp(&b.key)));
+        v
+    }
+
+    /// An alert's learned attribute tokens: service, source and its name parts, labels.
+    pub(super) fn alert_tokens(&self, a: &Alert) -> learned::Tokens {
+        let i = &self.st.interner;
+        let mut t = learned::Tokens::default();
+        // `entity`: the names of things the alert is about, whichever field names them, so
+        // that a pod's `labels.node = node-3-7` meets the alert whose source is node-3-7
+        let source = i.resolve(a.source);
+        t.list.push(("source".into(), source.into()));
+        t.list.push(("entity".into(), source.into()));
+        if let Some(s) = a.service {
+            t.list.push(("service".into(), i.resolve(s).into()));
+            t.list.push(("entity".into(), i.resolve(s).into()));
+        }
+        if self.c.cfg.correlation.learned.name_parts {
+            learned::name_parts("source", source, &mut t);
+        }
+        for (k, v) in a.labels.iter() {
+            let key = format!("labels.{}", i.resolve(*k));
+            // a label with many distinct values names entities (node, host, pod, instance);
+            // one with few names a place or a kind, which its own key covers
+            if self.st.learned.distinct_values(&key) >= ENTITY_LABEL_VALUES {
+                t.list.push(("entity".into(), i.resolve(*v).into()));
+            }
+            t.list.push((key, i.resolve(*v).into()));
+        }
+        t.list.truncate(48);
+        t
+    }
+
+    /// The sets an alert is compared by, one per similar field of the recipe.
+    pub(super) fn similarity_sets(&self, r: &Recipe, a: &Alert) -> Vec<Vec<u64>> {
+        r.similar
+            .iter()
+            .map(|s| {
+                let v = self.alert_field(a, &s.field).unwrap_or("");
+                match s.method {
+                    SimilarityMethod::Jaccard if s.field == "source" => {
+                        similarity::shingles(similarity::host_part(v), s.shingle)
+                    }
+                    SimilarityMethod::Jaccard => similarity::shingles(v, s.shingle),
+                    SimilarityMethod::Tokens => similarity::token_set(v),
+                }
+            })
+            .collect()
+    }
+
+    /// Scores `cluster` for the alert under recipe `ri`: an explanation and a rank (lower is
+    /// closer), or `None` when it does not match. `sets` are the alert's similarity sets.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn evaluate(
+        &self,
+        ri: usize,
+        cid: u64,
+        a: &Alert,
+        t: Millis,
+        nb: &[(NodeId, u32)],
+        sets: &[Vec<u64>],
+        lt: &AlertTokens,
+    ) -> Option<(Explanation, f64)> {
+        let r = &self.c.recipes[ri];
+        let c = &self.st.clusters[&cid];
+        let mut why = Explanation {
+            compared_with: Some(self.alert_id(c.anchor)),
+            gap_ms: (t - c.last_time).max(0),
+            ..Explanation::new(r.name.clone(), "attribute")
+        };
+        let mut rank = 0.0;
+        for (i, f) in r.equal.iter().enumerate() {
+            let v = self.alert_field(a, f)?;
+            let other = c.anchor_values[i].as_deref()?;
+            if v != other {
+                return None;
+            }
+            why.matched.push(FieldMatch {
+                field: f.clone(),
+                value: v.into(),
+                other: other.into(),
+                method: "equal".into(),
+                similarity: 1.0,
+            });
+        }
+        for (j, s) in r.similar.iter().enumerate() {
+            let v = self.alert_field(a, &s.field)?;
+            let other = c.anchor_values[r.equal.len() + j].as_deref()?;
+            let mine = sets.get(j)?;
+            let sim = similarity::jaccard(mine, c.anchor_sets.get(j)?);
+            let method = match s.method {
+                SimilarityMethod::Jaccard => "jaccard",
+                SimilarityMethod::Tokens => "tokens",
+            };
+            if sim < s.threshold {
+                return None;
+            }
+            rank += 1.0 - sim;
+            why.matched.push(FieldMatch {
+                field: s.field.clone(),
+                value: v.into(),
+                other: other.into(),
+                method: method.into(),
+                similarity: (sim * 1000.0).round() / 1000.0,
+            });
+        }
+        if r.kind == RecipeKind::Topology {
+            let e = a.entity?;
+            let root = c.members.get(c.root);
+            let root_e = root.and_then(|m| m.entity);
+            let dist = |x: Option<NodeId>| x.and_then(|x| nb.iter().find(|(n, _)| *n == x).map(|(_, d)| *d));
+            let (hops, target, target_id) = match (dist(c.anchor_entity), dist(root_e)) {
+                (Some(a1), Some(b1)) if b1 < a1 => (b1, root_e?, root.map(|m| m.alert)?),
+                (Some(a1), _) => (a1, c.anchor_entity?, c.anchor),
+                (None, Some(b1)) => (b1, root_e?, root.map(|m| m.alert)?),
+                (None, None) => return None,
+            };
+            let topo = &self.c.topology;
+            let dir = if hops == 0 {
+                "same entity"
+            } else if topo.downstream_distance(target, e, hops).is_some() {
+                "downstream"
+            } else if topo.downstream_distance(e, target, hops).is_some() {
+                "upstream"
+            } else {
+                "related"
+            };
+            why.kind = "topology".into();
+            why.compared_with = Some(self.alert_id(target_id));
+            why.hops = Some(hops);
+            why.direction = Some(dir.into());
+            why.matched.push(FieldMatch {
+                field: "entity".into(),
+                value: topo.name(e).into(),
+                other: topo.name(target).into(),
+                method: "hops".into(),
+                similarity: 1.0 / (1.0 + hops as f64),
+            });
+            rank += hops as f64;
+        }
+        if r.kind == RecipeKind::Learned {
+            let lcfg = &self.c.cfg.correlation.learned;
+            let mut ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let mut via_member = false;
+            if ev.is_empty() {
+                ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
+                via_member = true;
+            }
+            let best = ev.first()?;
+            why.kind = "learned".into();
+            // a link through a member is one hop further than one to the anchor
+            rank -= best.weight * if via_member { 0.5 } else { 1.0 };
+            for e in ev.iter().take(3) {
+                let name = self.st.learned.key_name(e.key);
+                let value = lt
+                    .text
+                    .list
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map_or("", |(_, v)| v.as_str());
+                why.evidence.push(if via_member {
+                    format!(
+                        "names {value}, an entity a member of this incident names too \
+                         (alerts that name the same entity start close together {:.1}× as \
+                         often as chance)",
+                        e.lift
+                    )
+                } else {
+                    format!(
+                        "shares {name} = {value}: held by {:.1}% of recent alerts, and alerts \
+                         that start close together share {name} {:.1}× as often as chance",
+                        e.share * 100.0,
+                        e.lift
+                    )
+                });
+                why.matched.push(FieldMatch {
+                    field: name.to_string(),
+                    value: value.to_string(),
+                    other: value.to_string(),
+                    method: "learned".into(),
+                    similarity: (e.lift * 100.0).round() / 100.0,
+                });
+            }
+        }
+        Some((why, rank))
+    }
+
+    /// Places a newly raised occurrence: joins the best open incident, else the best pending
+    /// cluster, else seeds pending clusters of its own.
+    pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
+        let a = self.alert(slot);
+        let noise = &self.c.cfg.noise;
+        if (a.entropy as f64) < noise.join_threshold {
+            return;
+        }
+        let lt = self.learned_tokens(slot);
+        let a = self.alert(slot);
+        let mut chosen: Option<(u64, Explanation)> = None;
+        let mut nb_cache: Option<NeighbourCache> = None;
+        for ri in 0..self.c.recipes.len() {
+            let r = &self.c.recipes[ri];
+            if !self.recipe_accepts(r, a) {
+                continue;
+            }
+            let candidates: Vec<u64> = match r.kind {
+                RecipeKind::Attribute if !r.equal.is_empty() => self
+                    .index
+                    .attr
+                    .get(&(ri as u16, self.key_of(r, a)))
+                    .cloned()
+                    .unwrap_or_default(),
+                RecipeKind::Attribute => self.index.scan[ri].clone(),
+                RecipeKind::Topology => {
+                    let e = a.entity.expect("accepted topology alert has an entity");
+                    if nb_cache
+                        .as_ref()
+                        .is_none_or(|(h, s, _)| *h != r.hop_limit || *s != r.siblings)
+                    {
+                        nb_cache = Some((
+                            r.hop_limit,
+                            r.siblings,
+                            self.c.topology.neighbourhood(e, r.hop_limit, r.siblings),
+                        ));
+                    }
+                    let nb = &nb_cache.as_ref().expect("set").2;
+                    let mut v: Vec<u64> = nb
+                        .iter()
+                        .filter_map(|(n, _)| self.index.topo.get(&(ri as u16, *n)))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+                RecipeKind::Learned => {
+                    let mut v: Vec<u64> = lt
+                        .ids
+                        .iter()
+                        .filter_map(|t| self.index.learned.get(&(ri as u16, *t)))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                }
+            };
+            let nb: &[(NodeId, u32)] = nb_cache.as_ref().map_or(&[], |(_, _, v)| v);
+            let sets = if r.similar.is_empty() {
+                Vec::new()
+            } else {
+                self.similarity_sets(r, a)
+            };
+            let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
+            for cid in candidates {
+                let c = &self.st.clusters[&cid];
+                if !self.accepting(c, t) {
+                    continue;
+                }
+                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets, &lt) else {
+                    continue;
+                };
+                let key = (rank, c.state == ClusterState::Pending, cid);
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less))
+                {
+                    best = Some((cid, why, key));
+                }
+            }
+            if let Some((cid, why, _)) = best {
+                chosen = Some((cid, why));
+                break;
+            }
+        }
+        if let Some((cid, why)) = chosen {
+            self.join(cid, slot, t, why);
+            self.learn_member_entities(cid, &lt);
+        } else {
+            self.seed(slot, t, &lt);
+        }
+        if lt.observed {
+            let lcfg = &self.c.cfg.correlation.learned;
+            self.st.learned.observe(lcfg, t, &lt.ids);
+        }
+    }
+
+    /// A member joined a learned cluster: the entities it names link later alerts to it.
+    pub(super) fn learn_member_entities(&mut self, cid: u64, lt: &AlertTokens) {
+        const MAX_MEMBER_ENTITIES: usize = 64;
+        let Some(entity) = self.st.learned.key_id("entity") else {
+            return;
+        };
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if self.c.recipes[c.recipe as usize].kind != RecipeKind::Learned || !c.indexed {
+            return;
+        }
+        let new: Vec<learned::Token> = lt
+            .ids
+            .iter()
+            .filter(|t| t.0 == entity && c.member_entities.binary_search(t).is_err())
+            .copied()
+            .collect();
+        if new.is_empty() || c.member_entities.len() >= MAX_MEMBER_ENTITIES {
+            return;
+        }
+        self.unindex_cluster(cid);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        for t in new {
+            if c.member_entities.len() < MAX_MEMBER_ENTITIES {
+                if let Err(i) = c.member_entities.binary_search(&t) {
+                    c.member_entities.insert(i, t);
+                }
+            }
+        }
+        self.index_cluster(cid);
+    }
+
+    /// The alert's learned tokens, when a learned recipe takes it (else empty).
+    pub(super) fn learned_tokens(&mut self, slot: u32) -> AlertTokens {
+        let a = self.alert(slot);
+        let takes = self
+            .c
+            .recipes
+            .iter()
+            .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(r, a));
+        if !takes {
+            return AlertTokens::default();
+        }
+        let text = self.alert_tokens(a);
+        let ids = self.st.learned.intern(&self.c.cfg.correlation.learned, &text);
+        AlertTokens {
+            text,
+            ids,
+            observed: true,
+        }
+    }
+}

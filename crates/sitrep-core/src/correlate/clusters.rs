@@ -1,0 +1,111 @@
+//! correlate::clusters: the candidate indexes of the clusters that accept members.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn accepting(&self, c: &Cluster, t: Millis) -> bool {
+        c.indexed
+            && matches!(
+                c.state,
+                ClusterState::Pending | ClusterState::Open | ClusterState::Acknowledged
+            )
+            && t <= c.window_end
+            && c.members.len() < self.c.cfg.correlation.max_incident_alerts
+    }
+
+    pub(crate) fn index_cluster(&mut self, id: u64) {
+        let c = &self.st.clusters[&id];
+        let ri = c.recipe;
+        let r = &self.c.recipes[ri as usize];
+        match r.kind {
+            RecipeKind::Attribute if !r.equal.is_empty() => {
+                self.index.attr.entry((ri, c.key)).or_default().push(id)
+            }
+            RecipeKind::Attribute => self.index.scan[ri as usize].push(id),
+            RecipeKind::Topology => {
+                let mut ents: Vec<NodeId> = c.anchor_entity.into_iter().collect();
+                if let Some(e) = c.members.get(c.root).and_then(|m| m.entity) {
+                    if !ents.contains(&e) {
+                        ents.push(e);
+                    }
+                }
+                for e in &ents {
+                    self.index.topo.entry((ri, *e)).or_default().push(id);
+                }
+                self.st.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
+            }
+            RecipeKind::Learned => {
+                let mut tokens: Vec<learned::Token> = c
+                    .anchor_tokens
+                    .iter()
+                    .chain(&c.member_entities)
+                    .copied()
+                    .collect();
+                tokens.sort_unstable();
+                tokens.dedup();
+                for t in tokens {
+                    self.index.learned.entry((ri, t)).or_default().push(id);
+                }
+            }
+        }
+        self.st.clusters.get_mut(&id).expect("cluster").indexed = true;
+    }
+
+    pub(crate) fn unindex_cluster(&mut self, id: u64) {
+        let Some(c) = self.st.clusters.get_mut(&id) else {
+            return;
+        };
+        if !c.indexed {
+            return;
+        }
+        c.indexed = false;
+        let ri = c.recipe;
+        let ents = std::mem::take(&mut c.indexed_entities);
+        let key = c.key;
+        let tokens = if self.c.recipes[ri as usize].kind == RecipeKind::Learned {
+            let mut t: Vec<learned::Token> = c
+                .anchor_tokens
+                .iter()
+                .chain(&c.member_entities)
+                .copied()
+                .collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        } else {
+            Vec::new()
+        };
+        let r = &self.c.recipes[ri as usize];
+        match r.kind {
+            RecipeKind::Attribute if !r.equal.is_empty() => {
+                if let Some(v) = self.index.attr.get_mut(&(ri, key)) {
+                    remove_id(v, id);
+                    if v.is_empty() {
+                        self.index.attr.remove(&(ri, key));
+                    }
+                }
+            }
+            RecipeKind::Attribute => remove_id(&mut self.index.scan[ri as usize], id),
+            RecipeKind::Topology => {
+                for e in ents {
+                    if let Some(v) = self.index.topo.get_mut(&(ri, e)) {
+                        remove_id(v, id);
+                        if v.is_empty() {
+                            self.index.topo.remove(&(ri, e));
+                        }
+                    }
+                }
+            }
+            RecipeKind::Learned => {
+                for t in tokens {
+                    if let Some(v) = self.index.learned.get_mut(&(ri, t)) {
+                        remove_id(v, id);
+                        if v.is_empty() {
+                            self.index.learned.remove(&(ri, t));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! correlate::lifecycle: windows ending, severity as members change, resolve, reraise and
+//! reopen, close and purge, the timeline.
+
+use super::*;
+
+impl Engine {
+    pub(crate) fn on_window_end(&mut self, cid: u64) {
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if self.st.now < c.window_end {
+            return;
+        }
+        if c.state == ClusterState::Pending {
+            self.dissolve(cid);
+        } else {
+            self.unindex_cluster(cid);
+        }
+    }
+
+    /// The members whose current occurrence belongs to this incident.
+    pub(super) fn current_members(&self, cid: u64) -> impl Iterator<Item = &Alert> {
+        self.st.clusters[&cid]
+            .members
+            .iter()
+            .filter_map(move |m| self.live_alert(m.slot, m.alert))
+            .filter(move |a| a.incident == Some(cid))
+    }
+
+    pub(crate) fn refresh_severity(&mut self, cid: u64) -> bool {
+        let sev = self
+            .current_members(cid)
+            .filter(|a| a.open)
+            .map(|a| a.severity)
+            .max()
+            .unwrap_or(Severity::Clear);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.max_severity = c.max_severity.max(sev);
+        let changed = c.severity != sev;
+        c.severity = sev;
+        changed
+    }
+
+    /// A member's severity moved from `old` to `new` while open: O(1) unless the incident's
+    /// severity was the old one and may fall.
+    pub(crate) fn member_severity_changed(&mut self, cid: u64, old: Severity, new: Severity, t: Millis) {
+        let Some(c) = self.st.clusters.get_mut(&cid) else {
+            return;
+        };
+        if c.incident.is_none() {
+            return;
+        }
+        if new > c.severity {
+            c.severity = new;
+            c.max_severity = c.max_severity.max(new);
+            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+        } else if old == c.severity && new < old {
+            self.refresh_incident_severity(cid, t);
+        }
+    }
+
+    pub(crate) fn refresh_incident_severity(&mut self, cid: u64, t: Millis) {
+        if self.st.clusters.get(&cid).is_some_and(|c| c.incident.is_some()) && self.refresh_severity(cid) {
+            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+        }
+    }
+
+    /// A member's current occurrence cleared: resolve when every member not flapping is clear.
+    pub(crate) fn member_cleared(&mut self, cid: u64, t: Millis) {
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return;
+        };
+        if !matches!(c.state, ClusterState::Open | ClusterState::Acknowledged) {
+            return;
+        }
+        let all_clear = self.current_members(cid).filter(|a| !a.flapping).all(|a| !a.open);
+        if !all_clear {
+            self.refresh_incident_severity(cid, t);
+            return;
+        }
+        self.refresh_severity(cid);
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.state = ClusterState::Resolved;
+        c.resolved_at = Some(t);
+        self.unindex_cluster(cid);
+        self.timeline(cid, t, "resolved: all alerts clear".into(), None);
+        self.emit_incident(cid, IncidentChange::Resolved, t, Vec::new());
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        self.schedule(t + grace, Timer::IncidentClose(cid));
+    }
+
+    /// A member raised again: it rejoins its incident if that is still active, or reopens it
+    /// within the grace period. Returns false when the incident is gone or closed.
+    pub(crate) fn rejoin_incident(&mut self, cid: u64, slot: u32, t: Millis) -> bool {
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let Some(c) = self.st.clusters.get(&cid) else {
+            return false;
+        };
+        let reopen = match c.state {
+            ClusterState::Open | ClusterState::Acknowledged if t <= c.window_end => false,
+            ClusterState::Resolved if c.resolved_at.is_some_and(|r| t <= r + grace) => true,
+            _ => return false,
+        };
+        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        let gap = (t - c.last_time).max(0);
+        let n = c.incident.expect("incident");
+        let member = self.member_for(
+            slot,
+            t,
+            Explanation {
+                gap_ms: gap,
+                ..Explanation::new(recipe, "reraised")
+            },
+        );
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        c.add_member(member);
+        c.last_time = c.last_time.max(t);
+        let size = c.members.len();
+        let window_open = t <= c.window_end;
+        if reopen {
+            c.state = ClusterState::Open;
+            c.resolved_at = None;
+            c.reopen_count += 1;
+        }
+        let a = self.alert_mut(slot);
+        a.incident = Some(cid);
+        if a.incidents.last() != Some(&n) {
+            a.incidents.push(n);
+        }
+        let alert_id = self.alert_id(self.alert(slot).id);
+        self.refresh_severity(cid);
+        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
+        if reopen {
+            if window_open {
+                self.index_cluster(cid);
+            }
+            self.timeline(
+                cid,
+                t,
+                "reopened: a member was raised again".into(),
+                Some(alert_id),
+            );
+            self.emit_incident(cid, IncidentChange::Reopened, t, added);
+        } else {
+            self.timeline(cid, t, "member raised again".into(), Some(alert_id));
+            self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        }
+        self.emit_alert(slot, AlertChange::Correlated, t);
+        true
+    }
+
+    pub(crate) fn on_incident_close(&mut self, cid: u64) {
+        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let now = self.st.now;
+        let Some(c) = self.st.clusters.get_mut(&cid) else {
+            return;
+        };
+        if c.state != ClusterState::Resolved || c.resolved_at.is_none_or(|r| r + grace > now) {
+            return;
+        }
+        c.state = ClusterState::Closed;
+        self.timeline(cid, now, "closed".into(), None);
+        self.emit_incident(cid, IncidentChange::Closed, now, Vec::new());
+        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
+        self.schedule(now + retention, Timer::IncidentPurge(cid));
+    }
+
+    pub(crate) fn on_incident_purge(&mut self, cid: u64) {
+        let now = self.st.now;
+        if self
+            .st
+            .clusters
+            .get(&cid)
+            .is_none_or(|c| c.state != ClusterState::Closed)
+        {
+            return;
+        }
+        self.emit_incident(cid, IncidentChange::Purged, now, Vec::new());
+        self.st.clusters.remove(&cid);
+    }
+
+    pub(crate) fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
+        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        if c.timeline.len() >= TIMELINE_CAP {
+            // keep the opening entry; drop the oldest after it
+            c.timeline.remove(1);
+        }
+        c.timeline.push(TimelineEntry {
+            time: t,
+            what,
+            alert_id,
+            by: None,
+        });
+    }
+}

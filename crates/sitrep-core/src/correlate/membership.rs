@@ -1,0 +1,361 @@
+//! correlate::membership: seeding pending clusters, joining, the root cause, promotion to
+//! an incident, absorption of pending clusters downstream of the root cause, dissolving.
+
+use super::*;
+
+impl Engine {
+    pub(super) fn informative(&self, a: &Alert) -> bool {
+        let n = &self.c.cfg.noise;
+        a.entropy as f64 >= n.threshold
+    }
+
+    pub(super) fn seed(&mut self, slot: u32, t: Millis, lt: &AlertTokens) {
+        if !self.informative(self.alert(slot)) {
+            return;
+        }
+        for ri in 0..self.c.recipes.len() {
+            let a = self.alert(slot);
+            let r = &self.c.recipes[ri];
+            if !self.recipe_accepts(r, a) {
+                continue;
+            }
+            let anchor_tokens = if r.kind == RecipeKind::Learned {
+                if lt.ids.is_empty() {
+                    continue;
+                }
+                lt.ids.clone()
+            } else {
+                Vec::new()
+            };
+            let anchor_values: Vec<Option<Box<str>>> = r
+                .equal
+                .iter()
+                .chain(r.similar.iter().map(|s| &s.field))
+                .map(|f| self.alert_field(a, f).map(Into::into))
+                .collect();
+            let anchor_sets = self.similarity_sets(r, a);
+            let member = self.member_for(slot, t, Explanation::new(r.name.clone(), "seed"));
+            let promote_now = r.min_alerts <= 1 || (r.single_critical && a.severity == Severity::Critical);
+            let cluster = Cluster {
+                recipe: ri as u16,
+                incident: None,
+                state: ClusterState::Pending,
+                anchor: a.id,
+                anchor_values,
+                anchor_sets,
+                anchor_entity: a.entity,
+                anchor_tokens,
+                member_entities: Vec::new(),
+                key: self.key_of(r, a),
+                root: 0,
+                root_reason: "earliest alert".into(),
+                first_time: t,
+                last_time: t,
+                window_end: t + r.window,
+                severity: a.severity,
+                max_severity: a.severity,
+                resolved_at: None,
+                reopen_count: 0,
+                timeline: Vec::new(),
+                indexed: false,
+                indexed_entities: Vec::new(),
+                assignee: None,
+                alert_count: 1,
+                sources: vec![member.source.clone()],
+                members: vec![member],
+            };
+            let cid = self.st.next_cluster;
+            self.st.next_cluster += 1;
+            let end = cluster.window_end;
+            self.st.clusters.insert(cid, cluster);
+            self.index_cluster(cid);
+            self.schedule(end, Timer::ClusterWindow(cid));
+            self.alert_mut(slot).pending.push(cid);
+            if promote_now {
+                self.promote(cid, t);
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn member_for(&self, slot: u32, t: Millis, why: Explanation) -> Member {
+        let a = self.alert(slot);
+        let i = &self.st.interner;
+        Member {
+            slot,
+            alert: a.id,
+            occurrence: a.occurrence,
+            joined: t,
+            signature: a.signature.clone(),
+            source: i.resolve(a.source).into(),
+            check: i.resolve(a.check).into(),
+            entity: a.entity,
+            why,
+        }
+    }
+
+    pub(super) fn join(&mut self, cid: u64, slot: u32, t: Millis, why: Explanation) {
+        let member = self.member_for(slot, t, why);
+        let entity = member.entity;
+        // Low-information members may join but neither extend the window (or chatty noise
+        // would keep an incident open forever) nor become its root cause.
+        let informative = self.informative(self.alert(slot));
+        let new_severity = self.alert(slot).severity;
+        let (root_informative, root_severity) = {
+            let c = &self.st.clusters[&cid];
+            let m = &c.members[c.root];
+            let live = self.live_alert(m.slot, m.alert);
+            (
+                live.is_none_or(|a| self.informative(a)),
+                // a root that has cleared (or is gone) weighs nothing against a raised alert
+                live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
+            )
+        };
+        let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
+        let r = &self.c.recipes[c.recipe as usize];
+        c.add_member(member);
+        c.last_time = c.last_time.max(t);
+        let end = if informative {
+            c.window_end.max(t + r.window).min(c.first_time + r.max_window)
+        } else {
+            c.window_end
+        };
+        let extended = end > c.window_end;
+        c.window_end = end;
+        let mut root_changed = false;
+        let limit = (r.hop_limit * 2).max(4);
+        let topo = &self.c.topology;
+        let (upstream, related) = match (entity, c.members[c.root].entity) {
+            (Some(e), Some(root_e)) if e != root_e => {
+                let up = topo.downstream_distance(e, root_e, limit).is_some();
+                (up, up || topo.downstream_distance(root_e, e, limit).is_some())
+            }
+            (Some(_), Some(_)) => (false, true),
+            _ => (false, false),
+        };
+        // Without a topology relation between them, a raised informative alert is a better
+        // root cause than one that has already cleared; under learned evidence (no configured
+        // relation at all) also than an earlier, less severe one. Configured attribute
+        // recipes keep the earliest: their author chose what makes alerts alike.
+        let learned_recipe = r.kind == RecipeKind::Learned;
+        let more_severe = !related
+            && informative
+            && new_severity > root_severity
+            && (learned_recipe || root_severity == Severity::Clear);
+        if (upstream && (informative || !root_informative))
+            || (informative && !root_informative)
+            || more_severe
+        {
+            c.root = c.members.len() - 1;
+            c.root_reason = if upstream {
+                "furthest upstream in the topology"
+            } else if !root_informative {
+                "earliest informative alert"
+            } else {
+                "most severe alert raised"
+            }
+            .into();
+            root_changed = true;
+        }
+        let is_topology = r.kind == RecipeKind::Topology;
+        let pending = c.state == ClusterState::Pending;
+        let min_alerts = r.min_alerts;
+        let size = c.members.len();
+        if extended {
+            self.schedule(end, Timer::ClusterWindow(cid));
+        }
+        if root_changed && is_topology {
+            self.unindex_cluster(cid);
+            self.index_cluster(cid);
+        }
+        if pending {
+            self.alert_mut(slot).pending.push(cid);
+            if size >= min_alerts && self.cluster_informative(cid) {
+                self.promote(cid, t);
+            }
+            return;
+        }
+        let n = self.st.clusters[&cid]
+            .incident
+            .expect("open incident has a number");
+        let a = self.alert_mut(slot);
+        a.incident = Some(cid);
+        a.incidents.push(n);
+        let alert_id = self.alert_id(self.alert(slot).id);
+        if root_changed {
+            self.timeline(
+                cid,
+                t,
+                format!("root cause now {alert_id} (furthest upstream)"),
+                Some(alert_id.clone()),
+            );
+        }
+        self.timeline(cid, t, "alert added".into(), Some(alert_id));
+        self.refresh_severity(cid);
+        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
+        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        self.emit_alert(slot, AlertChange::Correlated, t);
+        if root_changed && is_topology {
+            self.absorb_downstream(cid, t);
+        }
+    }
+
+    /// Moves the members of pending clusters seeded downstream of the incident's root cause
+    /// (within the hop limit) into the incident. See the module docs.
+    pub(super) fn absorb_downstream(&mut self, cid: u64, t: Millis) {
+        let c = &self.st.clusters[&cid];
+        let ri = c.recipe;
+        let r = &self.c.recipes[ri as usize];
+        if r.kind != RecipeKind::Topology {
+            return;
+        }
+        let root = &c.members[c.root];
+        let (Some(root_e), root_alert) = (root.entity, root.alert) else {
+            return;
+        };
+        let n = c.incident.expect("absorbing incident is open");
+        let mut victims: Vec<(u64, u32)> = Vec::new();
+        for (node, hops) in self.c.topology.downstream(root_e, r.hop_limit) {
+            for &pid in self.index.topo.get(&(ri, node)).into_iter().flatten() {
+                let p = &self.st.clusters[&pid];
+                if pid != cid
+                    && p.state == ClusterState::Pending
+                    && p.anchor_entity == Some(node)
+                    && self.accepting(p, t)
+                {
+                    victims.push((pid, hops));
+                }
+            }
+        }
+        if victims.is_empty() {
+            return;
+        }
+        let recipe = r.name.clone();
+        let root_id = self.alert_id(root_alert);
+        let mut absorbed: Vec<(u32, u64, u32)> = Vec::new();
+        for (pid, hops) in victims {
+            let Some(p) = self.st.clusters.get(&pid) else {
+                continue;
+            };
+            let members: Vec<(u32, u64)> = p.members.iter().map(|m| (m.slot, m.alert)).collect();
+            for (slot, id) in members {
+                if self
+                    .live_alert(slot, id)
+                    .is_some_and(|a| a.incident.is_none() && a.open)
+                    && !absorbed.iter().any(|x| x.0 == slot)
+                {
+                    absorbed.push((slot, id, hops));
+                }
+            }
+            self.dissolve(pid);
+        }
+        let mut added = Vec::new();
+        for &(slot, _, hops) in &absorbed {
+            let gap = (t - self.st.clusters[&cid].last_time).max(0);
+            let member = self.member_for(
+                slot,
+                t,
+                Explanation {
+                    compared_with: Some(root_id.clone()),
+                    gap_ms: gap,
+                    hops: Some(hops),
+                    direction: Some("downstream".into()),
+                    ..Explanation::new(recipe.clone(), "absorbed")
+                },
+            );
+            added.push(self.member_view(&member));
+            self.st
+                .clusters
+                .get_mut(&cid)
+                .expect("cluster")
+                .add_member(member);
+            let a = self.alert_mut(slot);
+            a.incident = Some(cid);
+            a.incidents.push(n);
+            for p in std::mem::take(&mut a.pending) {
+                self.dissolve(p);
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        self.timeline(
+            cid,
+            t,
+            format!("absorbed {} alert(s) downstream of the root cause", added.len()),
+            None,
+        );
+        self.refresh_severity(cid);
+        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        for (slot, _, _) in absorbed {
+            self.emit_alert(slot, AlertChange::Correlated, t);
+        }
+    }
+
+    pub(super) fn cluster_informative(&self, cid: u64) -> bool {
+        self.st.clusters[&cid].members.iter().any(|m| {
+            self.live_alert(m.slot, m.alert)
+                .is_some_and(|a| self.informative(a))
+        })
+    }
+
+    pub(super) fn promote(&mut self, cid: u64, t: Millis) {
+        let n = self.st.next_incident;
+        self.st.next_incident += 1;
+        self.st.stats.incidents_opened += 1;
+        let c = self.st.clusters.get_mut(&cid).expect("promoted cluster");
+        c.incident = Some(n);
+        c.state = ClusterState::Open;
+        let members: Vec<(u32, u64)> = c.members.iter().map(|m| (m.slot, m.alert)).collect();
+        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        for &(slot, id) in &members {
+            if self.live_alert(slot, id).is_none() {
+                continue;
+            }
+            let a = self.alert_mut(slot);
+            a.incident = Some(cid);
+            a.incidents.push(n);
+            let others: Vec<u64> = std::mem::take(&mut a.pending)
+                .into_iter()
+                .filter(|p| *p != cid)
+                .collect();
+            for p in others {
+                self.dissolve(p);
+            }
+        }
+        self.timeline(cid, t, format!("opened by recipe `{recipe}`"), None);
+        self.refresh_severity(cid);
+        let added: Vec<MemberView> = self.st.clusters[&cid]
+            .members
+            .iter()
+            .map(|m| self.member_view(m))
+            .collect();
+        self.emit_incident(cid, IncidentChange::Opened, t, added);
+        for (slot, id) in members {
+            if self.live_alert(slot, id).is_some() {
+                self.emit_alert(slot, AlertChange::Correlated, t);
+            }
+        }
+        self.absorb_downstream(cid, t);
+    }
+
+    /// Drops a pending cluster; its members stay in their other clusters.
+    pub(super) fn dissolve(&mut self, cid: u64) {
+        self.unindex_cluster(cid);
+        let Some(c) = self.st.clusters.remove(&cid) else {
+            return;
+        };
+        for m in c.members {
+            if let Some(Some(a)) = self.st.alerts.get_mut(m.slot as usize) {
+                if a.id == m.alert {
+                    a.pending.retain(|p| *p != cid);
+                }
+            }
+        }
+    }
+
+    /// A pending cluster loses a member (cleared): it cannot be trusted any more.
+    pub(crate) fn leave_pending(&mut self, cid: u64) {
+        self.dissolve(cid);
+    }
+}

@@ -1,0 +1,145 @@
+//! correlate::recipes: the recipe set (configured or default), compiled; which alerts a
+//! recipe takes and the key it indexes them by.
+
+use super::*;
+
+pub(crate) struct Recipe {
+    pub name: String,
+    pub kind: RecipeKind,
+    pub equal: Vec<String>,
+    pub similar: Vec<SimilarityConfig>,
+    pub hop_limit: u32,
+    pub siblings: bool,
+    pub window: Millis,
+    pub max_window: Millis,
+    pub min_alerts: usize,
+    pub single_critical: bool,
+    pub matcher: CompiledMatcher,
+}
+
+/// The recipe set used when the config names none: with a topology, `topology` then
+/// `same-service`; without one, `same-service` then `similar-sources` (the same check on
+/// hosts with similar names). All of them leave out
+/// informational alerts (severity below `warning`): routine events are kept and counted as
+/// alerts, but they are not evidence of a failure.
+pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
+    let mut v = Vec::new();
+    let base = |name: &str, kind| RecipeConfig {
+        name: name.to_string(),
+        kind,
+        equal: Vec::new(),
+        similar: Vec::new(),
+        hop_limit: 2,
+        siblings: false,
+        window_secs: 300,
+        max_window_secs: 3600,
+        min_alerts: None,
+        single_critical: false,
+        matcher: crate::config::Matcher {
+            min_severity: Some(Severity::Warning),
+            ..Default::default()
+        },
+    };
+    if has_topology {
+        v.push(RecipeConfig {
+            hop_limit: 3,
+            window_secs: 60,
+            max_window_secs: 1800,
+            ..base("topology", RecipeKind::Topology)
+        });
+    }
+    v.push(RecipeConfig {
+        equal: vec!["service".into()],
+        window_secs: 60,
+        ..base("same-service", RecipeKind::Attribute)
+    });
+    // What the stream itself says belongs together: with a topology it fills in where the
+    // topology is silent; without one it is the main recipe.
+    v.push(RecipeConfig {
+        window_secs: 60,
+        max_window_secs: 1800,
+        ..base("learned", RecipeKind::Learned)
+    });
+    v
+}
+
+pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recipe>, ConfigError> {
+    let invalid = ConfigError::Invalid;
+    let list = if cfg.correlation.recipes.is_empty() {
+        default_recipes(!topo.is_empty())
+    } else {
+        cfg.correlation.recipes.clone()
+    };
+    let mut out = Vec::new();
+    for r in list {
+        if r.kind == RecipeKind::Topology && topo.is_empty() {
+            return Err(invalid(format!(
+                "recipe `{}` is a topology recipe but no topology is configured",
+                r.name
+            )));
+        }
+        out.push(Recipe {
+            matcher: CompiledMatcher::compile(&r.matcher)
+                .map_err(|e| invalid(format!("recipe `{}`: {e}", r.name)))?,
+            name: r.name,
+            kind: r.kind,
+            equal: r.equal,
+            similar: r.similar,
+            hop_limit: r.hop_limit,
+            siblings: r.siblings,
+            window: r.window_secs as i64 * 1000,
+            max_window: r.max_window_secs.max(r.window_secs) as i64 * 1000,
+            min_alerts: r.min_alerts.unwrap_or(cfg.correlation.min_alerts).max(1),
+            single_critical: r.single_critical,
+        });
+    }
+    if out.len() > u16::MAX as usize {
+        return Err(invalid("too many recipes".into()));
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// A field of an alert by config name.
+    pub(crate) fn alert_field<'a>(&'a self, a: &'a Alert, name: &str) -> Option<&'a str> {
+        let i = &self.st.interner;
+        match name {
+            "source" => Some(i.resolve(a.source)),
+            "check" => Some(i.resolve(a.check)),
+            "service" => a.service.map(|s| i.resolve(s)),
+            "manager" => a.manager.map(|s| i.resolve(s)),
+            "description" => Some(&a.description),
+            "severity" => Some(a.severity.as_str()),
+            _ => {
+                let k = name.strip_prefix("labels.")?;
+                a.labels
+                    .iter()
+                    .find(|(lk, _)| i.resolve(*lk) == k)
+                    .map(|(_, v)| i.resolve(*v))
+            }
+        }
+    }
+
+    pub(super) fn recipe_accepts(&self, r: &Recipe, a: &Alert) -> bool {
+        if r.kind == RecipeKind::Topology && a.entity.is_none() {
+            return false;
+        }
+        // learned evidence fills in where the configured topology is silent
+        if r.kind == RecipeKind::Learned && a.entity.is_some() && !self.c.topology.is_empty() {
+            return false;
+        }
+        if !r.equal.iter().all(|f| self.alert_field(a, f).is_some()) {
+            return false;
+        }
+        r.matcher.is_empty() || r.matcher.matches_with(a.severity, |f| self.alert_field(a, f))
+    }
+
+    pub(super) fn key_of(&self, r: &Recipe, a: &Alert) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for f in &r.equal {
+            h.write(self.alert_field(a, f).unwrap_or("").as_bytes());
+            h.write_u8(0xff);
+        }
+        h.finish()
+    }
+}
