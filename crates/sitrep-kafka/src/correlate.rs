@@ -293,11 +293,8 @@ impl Correlate {
         Ok(())
     }
 
-    /// Snapshots due partitions into the transaction, then commits it.
-    fn commit(&mut self, consumer: &BaseConsumer<StageContext>) -> Result<(), KafkaError> {
-        if !self.txn.is_open() {
-            return Ok(());
-        }
+    /// Sends the snapshots of the partitions that are due into the open transaction.
+    fn send_due_snapshots(&mut self) -> Result<(), KafkaError> {
         let every = self.k.snapshot_every.max(1);
         let due: Vec<i32> = self
             .partitions
@@ -318,6 +315,28 @@ impl Correlate {
                     .payload(&record[..]),
             )?;
             self.stats.snapshots += 1;
+        }
+        Ok(())
+    }
+
+    /// Snapshots due partitions into the transaction, then commits it.
+    fn commit(&mut self, consumer: &BaseConsumer<StageContext>) -> Result<(), KafkaError> {
+        if !self.txn.is_open() {
+            return Ok(());
+        }
+        if let Err(e) = self.send_due_snapshots() {
+            if matches!(e, KafkaError::Fatal(_)) {
+                return Err(e);
+            }
+            // A send refused mid-transaction (librdkafka's "Erroneous state" once a delivery
+            // in this transaction failed, as while a broker is down): the transaction cannot
+            // commit. Abort it and rebuild the state from the changelog, as after any abort,
+            // rather than let the stage die.
+            self.txn.abort_open()?;
+            self.stats.aborts += 1;
+            self.partitions.clear();
+            eprintln!("correlate: snapshot not sent ({e}); transaction aborted, partitions will be restored");
+            return Ok(());
         }
         match self.txn.commit(consumer) {
             Ok(()) => Ok(()),
