@@ -122,10 +122,6 @@ pub struct AitReport {
     pub largest_incident: usize,
 }
 
-fn comb2(n: u64) -> f64 {
-    (n as f64) * (n as f64 - 1.0) / 2.0
-}
-
 /// Scores predicted labels against true labels (`None` = a singleton on either side).
 pub fn score(truth: &[Option<u32>], pred: &[Option<u64>], noise: &[bool]) -> Scores {
     let n = truth.len();
@@ -143,32 +139,8 @@ pub fn score(truth: &[Option<u32>], pred: &[Option<u64>], noise: &[bool]) -> Sco
             _ => (1u64 << 41) + k as u64,
         })
         .collect();
-    let mut cont: FxHashMap<(u64, u64), u64> = FxHashMap::default();
-    let mut ts: FxHashMap<u64, u64> = FxHashMap::default();
-    let mut ps: FxHashMap<u64, u64> = FxHashMap::default();
-    for k in 0..n {
-        *cont.entry((t[k], p[k])).or_default() += 1;
-        *ts.entry(t[k]).or_default() += 1;
-        *ps.entry(p[k]).or_default() += 1;
-    }
-    let tp: f64 = cont.values().map(|&c| comb2(c)).sum();
-    let same_t: f64 = ts.values().map(|&c| comb2(c)).sum();
-    let same_p: f64 = ps.values().map(|&c| comb2(c)).sum();
-    let precision = if same_p > 0.0 { tp / same_p } else { 0.0 };
-    let recall = if same_t > 0.0 { tp / same_t } else { 0.0 };
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    };
-    let total = comb2(n as u64);
-    let expected = if total > 0.0 { same_t * same_p / total } else { 0.0 };
-    let max_index = (same_t + same_p) / 2.0;
-    let ari = if (max_index - expected).abs() < 1e-12 {
-        0.0
-    } else {
-        (tp - expected) / (max_index - expected)
-    };
+    let table = crate::eval::Contingency::new(&t, &p);
+    let (precision, recall, f1, ari) = table.pairwise(0.0);
     let grouped = |k: usize| p[k] < (1u64 << 41);
     let share = |want: bool| {
         let all: Vec<usize> = (0..n).filter(|&k| noise[k] == want).collect();
@@ -179,7 +151,7 @@ pub fn score(truth: &[Option<u32>], pred: &[Option<u64>], noise: &[bool]) -> Sco
         }
     };
     Scores {
-        groups: ps.iter().filter(|(_, c)| **c > 1).count(),
+        groups: table.p_sizes.values().filter(|c| **c > 1).count(),
         precision,
         recall,
         f1,

@@ -53,6 +53,56 @@ fn comb2(n: u64) -> f64 {
     (n as f64) * (n as f64 - 1.0) / 2.0
 }
 
+/// Counts of a true and a predicted labelling of the same units: the base of the pairwise
+/// scores (here and in [`crate::ait`]).
+pub(crate) struct Contingency {
+    pub cont: FxHashMap<(u64, u64), u64>,
+    pub t_sizes: FxHashMap<u64, u64>,
+    pub p_sizes: FxHashMap<u64, u64>,
+    n: usize,
+}
+
+impl Contingency {
+    pub fn new(t_label: &[u64], p_label: &[u64]) -> Contingency {
+        let mut c = Contingency {
+            cont: FxHashMap::default(),
+            t_sizes: FxHashMap::default(),
+            p_sizes: FxHashMap::default(),
+            n: t_label.len(),
+        };
+        for (&t, &p) in t_label.iter().zip(p_label) {
+            *c.cont.entry((t, p)).or_default() += 1;
+            *c.t_sizes.entry(t).or_default() += 1;
+            *c.p_sizes.entry(p).or_default() += 1;
+        }
+        c
+    }
+
+    /// Pairwise precision, recall, F1 of "same cluster", and the Adjusted Rand Index;
+    /// `undefined` stands for a ratio with no pairs to count (and a degenerate ARI).
+    pub fn pairwise(&self, undefined: f64) -> (f64, f64, f64, f64) {
+        let tp: f64 = self.cont.values().map(|&c| comb2(c)).sum();
+        let same_t: f64 = self.t_sizes.values().map(|&c| comb2(c)).sum();
+        let same_p: f64 = self.p_sizes.values().map(|&c| comb2(c)).sum();
+        let precision = if same_p > 0.0 { tp / same_p } else { undefined };
+        let recall = if same_t > 0.0 { tp / same_t } else { undefined };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        let total = comb2(self.n as u64);
+        let expected = if total > 0.0 { same_t * same_p / total } else { 0.0 };
+        let max_index = (same_t + same_p) / 2.0;
+        let ari = if (max_index - expected).abs() < 1e-12 {
+            undefined
+        } else {
+            (tp - expected) / (max_index - expected)
+        };
+        (precision, recall, f1, ari)
+    }
+}
+
 /// `first_in_incident`: for each occurrence, the event time of the first update that put it
 /// in an incident (from `updates.jsonl`).
 pub fn evaluate(
@@ -81,32 +131,14 @@ pub fn evaluate(
             None => (1u64 << 40) + k as u64,
         });
     }
-    let mut cont: FxHashMap<(u64, u64), u64> = FxHashMap::default();
-    let mut t_sizes: FxHashMap<u64, u64> = FxHashMap::default();
-    let mut p_sizes: FxHashMap<u64, u64> = FxHashMap::default();
-    for k in 0..n {
-        *cont.entry((t_label[k], p_label[k])).or_default() += 1;
-        *t_sizes.entry(t_label[k]).or_default() += 1;
-        *p_sizes.entry(p_label[k]).or_default() += 1;
-    }
-    let tp: f64 = cont.values().map(|&c| comb2(c)).sum();
-    let same_t: f64 = t_sizes.values().map(|&c| comb2(c)).sum();
-    let same_p: f64 = p_sizes.values().map(|&c| comb2(c)).sum();
-    let precision = if same_p > 0.0 { tp / same_p } else { 1.0 };
-    let recall = if same_t > 0.0 { tp / same_t } else { 1.0 };
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    };
-    let total = comb2(n as u64);
-    let expected = if total > 0.0 { same_t * same_p / total } else { 0.0 };
-    let max_index = (same_t + same_p) / 2.0;
-    let ari = if (max_index - expected).abs() < 1e-12 {
-        1.0
-    } else {
-        (tp - expected) / (max_index - expected)
-    };
+    let table = Contingency::new(&t_label, &p_label);
+    let (precision, recall, f1, ari) = table.pairwise(1.0);
+    let Contingency {
+        cont,
+        t_sizes,
+        p_sizes,
+        ..
+    } = table;
     let nf = n as f64;
     let entropy = |sizes: &FxHashMap<u64, u64>| -> f64 {
         sizes.values().map(|&c| c as f64 / nf).map(|p| -p * p.ln()).sum()
