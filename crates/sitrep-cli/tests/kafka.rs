@@ -17,7 +17,7 @@ fn interop_with_kcat_and_dead_letters() {
     let d = tempfile::tempdir().unwrap();
     let s = Setup::new(d.path(), &brokers, "interop", false);
     let w = s.worker_with("w1", &["--listen", "127.0.0.1:0"]);
-    let mut lines = std::fs::read_to_string(gen(d.path(), 5000)).unwrap();
+    let mut lines = std::fs::read_to_string(gen(d.path(), 20_000)).unwrap();
     lines.push_str("this is not json\n");
     lines.push_str("{\"source\":\"x\",\"check\":\"y\",\"severity\":\"banana\"}\n");
     lines.push_str(&format!(

@@ -411,8 +411,14 @@ pub struct LearnedConfig {
     /// A key is evidence once close pairs share its value this many times more often than
     /// chance …
     pub min_lift: f64,
-    /// … over at least this many close pairs (decayed).
+    /// … over at least this many close pairs (decayed) …
     pub min_pairs: u64,
+    /// … and chance alone would share it that often with probability at most this (a
+    /// Poisson tail bound on the shared count given the expected one). It is what lets a
+    /// small or young partition learn (20 pairs that share a site 15 times where 3 were
+    /// expected are evidence) without trusting a lift made of a handful of pairs (2 shared
+    /// where 0.4 were expected is not).
+    pub max_chance: f64,
     /// A value held by more than this share of recent alerts is no evidence.
     pub max_share: f64,
     /// Recent alerts each new alert is paired with (bounds the cost per alert).
@@ -432,7 +438,8 @@ impl Default for LearnedConfig {
         LearnedConfig {
             window_secs: 60,
             min_lift: 2.0,
-            min_pairs: 50,
+            min_pairs: 20,
+            max_chance: 1e-3,
             max_share: 0.25,
             max_pairs: 32,
             half_life_secs: 86_400,

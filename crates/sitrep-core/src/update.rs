@@ -480,6 +480,9 @@ pub struct LearnedAttributeView {
     pub close_pairs: f64,
     /// Distinct values held.
     pub values: usize,
-    /// Counts as evidence (enough pairs, lift at or above `min_lift`).
+    /// Bound on the probability that chance alone shares values this often.
+    pub chance: f64,
+    /// Counts as evidence (enough pairs, lift at or above `min_lift`, chance at most
+    /// `max_chance`).
     pub evidence: bool,
 }

@@ -18,7 +18,8 @@ impl Engine {
                 lift: (k.lift() * 100.0).round() / 100.0,
                 close_pairs: k.pairs.round(),
                 values: k.values.len(),
-                evidence: k.pairs >= cfg.min_pairs as f64 && k.lift() >= cfg.min_lift,
+                chance: k.chance(),
+                evidence: k.informative(cfg),
             })
             .collect();
         v.sort_by(|a, b| b.lift.total_cmp(&a.lift).then_with(|| a.key.cmp(&b.key)));

@@ -16,7 +16,8 @@
 //!   share (`env=prod`) is no evidence whatever its key's lift.
 //!
 //! A shared token is evidence when its key has seen `min_pairs` close pairs with a lift of at
-//! least `min_lift` and the value's share is at most `max_share`; its weight is `ln(lift)`.
+//! least `min_lift`, the shared count is one chance would give with probability at most
+//! `max_chance`, and the value's share is at most `max_share`; its weight is `ln(lift)`.
 //! Memory is bounded by `max_keys`, `max_values` per key and `recent` alerts.
 
 use crate::config::LearnedConfig;
@@ -105,6 +106,25 @@ impl KeyStats {
     pub fn lift(&self) -> f64 {
         // one pseudo-pair each way: an unseen key is neither evidence nor counter-evidence
         (self.shared + 1.0) / (self.expected + 1.0)
+    }
+
+    /// An upper bound on the probability that chance alone makes close pairs share this
+    /// key's value `shared` times or more when `expected` was the chance count: the Chernoff
+    /// bound of the Poisson tail, `P(X ≥ k) ≤ e^-λ (eλ/k)^k` for `k > λ`. A bound rather than
+    /// the exact tail: O(1) on the hot path, and it errs towards "not significant".
+    pub fn chance(&self) -> f64 {
+        let k = self.shared;
+        let lambda = self.expected.max(1e-9);
+        if k <= lambda {
+            return 1.0;
+        }
+        (-lambda + k * (1.0 + lambda.ln() - k.ln())).exp().min(1.0)
+    }
+
+    /// Whether the key, as learned so far, says anything: enough pairs, enough lift, and
+    /// more sharing than chance explains.
+    pub fn informative(&self, cfg: &LearnedConfig) -> bool {
+        self.pairs >= cfg.min_pairs as f64 && self.lift() >= cfg.min_lift && self.chance() <= cfg.max_chance
     }
 }
 
@@ -207,12 +227,12 @@ impl LearnedStats {
     /// The evidence a shared token gives, if any.
     pub fn evidence(&self, cfg: &LearnedConfig, token: Token) -> Option<Evidence> {
         let k = self.keys.get(token.0 as usize)?;
-        if k.pairs < cfg.min_pairs as f64 {
+        if !k.informative(cfg) {
             return None;
         }
         let lift = k.lift();
         let share = self.share(token);
-        if lift < cfg.min_lift || share > cfg.max_share {
+        if share > cfg.max_share {
             return None;
         }
         Some(Evidence {
@@ -437,6 +457,30 @@ mod tests {
         let ev = s.shared_evidence(&c, &a, &a);
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert_eq!(s.key_name(ev[0].key), "labels.site");
+    }
+
+    #[test]
+    fn chance_separates_a_strong_small_sample_from_a_handful_of_pairs() {
+        let k = |pairs, shared, expected| KeyStats {
+            pairs,
+            shared,
+            expected,
+            ..KeyStats::default()
+        };
+        let c = cfg();
+        // 20 pairs, a site shared 15 times where 3 were expected: evidence already
+        let site = k(20.0, 15.0, 3.0);
+        assert!(site.chance() < 1e-4, "{}", site.chance());
+        assert!(site.informative(&c));
+        // the same lift from 2 shared where 0.4 were expected is what chance does
+        let few = k(20.0, 2.0, 0.4);
+        assert!(few.lift() >= c.min_lift);
+        assert!(few.chance() > 0.1, "{}", few.chance());
+        assert!(!few.informative(&c));
+        // at or below the expected count nothing is surprising
+        assert_eq!(k(100.0, 5.0, 6.0).chance(), 1.0);
+        // the bound never claims less than the exact tail: P(X >= 15 | 3) = 6.7e-7
+        assert!(site.chance() >= 6.7e-7);
     }
 
     #[test]
