@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sitrep_core::actions::{Action, Command};
+use sitrep_core::actions::ActionRequest;
 use sitrep_core::Config;
 use sitrep_kafka::replay::{Prepared, StartAt};
 use sitrep_kafka::worker::CommandSender;
@@ -107,25 +107,12 @@ pub fn run(
     Ok(())
 }
 
-#[derive(serde::Deserialize)]
-struct ActionBody {
-    #[serde(default)]
-    by: Option<String>,
-    #[serde(flatten)]
-    action: Action,
-}
-
 async fn action(
     State(sender): State<Arc<CommandSender>>,
     Path(id): Path<String>,
-    Json(b): Json<ActionBody>,
+    Json(request): Json<ActionRequest>,
 ) -> (StatusCode, Json<serde_json::Value>) {
-    let cmd = Command {
-        incident: id,
-        by: b.by.unwrap_or_else(|| "api".into()),
-        time: sitrep_server::state::now_ms(),
-        action: b.action,
-    };
+    let cmd = request.into_command(id, sitrep_server::state::now_ms());
     let result = tokio::task::spawn_blocking(move || sender.send(&cmd)).await;
     match result {
         Ok(Ok(())) => (StatusCode::ACCEPTED, Json(serde_json::json!({ "queued": true }))),

@@ -68,7 +68,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
             }
             if !batch.is_empty() {
                 bar.inc(batch.len() as u64);
-                sitrep_server::api::submit_events(&shared, batch)
+                shared
+                    .submit_events(batch, now)
                     .wait()
                     .await
                     .map_err(anyhow::Error::msg)?;

@@ -42,6 +42,34 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines on stderr as text (`human`) or one JSON object per line (`json`, for log
+    /// shippers); also `SITREP_LOG_FORMAT`. Levels and targets come from `RUST_LOG`
+    /// (default `info`).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The one tracing subscriber of the process: the libraries only emit events.
+fn init_tracing(format: Option<LogFormat>) {
+    use tracing_subscriber::EnvFilter;
+    let format = format.unwrap_or_else(|| match std::env::var("SITREP_LOG_FORMAT").as_deref() {
+        Ok("json") => LogFormat::Json,
+        _ => LogFormat::Human,
+    });
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.try_init(),
+    };
 }
 
 #[derive(Subcommand)]
@@ -172,6 +200,7 @@ pub(crate) fn print_bound(s: &sitrep_server::Server) {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    init_tracing(cli.log_format);
     match cli.command {
         Command::Replay(a) => replay::run(a).map(|_| ()),
         Command::Gen(a) => scenario::gen(a),

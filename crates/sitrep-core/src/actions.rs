@@ -51,6 +51,31 @@ pub struct Command {
     pub action: Action,
 }
 
+/// The body of an operator's action request (`POST /api/v1/incidents/{id}/actions`), the
+/// same for the server and the Kafka worker: the action, and who (default `api`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ActionRequest {
+    #[serde(default)]
+    pub by: Option<String>,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+impl ActionRequest {
+    /// What the request's action asks, as a command on `incident` at `time`.
+    pub fn into_command(self, incident: String, time: Millis) -> Command {
+        Command {
+            incident,
+            by: self.by.filter(|b| !b.is_empty()).unwrap_or_else(|| "api".into()),
+            time,
+            action: self.action,
+        }
+    }
+
+    /// What a request body that does not parse is told: the actions and their fields.
+    pub const HELP: &'static str = "acknowledge, assign{to}, resolve, close, reopen, comment{text}, merge{from}, split{alerts}, move_alert{alert,to}";
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
     #[error("no incident `{0}` in this partition")]
@@ -109,7 +134,7 @@ impl Engine {
     /// one for a known incident first moves the clock to its time (firing due timers, as
     /// any input does), so it is judged against the incident's state at that time and a
     /// refusal can still have let timers fire.
-    pub fn apply(&mut self, cmd: &Command) -> Result<(), CommandError> {
+    pub fn command(&mut self, cmd: &Command) -> Result<(), CommandError> {
         self.cluster_of_incident(&cmd.incident)?;
         if cmd.time > self.st.now {
             self.advance(cmd.time);

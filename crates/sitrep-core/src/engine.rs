@@ -179,7 +179,20 @@ impl Engine {
         s
     }
 
-    /// Processes one event. Its time defaults to the engine's clock; a later time first moves
+    /// Applies one input: what every host calls. An event is processed, a command applied
+    /// (a refused command changes nothing but the clock, see [`Engine::command`]), a tick
+    /// moves the clock.
+    pub fn apply(&mut self, input: &crate::Input) -> Result<(), crate::actions::CommandError> {
+        match input {
+            crate::Input::Event(e) => self.process(e),
+            crate::Input::Command(c) => self.command(c)?,
+            crate::Input::Tick(t) => self.advance(*t),
+        }
+        Ok(())
+    }
+
+    /// Processes one event (the event case of [`Engine::apply`], for hosts that hold their
+    /// events by reference: replay's decoded chunks, a request body's events). Its time defaults to the engine's clock; a later time first moves
     /// the clock (firing due timers).
     pub fn process(&mut self, ev: &Event) {
         if ev.mine_template {

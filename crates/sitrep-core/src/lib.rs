@@ -6,6 +6,8 @@
 //! Map of the modules, in pipeline order:
 //! - [`time`], [`severity`], [`event`]: the native event model.
 //! - [`config`]: serde + TOML config with `deny_unknown_fields`.
+//! - [`input`]: the one input contract ([`Input`]: event, operator command or tick) that
+//!   every host hands to [`Engine::apply`].
 //! - [`normalise`]: native JSON, Alertmanager, syslog and mapped JSON → [`Event`]s, or a
 //!   [`normalise::Rejection`] for the dead-letter output.
 //! - [`engine`]: the state machine ([`Engine`]) that runs the stages below on one
@@ -29,6 +31,7 @@ mod dedup;
 pub mod engine;
 pub mod event;
 pub mod id;
+pub mod input;
 mod intern;
 pub mod matcher;
 pub mod normalise;
@@ -45,6 +48,7 @@ pub use dedup::build_signature;
 pub use engine::{Engine, EngineOptions};
 pub use event::Event;
 pub use id::{AlertId, IncidentId};
+pub use input::Input;
 pub use normalise::{DeadLetter, InputFormat, Normaliser, Rejection};
 pub use severity::Severity;
 pub use update::Update;

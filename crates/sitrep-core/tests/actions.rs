@@ -4,7 +4,7 @@
 use sitrep_core::actions::{Action, Command, CommandError};
 use sitrep_core::config::Config;
 use sitrep_core::update::{IncidentChange, IncidentState, Update};
-use sitrep_core::{Engine, EngineOptions, Event, Severity};
+use sitrep_core::{Engine, EngineOptions, Event, Input, Severity};
 
 const T0: i64 = 1_795_514_400_000;
 const S: i64 = 1000;
@@ -56,7 +56,12 @@ fn setup() -> Engine {
     e
 }
 
-fn cmd(incident: &str, t: i64, action: Action) -> Command {
+/// An operator command as the input every host hands the engine.
+fn cmd(incident: &str, t: i64, action: Action) -> Input {
+    Input::Command(command(incident, t, action))
+}
+
+fn command(incident: &str, t: i64, action: Action) -> Command {
     Command {
         incident: incident.into(),
         by: "alice".into(),
@@ -233,7 +238,7 @@ fn commands_are_part_of_the_snapshot() {
         serde_json::to_string(&a.incidents()).unwrap(),
         serde_json::to_string(&b.incidents()).unwrap()
     );
-    let j = serde_json::to_value(cmd("INC0-1", 0, Action::Assign { to: "x".into() })).unwrap();
+    let j = serde_json::to_value(command("INC0-1", 0, Action::Assign { to: "x".into() })).unwrap();
     assert_eq!(j["action"], "assign");
     assert_eq!(j["to"], "x");
 }

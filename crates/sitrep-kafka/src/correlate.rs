@@ -12,7 +12,7 @@
 //! previous owner had at its last commit.
 
 use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
-use crate::wire::{self, Record, SnapshotRecord};
+use crate::wire::{self, SnapshotRecord};
 use crate::{client_config, KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -21,7 +21,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use sitrep_core::matcher::CompiledMatcher;
 use sitrep_core::update::AlertChange;
 use sitrep_core::update::IncidentChange;
-use sitrep_core::{Config, Engine, EngineOptions, Update};
+use sitrep_core::{Config, Engine, EngineOptions, Input, Update};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -63,19 +63,14 @@ struct Correlate {
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
     /// The records of the message in hand, and their updates (buffers reused).
-    records: Vec<Record>,
+    records: Vec<Input>,
     updates: Vec<Update>,
 }
 
-fn apply(engine: &mut Engine, r: &Record) {
-    match r {
-        Record::Event(e) => engine.process(e),
-        Record::Command(c) => {
-            // a command that does not apply (closed incident, unknown alert) changes nothing;
-            // its rejection is deterministic, so every replay agrees
-            let _ = engine.apply(c);
-        }
-    }
+/// A command that does not apply (closed incident, unknown alert) changes nothing but the
+/// clock; its refusal is deterministic, so every replay agrees.
+fn apply(engine: &mut Engine, input: &Input) {
+    let _ = engine.apply(input);
 }
 
 impl Correlate {
@@ -226,7 +221,7 @@ impl Correlate {
             // comes again if the gap was only transaction markers)
             let to = Offset::Offset(part.next_offset);
             if let Err(e) = consumer.seek(m.topic(), p, to, TIMEOUT) {
-                eprintln!("correlate: seek {p}: {e}; restoring again");
+                tracing::warn!(partition = p, error = %e, "correlate: seek failed; restoring again");
                 self.partitions.remove(&p);
             }
             return Ok(());
@@ -236,8 +231,9 @@ impl Correlate {
         self.stats.unreadable += wire::decode(m, &mut self.records);
         for r in &self.records {
             match r {
-                Record::Event(_) => self.stats.events += 1,
-                Record::Command(_) => self.stats.commands += 1,
+                Input::Event(_) => self.stats.events += 1,
+                Input::Command(_) => self.stats.commands += 1,
+                Input::Tick(_) => {}
             }
             apply(&mut part.engine, r);
         }
@@ -335,7 +331,7 @@ impl Correlate {
             self.txn.abort_open()?;
             self.stats.aborts += 1;
             self.partitions.clear();
-            eprintln!("correlate: snapshot not sent ({e}); transaction aborted, partitions will be restored");
+            tracing::warn!(error = %e, "correlate: snapshot not sent; transaction aborted, partitions will be restored");
             return Ok(());
         }
         match self.txn.commit(consumer) {
@@ -346,7 +342,7 @@ impl Correlate {
                 self.stats.aborts += 1;
                 // each partition restores (and seeks back) on its next record
                 self.partitions.clear();
-                eprintln!("correlate: transaction aborted ({e}); partitions will be restored");
+                tracing::warn!(error = %e, "correlate: transaction aborted; partitions will be restored");
                 Ok(())
             }
         }
@@ -399,12 +395,12 @@ pub fn run(
                     Err(e @ KafkaError::Fatal(_)) => return Err(e),
                     Err(e) => {
                         // a failed restore or send: start the partitions over rather than die
-                        eprintln!("correlate: {e}; restoring");
+                        tracing::warn!(error = %e, "correlate: restoring");
                         s.commit(&consumer)?;
                         s.partitions.clear();
                     }
                 },
-                Err(e) => eprintln!("correlate: {e}"),
+                Err(e) => tracing::error!(error = %e, "correlate"),
             }
             Ok(())
         })?;

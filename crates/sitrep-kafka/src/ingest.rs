@@ -272,7 +272,7 @@ pub fn run(
                         s.handle(&m)?
                     }
                 }
-                Err(e) => eprintln!("ingest: {e}"),
+                Err(e) => tracing::error!(error = %e, "ingest"),
             }
             Ok(())
         })?;
@@ -327,6 +327,6 @@ fn seek_to_committed(consumer: &BaseConsumer<StageContext>, topic: &str, partiti
         })
         .unwrap_or(Offset::Beginning);
     if let Err(e) = consumer.seek(topic, partition, to, Duration::from_secs(30)) {
-        eprintln!("ingest: seek {topic}[{partition}]: {e}");
+        tracing::warn!(%topic, partition, error = %e, "ingest: seek failed");
     }
 }

@@ -159,7 +159,7 @@ impl Transactional {
                     return self.recreate_after_fencing(&e.to_string());
                 }
                 Err(e) => {
-                    eprintln!("abort_transaction: {e}; retrying");
+                    tracing::warn!(error = %e, "abort_transaction failed; retrying");
                     last = Some(e);
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -204,7 +204,7 @@ impl Transactional {
             )));
         }
         self.fenced_at.push(now);
-        eprintln!("{}: {reason}; re-creating the transactional producer", self.id);
+        tracing::warn!(producer = %self.id, reason = %reason, "re-creating the transactional producer");
         self.producer = Self::producer(&self.k, &self.id)?;
         Ok(())
     }

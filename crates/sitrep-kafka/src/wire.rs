@@ -10,18 +10,12 @@
 //! "engine": …}`.
 
 use rdkafka::message::{Headers, Message};
-use sitrep_core::actions::Command;
-use sitrep_core::Event;
+use sitrep_core::{Event, Input};
 
 pub const KIND: &str = "sitrep-kind";
 /// `sitrep-kind` of a batch record (its value names the frame format's version).
 pub const BATCH: &[u8] = b"batch-v1";
 const MINE: u8 = 1;
-
-pub enum Record {
-    Event(Event),
-    Command(Command),
-}
 
 fn header<'a, M: Message>(m: &'a M, key: &str) -> Option<&'a [u8]> {
     let h = m.headers()?;
@@ -40,12 +34,12 @@ pub fn push_event(batch: &mut Vec<u8>, e: &Event) {
 
 /// Decodes one events-topic record into `out`; returns how many entries could not be read
 /// (never produced by the ingest stage; counted by the caller).
-pub fn decode<M: Message>(m: &M, out: &mut Vec<Record>) -> u64 {
+pub fn decode<M: Message>(m: &M, out: &mut Vec<Input>) -> u64 {
     let Some(payload) = m.payload() else { return 1 };
     match header(m, KIND) {
         Some(b"command") => match serde_json::from_slice(payload) {
             Ok(c) => {
-                out.push(Record::Command(c));
+                out.push(Input::Command(c));
                 0
             }
             Err(_) => 1,
@@ -55,7 +49,7 @@ pub fn decode<M: Message>(m: &M, out: &mut Vec<Record>) -> u64 {
     }
 }
 
-fn decode_batch(mut rest: &[u8], out: &mut Vec<Record>) -> u64 {
+fn decode_batch(mut rest: &[u8], out: &mut Vec<Input>) -> u64 {
     let mut unreadable = 0;
     while !rest.is_empty() {
         if rest.len() < 5 {
@@ -70,7 +64,7 @@ fn decode_batch(mut rest: &[u8], out: &mut Vec<Record>) -> u64 {
         match codec::decode(frame) {
             Some(mut e) => {
                 e.mine_template = flags & MINE != 0;
-                out.push(Record::Event(e));
+                out.push(Input::Event(e));
             }
             None => unreadable += 1,
         }
@@ -342,8 +336,8 @@ mod tests {
         let events = out
             .into_iter()
             .map(|r| match r {
-                Record::Event(e) => e,
-                Record::Command(_) => unreachable!(),
+                Input::Event(e) => e,
+                _ => unreachable!(),
             })
             .collect();
         (events, bad)

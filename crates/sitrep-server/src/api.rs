@@ -2,7 +2,7 @@
 //! the live feed (SSE), the overview's history, OpenAPI, metrics and health. Every JSON
 //! error body is `{"error": "..."}` (plus `rejected` for ingest).
 
-use crate::state::{normalise_body, now_ms, Input, LiveMsg, Shared};
+use crate::state::{now_ms, LiveMsg, Rejected, Shared};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
-use sitrep_core::actions::{Action, Command, CommandError};
+use serde::Serialize;
+use sitrep_core::actions::{ActionRequest, CommandError};
 use sitrep_core::query::Query;
-use sitrep_core::{Event, InputFormat};
+use sitrep_core::InputFormat;
 use std::sync::Arc;
 use tokio_stream::wrappers::BroadcastStream;
 
@@ -110,13 +110,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 #[derive(Serialize)]
-struct Rejected {
-    index: usize,
-    code: String,
-    reason: String,
-}
-
-#[derive(Serialize)]
 struct IngestReply {
     accepted: usize,
     rejected: Vec<Rejected>,
@@ -163,26 +156,16 @@ async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Req
             )
         }
     };
-    let now = now_ms();
-    let mut rejected = Vec::new();
-    let events = normalise_body(&s.normaliser, &format, &body, now, |index, rej, raw| {
-        s.dead_letter(source, index as u64, rej.code(), &rej.to_string(), raw);
-        rejected.push(Rejected {
-            index,
-            code: rej.code().into(),
-            reason: rej.to_string(),
-        });
-    });
-    let n = events.len();
-    metrics::counter!("sitrep_events_received_total", "source" => source).increment(n as u64);
-    if n > 0 {
-        if let Err(e) = s.submit_body(&format, now, &body, events).wait().await {
+    let ingested = s.ingest(&format, source, &body, now_ms());
+    if let Some(durable) = ingested.durable {
+        if let Err(e) = durable.wait().await {
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("journal write failed, nothing in this request is acknowledged: {e}"),
             );
         }
     }
+    let (n, rejected) = (ingested.accepted, ingested.rejected);
     let status = if rejected.is_empty() {
         StatusCode::ACCEPTED
     } else {
@@ -245,30 +228,17 @@ async fn one_incident(State(s): State<AppState>, Path(id): Path<String>) -> Resp
 }
 
 /// An action as posted: the action's own fields plus who does it.
-#[derive(Deserialize)]
-struct ActionBody {
-    #[serde(default)]
-    by: Option<String>,
-    #[serde(flatten)]
-    action: Action,
-}
-
 async fn post_action(State(s): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
-    let b: ActionBody = match serde_json::from_slice(&body) {
+    let request: ActionRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("bad action: {e} (acknowledge, assign{{to}}, resolve, close, reopen, comment{{text}}, merge{{from}}, split{{alerts}}, move_alert{{alert,to}})"),
+                format!("bad action: {e} ({})", ActionRequest::HELP),
             )
         }
     };
-    let cmd = Command {
-        incident: id.clone(),
-        by: b.by.filter(|b| !b.is_empty()).unwrap_or_else(|| "api".into()),
-        time: now_ms(),
-        action: b.action,
-    };
+    let cmd = request.into_command(id.clone(), now_ms());
     match s.command(cmd) {
         Ok(durable) => {
             if let Err(e) = durable.wait().await {
@@ -315,42 +285,9 @@ async fn openapi() -> Response {
         .into_response()
 }
 
-/// Events built by the listeners (syslog, SNMP) go through here: dated, journalled,
-/// applied; the future resolves when durable.
-pub fn submit_events(s: &AppState, events: Vec<Event>) -> crate::state::Durable {
-    let now = now_ms();
-    s.submit(
-        events
-            .into_iter()
-            .map(|mut e| {
-                e.time.get_or_insert(now);
-                Input::Event(e)
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::state::split_documents;
-
-    #[test]
-    fn documents_split_as_documented() {
-        assert_eq!(split_documents(b"[{\"a\":1},\n{\"a\":2}]").len(), 1);
-        assert_eq!(
-            split_documents(b"{\n \"a\": 1\n}").len(),
-            1,
-            "pretty-printed object"
-        );
-        assert_eq!(
-            split_documents(b"{\"a\":1}\n{\"a\":2}\n\n").len(),
-            2,
-            "JSON lines"
-        );
-        assert_eq!(split_documents(b"not json\nat all").len(), 2);
-    }
 
     #[test]
     fn token_comparison() {

@@ -1,9 +1,9 @@
 //! The append-only journal. A record is `u32` little-endian length, then that many bytes
-//! (one input: see `state::encode`). Appends go to a writer thread that batches
+//! (one input: see `records::encode`). Appends go to a writer thread that batches
 //! everything queued, writes it, calls `fsync` once and then acknowledges every append of
 //! the batch: group commit, so a burst of requests pays one fsync, not one each.
 
-use crate::ServerError;
+use crate::error::ServerError;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -7,9 +7,14 @@
 //! - [`api`]: HTTP routes — ingest, queries, actions, live feed (SSE), OpenAPI, metrics.
 //! - [`listeners`]: syslog over UDP/TCP and SNMP traps over UDP.
 //! - [`snmp`]: trap decoding (BER by `snmp-parser`) and the trap → event table.
+//! - [`body`]: a request body → documents → events, rejections by index.
 //! - [`state`]: the engine behind one lock with the journal, snapshots and live feed; the
-//!   single path every input takes ([`state::Shared::submit`]).
+//!   single path every input takes ([`state::Shared::submit`]; a body through
+//!   [`state::Shared::ingest`]), and recovery at start.
+//! - [`records`]: how an input (or a whole body) is written to the journal and read back.
 //! - [`journal`]: length-prefixed records, group-commit fsync, torn-tail recovery.
+//! - [`dead_letters`]: the rotated `dead-letters.jsonl`.
+//! - [`error`]: [`ServerError`].
 //! - [`webhooks`]: outbound incident notifications with retry and idempotency keys.
 //! - [`ui`]: the situation room, its assets embedded in the binary.
 
@@ -18,38 +23,23 @@
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod body;
 pub mod config;
+pub mod dead_letters;
+pub mod error;
 pub mod journal;
 pub mod listeners;
+pub mod records;
 pub mod snmp;
 pub mod state;
 pub mod ui;
 pub mod webhooks;
 
 pub use config::ServerSection;
+pub use error::ServerError;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error("journal {path}: {source}")]
-    Journal {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("config: {0}")]
-    Config(#[from] sitrep_core::config::ConfigError),
-    #[error("config: {0}")]
-    Section(String),
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// Where each listener ended up (ports given as 0 are chosen by the OS).
 #[derive(Debug, Clone)]

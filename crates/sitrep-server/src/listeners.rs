@@ -5,9 +5,13 @@
 //! batch only after the previous one is in the journal. A kill -9 loses at most what the
 //! kernel had buffered and not yet handed over, never what was read.
 
-use crate::api::{submit_events, AppState};
 use crate::snmp::TrapTable;
+use crate::state::{now_ms, Shared};
+use sitrep_core::DeadLetter;
 use sitrep_core::{Event, InputFormat};
+use std::sync::Arc;
+
+type AppState = Arc<Shared>;
 use std::net::SocketAddr;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
@@ -21,7 +25,7 @@ fn default_max(s: &AppState) -> usize {
 
 /// Normalises syslog messages; rejects go to the dead letters.
 fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
-    let now = crate::state::now_ms();
+    let now = now_ms();
     let mut out = Vec::new();
     let mut events = Vec::with_capacity(msgs.len());
     for (i, m) in msgs.iter().enumerate() {
@@ -34,7 +38,7 @@ fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
         for r in out.drain(..) {
             match r {
                 Ok(e) => events.push(e),
-                Err(rej) => s.dead_letter(source, i as u64, rej.code(), &rej.to_string(), m),
+                Err(rej) => s.dead_letter(DeadLetter::new(source, i as u64, &rej, m, s.raw_limit())),
             }
         }
     }
@@ -47,8 +51,8 @@ async fn commit(s: &AppState, events: Vec<Event>) {
     if events.is_empty() {
         return;
     }
-    if let Err(e) = submit_events(s, events).wait().await {
-        eprintln!("journal write failed for listener input: {e}");
+    if let Err(e) = s.submit_events(events, now_ms()).wait().await {
+        tracing::error!(error = %e, "journal write failed for listener input");
     }
 }
 
@@ -88,7 +92,7 @@ pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
             let s = s.clone();
             tokio::spawn(async move {
                 if let Err(e) = syslog_connection(&s, conn).await {
-                    eprintln!("syslog tcp connection: {e}");
+                    tracing::warn!(error = %e, "syslog tcp connection closed on an error");
                 }
             });
         }
@@ -125,13 +129,14 @@ async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io
                     .and_then(|l| l.trim().parse().ok())
                     .ok_or_else(|| std::io::Error::other("bad octet count"))?;
                 if n > max {
-                    s.dead_letter(
+                    s.dead_letter(DeadLetter::with_reason(
                         "syslog_tcp",
                         0,
                         "too_large",
                         &format!("frame of {n} bytes over {max}"),
                         &len,
-                    );
+                        s.raw_limit(),
+                    ));
                     return Err(std::io::Error::other("frame over the size limit"));
                 }
                 let mut m = vec![0u8; n];
@@ -141,13 +146,14 @@ async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io
                 let mut m = Vec::new();
                 (&mut r).take(max as u64 + 1).read_until(b'\n', &mut m).await?;
                 if m.len() > max {
-                    s.dead_letter(
+                    s.dead_letter(DeadLetter::with_reason(
                         "syslog_tcp",
                         0,
                         "too_large",
                         &format!("line over {max} bytes"),
                         &m,
-                    );
+                        s.raw_limit(),
+                    ));
                     // skip the rest of the line
                     let mut rest = Vec::new();
                     r.read_until(b'\n', &mut rest).await?;
@@ -184,9 +190,16 @@ pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
                 match table.decode(&buf[..n], peer.ip()) {
                     Ok(e) => match s.normaliser.validate(e) {
                         Ok(e) => events.push(e),
-                        Err(rej) => s.dead_letter("snmp", 0, rej.code(), &rej.to_string(), &buf[..n]),
+                        Err(rej) => s.dead_letter(DeadLetter::new("snmp", 0, &rej, &buf[..n], s.raw_limit())),
                     },
-                    Err(e) => s.dead_letter("snmp", 0, e.code(), &e.to_string(), &buf[..n]),
+                    Err(e) => s.dead_letter(DeadLetter::with_reason(
+                        "snmp",
+                        0,
+                        e.code(),
+                        &e.to_string(),
+                        &buf[..n],
+                        s.raw_limit(),
+                    )),
                 }
             }
             metrics::counter!("sitrep_events_received_total", "source" => "snmp")

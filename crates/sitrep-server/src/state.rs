@@ -6,175 +6,23 @@
 //! it (after the latest snapshot) rebuilds exactly the state the service had. Every source
 //! — HTTP, syslog, SNMP, operator commands, the clock's ticks — goes through [`Shared::submit`].
 
+use crate::body::normalise_body;
 use crate::config::ServerSection;
+use crate::dead_letters::DeadLetterFile;
+use crate::error::ServerError;
 use crate::journal::{self, Journal, WriteError};
-use crate::ServerError;
+use crate::records::{decode, encode, encode_body};
 use serde::Serialize;
 use sitrep_core::actions::{Command, CommandError};
 use sitrep_core::time::Millis;
 use sitrep_core::update::IncidentUpdate;
-use sitrep_core::{
-    Config, DeadLetter, Engine, EngineOptions, Event, InputFormat, Normaliser, Rejection, Update,
-};
+use sitrep_core::{Config, DeadLetter, Engine, EngineOptions, Event, Input, InputFormat, Normaliser, Update};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, oneshot, Semaphore};
-
-/// One journalled input.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    Event(Event),
-    Command(Command),
-    /// The wall clock moved the engine's clock (fires timers: windows, closes, purges).
-    Tick(Millis),
-}
-
-// Record tags. A record starting with `{` is an event (the first journal format).
-const TAG_EVENT: u8 = b'E';
-const TAG_MINE: u8 = b'M';
-const TAG_COMMAND: u8 = b'C';
-const TAG_TICK: u8 = b'T';
-/// A whole request body as received, with its format and the edge's time: replaying it
-/// through [`normalise_body`] gives exactly the events that were applied. Journalling the
-/// body instead of re-encoding each event saves a serialisation per event on the hot path.
-const TAG_BODY: u8 = b'B';
-
-fn format_code(f: &InputFormat) -> (u8, &str) {
-    match f {
-        InputFormat::Native => (0, ""),
-        InputFormat::Alertmanager => (1, ""),
-        InputFormat::Syslog => (2, ""),
-        InputFormat::Mapping(m) => (3, m),
-    }
-}
-
-/// `B`, format code, edge time (i64 LE), mapping name length (u16 LE) and name, body.
-pub fn encode_body(format: &InputFormat, now: Millis, body: &[u8]) -> Vec<u8> {
-    let (code, name) = format_code(format);
-    let mut r = Vec::with_capacity(body.len() + 12 + name.len());
-    r.push(TAG_BODY);
-    r.push(code);
-    r.extend_from_slice(&now.to_le_bytes());
-    r.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    r.extend_from_slice(name.as_bytes());
-    r.extend_from_slice(body);
-    r
-}
-
-/// A JSON array or a single JSON document is one input; anything else is JSON lines.
-pub fn split_documents(body: &[u8]) -> Vec<&[u8]> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let whole = match first {
-        Some(b'[') => true,
-        Some(b'{') => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
-        _ => false,
-    };
-    if whole {
-        return vec![body];
-    }
-    body.split(|b| *b == b'\n')
-        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
-        .collect()
-}
-
-/// The events of one request body, dated `now` where they carry no time, in order; each
-/// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
-/// replays bodies through it.
-pub fn normalise_body(
-    normaliser: &Normaliser,
-    format: &InputFormat,
-    body: &[u8],
-    now: Millis,
-    mut reject: impl FnMut(usize, Rejection, &[u8]),
-) -> Vec<Event> {
-    let mut events = Vec::new();
-    let mut out = Vec::new();
-    let mut index = 0usize;
-    for d in split_documents(body) {
-        out.clear();
-        normaliser.normalise(format, d, now, &mut out);
-        let single = out.len() == 1;
-        for r in out.drain(..) {
-            match r {
-                Ok(mut e) => {
-                    e.time.get_or_insert(now);
-                    events.push(e);
-                }
-                Err(rej) => reject(index, rej, if single { d } else { b"" }),
-            }
-            index += 1;
-        }
-    }
-    events
-}
-
-pub fn encode(input: &Input) -> Vec<u8> {
-    match input {
-        Input::Event(e) => {
-            let tag = if e.mine_template { TAG_MINE } else { TAG_EVENT };
-            let json = e.to_native_json();
-            let mut r = Vec::with_capacity(json.len() + 1);
-            r.push(tag);
-            r.extend_from_slice(json.as_bytes());
-            r
-        }
-        Input::Command(c) => {
-            let mut r = vec![TAG_COMMAND];
-            serde_json::to_writer(&mut r, c).expect("commands serialise");
-            r
-        }
-        Input::Tick(t) => {
-            let mut r = vec![TAG_TICK];
-            r.extend_from_slice(&t.to_le_bytes());
-            r
-        }
-    }
-}
-
-/// The inputs of one journal record (a body record holds many); empty if unreadable.
-pub fn decode(record: &[u8], normaliser: &Normaliser) -> Vec<Input> {
-    decode_one(record, normaliser).unwrap_or_default()
-}
-
-fn decode_one(record: &[u8], normaliser: &Normaliser) -> Option<Vec<Input>> {
-    let (tag, body) = match record.first()? {
-        b'{' => (TAG_EVENT, record),
-        t => (*t, &record[1..]),
-    };
-    Some(match tag {
-        TAG_EVENT | TAG_MINE => {
-            let mut out = Vec::with_capacity(1);
-            normaliser.normalise(&InputFormat::Native, body, 0, &mut out);
-            let mut e = out.pop()?.ok()?;
-            e.mine_template = tag == TAG_MINE;
-            vec![Input::Event(e)]
-        }
-        TAG_COMMAND => vec![Input::Command(serde_json::from_slice(body).ok()?)],
-        TAG_TICK => vec![Input::Tick(Millis::from_le_bytes(body.try_into().ok()?))],
-        TAG_BODY => {
-            let code = *body.first()?;
-            let now = Millis::from_le_bytes(body.get(1..9)?.try_into().ok()?);
-            let n = u16::from_le_bytes(body.get(9..11)?.try_into().ok()?) as usize;
-            let name = std::str::from_utf8(body.get(11..11 + n)?).ok()?;
-            let raw = body.get(11 + n..)?;
-            let format = match code {
-                0 => InputFormat::Native,
-                1 => InputFormat::Alertmanager,
-                2 => InputFormat::Syslog,
-                3 => InputFormat::Mapping(name.to_string()),
-                _ => return None,
-            };
-            normalise_body(normaliser, &format, raw, now, |_, _, _| {})
-                .into_iter()
-                .map(Input::Event)
-                .collect()
-        }
-        _ => return None,
-    })
-}
 
 /// What the live feed carries: incident updates (serialised once for every subscriber)
 /// and a stats sample per tick.
@@ -216,10 +64,26 @@ pub struct Shared {
     pub live: broadcast::Sender<LiveMsg>,
     /// Requests in flight (parse → journal → fsync); full means 503.
     pub inflight: Semaphore,
-    dead_letters: Mutex<Option<std::fs::File>>,
+    dead_letters: DeadLetterFile,
     snapshotting: AtomicBool,
     history: Mutex<VecDeque<Sample>>,
     dir: PathBuf,
+}
+
+/// A request body's outcome: events accepted (durable once `durable` resolves; `None` when
+/// there were none) and each rejected document.
+pub struct Ingested {
+    pub accepted: usize,
+    pub rejected: Vec<Rejected>,
+    pub durable: Option<Durable>,
+}
+
+/// One rejected document of a request body, as the client is told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub code: String,
+    pub reason: String,
 }
 
 /// Resolves once the inputs it was returned for are durable.
@@ -300,10 +164,11 @@ impl Shared {
             for r in recs.iter().skip(from) {
                 let inputs = decode(r, &normaliser);
                 if inputs.is_empty() {
-                    eprintln!("journal {g}: skipping an unreadable record");
+                    tracing::warn!(generation = g, "journal: skipping an unreadable record");
                 }
                 for input in &inputs {
-                    let _ = apply(&mut engine, input);
+                    // a journalled command was applied once already: it applies again
+                    let _ = engine.apply(input);
                 }
                 replayed += 1;
             }
@@ -311,11 +176,7 @@ impl Shared {
         }
         engine.drain_updates().for_each(drop);
         let journal = Journal::open(journal_path(&dir, generation), cfg.fsync)?;
-        let dead = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("dead-letters.jsonl"))
-            .ok();
+        let dead = DeadLetterFile::open(&dir, cfg.dead_letter_max_bytes);
         let (live, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             core: Mutex::new(Core {
@@ -334,7 +195,7 @@ impl Shared {
             mappings: engine_cfg.mappings.keys().cloned().collect(),
             cfg,
             live,
-            dead_letters: Mutex::new(dead),
+            dead_letters: dead,
             snapshotting: AtomicBool::new(false),
             history: Mutex::new(VecDeque::with_capacity(HISTORY)),
             dir,
@@ -354,15 +215,59 @@ impl Shared {
         let mut core = self.core.lock().expect("engine lock");
         let durable = Durable(self.journal.append(inputs.iter().map(encode).collect()));
         for input in &inputs {
-            let _ = apply(&mut core.engine, input);
+            let _ = core.engine.apply(input);
         }
         self.after_apply(core, inputs.len(), started);
         durable
     }
 
+    /// One request body in: its events journalled (as the body) and applied, its rejections
+    /// dead-lettered and counted. What the HTTP handler answers from.
+    pub fn ingest(
+        self: &Arc<Self>,
+        format: &InputFormat,
+        source: &str,
+        body: &[u8],
+        now: Millis,
+    ) -> Ingested {
+        let mut rejected = Vec::new();
+        let events = normalise_body(&self.normaliser, format, body, now, |index, rej, raw| {
+            let d = DeadLetter::new(source, index as u64, &rej, raw, self.raw_limit());
+            self.dead_letter(d);
+            rejected.push(Rejected {
+                index,
+                code: rej.code().into(),
+                reason: rej.to_string(),
+            });
+        });
+        let accepted = events.len();
+        metrics::counter!("sitrep_events_received_total", "source" => source.to_string())
+            .increment(accepted as u64);
+        let durable = (accepted > 0).then(|| self.submit_body(format, now, body, events));
+        Ingested {
+            accepted,
+            rejected,
+            durable,
+        }
+    }
+
+    /// Events built by the listeners (syslog, SNMP): dated `now` where undated, journalled,
+    /// applied.
+    pub fn submit_events(self: &Arc<Self>, events: Vec<Event>, now: Millis) -> Durable {
+        self.submit(
+            events
+                .into_iter()
+                .map(|mut e| {
+                    e.time.get_or_insert(now);
+                    Input::Event(e)
+                })
+                .collect(),
+        )
+    }
+
     /// Journals one request body (see [`encode_body`]) and applies the events parsed from
     /// it — the same ones a replay of the body gives.
-    pub fn submit_body(
+    fn submit_body(
         self: &Arc<Self>,
         format: &InputFormat,
         now: Millis,
@@ -385,7 +290,7 @@ impl Shared {
     pub fn command(self: &Arc<Self>, cmd: Command) -> Result<Durable, CommandError> {
         let started = std::time::Instant::now();
         let mut core = self.core.lock().expect("engine lock");
-        core.engine.apply(&cmd)?;
+        core.engine.command(&cmd)?;
         let durable = Durable(self.journal.append(vec![encode(&Input::Command(cmd))]));
         self.after_apply(core, 1, started);
         Ok(durable)
@@ -409,7 +314,7 @@ impl Shared {
             std::thread::spawn(move || {
                 if let Err(e) = me.snapshot() {
                     // the journal still holds everything: a failed snapshot costs restart time
-                    eprintln!("snapshot failed: {e}");
+                    tracing::error!(error = %e, "snapshot failed");
                 }
                 me.snapshotting.store(false, Ordering::Release);
             });
@@ -494,41 +399,16 @@ impl Shared {
         }
     }
 
-    /// Writes a rejected input to `dead-letters.jsonl` (rotated at the configured size,
-    /// one older file kept) and counts it.
-    pub fn dead_letter(&self, input: &str, position: u64, code: &str, reason: &str, raw: &[u8]) {
-        metrics::counter!("sitrep_events_rejected_total", "source" => input.to_string(), "reason" => code.to_string())
+    /// Writes a rejected input to the dead letters and counts it.
+    pub fn dead_letter(&self, d: DeadLetter) {
+        metrics::counter!("sitrep_events_rejected_total", "source" => d.input.clone(), "reason" => d.code.clone())
             .increment(1);
-        let mut d = DeadLetter::new(
-            input,
-            position,
-            &Rejection::Empty,
-            raw,
-            self.normaliser.limits().dead_letter_raw_bytes,
-        );
-        d.code = code.to_string();
-        d.reason = reason.to_string();
-        let mut line = serde_json::to_vec(&d).expect("dead letter serialises");
-        line.push(b'\n');
-        let mut f = self.dead_letters.lock().expect("dead-letter lock");
-        let path = self.dir.join("dead-letters.jsonl");
-        let full = f
-            .as_ref()
-            .and_then(|f| f.metadata().ok())
-            .is_some_and(|m| m.len() + line.len() as u64 > self.cfg.dead_letter_max_bytes);
-        if full {
-            let _ = std::fs::rename(&path, self.dir.join("dead-letters.1.jsonl"));
-            *f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .ok();
-        }
-        if let Some(file) = f.as_mut() {
-            if let Err(e) = file.write_all(&line) {
-                eprintln!("dead letters: {e}");
-            }
-        }
+        self.dead_letters.write(&d);
+    }
+
+    /// How much of a rejected input a dead letter keeps (`limits.dead_letter_raw_bytes`).
+    pub fn raw_limit(&self) -> usize {
+        self.normaliser.limits().dead_letter_raw_bytes
     }
 
     /// Writes the engine's state, atomically, as of the start of a new journal generation;
@@ -583,70 +463,11 @@ fn change_name(c: &sitrep_core::update::AlertChange) -> &'static str {
     }
 }
 
-fn apply(engine: &mut Engine, input: &Input) -> Result<(), CommandError> {
-    match input {
-        Input::Event(e) => engine.process(e),
-        Input::Command(c) => engine.apply(c)?,
-        Input::Tick(t) => engine.advance(*t),
-    }
-    Ok(())
-}
-
 pub struct EngineGuard<'a>(MutexGuard<'a, Core>);
 
 impl std::ops::Deref for EngineGuard<'_> {
     type Target = Engine;
     fn deref(&self) -> &Engine {
         &self.0.engine
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sitrep_core::actions::Action;
-    use sitrep_core::Severity;
-
-    #[test]
-    fn records_round_trip() {
-        let n = Normaliser::new(&Config::default()).unwrap();
-        let e = Event {
-            source: "h1".into(),
-            check: "c".into(),
-            severity: Severity::Major,
-            description: "x".into(),
-            time: Some(1_700_000_000_000),
-            mine_template: true,
-            ..Event::default()
-        };
-        let c = Command {
-            incident: "INC0-1".into(),
-            by: "ann".into(),
-            time: 5,
-            action: Action::Comment { text: "hi".into() },
-        };
-        for input in [Input::Event(e), Input::Command(c), Input::Tick(-3)] {
-            assert_eq!(decode(&encode(&input), &n), vec![input]);
-        }
-        // a body record replays to the events it gave, dated by the edge where undated
-        let body = b"{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\"}\nnot json\n{\"source\":\"c\",\"check\":\"d\",\"severity\":\"major\",\"time\":5}";
-        let mut rejected = Vec::new();
-        let events = normalise_body(&n, &InputFormat::Native, body, 99, |i, r, raw| {
-            rejected.push((i, r.code(), raw.len()))
-        });
-        assert_eq!(rejected, vec![(1, "not_json", 8)]);
-        assert_eq!(
-            events.iter().map(|e| e.time).collect::<Vec<_>>(),
-            [Some(99), Some(5000)],
-            "small numbers are epoch seconds"
-        );
-        let replayed = decode(&encode_body(&InputFormat::Native, 99, body), &n);
-        assert_eq!(replayed, events.into_iter().map(Input::Event).collect::<Vec<_>>());
-        let mapped = encode_body(&InputFormat::Mapping("nagios".into()), 1, b"{}");
-        assert!(decode(&mapped, &n).is_empty(), "unknown mapping: no events");
-        // the first journal format: bare native JSON
-        let legacy = br#"{"source":"a","check":"b","severity":"minor"}"#;
-        assert!(matches!(&decode(legacy, &n)[..], [Input::Event(e)] if e.source == "a"));
-        assert!(decode(b"Zjunk", &n).is_empty());
     }
 }

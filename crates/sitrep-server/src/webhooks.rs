@@ -88,7 +88,7 @@ async fn deliver(index: usize, cfg: WebhookConfig, mut rx: tokio::sync::broadcas
             if attempt >= cfg.max_attempts.max(1) {
                 metrics::counter!("sitrep_webhook_deliveries_total", "webhook" => label.clone(), "result" => "failed")
                     .increment(1);
-                eprintln!("webhook {}: giving up on {key} after {attempt} attempts", cfg.url);
+                tracing::error!(url = %cfg.url, key = %key, attempts = attempt, "webhook: giving up");
                 break;
             }
             metrics::counter!("sitrep_webhook_retries_total", "webhook" => label.clone()).increment(1);

@@ -124,6 +124,26 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn new(input: &str, position: u64, rejection: &Rejection, raw: &[u8], limit: usize) -> DeadLetter {
+        DeadLetter::with_reason(
+            input,
+            position,
+            rejection.code(),
+            &rejection.to_string(),
+            raw,
+            limit,
+        )
+    }
+
+    /// A dead letter for a refusal that is not a normaliser's [`Rejection`] (a framing error
+    /// on a syslog stream, an SNMP packet that does not decode): the host names its code.
+    pub fn with_reason(
+        input: &str,
+        position: u64,
+        code: &str,
+        reason: &str,
+        raw: &[u8],
+        limit: usize,
+    ) -> DeadLetter {
         let text = String::from_utf8_lossy(raw);
         let mut cut = text.len().min(limit);
         while !text.is_char_boundary(cut) {
@@ -132,8 +152,8 @@ impl DeadLetter {
         DeadLetter {
             input: input.to_string(),
             position,
-            code: rejection.code().to_string(),
-            reason: rejection.to_string(),
+            code: code.to_string(),
+            reason: reason.to_string(),
             raw: text[..cut].to_string(),
             truncated: cut < text.len(),
         }

@@ -1,0 +1,74 @@
+//! Request bodies: one body (HTTP, or a batch from a listener) → its documents → events,
+//! each rejection reported with its index. Deterministic: the journal stores bodies and
+//! replays them through the same function.
+
+use sitrep_core::time::Millis;
+use sitrep_core::{Event, InputFormat, Normaliser, Rejection};
+
+/// A JSON array or a single JSON document is one input; anything else is JSON lines.
+pub fn split_documents(body: &[u8]) -> Vec<&[u8]> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let whole = match first {
+        Some(b'[') => true,
+        Some(b'{') => serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok(),
+        _ => false,
+    };
+    if whole {
+        return vec![body];
+    }
+    body.split(|b| *b == b'\n')
+        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .collect()
+}
+
+/// The events of one request body, dated `now` where they carry no time, in order; each
+/// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
+/// replays bodies through it.
+pub fn normalise_body(
+    normaliser: &Normaliser,
+    format: &InputFormat,
+    body: &[u8],
+    now: Millis,
+    mut reject: impl FnMut(usize, Rejection, &[u8]),
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut out = Vec::new();
+    let mut index = 0usize;
+    for d in split_documents(body) {
+        out.clear();
+        normaliser.normalise(format, d, now, &mut out);
+        let single = out.len() == 1;
+        for r in out.drain(..) {
+            match r {
+                Ok(mut e) => {
+                    e.time.get_or_insert(now);
+                    events.push(e);
+                }
+                Err(rej) => reject(index, rej, if single { d } else { b"" }),
+            }
+            index += 1;
+        }
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_as_documented() {
+        assert_eq!(split_documents(b"[{\"a\":1},\n{\"a\":2}]").len(), 1);
+        assert_eq!(
+            split_documents(b"{\n \"a\": 1\n}").len(),
+            1,
+            "pretty-printed object"
+        );
+        assert_eq!(
+            split_documents(b"{\"a\":1}\n{\"a\":2}\n\n").len(),
+            2,
+            "JSON lines"
+        );
+        assert_eq!(split_documents(b"not json\nat all").len(), 2);
+    }
+}

@@ -1,0 +1,84 @@
+//! The dead-letter file: every input the server could not turn into events, one
+//! [`DeadLetter`] per line in `dead-letters.jsonl`, rotated at `server.dead_letter_max_bytes`
+//! with one older file (`dead-letters.1.jsonl`) kept. Same shape as replay's
+//! `dead_letters.jsonl`; the Kafka worker carries the same fields as record headers.
+
+use sitrep_core::DeadLetter;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub struct DeadLetterFile {
+    path: PathBuf,
+    max_bytes: u64,
+    file: Mutex<Option<std::fs::File>>,
+}
+
+fn open_append(path: &Path) -> Option<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .ok()
+}
+
+impl DeadLetterFile {
+    pub fn open(dir: &Path, max_bytes: u64) -> DeadLetterFile {
+        let path = dir.join("dead-letters.jsonl");
+        DeadLetterFile {
+            file: Mutex::new(open_append(&path)),
+            path,
+            max_bytes,
+        }
+    }
+
+    /// Appends one dead letter. A write that fails is reported, never retried: the input
+    /// was refused already, and the counter has it.
+    pub fn write(&self, d: &DeadLetter) {
+        let mut line = serde_json::to_vec(d).expect("dead letter serialises");
+        line.push(b'\n');
+        let mut f = self.file.lock().expect("dead-letter lock");
+        let full = f
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .is_some_and(|m| m.len() + line.len() as u64 > self.max_bytes);
+        if full {
+            let _ = std::fs::rename(&self.path, self.path.with_file_name("dead-letters.1.jsonl"));
+            *f = open_append(&self.path);
+        }
+        match f.as_mut() {
+            Some(file) => {
+                if let Err(e) = file.write_all(&line) {
+                    tracing::error!(path = %self.path.display(), error = %e, "dead letters: write failed");
+                }
+            }
+            None => tracing::error!(path = %self.path.display(), "dead letters: file cannot be opened"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitrep_core::Rejection;
+
+    #[test]
+    fn rotates_at_the_limit_keeping_one_older_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = DeadLetterFile::open(dir.path(), 600);
+        for i in 0..10 {
+            f.write(&DeadLetter::new("http", i, &Rejection::Empty, &[b'x'; 100], 4096));
+        }
+        let now = std::fs::read_to_string(dir.path().join("dead-letters.jsonl")).unwrap();
+        let older = std::fs::read_to_string(dir.path().join("dead-letters.1.jsonl")).unwrap();
+        assert!(
+            now.len() <= 600 && older.len() <= 600,
+            "{} {}",
+            now.len(),
+            older.len()
+        );
+        let last: DeadLetter = serde_json::from_str(now.lines().last().unwrap()).unwrap();
+        assert_eq!((last.position, last.code.as_str()), (9, "empty"));
+        assert!(!older.is_empty());
+    }
+}
