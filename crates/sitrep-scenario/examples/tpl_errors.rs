@@ -11,9 +11,9 @@ fn main() {
     let g: Vec<u32> = t.content.iter().map(|l| m.mine(l).cluster).collect();
     let mut by_true: BTreeMap<&str, BTreeMap<u32, usize>> = BTreeMap::new();
     let mut by_pred: BTreeMap<u32, BTreeMap<&str, usize>> = BTreeMap::new();
-    for i in 0..g.len() {
-        *by_true.entry(&t.event[i]).or_default().entry(g[i]).or_default() += 1;
-        *by_pred.entry(g[i]).or_default().entry(&t.event[i]).or_default() += 1;
+    for (event, &group) in t.event.iter().zip(&g) {
+        *by_true.entry(event).or_default().entry(group).or_default() += 1;
+        *by_pred.entry(group).or_default().entry(event).or_default() += 1;
     }
     for (p, ts) in &by_pred {
         if ts.len() > 1 {

@@ -106,10 +106,10 @@ pub fn score(
     let mut t_sizes: FxHashMap<&str, usize> = FxHashMap::default();
     let mut p_sizes: FxHashMap<u32, usize> = FxHashMap::default();
     let mut cont: FxHashMap<(&str, u32), usize> = FxHashMap::default();
-    for i in 0..n {
-        *t_sizes.entry(&truth.event[i]).or_default() += 1;
-        *p_sizes.entry(groups[i]).or_default() += 1;
-        *cont.entry((&truth.event[i], groups[i])).or_default() += 1;
+    for (event, &group) in truth.event.iter().zip(groups) {
+        *t_sizes.entry(event).or_default() += 1;
+        *p_sizes.entry(group).or_default() += 1;
+        *cont.entry((event, group)).or_default() += 1;
     }
     // GA: a line is right when its predicted group and its true group are the same set,
     // i.e. the contingency cell holds both whole groups.

@@ -14,7 +14,7 @@
 //! - [`records`]: how an input (or a whole body) is written to the journal and read back.
 //! - [`journal`]: length-prefixed records, group-commit fsync, torn-tail recovery.
 //! - [`dead_letters`]: the rotated `dead-letters.jsonl`.
-//! - [`error`]: [`ServerError`].
+//! - [`error`]: the server's error type, [`ServerError`].
 //! - [`webhooks`]: outbound incident notifications with retry and idempotency keys.
 //! - [`ui`]: the situation room, its assets embedded in the binary.
 

@@ -1,5 +1,11 @@
 //! Engine configuration: serde + TOML, every table `deny_unknown_fields` so that a typo is
 //! an error naming the bad key rather than a silently ignored setting.
+//!
+//! - [`correlation`]: `[correlation]` (recipes, the learned recipe, similarity) and `[topology]`.
+
+mod correlation;
+
+pub use correlation::*;
 
 use crate::severity::Severity;
 use serde::{Deserialize, Serialize};
@@ -115,8 +121,14 @@ impl Config {
         if l.max_values < 10 || l.recent == 0 || l.max_keys == 0 || l.window_secs == 0 {
             return bad("correlation.learned: max_values ≥ 10, recent, max_keys and window_secs > 0".into());
         }
-        if l.min_lift.is_nan() || l.min_lift <= 1.0 || !(0.0..=1.0).contains(&l.max_share) {
-            return bad("correlation.learned: min_lift > 1 and max_share within 0..1".into());
+        if l.min_lift.is_nan()
+            || l.min_lift <= 1.0
+            || !(0.0..=1.0).contains(&l.max_share)
+            || !(l.max_chance > 0.0 && l.max_chance <= 1.0)
+        {
+            return bad(
+                "correlation.learned: min_lift > 1, max_share within 0..1, max_chance within (0, 1]".into(),
+            );
         }
         for (i, r) in self.correlation.recipes.iter().enumerate() {
             if r.window_secs == 0 {
@@ -383,182 +395,6 @@ pub struct RuleConfig {
 
 fn default_rule_severity() -> Severity {
     Severity::Major
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CorrelationConfig {
-    /// Alerts an incident needs before it is opened (a recipe may override).
-    pub min_alerts: usize,
-    /// A resolved incident reopens if a member is raised again within this time, and is
-    /// closed after it.
-    pub reopen_grace_secs: u64,
-    /// Empty means the default recipe set (see `correlate::default_recipes`).
-    pub recipes: Vec<RecipeConfig>,
-    /// Bound on the members one incident takes; beyond it new alerts start a new one.
-    pub max_incident_alerts: usize,
-    /// What `learned` recipes learn from the stream (see `correlate::learned`).
-    pub learned: LearnedConfig,
-}
-
-/// `[correlation.learned]`: the attribute statistics learned online. The defaults were
-/// chosen on the built-in scenarios, one left out at a time (docs/correlation.md).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LearnedConfig {
-    /// Alerts that start within this of each other are a *close pair*.
-    pub window_secs: u64,
-    /// A key is evidence once close pairs share its value this many times more often than
-    /// chance …
-    pub min_lift: f64,
-    /// … over at least this many close pairs (decayed) …
-    pub min_pairs: u64,
-    /// … and chance alone would share it that often with probability at most this (a
-    /// Poisson tail bound on the shared count given the expected one). It is what lets a
-    /// small or young partition learn (20 pairs that share a site 15 times where 3 were
-    /// expected are evidence) without trusting a lift made of a handful of pairs (2 shared
-    /// where 0.4 were expected is not).
-    pub max_chance: f64,
-    /// A value held by more than this share of recent alerts is no evidence.
-    pub max_share: f64,
-    /// Recent alerts each new alert is paired with (bounds the cost per alert).
-    pub max_pairs: usize,
-    /// Counts halve over this much event time.
-    pub half_life_secs: u64,
-    /// Bounds on memory: attribute keys, values per key, recent alerts held for pairing.
-    pub max_keys: usize,
-    pub max_values: usize,
-    pub recent: usize,
-    /// Cut source names into parts (segments, prefixes, domain, IPv4 networks).
-    pub name_parts: bool,
-}
-
-impl Default for LearnedConfig {
-    fn default() -> Self {
-        LearnedConfig {
-            window_secs: 60,
-            min_lift: 2.0,
-            min_pairs: 20,
-            max_chance: 1e-3,
-            max_share: 0.25,
-            max_pairs: 32,
-            half_life_secs: 86_400,
-            max_keys: 64,
-            max_values: 2048,
-            recent: 256,
-            name_parts: true,
-        }
-    }
-}
-
-impl Default for CorrelationConfig {
-    fn default() -> Self {
-        CorrelationConfig {
-            min_alerts: 2,
-            reopen_grace_secs: 300,
-            recipes: Vec::new(),
-            max_incident_alerts: 5000,
-            learned: LearnedConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum RecipeKind {
-    Attribute,
-    Topology,
-    /// Attributes learned from the stream to predict that alerts belong together.
-    Learned,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecipeConfig {
-    pub name: String,
-    pub kind: RecipeKind,
-    /// Fields that must be present and equal to the incident's anchor alert's.
-    #[serde(default)]
-    pub equal: Vec<String>,
-    /// Fields that must be similar to the anchor alert's, above a threshold.
-    #[serde(default)]
-    pub similar: Vec<SimilarityConfig>,
-    /// Topology recipes: the most hops between an alert's entity and the incident's.
-    #[serde(default = "default_hops")]
-    pub hop_limit: u32,
-    /// Topology recipes: relate nodes that only share an upstream (siblings, cousins).
-    /// Off by default: then an alert must be upstream or downstream of the incident's
-    /// anchor or root cause, and siblings meet through the root cause once it alerts.
-    #[serde(default)]
-    pub siblings: bool,
-    /// Moogsoft's cook_for: an incident takes alerts until this long after its last member.
-    #[serde(default = "default_window")]
-    pub window_secs: u64,
-    /// … but never longer than this after its first member.
-    #[serde(default = "default_max_window")]
-    pub max_window_secs: u64,
-    #[serde(default)]
-    pub min_alerts: Option<usize>,
-    /// A single critical alert may open an incident of this recipe on its own.
-    #[serde(default)]
-    pub single_critical: bool,
-    /// Only alerts matching this take part.
-    #[serde(rename = "match", default)]
-    pub matcher: Matcher,
-}
-
-fn default_hops() -> u32 {
-    2
-}
-fn default_window() -> u64 {
-    300
-}
-fn default_max_window() -> u64 {
-    3600
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SimilarityMethod {
-    /// Jaccard of character shingles (n-grams): for host names.
-    Jaccard,
-    /// Jaccard of word tokens with variables masked: for descriptions.
-    Tokens,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimilarityConfig {
-    pub field: String,
-    pub method: SimilarityMethod,
-    pub threshold: f64,
-    #[serde(default = "default_shingle")]
-    pub shingle: usize,
-}
-
-fn default_shingle() -> usize {
-    3
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TopologyConfig {
-    /// A JSON or TOML file with `nodes` and `edges`; read by the binary, not the core.
-    pub file: Option<String>,
-    pub nodes: Vec<TopologyNode>,
-    /// `[upstream, downstream]`: a failure of the first impacts the second
-    /// (host → service it runs, service → service that calls it).
-    pub edges: Vec<(String, String)>,
-    /// Alert fields tried in order to find the alert's node.
-    pub entity_fields: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TopologyNode {
-    pub id: String,
-    #[serde(default)]
-    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

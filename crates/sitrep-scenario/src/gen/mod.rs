@@ -10,8 +10,11 @@
 //! stream means a busier estate, not a longer one: the timeline stays under the engine's
 //! default 24 h retention, which keeps `(signature, occurrence)` a unique key.
 
+mod catalogue;
+
 use crate::topology::Estate;
 use crate::truth::{AlertTruth, FaultTruth, Truth};
+use catalogue::{fault_checks, CHATTY, FLAPPING, ONEOFF};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -125,108 +128,6 @@ pub struct Generated {
     pub maintenance: Vec<MaintenanceWindow>,
 }
 
-/// Fault alert vocabulary per node kind: (check, description template, severity for the
-/// root, severity for dependants). `{n}` becomes a number, `{ip}` an address.
-fn fault_checks(kind: &str) -> &'static [(&'static str, &'static str, Severity, Severity)] {
-    match kind {
-        "core-router" => &[
-            ("bgp_session_down", "BGP session to peer {ip} down, hold timer expired", Severity::Critical, Severity::Major),
-            ("linecard_failure", "Linecard {n} failed, ports administratively down", Severity::Critical, Severity::Major),
-        ],
-        "agg-switch" => &[
-            ("device_unreachable", "Device unreachable: ICMP and SNMP polling failed", Severity::Critical, Severity::Major),
-            ("power_supply_failure", "Power supply unit {n} failed on chassis", Severity::Critical, Severity::Major),
-            ("uplink_down", "Uplink interface to core down, LACP member lost", Severity::Major, Severity::Major),
-        ],
-        "cell" => &[
-            ("cell_outage", "Cell site out of service, radio carriers disabled", Severity::Major, Severity::Major),
-            ("s1_link_failure", "S1 link to MME {ip} lost, SCTP association aborted", Severity::Major, Severity::Minor),
-            ("backhaul_degraded", "Backhaul packet loss {n}% exceeds threshold", Severity::Minor, Severity::Warning),
-        ],
-        "service" => &[
-            ("error_rate_high", "Error ratio {n}% above SLO burn rate threshold", Severity::Major, Severity::Major),
-            ("latency_high", "p99 latency {n}ms above objective", Severity::Major, Severity::Minor),
-            ("availability_drop", "Success rate dropped to {n}% for subscriber sessions", Severity::Critical, Severity::Major),
-        ],
-        "node" => &[
-            ("node_not_ready", "Kubelet stopped posting node status, NotReady", Severity::Critical, Severity::Major),
-            ("disk_pressure", "Node filesystem {n}% used, eviction threshold reached", Severity::Major, Severity::Minor),
-        ],
-        _ /* pod */ => &[
-            ("crash_loop", "Container restarting, CrashLoopBackOff after exit code {n}", Severity::Major, Severity::Major),
-            ("pod_not_ready", "Readiness probe failed: connection refused on port {n}", Severity::Major, Severity::Minor),
-            ("oom_killed", "Container OOMKilled at {n}Mi memory limit", Severity::Major, Severity::Minor),
-        ],
-    }
-}
-
-const ONEOFF: [(&str, &str, Severity); 6] = [
-    (
-        "ntp_drift",
-        "Clock offset {n}ms from reference exceeds tolerance",
-        Severity::Warning,
-    ),
-    (
-        "fan_speed",
-        "Fan tray {n} running below expected speed",
-        Severity::Minor,
-    ),
-    (
-        "cert_expiry",
-        "TLS certificate expires in {n} days",
-        Severity::Warning,
-    ),
-    (
-        "inode_usage",
-        "Filesystem inode usage {n}% on volume",
-        Severity::Minor,
-    ),
-    (
-        "temperature",
-        "Inlet temperature {n}C above warning threshold",
-        Severity::Warning,
-    ),
-    (
-        "process_restart",
-        "Supervisor restarted worker process after {n}s",
-        Severity::Minor,
-    ),
-];
-
-const CHATTY: [(&str, &str, Severity); 6] = [
-    (
-        "config_change",
-        "Configuration saved by admin",
-        Severity::Indeterminate,
-    ),
-    (
-        "session",
-        "User session opened for operator",
-        Severity::Indeterminate,
-    ),
-    ("backup", "Scheduled backup completed", Severity::Indeterminate),
-    ("logrotate", "Log file rotated", Severity::Warning),
-    (
-        "healthcheck",
-        "Health check passed with warnings",
-        Severity::Warning,
-    ),
-    (
-        "snmp_auth",
-        "SNMP request with unknown community",
-        Severity::Warning,
-    ),
-];
-
-const FLAPPING: [(&str, &str); 3] = [
-    (
-        "link_flap",
-        "Interface state changed, carrier transitions detected",
-    ),
-    ("probe_timeout", "Synthetic probe timed out intermittently"),
-    ("queue_depth", "Queue depth oscillating around threshold"),
-];
-
 struct Builder<'a> {
     rng: ChaCha8Rng,
     estate: &'a Estate,
@@ -292,18 +193,18 @@ impl Builder<'_> {
         });
     }
 
-    /// One alert that repeats every poll interval from `start` to `end`, then clears.
+    /// One alert (`(check, description template)`) that repeats every poll interval over
+    /// `span`, then clears.
     fn alert(
         &mut self,
         node: usize,
-        check: &str,
-        template: &str,
+        (check, template): (&str, &str),
         sev: Severity,
-        start: Millis,
-        end: Millis,
+        span: std::ops::Range<Millis>,
         label: Label,
         clears: bool,
     ) {
+        let (start, end) = (span.start, span.end);
         let poll = self.rng.gen_range(self.poll.0..=self.poll.1) * SEC;
         let mut t = start;
         let mut sev_now = sev;
@@ -380,7 +281,7 @@ impl Builder<'_> {
                 let delay = depth as i64 * self.rng.gen_range(5..45) * SEC + self.rng.gen_range(0..20 * SEC);
                 let clear_end = end + depth as i64 * self.rng.gen_range(0..30) * SEC;
                 let clears = self.rng.gen_bool(0.97);
-                self.alert(node, check, tpl, sev, start + delay, clear_end, label, clears);
+                self.alert(node, (check, tpl), sev, start + delay..clear_end, label, clears);
             }
         }
         Some(FaultTruth {
@@ -474,7 +375,14 @@ fn build(
             let kind = estate.nodes[n].kind;
             let (check, tpl, sev, _) = fault_checks(kind)[0];
             let s = start + 5 * MIN + b.rng.gen_range(0..60 * SEC);
-            b.alert(n, check, tpl, sev, s, start + 40 * MIN, Label::Maintenance, true);
+            b.alert(
+                n,
+                (check, tpl),
+                sev,
+                s..start + 40 * MIN,
+                Label::Maintenance,
+                true,
+            );
         }
     }
     // Fault roots: weighted toward the kinds whose failures cascade.
@@ -509,7 +417,7 @@ fn build(
         let repeats = b.rng.gen_range(1..=3);
         let end = t + repeats * 90 * SEC;
         let clears = b.rng.gen_bool(0.5);
-        b.alert(node, check, tpl, sev, t, end, Label::OneOff, clears);
+        b.alert(node, (check, tpl), sev, t..end, Label::OneOff, clears);
         t += next_gap(&mut b.rng, scale(p.oneoff_every));
     }
     // chatty low-information events
