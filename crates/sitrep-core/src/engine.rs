@@ -51,9 +51,21 @@ pub(crate) enum Timer {
     Rule { rule: u16, key: Box<str> },
 }
 
+/// The snapshot format this build writes. Format 1 had no `format` field; fields added
+/// since carry serde defaults, so every older format still loads. Raise it when a change
+/// cannot be read by older builds: they then refuse it by number instead of misreading it.
+pub const SNAPSHOT_FORMAT: u32 = 2;
+
+fn format_one() -> u32 {
+    1
+}
+
 /// Everything that a snapshot must carry; indexes are rebuilt from it on restore.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct State {
+    /// [`SNAPSHOT_FORMAT`] when written.
+    #[serde(default = "format_one")]
+    pub format: u32,
     pub options: EngineOptions,
     pub now: Millis,
     pub seq: u64,
@@ -92,6 +104,7 @@ impl Engine {
     pub fn new(cfg: &Config, options: EngineOptions) -> Result<Engine, ConfigError> {
         let c = Arc::new(compile(cfg)?);
         let st = State {
+            format: SNAPSHOT_FORMAT,
             options,
             now: 0,
             seq: 0,
@@ -157,10 +170,37 @@ impl Engine {
         serde_json::to_vec(&self.st).expect("engine state serialises")
     }
 
+    /// Fails, saying why, on a snapshot this build cannot read: one written by a newer
+    /// format, or one that does not parse.
     pub fn restore(cfg: &Config, snapshot: &[u8]) -> Result<Engine, ConfigError> {
         let c = Arc::new(compile(cfg)?);
-        let st: State = serde_json::from_slice(snapshot)
-            .map_err(|e| ConfigError::Invalid(format!("snapshot does not match this version: {e}")))?;
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(default = "format_one")]
+            format: u32,
+        }
+        let newer = |format: u32| {
+            ConfigError::Invalid(format!(
+                "snapshot format {format} was written by a newer sitrep (this build reads formats 1 to {SNAPSHOT_FORMAT}): run that version, or start from an empty state"
+            ))
+        };
+        let mut st: State = match serde_json::from_slice(snapshot) {
+            Ok(st) => st,
+            Err(e) => {
+                return Err(match serde_json::from_slice::<Probe>(snapshot) {
+                    Ok(p) if p.format > SNAPSHOT_FORMAT => newer(p.format),
+                    Ok(p) => {
+                        ConfigError::Invalid(format!("snapshot (format {}) does not parse: {e}", p.format))
+                    }
+                    Err(_) => ConfigError::Invalid(format!("snapshot is not an engine state: {e}")),
+                })
+            }
+        };
+        if st.format > SNAPSHOT_FORMAT {
+            return Err(newer(st.format));
+        }
+        // what it holds is now this build's format (defaults filled in)
+        st.format = SNAPSHOT_FORMAT;
         Ok(Engine::from_state(c, st))
     }
 
@@ -409,4 +449,68 @@ fn compile(cfg: &Config) -> Result<Compiled, ConfigError> {
         rules,
         topology,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Severity;
+
+    fn engine_with_an_alert() -> Engine {
+        let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
+        e.process(&Event {
+            source: "h1".into(),
+            check: "cpu".into(),
+            severity: Severity::Major,
+            time: Some(1_000),
+            ..Event::default()
+        });
+        e
+    }
+
+    fn with_format(snapshot: &[u8], format: Option<u32>) -> Vec<u8> {
+        let mut v: serde_json::Value = serde_json::from_slice(snapshot).unwrap();
+        match format {
+            Some(f) => v["format"] = f.into(),
+            None => drop(v.as_object_mut().unwrap().remove("format")),
+        }
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn snapshots_carry_their_format_and_older_ones_load() {
+        let e = engine_with_an_alert();
+        let snap = e.snapshot();
+        let v: serde_json::Value = serde_json::from_slice(&snap).unwrap();
+        assert_eq!(v["format"], SNAPSHOT_FORMAT);
+        // format 1 had no field: it loads, and is written back in this build's format
+        let old = Engine::restore(&Config::default(), &with_format(&snap, None)).unwrap();
+        assert_eq!(old.alerts(), e.alerts());
+        let v: serde_json::Value = serde_json::from_slice(&old.snapshot()).unwrap();
+        assert_eq!(v["format"], SNAPSHOT_FORMAT);
+    }
+
+    #[test]
+    fn a_newer_or_unreadable_snapshot_is_refused_saying_why() {
+        let snap = engine_with_an_alert().snapshot();
+        let newer = with_format(&snap, Some(SNAPSHOT_FORMAT + 1));
+        let err = Engine::restore(&Config::default(), &newer)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("newer sitrep"), "{err}");
+        // a newer format whose layout changed too: still named by its number
+        let mut v: serde_json::Value = serde_json::from_slice(&newer).unwrap();
+        v["alerts"] = "a new layout".into();
+        let err = Engine::restore(&Config::default(), &serde_json::to_vec(&v).unwrap())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains(&format!("format {}", SNAPSHOT_FORMAT + 1)), "{err}");
+        let err = Engine::restore(&Config::default(), b"[1,2]")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not an engine state"), "{err}");
+    }
 }
