@@ -21,7 +21,8 @@ pub fn split_documents(body: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-/// The events of one request body, dated `now` where they carry no time, in order; each
+/// The events of one request body, dated `now` where they carry no time and refused when
+/// dated too far after it ([`Normaliser::check_not_future`]), in order; each
 /// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
 /// replays bodies through it.
 pub fn normalise_body(
@@ -40,10 +41,13 @@ pub fn normalise_body(
         let single = out.len() == 1;
         for r in out.drain(..) {
             match r {
-                Ok(mut e) => {
-                    e.time.get_or_insert(now);
-                    events.push(e);
-                }
+                Ok(mut e) => match normaliser.check_not_future(&e, now) {
+                    Ok(()) => {
+                        e.time.get_or_insert(now);
+                        events.push(e);
+                    }
+                    Err(rej) => reject(index, rej, d),
+                },
                 Err(rej) => reject(index, rej, if single { d } else { b"" }),
             }
             index += 1;
@@ -70,5 +74,18 @@ mod tests {
             "JSON lines"
         );
         assert_eq!(split_documents(b"not json\nat all").len(), 2);
+    }
+
+    #[test]
+    fn an_event_dated_far_ahead_of_the_edge_is_refused_and_the_rest_kept() {
+        let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
+        let now = 1_800_000_000_000;
+        let body = b"{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\",\"time\":\"9999-12-31T00:00:00Z\"}\n{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\",\"time\":1800000600}";
+        let mut rejected = Vec::new();
+        let events = normalise_body(&n, &InputFormat::Native, body, now, |i, r, raw| {
+            rejected.push((i, r.code(), raw.len() > 0))
+        });
+        assert_eq!(rejected, vec![(0, "future_time", true)]);
+        assert_eq!(events.len(), 1, "ten minutes ahead is within the limit");
     }
 }

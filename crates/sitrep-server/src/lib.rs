@@ -54,6 +54,10 @@ pub struct Server {
     pub bound: Bound,
     /// Journal records replayed at start.
     pub replayed: usize,
+    /// Journal damage found at start (records lost; each stretch copied aside).
+    pub damage: Vec<journal::Damage>,
+    /// Why the latest snapshot was not used, if the one before it was.
+    pub snapshot_fallback: Option<String>,
     pub shared: Arc<state::Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -151,6 +155,8 @@ pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Se
     Ok(Server {
         bound,
         replayed: recovered.replayed,
+        damage: recovered.damage,
+        snapshot_fallback: recovered.snapshot_fallback,
         shared,
         task,
     })

@@ -36,7 +36,7 @@ fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
         let m = m.strip_suffix(b"\0").unwrap_or(m);
         s.normaliser.normalise(&InputFormat::Syslog, m, now, &mut out);
         for r in out.drain(..) {
-            match r {
+            match r.and_then(|e| s.normaliser.check_not_future(&e, now).map(|()| e)) {
                 Ok(e) => events.push(e),
                 Err(rej) => s.dead_letter(DeadLetter::new(source, i as u64, &rej, m, s.raw_limit())),
             }
@@ -188,7 +188,11 @@ pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
                 first = false;
                 let Ok((n, peer)) = got else { break };
                 match table.decode(&buf[..n], peer.ip()) {
-                    Ok(e) => match s.normaliser.validate(e) {
+                    Ok(e) => match s
+                        .normaliser
+                        .validate(e)
+                        .and_then(|e| s.normaliser.check_not_future(&e, now_ms()).map(|()| e))
+                    {
                         Ok(e) => events.push(e),
                         Err(rej) => s.dead_letter(DeadLetter::new("snmp", 0, &rej, &buf[..n], s.raw_limit())),
                     },

@@ -66,6 +66,8 @@ pub struct Shared {
     pub inflight: Semaphore,
     dead_letters: DeadLetterFile,
     snapshotting: AtomicBool,
+    /// Journal generation of the state in `snapshot.json`.
+    snapshot_generation: std::sync::atomic::AtomicU64,
     history: Mutex<VecDeque<Sample>>,
     dir: PathBuf,
 }
@@ -130,10 +132,31 @@ struct SnapshotFile {
 pub struct Recovered {
     pub shared: Arc<Shared>,
     pub replayed: usize,
+    /// Stretches of the journal that did not read (their records are lost; each was copied
+    /// aside and logged).
+    pub damage: Vec<journal::Damage>,
+    /// Why the latest snapshot was not used, when the one before it was.
+    pub snapshot_fallback: Option<String>,
+}
+
+/// A snapshot file's engine and where in the journal it stands.
+fn load_snapshot(engine_cfg: &Config, path: &Path) -> Result<Option<(Engine, u64, u64)>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let snap: SnapshotFile =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let engine = Engine::restore(engine_cfg, snap.engine.get().as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some((engine, snap.generation, snap.records)))
 }
 
 impl Shared {
-    /// Restores the latest snapshot and replays the journal after it.
+    /// Restores the latest snapshot (or, if it is unreadable, the one before it) and replays
+    /// the journal after it, then starts a new journal generation: nothing is ever appended
+    /// to a file that recovery found damaged.
     pub fn recover(engine_cfg: &Config, cfg: ServerSection) -> Result<Recovered, ServerError> {
         let dir = cfg.data_dir.clone();
         let io = |e: std::io::Error| ServerError::Journal {
@@ -142,29 +165,48 @@ impl Shared {
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         let normaliser = Normaliser::new(engine_cfg)?;
-        let (mut engine, first_gen, skip) = match std::fs::read(dir.join("snapshot.json")) {
-            Ok(bytes) => {
-                let snap: SnapshotFile = serde_json::from_slice(&bytes)
-                    .map_err(|e| io(std::io::Error::other(format!("snapshot.json: {e}"))))?;
-                let engine = Engine::restore(engine_cfg, snap.engine.get().as_bytes())?;
-                (engine, snap.generation, snap.records)
+        let generations = journal_generations(&dir);
+        let mut snapshot_fallback = None;
+        let loaded = match load_snapshot(engine_cfg, &dir.join("snapshot.json")) {
+            Ok(s) => s,
+            Err(why) => {
+                tracing::error!(problem = %why, "the latest snapshot is unreadable; trying the one before it");
+                snapshot_fallback = Some(why.clone());
+                // kept for whoever investigates, and out of the way of the next rotation
+                let aside = dir.join(format!("damaged-snapshot-{}.json", now_ms()));
+                let _ = std::fs::rename(dir.join("snapshot.json"), &aside);
+                match load_snapshot(engine_cfg, &dir.join("snapshot.1.json")) {
+                    Ok(Some(s)) => Some(s),
+                    // no older snapshot: the journal alone will do if it is whole from the start
+                    Ok(None) if generations.first() == Some(&0) => None,
+                    Ok(None) => {
+                        return Err(io(std::io::Error::other(format!(
+                            "{why}; no older snapshot (snapshot.1.json) and the journal does not reach back to the start: move snapshot.json aside to start from the journal alone, accepting the loss"
+                        ))))
+                    }
+                    Err(older) => return Err(io(std::io::Error::other(format!("{why}; and {older}")))),
+                }
             }
-            Err(_) => (Engine::new(engine_cfg, EngineOptions::default())?, 0, 0),
+        };
+        let (mut engine, first_gen, skip) = match loaded {
+            Some(s) => s,
+            None => (Engine::new(engine_cfg, EngineOptions::default())?, 0, 0),
         };
         let mut replayed = 0usize;
-        let mut generation = first_gen;
-        for g in journal_generations(&dir) {
-            if g < first_gen {
-                // covered by the snapshot; a crash stopped the snapshotter before deleting it
-                let _ = std::fs::remove_file(journal_path(&dir, g));
-                continue;
-            }
-            let recs = journal::read_all(&journal_path(&dir, g))?;
+        let mut damage = Vec::new();
+        for &g in generations.iter().filter(|g| **g >= first_gen) {
+            let file = journal::read_all(&journal_path(&dir, g))?;
+            damage.extend(file.damage);
             let from = if g == first_gen { skip as usize } else { 0 };
-            for r in recs.iter().skip(from) {
+            for r in file.records.iter().skip(from) {
                 let inputs = decode(r, &normaliser);
                 if inputs.is_empty() {
-                    tracing::warn!(generation = g, "journal: skipping an unreadable record");
+                    // checksummed, so not damage: a record this build cannot read
+                    tracing::error!(
+                        generation = g,
+                        "journal: a record this version cannot read was skipped"
+                    );
+                    metrics::counter!("sitrep_journal_unreadable_records_total").increment(1);
                 }
                 for input in &inputs {
                     // a journalled command was applied once already: it applies again
@@ -172,8 +214,8 @@ impl Shared {
                 }
                 replayed += 1;
             }
-            generation = g;
         }
+        let generation = generations.last().copied().unwrap_or(0).max(first_gen) + 1;
         engine.drain_updates().for_each(drop);
         let journal = Journal::open(journal_path(&dir, generation), cfg.fsync)?;
         let dead = DeadLetterFile::open(&dir, cfg.dead_letter_max_bytes);
@@ -197,10 +239,16 @@ impl Shared {
             live,
             dead_letters: dead,
             snapshotting: AtomicBool::new(false),
+            snapshot_generation: std::sync::atomic::AtomicU64::new(first_gen),
             history: Mutex::new(VecDeque::with_capacity(HISTORY)),
             dir,
         });
-        Ok(Recovered { shared, replayed })
+        Ok(Recovered {
+            shared,
+            replayed,
+            damage,
+            snapshot_fallback,
+        })
     }
 
     /// Read access to the engine (queries). Hold it briefly: ingest waits on it.
@@ -435,10 +483,18 @@ impl Shared {
             f.write_all(b"}")?;
             f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
-        std::fs::rename(&tmp, self.dir.join("snapshot.json"))?;
+        // the previous snapshot stays as snapshot.1.json, with the journals after it, so an
+        // unreadable snapshot.json costs nothing: recovery falls back to the one before
+        let latest = self.dir.join("snapshot.json");
+        let previous = match std::fs::rename(&latest, self.dir.join("snapshot.1.json")) {
+            Ok(()) => self.snapshot_generation.load(Ordering::Acquire),
+            Err(_) => 0,
+        };
+        std::fs::rename(&tmp, &latest)?;
         std::fs::File::open(&self.dir)?.sync_all()?;
+        self.snapshot_generation.store(generation, Ordering::Release);
         for g in journal_generations(&self.dir) {
-            if g < generation {
+            if g < previous {
                 std::fs::remove_file(journal_path(&self.dir, g))?;
             }
         }
@@ -469,5 +525,63 @@ impl std::ops::Deref for EngineGuard<'_> {
     type Target = Engine;
     fn deref(&self) -> &Engine {
         &self.0.engine
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitrep_core::Severity;
+
+    async fn submit_alerts(s: &Arc<Shared>, from: usize, to: usize) {
+        let events = (from..to)
+            .map(|i| Event {
+                source: format!("h{i}").into(),
+                check: "disk".into(),
+                severity: Severity::Major,
+                time: Some(1_700_000_000_000 + i as i64),
+                ..Event::default()
+            })
+            .collect();
+        s.submit_events(events, 0).wait().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_snapshot_falls_back_to_the_one_before_it() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = ServerSection {
+            data_dir: d.path().to_path_buf(),
+            ..ServerSection::default()
+        };
+        let engine_cfg = Config::default();
+        let s = Shared::recover(&engine_cfg, cfg.clone()).unwrap().shared;
+        submit_alerts(&s, 0, 10).await;
+        s.snapshot().unwrap();
+        submit_alerts(&s, 10, 20).await;
+        s.snapshot().unwrap();
+        submit_alerts(&s, 20, 30).await;
+        let want = s.engine().alerts();
+        assert_eq!(want.len(), 30);
+        drop(s);
+        // the latest snapshot is damaged on disk
+        let latest = d.path().join("snapshot.json");
+        let mut bytes = std::fs::read(&latest).unwrap();
+        bytes.truncate(bytes.len() / 2);
+        std::fs::write(&latest, bytes).unwrap();
+        let r = Shared::recover(&engine_cfg, cfg.clone()).unwrap();
+        assert!(r.snapshot_fallback.as_deref().unwrap().contains("snapshot.json"));
+        assert!(r.damage.is_empty());
+        assert_eq!(r.shared.engine().alerts(), want, "nothing lost");
+        // the damaged file is kept aside, and the next start is clean
+        assert!(std::fs::read_dir(d.path()).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("damaged-snapshot-")));
+        r.shared.snapshot().unwrap();
+        drop(r);
+        let again = Shared::recover(&engine_cfg, cfg).unwrap();
+        assert!(again.snapshot_fallback.is_none());
+        assert_eq!(again.shared.engine().alerts(), want);
     }
 }

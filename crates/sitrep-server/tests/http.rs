@@ -418,10 +418,14 @@ async fn snapshots_bound_the_journal_and_restore_exactly() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.starts_with("journal-"))
         .collect();
+    // snapshots after records 4 and 8: generations 0, 1 (records 5-8) and 2 (9-10); the
+    // previous snapshot (snapshot.1.json) is kept with the journals after it, as the
+    // fallback if snapshot.json is unreadable; the generation both cover is deleted
+    assert!(d.path().join("snapshot.1.json").exists());
     assert_eq!(
         journals.len(),
-        1,
-        "covered journal generations are deleted: {journals:?}"
+        2,
+        "journal generations covered by both snapshots are deleted: {journals:?}"
     );
     let again = start(Config::default(), cfg).await.unwrap();
     assert_eq!(

@@ -222,6 +222,9 @@ pub struct Limits {
     pub max_field_bytes: usize,
     /// How much of a rejected input the dead-letter record keeps.
     pub dead_letter_raw_bytes: usize,
+    /// Live hosts refuse an event dated further than this after their own clock (one
+    /// far-future event would move the engine's event-time clock for good).
+    pub max_future_secs: u64,
 }
 
 impl Default for Limits {
@@ -232,6 +235,7 @@ impl Default for Limits {
             max_description_bytes: 8 * 1024,
             max_field_bytes: 512,
             dead_letter_raw_bytes: 2048,
+            max_future_secs: 3600,
         }
     }
 }

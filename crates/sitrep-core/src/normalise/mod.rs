@@ -86,6 +86,8 @@ pub enum Rejection {
     UnknownMapping(String),
     #[error("empty input")]
     Empty,
+    #[error("dated {ahead_secs} s ahead of the receiving clock, over the limit of {limit_secs} s (limits.max_future_secs): a device clock is wrong, or the time field is")]
+    FutureTime { ahead_secs: i64, limit_secs: u64 },
 }
 
 impl Rejection {
@@ -104,6 +106,7 @@ impl Rejection {
             Rejection::Syslog(_) => "syslog",
             Rejection::UnknownMapping(_) => "unknown_mapping",
             Rejection::Empty => "empty",
+            Rejection::FutureTime { .. } => "future_time",
         }
     }
 }
@@ -200,6 +203,24 @@ impl Normaliser {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// For hosts that receive live (the server's HTTP, syslog and SNMP): refuses an event
+    /// dated more than `limits.max_future_secs` after `now`, the receiving clock. The
+    /// engine's clock is the greatest event time seen, so one event dated 9999-12-31 would
+    /// otherwise purge every cleared alert at once and stop every timer for good. Replays
+    /// of recorded streams do not call it: their times are whatever they were.
+    pub fn check_not_future(&self, e: &Event, now: Millis) -> Result<(), Rejection> {
+        let limit = self.inner.limits.max_future_secs;
+        match e.time {
+            Some(t) if t.saturating_sub(now) > (limit as i64).saturating_mul(1000) => {
+                Err(Rejection::FutureTime {
+                    ahead_secs: t.saturating_sub(now) / 1000,
+                    limit_secs: limit,
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Normalises one raw input (one JSON document, one syslog line). Each resulting event or
