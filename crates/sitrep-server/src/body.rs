@@ -83,7 +83,7 @@ mod tests {
         let body = b"{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\",\"time\":\"9999-12-31T00:00:00Z\"}\n{\"source\":\"a\",\"check\":\"b\",\"severity\":\"minor\",\"time\":1800000600}";
         let mut rejected = Vec::new();
         let events = normalise_body(&n, &InputFormat::Native, body, now, |i, r, raw| {
-            rejected.push((i, r.code(), raw.len() > 0))
+            rejected.push((i, r.code(), !raw.is_empty()))
         });
         assert_eq!(rejected, vec![(0, "future_time", true)]);
         assert_eq!(events.len(), 1, "ten minutes ahead is within the limit");
