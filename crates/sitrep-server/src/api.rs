@@ -21,6 +21,9 @@ use tokio_stream::wrappers::BroadcastStream;
 
 pub type AppState = Arc<Shared>;
 
+/// Largest operator action body accepted (a comment included).
+pub const MAX_ACTION_BYTES: usize = 64 * 1024;
+
 pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> Router {
     let api = Router::new()
         .route("/api/v1/events", post(post_events))
@@ -228,7 +231,18 @@ async fn one_incident(State(s): State<AppState>, Path(id): Path<String>) -> Resp
 }
 
 /// An action as posted: the action's own fields plus who does it.
-async fn post_action(State(s): State<AppState>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    // an action is a few fields and perhaps a comment: no reason for more, and a body read
+    // whole must be bounded (it is journalled and served back in the timeline)
+    let body = match axum::body::to_bytes(req.into_body(), MAX_ACTION_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("an action body is at most {MAX_ACTION_BYTES} bytes"),
+            )
+        }
+    };
     let request: ActionRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {

@@ -101,72 +101,108 @@ pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
 }
 
 /// One TCP connection. Framing is decided per message by its first byte: a digit starts
-/// an octet count (`LEN SP MSG`), anything else a newline-terminated message.
+/// an octet count (`LEN SP MSG`), anything else a newline-terminated message. Messages are
+/// committed in batches; the ones read before a bad frame or the end are committed too.
 async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io::Result<()> {
     let max = default_max(s);
     let mut r = BufReader::new(conn);
     loop {
         let mut msgs: Vec<Vec<u8>> = Vec::new();
         // one message (waiting), then whatever else is already buffered
-        loop {
-            let buffered = r.buffer().len();
-            if !msgs.is_empty() && buffered == 0 {
-                break;
+        let end = loop {
+            if !msgs.is_empty() && r.buffer().is_empty() {
+                break None;
             }
-            let first = match r.fill_buf().await? {
-                [] => {
-                    let events = syslog_events(s, "syslog_tcp", &msgs);
-                    commit(s, events).await;
-                    return Ok(());
+            match next_frame(s, &mut r, max).await {
+                Ok(Some(Frame::Message(m))) => {
+                    msgs.push(m);
+                    if msgs.len() >= UDP_BATCH {
+                        break None;
+                    }
                 }
-                b => b[0],
-            };
-            if first.is_ascii_digit() {
-                let mut len = Vec::new();
-                r.read_until(b' ', &mut len).await?;
-                let n: usize = std::str::from_utf8(&len)
-                    .ok()
-                    .and_then(|l| l.trim().parse().ok())
-                    .ok_or_else(|| std::io::Error::other("bad octet count"))?;
-                if n > max {
-                    s.dead_letter(DeadLetter::with_reason(
-                        "syslog_tcp",
-                        0,
-                        "too_large",
-                        &format!("frame of {n} bytes over {max}"),
-                        &len,
-                        s.raw_limit(),
-                    ));
-                    return Err(std::io::Error::other("frame over the size limit"));
-                }
-                let mut m = vec![0u8; n];
-                r.read_exact(&mut m).await?;
-                msgs.push(m);
-            } else {
-                let mut m = Vec::new();
-                (&mut r).take(max as u64 + 1).read_until(b'\n', &mut m).await?;
-                if m.len() > max {
-                    s.dead_letter(DeadLetter::with_reason(
-                        "syslog_tcp",
-                        0,
-                        "too_large",
-                        &format!("line over {max} bytes"),
-                        &m,
-                        s.raw_limit(),
-                    ));
-                    // skip the rest of the line
-                    let mut rest = Vec::new();
-                    r.read_until(b'\n', &mut rest).await?;
-                    continue;
-                }
-                msgs.push(m);
+                Ok(Some(Frame::Skipped)) => {}
+                Ok(None) => break Some(Ok(())),
+                Err(e) => break Some(Err(e)),
             }
-            if msgs.len() >= UDP_BATCH {
-                break;
-            }
-        }
+        };
         let events = syslog_events(s, "syslog_tcp", &msgs);
         commit(s, events).await;
+        if let Some(result) = end {
+            return result;
+        }
+    }
+}
+
+enum Frame {
+    Message(Vec<u8>),
+    /// An oversized line, dead-lettered and skipped; the connection goes on.
+    Skipped,
+}
+
+/// The next frame; `None` at the end of the stream. Every read is bounded: an octet count
+/// is at most ten digits, a message at most `max` bytes, and what is skipped is read in
+/// bounded pieces and dropped. A frame that cannot be trusted (a bad count, a count over
+/// the limit) is dead-lettered and ends the connection, since the stream's framing is lost.
+async fn next_frame(
+    s: &AppState,
+    r: &mut BufReader<tokio::net::TcpStream>,
+    max: usize,
+) -> std::io::Result<Option<Frame>> {
+    let dead = |code: &str, reason: String, raw: &[u8]| {
+        s.dead_letter(DeadLetter::with_reason(
+            "syslog_tcp",
+            0,
+            code,
+            &reason,
+            raw,
+            s.raw_limit(),
+        ));
+    };
+    let first = match r.fill_buf().await? {
+        [] => return Ok(None),
+        b => b[0],
+    };
+    if first.is_ascii_digit() {
+        let mut len = Vec::new();
+        (&mut *r).take(11).read_until(b' ', &mut len).await?;
+        let Some(n) = std::str::from_utf8(&len)
+            .ok()
+            .and_then(|l| l.strip_suffix(' '))
+            .and_then(|l| l.parse::<usize>().ok())
+        else {
+            dead("bad_frame", "octet count is not digits and a space".into(), &len);
+            return Err(std::io::Error::other("bad octet count"));
+        };
+        if n > max {
+            dead("too_large", format!("frame of {n} bytes over {max}"), &len);
+            return Err(std::io::Error::other("frame over the size limit"));
+        }
+        let mut m = Vec::with_capacity(n);
+        (&mut *r).take(n as u64).read_to_end(&mut m).await?;
+        if m.len() < n {
+            dead(
+                "truncated",
+                format!("the stream ended {} bytes into a frame of {n}", m.len()),
+                &m,
+            );
+            return Ok(None);
+        }
+        Ok(Some(Frame::Message(m)))
+    } else {
+        let mut m = Vec::new();
+        (&mut *r).take(max as u64 + 1).read_until(b'\n', &mut m).await?;
+        if m.len() <= max {
+            return Ok(Some(Frame::Message(m)));
+        }
+        dead("too_large", format!("line over {max} bytes"), &m);
+        // skip the rest of the line, a bounded piece at a time
+        loop {
+            let mut rest = Vec::new();
+            let got = (&mut *r).take(64 * 1024).read_until(b'\n', &mut rest).await?;
+            if got == 0 || rest.ends_with(b"\n") {
+                return Ok(Some(Frame::Skipped));
+            }
+        }
     }
 }
 

@@ -246,6 +246,12 @@ async fn incidents_queries_and_actions_persist_across_restart() {
         )
         .await;
     assert_eq!(status, 400, "{v}");
+    // an action body is bounded: a megabyte comment is refused whole, nothing journalled
+    let huge = json!({"action": "comment", "text": "x".repeat(1 << 20), "by": "eve"});
+    let (status, v) = c
+        .post(&format!("/api/v1/incidents/{id}/actions"), huge.to_string())
+        .await;
+    assert_eq!(status, 413, "{v}");
 
     let (_, before) = c.get(&format!("/api/v1/incidents/{id}")).await;
     let timeline = before["timeline"].as_array().unwrap();

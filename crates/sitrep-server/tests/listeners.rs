@@ -207,3 +207,49 @@ async fn snmp_traps_from_snmptrap_v1_and_v2c_and_link_up_clears() {
     assert_eq!(alerts(server.bound.http, "").await["total"], 0);
     server.abort();
 }
+
+/// A hostile or broken TCP syslog client: good messages before a bad frame are kept, the bad
+/// frame is a dead letter, and a digit run with no space is not read without bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn syslog_tcp_keeps_good_messages_before_a_bad_frame() {
+    use tokio::io::AsyncWriteExt;
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let b = server.bound.clone();
+    let msg = "<11>1 2026-11-24T10:00:00Z db1 goodapp - - - disk 97% full";
+    let mut c = tokio::net::TcpStream::connect(b.syslog_tcp.unwrap())
+        .await
+        .unwrap();
+    let stream = format!("{msg}\n{} {msg}\n999999999 x", msg.len() + 1);
+    c.write_all(stream.as_bytes()).await.unwrap();
+    drop(c);
+    let got = wait_for(b.http, "text=goodapp", 1).await;
+    assert_eq!(got["items"][0]["count"], 2, "both good messages: {got}");
+    // a digit run that never ends in a space: the connection is refused after 11 bytes
+    let mut c = tokio::net::TcpStream::connect(b.syslog_tcp.unwrap())
+        .await
+        .unwrap();
+    let digits = vec![b'7'; 1 << 20];
+    let _ = c.write_all(&digits).await; // the server may close first
+    drop(c);
+    let dead = d.path().join("dead-letters.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let codes = loop {
+        let text = std::fs::read_to_string(&dead).unwrap_or_default();
+        let codes: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["code"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if codes.len() >= 2 || Instant::now() > deadline {
+            break codes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(codes, ["too_large", "bad_frame"]);
+    server.abort();
+}
