@@ -57,7 +57,78 @@ pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::Pro
         )
         .merge(crate::ui::router())
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            browser_guard,
+        ))
         .with_state(shared)
+}
+
+/// Defences for the one client that runs other people's code: the browser.
+/// - A state-changing request that carries an `Origin` (browsers always send one on POST)
+///   must come from the page's own origin: a form or `fetch` on another site cannot post
+///   events or actions here (CSRF), even with no token configured.
+/// - When the server listens on loopback, such a request must also name a loopback host: a
+///   page on a rebound DNS name (`evil.example` → 127.0.0.1) is refused.
+/// - Every response forbids framing, sniffing and foreign scripts (CSP).
+///
+/// Clients that are not browsers (curl, Alertmanager, collectors) send no `Origin` and are
+/// unaffected.
+async fn browser_guard(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (false, Some(origin)) = (safe, req.headers().get(header::ORIGIN)) {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, h)| h)
+            .unwrap_or("");
+        if origin_host != host {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "cross-origin request from `{}` refused",
+                    origin.to_str().unwrap_or("?")
+                ),
+            );
+        }
+        if s.cfg.listen.ip().is_loopback() && !is_loopback_host(host) {
+            return error(
+                StatusCode::FORBIDDEN,
+                format!("this server listens on loopback; host `{host}` is not a loopback name"),
+            );
+        }
+    }
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// `localhost`, `127.x.x.x` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -108,8 +179,14 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares a presented token with the expected one in time that depends only on the
+/// expected token's length: every byte is compared, whatever the presented length.
+fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
+    let mut diff = (presented.len() != expected.len()) as u8;
+    for (i, e) in expected.iter().enumerate() {
+        diff |= presented.get(i).copied().unwrap_or(!e) ^ e;
+    }
+    diff == 0
 }
 
 #[derive(Serialize)]
@@ -304,9 +381,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.1.2.3",
+            "[::1]:80",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:80",
+            "",
+            "[fe80::1]:80",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+
+    #[test]
     fn token_comparison() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"ab", b"abc"));
+        assert!(!constant_time_eq(b"abcd", b"abc"));
+        assert!(!constant_time_eq(b"", b"abc"));
     }
 }

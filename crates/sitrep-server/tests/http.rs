@@ -449,3 +449,47 @@ async fn snapshots_bound_the_journal_and_restore_exactly() {
     assert_eq!(counts, 10);
     again.abort();
 }
+
+/// What a web page on another site (or on a rebound DNS name) can do to a server with no
+/// token: nothing that changes state. Same-origin pages (the UI) and non-browser clients
+/// are unaffected; every response forbids framing and foreign scripts.
+#[tokio::test]
+async fn cross_origin_posts_are_refused_and_responses_carry_security_headers() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let addr = server.bound.http;
+    let ev = r#"{"source":"a","check":"b","severity":"minor"}"#;
+    let post = |origin: Option<String>, host: Option<&'static str>| {
+        let mut r = reqwest::Client::new()
+            .post(format!("http://{addr}/api/v1/events"))
+            .header("content-type", "text/plain")
+            .body(ev);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        if let Some(h) = host {
+            r = r.header("host", h);
+        }
+        async move { r.send().await.unwrap() }
+    };
+    // CSRF: a page on another site posting a "simple" request
+    let r = post(Some("http://evil.example".into()), None).await;
+    assert_eq!(r.status(), 403);
+    // DNS rebinding: same origin as far as the browser knows, but not a loopback name
+    let r = post(Some("http://evil.example:1234".into()), Some("evil.example:1234")).await;
+    assert_eq!(r.status(), 403);
+    // the UI itself, and curl (no Origin)
+    assert_eq!(post(Some(format!("http://{addr}")), None).await.status(), 202);
+    let r = post(None, None).await;
+    assert_eq!(r.status(), 202);
+    let h = r.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let ui = reqwest::get(format!("http://{addr}/")).await.unwrap();
+    assert!(ui.headers().contains_key("content-security-policy"));
+    server.abort();
+}
