@@ -21,6 +21,20 @@ pub fn split_documents(body: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
+/// A native JSON array's elements, each its own document: the size limit applies per
+/// event, not to the whole array, and a bad element's dead letter holds that element.
+/// Anything else (or an array that does not parse) is one document.
+fn array_elements<'a>(format: &InputFormat, d: &'a [u8]) -> Vec<&'a [u8]> {
+    let is_array = d.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !(is_array && matches!(format, InputFormat::Native)) {
+        return vec![d];
+    }
+    match serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(d) {
+        Ok(items) => items.into_iter().map(|r| r.get().as_bytes()).collect(),
+        Err(_) => vec![d],
+    }
+}
+
 /// The events of one request body, dated `now` where they carry no time and refused when
 /// dated too far after it ([`Normaliser::check_not_future`]), in order; each
 /// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
@@ -35,7 +49,10 @@ pub fn normalise_body(
     let mut events = Vec::new();
     let mut out = Vec::new();
     let mut index = 0usize;
-    for d in split_documents(body) {
+    for d in split_documents(body)
+        .into_iter()
+        .flat_map(|d| array_elements(format, d))
+    {
         out.clear();
         normaliser.normalise(format, d, now, &mut out);
         let single = out.len() == 1;
@@ -87,5 +104,32 @@ mod tests {
         });
         assert_eq!(rejected, vec![(0, "future_time", true)]);
         assert_eq!(events.len(), 1, "ten minutes ahead is within the limit");
+    }
+
+    #[test]
+    fn a_large_array_is_judged_event_by_event() {
+        let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
+        // 2,000 events, ~170 KB in all: over the 64 KiB event limit as a whole
+        let mut items: Vec<String> = (0..2000)
+            .map(|i| {
+                format!(
+                    r#"{{"source":"h{i}","check":"c","severity":"minor","description":"event number {i}"}}"#
+                )
+            })
+            .collect();
+        items[7] = r#"{"source":"h7","check":"c","severity":"banana"}"#.into();
+        let body = format!("[{}]", items.join(","));
+        assert!(body.len() > 64 * 1024);
+        let mut rejected = Vec::new();
+        let events = normalise_body(&n, &InputFormat::Native, body.as_bytes(), 1, |i, r, raw| {
+            rejected.push((i, r.code(), String::from_utf8_lossy(raw).into_owned()))
+        });
+        assert_eq!(events.len(), 1999);
+        assert_eq!(rejected.len(), 1);
+        assert_eq!((rejected[0].0, rejected[0].1), (7, "unknown_severity"));
+        assert!(
+            rejected[0].2.contains("banana"),
+            "the element is the dead letter's raw"
+        );
     }
 }
