@@ -104,7 +104,9 @@ fn record_at(data: &[u8], at: usize) -> Option<(std::ops::Range<usize>, usize)> 
     let head = data.get(at..at + 8)?;
     let len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-    if len > MAX_RECORD {
+    // every record holds at least its tag byte: eight zero bytes (a zero-filled block after
+    // a crash) would otherwise pass, since the CRC of nothing is 0
+    if len == 0 || len > MAX_RECORD {
         return None;
     }
     let body = at + 8..at + 8 + len;
@@ -113,11 +115,14 @@ fn record_at(data: &[u8], at: usize) -> Option<(std::ops::Range<usize>, usize)> 
 }
 
 /// Reads every whole record of a journal file, skipping and reporting damage (see the
-/// module docs). A file that does not exist holds nothing.
+/// module docs). A file that does not exist holds nothing; one that cannot be opened is an
+/// error (treating it as empty would let the next snapshot delete it).
 pub fn read_all(path: &Path) -> Result<JournalFile, ServerError> {
     let mut out = JournalFile::default();
-    let Ok(mut f) = OpenOptions::new().read(true).write(true).open(path) else {
-        return Ok(out);
+    let mut f = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(err(path, e)),
     };
     let mut data = Vec::new();
     f.read_to_end(&mut data).map_err(|e| err(path, e))?;
@@ -192,12 +197,14 @@ fn keep_damaged(path: &Path, bytes: &[u8], offset: usize, tail: bool) -> Result<
     Ok(d)
 }
 
-/// A new journal file: the magic, durably, before any record.
+/// A new journal file: the magic and the file's name in its folder, durably, before any
+/// record.
 fn create(path: &Path) -> std::io::Result<File> {
     let mut f = OpenOptions::new().create(true).append(true).open(path)?;
     if f.metadata()?.len() == 0 {
         f.write_all(MAGIC)?;
         f.sync_all()?;
+        sync_dir(path)?;
     }
     Ok(f)
 }
@@ -234,11 +241,14 @@ impl Journal {
                 match first {
                     Msg::Append(r, a) => batch.push((r, a)),
                     Msg::Rotate(next, ack) => {
+                        // on failure appends stay in the current file, which recovery still
+                        // reads: the snapshot that asked for the rotation is abandoned
                         let res = create(&next)
                             .map(|f| drop(std::mem::replace(&mut file, f)))
-                            .and_then(|_| sync_dir(&next))
                             .map_err(|e| WriteError::new("journal rotation to", &next, e));
-                        path = next;
+                        if res.is_ok() {
+                            path = next;
+                        }
                         let _ = ack.send(res);
                         continue;
                     }
@@ -345,6 +355,14 @@ mod tests {
         let again = read_all(&p).unwrap();
         assert_eq!((again.records.len(), again.damage.len()), (20, 0));
         assert_eq!(std::fs::metadata(&p).unwrap().len(), len, "the cut is stable");
+        // a zero-filled block (what a crash can leave) is damage, not empty records
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(&[0; 4096]).unwrap();
+        drop(f);
+        let zeroed = read_all(&p).unwrap();
+        assert_eq!(zeroed.records.len(), 20);
+        assert_eq!((zeroed.damage.len(), zeroed.damage[0].bytes), (1, 4096));
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), len);
     }
 
     #[tokio::test]

@@ -190,8 +190,9 @@ async fn next_frame(
         Ok(Some(Frame::Message(m)))
     } else {
         let mut m = Vec::new();
+        // a message of up to `max` bytes and its newline
         (&mut *r).take(max as u64 + 1).read_until(b'\n', &mut m).await?;
-        if m.len() <= max {
+        if m.len() <= max || m.ends_with(b"\n") {
             return Ok(Some(Frame::Message(m)));
         }
         dead("too_large", format!("line over {max} bytes"), &m);

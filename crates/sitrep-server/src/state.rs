@@ -167,25 +167,47 @@ impl Shared {
         let normaliser = Normaliser::new(engine_cfg)?;
         let generations = journal_generations(&dir);
         let mut snapshot_fallback = None;
-        let loaded = match load_snapshot(engine_cfg, &dir.join("snapshot.json")) {
-            Ok(s) => s,
+        let latest = dir.join("snapshot.json");
+        let previous = dir.join("snapshot.1.json");
+        // without any snapshot the journal alone will do only if it is whole from the start
+        let journal_whole = generations.first().is_none_or(|g| *g == 0);
+        let loaded = match load_snapshot(engine_cfg, &latest) {
+            Ok(Some(s)) => Some(s),
+            Ok(None) => match load_snapshot(engine_cfg, &previous) {
+                Ok(Some(s)) => {
+                    // a crash between a snapshot's renames cannot cause this (snapshot.json
+                    // is there throughout), but a hand-deleted file can
+                    tracing::error!("snapshot.json is missing; recovering from snapshot.1.json");
+                    snapshot_fallback = Some("snapshot.json is missing".to_string());
+                    Some(s)
+                }
+                Ok(None) if journal_whole => None,
+                Ok(None) => {
+                    return Err(io(std::io::Error::other(format!(
+                        "no snapshot, and the journal starts at generation {}, not 0: the state before it is missing",
+                        generations[0]
+                    ))))
+                }
+                Err(older) => return Err(io(std::io::Error::other(older))),
+            },
             Err(why) => {
                 tracing::error!(problem = %why, "the latest snapshot is unreadable; trying the one before it");
-                snapshot_fallback = Some(why.clone());
-                // kept for whoever investigates, and out of the way of the next rotation
-                let aside = dir.join(format!("damaged-snapshot-{}.json", now_ms()));
-                let _ = std::fs::rename(dir.join("snapshot.json"), &aside);
-                match load_snapshot(engine_cfg, &dir.join("snapshot.1.json")) {
+                let fallback = match load_snapshot(engine_cfg, &previous) {
                     Ok(Some(s)) => Some(s),
-                    // no older snapshot: the journal alone will do if it is whole from the start
-                    Ok(None) if generations.first() == Some(&0) => None,
+                    Ok(None) if journal_whole => None,
                     Ok(None) => {
                         return Err(io(std::io::Error::other(format!(
                             "{why}; no older snapshot (snapshot.1.json) and the journal does not reach back to the start: move snapshot.json aside to start from the journal alone, accepting the loss"
                         ))))
                     }
                     Err(older) => return Err(io(std::io::Error::other(format!("{why}; and {older}")))),
-                }
+                };
+                // only now that the fallback loaded: kept for whoever investigates, and out
+                // of the way of the next rotation
+                let aside = dir.join(format!("damaged-snapshot-{}.json", now_ms()));
+                std::fs::rename(&latest, &aside).map_err(io)?;
+                snapshot_fallback = Some(why);
+                fallback
             }
         };
         let (mut engine, first_gen, skip) = match loaded {
@@ -215,7 +237,9 @@ impl Shared {
                 replayed += 1;
             }
         }
-        let generation = generations.last().copied().unwrap_or(0).max(first_gen) + 1;
+        // a generation no file has yet: a fresh folder starts at 0, so that a journal without
+        // any snapshot is whole exactly when it starts at generation 0
+        let generation = generations.last().map_or(first_gen, |g| (*g).max(first_gen) + 1);
         engine.drain_updates().for_each(drop);
         let journal = Journal::open(journal_path(&dir, generation), cfg.fsync)?;
         let dead = DeadLetterFile::open(&dir, cfg.dead_letter_max_bytes);
@@ -464,16 +488,23 @@ impl Shared {
     /// the state and queue the rotation; the file is written outside it. A crash at any
     /// step leaves files that recover to the same state.
     fn snapshot(&self) -> std::io::Result<()> {
-        let (bytes, generation) = {
+        let (bytes, generation, rotated) = {
             let mut core = self.core.lock().expect("engine lock");
             let bytes = core.engine.snapshot();
             core.generation += 1;
             core.since_snapshot = 0;
             core.last_snapshot = std::time::Instant::now();
             // ordered after every append queued so far: the new file starts exactly here
-            drop(self.journal.rotate(journal_path(&self.dir, core.generation)));
-            (bytes, core.generation)
+            let rotated = self.journal.rotate(journal_path(&self.dir, core.generation));
+            (bytes, core.generation, rotated)
         };
+        // a snapshot that says "generation G" while appends still go to an older file would
+        // make recovery skip them: without the rotation there is no snapshot
+        match rotated.blocking_recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+            Err(_) => return Err(std::io::Error::other("journal writer stopped")),
+        }
         let started = std::time::Instant::now();
         let tmp = self.dir.join("snapshot.json.tmp");
         {
@@ -485,13 +516,23 @@ impl Shared {
         }
         // the previous snapshot stays as snapshot.1.json, with the journals after it, so an
         // unreadable snapshot.json costs nothing: recovery falls back to the one before
+        // snapshot.json exists at every step: the old one is linked as snapshot.1.json
+        // before the new one replaces it
         let latest = self.dir.join("snapshot.json");
-        let previous = match std::fs::rename(&latest, self.dir.join("snapshot.1.json")) {
-            Ok(()) => self.snapshot_generation.load(Ordering::Acquire),
-            Err(_) => 0,
-        };
+        let had_latest = latest.exists();
+        if had_latest {
+            let link = self.dir.join("snapshot.1.json.tmp");
+            let _ = std::fs::remove_file(&link);
+            std::fs::hard_link(&latest, &link)?;
+            std::fs::rename(&link, self.dir.join("snapshot.1.json"))?;
+        }
         std::fs::rename(&tmp, &latest)?;
         std::fs::File::open(&self.dir)?.sync_all()?;
+        let previous = if had_latest {
+            self.snapshot_generation.load(Ordering::Acquire)
+        } else {
+            0
+        };
         self.snapshot_generation.store(generation, Ordering::Release);
         for g in journal_generations(&self.dir) {
             if g < previous {
@@ -546,6 +587,15 @@ mod tests {
         s.submit_events(events, 0).wait().await.unwrap();
     }
 
+    /// The snapshotter runs on its own thread (it waits for the journal's rotation).
+    async fn snapshot(s: &Arc<Shared>) {
+        let s = s.clone();
+        tokio::task::spawn_blocking(move || s.snapshot())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn an_unreadable_snapshot_falls_back_to_the_one_before_it() {
         let d = tempfile::tempdir().unwrap();
@@ -556,9 +606,9 @@ mod tests {
         let engine_cfg = Config::default();
         let s = Shared::recover(&engine_cfg, cfg.clone()).unwrap().shared;
         submit_alerts(&s, 0, 10).await;
-        s.snapshot().unwrap();
+        snapshot(&s).await;
         submit_alerts(&s, 10, 20).await;
-        s.snapshot().unwrap();
+        snapshot(&s).await;
         submit_alerts(&s, 20, 30).await;
         let want = s.engine().alerts();
         assert_eq!(want.len(), 30);
@@ -578,10 +628,16 @@ mod tests {
             .file_name()
             .to_string_lossy()
             .starts_with("damaged-snapshot-")));
-        r.shared.snapshot().unwrap();
+        snapshot(&r.shared).await;
         drop(r);
-        let again = Shared::recover(&engine_cfg, cfg).unwrap();
+        let again = Shared::recover(&engine_cfg, cfg.clone()).unwrap();
         assert!(again.snapshot_fallback.is_none());
         assert_eq!(again.shared.engine().alerts(), want);
+        drop(again);
+        // a missing snapshot.json is never "start from nothing" while an older one exists
+        std::fs::remove_file(&latest).unwrap();
+        let r = Shared::recover(&engine_cfg, cfg).unwrap();
+        assert_eq!(r.snapshot_fallback.as_deref(), Some("snapshot.json is missing"));
+        assert_eq!(r.shared.engine().alerts(), want);
     }
 }
