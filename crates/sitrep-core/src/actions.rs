@@ -5,9 +5,11 @@
 //! state a snapshot carries. The server (issue #3) journals commands like events; on Kafka
 //! (issue #4) they travel on a commands topic to the partition that owns the incident.
 
+use crate::correlate::Correlator;
 use crate::correlate::{ClusterState, Member};
-use crate::engine::{Engine, Timer};
+use crate::engine::Env;
 use crate::time::Millis;
+use crate::timers::Timer;
 use crate::update::{Explanation, IncidentChange};
 use serde::{Deserialize, Serialize};
 
@@ -102,47 +104,40 @@ fn state_name(s: ClusterState) -> &'static str {
     }
 }
 
-impl Engine {
-    fn cluster_of_incident(&self, id: &str) -> Result<u64, CommandError> {
+impl Correlator {
+    pub(crate) fn cluster_of_incident(&self, env: &Env, id: &str) -> Result<u64, CommandError> {
         let unknown = || CommandError::UnknownIncident(id.to_string());
         let parsed: crate::id::IncidentId = id.parse().map_err(|_| unknown())?;
-        if parsed.partition != self.st.options.partition {
+        if parsed.partition != env.options.partition {
             return Err(unknown());
         }
         let n = parsed.number;
-        self.st
-            .clusters
+        self.clusters
             .iter()
             .find(|(_, c)| c.incident == Some(n))
             .map(|(id, _)| *id)
             .ok_or_else(unknown)
     }
 
-    fn alert_number(&self, id: &str) -> Option<u64> {
+    fn alert_number(&self, env: &Env, id: &str) -> Option<u64> {
         let parsed: crate::id::AlertId = id.parse().ok()?;
-        (parsed.partition == self.st.options.partition).then_some(parsed.number)
+        (parsed.partition == env.options.partition).then_some(parsed.number)
     }
 
     fn note(&mut self, cid: u64, t: Millis, what: String, by: &str) {
         self.timeline(cid, t, what, None);
-        if let Some(e) = self.st.clusters.get_mut(&cid).and_then(|c| c.timeline.last_mut()) {
+        if let Some(e) = self.clusters.get_mut(&cid).and_then(|c| c.timeline.last_mut()) {
             e.by = Some(by.to_string());
         }
     }
 
-    /// Applies an operator command. A command naming no known incident changes nothing;
-    /// one for a known incident first moves the clock to its time (firing due timers, as
-    /// any input does), so it is judged against the incident's state at that time and a
-    /// refusal can still have let timers fire.
-    pub fn command(&mut self, cmd: &Command) -> Result<(), CommandError> {
-        self.cluster_of_incident(&cmd.incident)?;
-        if cmd.time > self.st.now {
-            self.advance(cmd.time);
-        }
+    /// Applies an operator command, the clock already moved to its time by the engine
+    /// (see [`crate::Engine::command`]).
+    pub(crate) fn command(&mut self, env: &mut Env, cmd: &Command) -> Result<(), CommandError> {
         let t = cmd.time;
         // the timers just fired may have purged it
-        let cid = self.cluster_of_incident(&cmd.incident)?;
-        let state = self.st.clusters[&cid].state;
+        let cid = self.cluster_of_incident(env, &cmd.incident)?;
+        let state = self.clusters[&cid].state;
         let invalid = |action| CommandError::InvalidState {
             incident: cmd.incident.clone(),
             state: state_name(state),
@@ -154,54 +149,54 @@ impl Engine {
                 if state != ClusterState::Open {
                     return Err(invalid("acknowledge"));
                 }
-                self.st.clusters.get_mut(&cid).expect("cluster").state = ClusterState::Acknowledged;
+                self.clusters.get_mut(&cid).expect("cluster").state = ClusterState::Acknowledged;
                 self.note(cid, t, "acknowledged".into(), by);
-                self.emit_incident(cid, IncidentChange::Acknowledged, t, Vec::new());
+                self.emit_incident(env, cid, IncidentChange::Acknowledged, t, Vec::new());
             }
             Action::Assign { to } => {
                 if state == ClusterState::Closed {
                     return Err(invalid("assign"));
                 }
-                self.st.clusters.get_mut(&cid).expect("cluster").assignee = Some(to.clone());
+                self.clusters.get_mut(&cid).expect("cluster").assignee = Some(to.clone());
                 self.note(cid, t, format!("assigned to {to}"), by);
-                self.emit_incident(cid, IncidentChange::Assigned, t, Vec::new());
+                self.emit_incident(env, cid, IncidentChange::Assigned, t, Vec::new());
             }
             Action::Comment { text } => {
                 self.note(cid, t, format!("comment: {text}"), by);
-                self.emit_incident(cid, IncidentChange::Commented, t, Vec::new());
+                self.emit_incident(env, cid, IncidentChange::Commented, t, Vec::new());
             }
             Action::Resolve => {
                 if !matches!(state, ClusterState::Open | ClusterState::Acknowledged) {
                     return Err(invalid("resolve"));
                 }
-                let c = self.st.clusters.get_mut(&cid).expect("cluster");
+                let c = self.clusters.get_mut(&cid).expect("cluster");
                 c.state = ClusterState::Resolved;
                 c.resolved_at = Some(t);
-                self.unindex_cluster(cid);
+                self.unindex_cluster(env, cid);
                 self.note(cid, t, "resolved by operator".into(), by);
-                self.emit_incident(cid, IncidentChange::Resolved, t, Vec::new());
-                let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
-                self.schedule(t + grace, Timer::IncidentClose(cid));
+                self.emit_incident(env, cid, IncidentChange::Resolved, t, Vec::new());
+                let grace = env.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+                env.schedule(t + grace, Timer::IncidentClose(cid));
             }
             Action::Close => {
                 if state == ClusterState::Closed {
                     return Err(invalid("close"));
                 }
-                self.close_now(cid, t, "closed by operator".into(), by);
+                self.close_now(env, cid, t, "closed by operator".into(), by);
             }
             Action::Reopen => {
                 if !matches!(state, ClusterState::Resolved | ClusterState::Closed) {
                     return Err(invalid("reopen"));
                 }
-                let c = self.st.clusters.get_mut(&cid).expect("cluster");
+                let c = self.clusters.get_mut(&cid).expect("cluster");
                 c.state = ClusterState::Open;
                 c.resolved_at = None;
                 c.reopen_count += 1;
                 self.note(cid, t, "reopened by operator".into(), by);
-                self.emit_incident(cid, IncidentChange::Reopened, t, Vec::new());
+                self.emit_incident(env, cid, IncidentChange::Reopened, t, Vec::new());
             }
             Action::Merge { from } => {
-                let other = self.cluster_of_incident(from)?;
+                let other = self.cluster_of_incident(env, from)?;
                 if other == cid {
                     return Err(CommandError::Invalid(
                         "cannot merge an incident into itself".into(),
@@ -210,27 +205,27 @@ impl Engine {
                 if state == ClusterState::Closed {
                     return Err(invalid("merge into"));
                 }
-                let moved: Vec<Member> = self.st.clusters[&other].members.clone();
+                let moved: Vec<Member> = self.clusters[&other].members.clone();
                 let slots: Vec<(u32, u64)> = moved.iter().map(|m| (m.slot, m.alert)).collect();
-                self.take_members(cid, other, &slots, t, "merged", by, false)?;
+                self.take_members(env, cid, other, &slots, t, "merged", by, false)?;
                 self.note(cid, t, format!("merged {from} into this incident"), by);
                 let into_id = cmd.incident.clone();
-                self.close_now(other, t, format!("merged into {into_id}"), by);
-                self.emit_incident(cid, IncidentChange::Merged, t, Vec::new());
+                self.close_now(env, other, t, format!("merged into {into_id}"), by);
+                self.emit_incident(env, cid, IncidentChange::Merged, t, Vec::new());
             }
             Action::Split { alerts } => {
                 if alerts.is_empty() {
                     return Err(CommandError::Invalid("split needs at least one alert".into()));
                 }
-                let slots = self.current_member_slots(cid, &cmd.incident, alerts)?;
-                if slots.len() == self.current_member_count(cid) {
+                let slots = self.current_member_slots(env, cid, &cmd.incident, alerts)?;
+                if slots.len() == self.current_member_count(env, cid) {
                     return Err(CommandError::Invalid(
                         "split would take every alert: nothing would remain".into(),
                     ));
                 }
-                let new_cid = self.new_incident_like(cid, t);
-                self.take_members(new_cid, cid, &slots, t, "split", by, true)?;
-                let new_id = self.incident_id(self.st.clusters[&new_cid].incident.expect("numbered"));
+                let new_cid = self.new_incident_like(env, cid, t);
+                self.take_members(env, new_cid, cid, &slots, t, "split", by, true)?;
+                let new_id = env.incident_id(self.clusters[&new_cid].incident.expect("numbered"));
                 self.note(
                     cid,
                     t,
@@ -238,62 +233,60 @@ impl Engine {
                     by,
                 );
                 self.note(new_cid, t, format!("split out of {}", cmd.incident), by);
-                self.emit_incident(cid, IncidentChange::Split, t, Vec::new());
-                let added = self.st.clusters[&new_cid]
+                self.emit_incident(env, cid, IncidentChange::Split, t, Vec::new());
+                let added = self.clusters[&new_cid]
                     .members
                     .iter()
-                    .map(|m| self.member_view(m))
+                    .map(|m| self.member_view(env, m))
                     .collect();
-                self.emit_incident(new_cid, IncidentChange::Opened, t, added);
+                self.emit_incident(env, new_cid, IncidentChange::Opened, t, added);
             }
             Action::MoveAlert { alert, to } => {
-                let target = self.cluster_of_incident(to)?;
+                let target = self.cluster_of_incident(env, to)?;
                 if target == cid {
                     return Err(CommandError::Invalid("the alert is already there".into()));
                 }
-                if self.st.clusters[&target].state == ClusterState::Closed {
+                if self.clusters[&target].state == ClusterState::Closed {
                     return Err(CommandError::InvalidState {
                         incident: to.clone(),
                         state: "closed",
                         action: "move into",
                     });
                 }
-                let slots = self.current_member_slots(cid, &cmd.incident, std::slice::from_ref(alert))?;
-                if self.st.clusters[&cid]
-                    .members
-                    .iter()
-                    .all(|m| m.alert == slots[0].1)
-                {
+                let slots =
+                    self.current_member_slots(env, cid, &cmd.incident, std::slice::from_ref(alert))?;
+                if self.clusters[&cid].members.iter().all(|m| m.alert == slots[0].1) {
                     return Err(CommandError::Invalid(
                         "moving its only alert would leave the incident empty: merge it instead".into(),
                     ));
                 }
-                self.take_members(target, cid, &slots, t, "moved", by, true)?;
+                self.take_members(env, target, cid, &slots, t, "moved", by, true)?;
                 self.note(cid, t, format!("{alert} moved to {to}"), by);
                 self.note(target, t, format!("{alert} moved here from {}", cmd.incident), by);
-                self.emit_incident(cid, IncidentChange::AlertMoved, t, Vec::new());
-                self.emit_incident(target, IncidentChange::AlertMoved, t, Vec::new());
+                self.emit_incident(env, cid, IncidentChange::AlertMoved, t, Vec::new());
+                self.emit_incident(env, target, IncidentChange::AlertMoved, t, Vec::new());
             }
         }
         Ok(())
     }
 
-    fn close_now(&mut self, cid: u64, t: Millis, what: String, by: &str) {
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+    fn close_now(&mut self, env: &mut Env, cid: u64, t: Millis, what: String, by: &str) {
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         c.state = ClusterState::Closed;
-        self.unindex_cluster(cid);
+        self.unindex_cluster(env, cid);
         self.note(cid, t, what, by);
-        self.emit_incident(cid, IncidentChange::Closed, t, Vec::new());
-        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
-        self.schedule(t + retention, Timer::IncidentPurge(cid));
+        self.emit_incident(env, cid, IncidentChange::Closed, t, Vec::new());
+        let retention = env.c.cfg.dedup.retention_secs as i64 * 1000;
+        env.schedule(t + retention, Timer::IncidentPurge(cid));
     }
 
-    fn current_member_count(&self, cid: u64) -> usize {
-        let mut ids: Vec<u64> = self.st.clusters[&cid]
+    fn current_member_count(&self, env: &Env, cid: u64) -> usize {
+        let mut ids: Vec<u64> = self.clusters[&cid]
             .members
             .iter()
             .filter(|m| {
-                self.live_alert(m.slot, m.alert)
+                env.store
+                    .live_alert(m.slot, m.alert)
                     .is_some_and(|a| a.incident == Some(cid))
             })
             .map(|m| m.alert)
@@ -306,6 +299,7 @@ impl Engine {
     /// The (slot, alert) of each named alert whose current occurrence is in `cid`.
     fn current_member_slots(
         &self,
+        env: &Env,
         cid: u64,
         incident: &str,
         alerts: &[String],
@@ -316,13 +310,14 @@ impl Engine {
                 alert: a.clone(),
                 incident: incident.to_string(),
             };
-            let n = self.alert_number(a).ok_or_else(not_member)?;
-            let m = self.st.clusters[&cid]
+            let n = self.alert_number(env, a).ok_or_else(not_member)?;
+            let m = self.clusters[&cid]
                 .members
                 .iter()
                 .find(|m| m.alert == n)
                 .ok_or_else(not_member)?;
-            if self
+            if env
+                .store
                 .live_alert(m.slot, n)
                 .is_none_or(|al| al.incident != Some(cid))
             {
@@ -336,11 +331,11 @@ impl Engine {
     }
 
     /// A new, empty, open incident of the same recipe (for a split).
-    fn new_incident_like(&mut self, cid: u64, t: Millis) -> u64 {
-        let mut c = self.st.clusters[&cid].clone();
-        let n = self.st.next_incident;
-        self.st.next_incident += 1;
-        self.st.stats.incidents_opened += 1;
+    fn new_incident_like(&mut self, env: &mut Env, cid: u64, t: Millis) -> u64 {
+        let mut c = self.clusters[&cid].clone();
+        let n = self.next_incident;
+        self.next_incident += 1;
+        env.stats.incidents_opened += 1;
         c.incident = Some(n);
         c.state = ClusterState::Open;
         c.members.clear();
@@ -354,9 +349,9 @@ impl Engine {
         c.root = 0;
         c.root_reason = "chosen by operator split".into();
         c.recount();
-        let new_cid = self.st.next_cluster;
-        self.st.next_cluster += 1;
-        self.st.clusters.insert(new_cid, c);
+        let new_cid = self.next_cluster;
+        self.next_cluster += 1;
+        self.clusters.insert(new_cid, c);
         new_cid
     }
 
@@ -366,6 +361,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn take_members(
         &mut self,
+        env: &mut Env,
         to: u64,
         from: u64,
         slots: &[(u32, u64)],
@@ -374,16 +370,17 @@ impl Engine {
         by: &str,
         remove: bool,
     ) -> Result<(), CommandError> {
-        let n_to = self.st.clusters[&to].incident.expect("target is an incident");
-        let recipe = self.c.recipes[self.st.clusters[&to].recipe as usize].name.clone();
+        let n_to = self.clusters[&to].incident.expect("target is an incident");
+        let recipe = env.c.recipes[self.clusters[&to].recipe as usize].name.clone();
         for &(slot, id) in slots {
-            let Some(a) = self.live_alert(slot, id) else {
+            let Some(a) = env.store.live_alert(slot, id) else {
                 continue;
             };
             if a.incident != Some(from) {
                 continue;
             }
             let member = self.member_for(
+                env,
                 slot,
                 t,
                 Explanation {
@@ -391,23 +388,23 @@ impl Engine {
                     ..Explanation::new(recipe.clone(), kind)
                 },
             );
-            let c = self.st.clusters.get_mut(&to).expect("target");
+            let c = self.clusters.get_mut(&to).expect("target");
             c.add_member(member);
             c.last_time = c.last_time.max(t);
-            let a = self.alert_mut(slot);
+            let a = env.store.alert_mut(slot);
             a.incident = Some(to);
             if a.incidents.last() != Some(&n_to) {
                 a.incidents.push(n_to);
             }
         }
         if remove {
-            let src = self.st.clusters.get_mut(&from).expect("source");
+            let src = self.clusters.get_mut(&from).expect("source");
             let moving: Vec<u64> = slots.iter().map(|(_, id)| *id).collect();
             src.members.retain(|m| !moving.contains(&m.alert));
             src.recount();
         }
-        self.refresh_severity(from);
-        self.refresh_severity(to);
+        self.refresh_severity(env, from);
+        self.refresh_severity(env, to);
         Ok(())
     }
 }

@@ -6,13 +6,16 @@
 //! escaped, so `NodeA`+`12` and `NodeA1`+`2` differ and no value can forge a separator. A
 //! missing trailing field is omitted; a missing field before a present one is written empty.
 
+use crate::config::Config;
 use crate::correlate::topology::NodeId;
-use crate::engine::{Engine, Timer};
+use crate::correlate::Clusters;
 use crate::event::Event;
-use crate::intern::Sym;
+use crate::intern::{Interner, Sym};
+use crate::score::TokenStats;
 use crate::severity::Severity;
 use crate::time::Millis;
 use crate::update::*;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 use std::hash::BuildHasher;
 
@@ -97,10 +100,95 @@ pub fn build_signature(fields: &[String], ev: &Event, out: &mut String) {
     }
 }
 
-impl Engine {
-    fn find_alert(&self, sig: &str) -> Option<u32> {
+/// What a repeat of an existing alert's signature changed, for the engine to hand on.
+pub(crate) enum Repeat {
+    /// Open → clear: it leaves the pending clusters it was in and tells its incident.
+    Cleared {
+        pending: Vec<u64>,
+        incident: Option<u64>,
+        flap: Flap,
+    },
+    /// Clear → open: a new occurrence, scored again, to correlate (or rejoin its incident).
+    Reraised { flap: Flap },
+    /// Still open, another severity.
+    SeverityChanged { old: Severity, incident: Option<u64> },
+    /// Nothing but a count; `due` when the periodic deduplicated update is owed.
+    Duplicate { due: bool },
+}
+
+/// Flapping after a state change: whether it just began, and whether the alert flaps now
+/// (then it must be checked again once a window has passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flap {
+    pub became: bool,
+    pub flapping: bool,
+}
+
+/// The alerts of one partition: a slot array (slots reused after purge), the signature
+/// index over it, and the interner their strings live in.
+#[derive(Default)]
+pub(crate) struct AlertStore {
+    pub alerts: Vec<Option<Alert>>,
+    pub free_slots: Vec<u32>,
+    pub interner: Interner,
+    /// The next alert number.
+    pub next_alert: u64,
+    sig_index: HashTable<u32>,
+    hasher: rustc_hash::FxBuildHasher,
+    /// The signature buffer, reused from one event to the next.
+    scratch: String,
+}
+
+impl AlertStore {
+    pub fn new() -> AlertStore {
+        AlertStore {
+            next_alert: 1,
+            ..AlertStore::default()
+        }
+    }
+
+    /// A store over restored alerts; the signature index is rebuilt.
+    pub fn restore(
+        alerts: Vec<Option<Alert>>,
+        free_slots: Vec<u32>,
+        interner: Interner,
+        next_alert: u64,
+    ) -> AlertStore {
+        let mut store = AlertStore {
+            alerts,
+            free_slots,
+            interner,
+            next_alert,
+            ..AlertStore::default()
+        };
+        for (slot, a) in store.alerts.iter().enumerate() {
+            if let Some(a) = a {
+                let h = store.hasher.hash_one(&*a.signature);
+                let alerts = &store.alerts;
+                let hasher = &store.hasher;
+                store.sig_index.insert_unique(h, slot as u32, |&s| {
+                    hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
+                });
+            }
+        }
+        store
+    }
+
+    /// The event's signature, in the store's reused buffer (give it back with
+    /// [`AlertStore::return_scratch`]).
+    pub fn signature_of(&mut self, fields: &[String], ev: &Event) -> String {
+        let mut sig = std::mem::take(&mut self.scratch);
+        build_signature(fields, ev, &mut sig);
+        sig
+    }
+
+    pub fn return_scratch(&mut self, sig: String) {
+        self.scratch = sig;
+    }
+
+    pub fn find(&self, sig: &str) -> Option<u32> {
         let h = self.hasher.hash_one(sig);
-        let alerts = &self.st.alerts;
+        let alerts = &self.alerts;
         self.sig_index
             .find(h, |&s| {
                 alerts[s as usize].as_ref().is_some_and(|a| &*a.signature == sig)
@@ -108,66 +196,56 @@ impl Engine {
             .copied()
     }
 
-    pub(crate) fn alert(&self, slot: u32) -> &Alert {
-        self.st.alerts[slot as usize].as_ref().expect("live alert slot")
+    pub fn alert(&self, slot: u32) -> &Alert {
+        self.alerts[slot as usize].as_ref().expect("live alert slot")
     }
 
-    pub(crate) fn alert_mut(&mut self, slot: u32) -> &mut Alert {
-        self.st.alerts[slot as usize].as_mut().expect("live alert slot")
+    pub fn alert_mut(&mut self, slot: u32) -> &mut Alert {
+        self.alerts[slot as usize].as_mut().expect("live alert slot")
     }
 
     /// The alert in `slot` if it is still the one with id `id` (slots are reused after purge).
-    pub(crate) fn live_alert(&self, slot: u32, id: u64) -> Option<&Alert> {
-        self.st.alerts.get(slot as usize)?.as_ref().filter(|a| a.id == id)
+    pub fn live_alert(&self, slot: u32, id: u64) -> Option<&Alert> {
+        self.alerts.get(slot as usize)?.as_ref().filter(|a| a.id == id)
     }
 
-    pub(crate) fn ingest(&mut self, ev: &Event, t: Millis, maintenance: bool, rule: Option<RuleExplanation>) {
-        let mut sig = std::mem::take(&mut self.scratch);
-        build_signature(&self.c.cfg.dedup.signature, ev, &mut sig);
-        let found = self.find_alert(&sig);
-        match found {
-            None => self.create_alert(ev, t, maintenance, rule, &sig),
-            Some(slot) => self.update_alert(slot, ev, t, maintenance),
-        }
-        self.scratch = sig;
+    /// Slots of the alerts still held, in creation order.
+    pub fn slots_in_order(&self) -> Vec<u32> {
+        let mut v: Vec<(u64, u32)> = self
+            .alerts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.as_ref().map(|a| (a.id, i as u32)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, slot)| slot).collect()
     }
 
-    fn create_alert(
+    /// A new alert from its first event (scored and placed by the caller); returns its slot.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert(
         &mut self,
         ev: &Event,
         t: Millis,
         maintenance: bool,
         rule: Option<RuleExplanation>,
         sig: &str,
-    ) {
-        let st = &mut self.st;
+        entropy: f32,
+        entity: Option<NodeId>,
+    ) -> u32 {
         let open = !ev.severity.is_clear();
-        let entropy = if rule.is_some() {
-            1.0
-        } else {
-            st.tokens
-                .observe_and_score(&ev.description, &self.c.cfg.noise.priority_words)
-        };
-        let entity = if self.c.topology.is_empty() {
-            None
-        } else {
-            self.c
-                .topology
-                .entity_fields
-                .iter()
-                .find_map(|f| ev.field(f).and_then(|v| self.c.topology.lookup(v)))
-        };
+        let i = &mut self.interner;
         let alert = Alert {
-            id: st.next_alert,
+            id: self.next_alert,
             signature: sig.into(),
-            source: st.interner.intern(&ev.source),
-            check: st.interner.intern(&ev.check),
-            service: ev.service.as_deref().map(|s| st.interner.intern(s)),
-            manager: ev.manager.as_deref().map(|s| st.interner.intern(s)),
+            source: i.intern(&ev.source),
+            check: i.intern(&ev.check),
+            service: ev.service.as_deref().map(|s| i.intern(s)),
+            manager: ev.manager.as_deref().map(|s| i.intern(s)),
             labels: ev
                 .labels
                 .iter()
-                .map(|(k, v)| (st.interner.intern(k), st.interner.intern(v)))
+                .map(|(k, v)| (i.intern(k), i.intern(v)))
                 .collect(),
             description: ev.description.clone(),
             severity: ev.severity,
@@ -194,36 +272,37 @@ impl Engine {
             rule: rule.map(Box::new),
             extra: extra_of(ev),
         };
-        st.next_alert += 1;
-        st.stats.alerts_created += 1;
-        st.stats.alerts_active += 1;
-        let slot = match st.free_slots.pop() {
+        self.next_alert += 1;
+        let slot = match self.free_slots.pop() {
             Some(s) => {
-                st.alerts[s as usize] = Some(alert);
+                self.alerts[s as usize] = Some(alert);
                 s
             }
             None => {
-                st.alerts.push(Some(alert));
-                (st.alerts.len() - 1) as u32
+                self.alerts.push(Some(alert));
+                (self.alerts.len() - 1) as u32
             }
         };
         let h = self.hasher.hash_one(sig);
-        let alerts = &self.st.alerts;
+        let alerts = &self.alerts;
         let hasher = &self.hasher;
         self.sig_index.insert_unique(h, slot, |&s| {
             hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
         });
-        self.emit_alert(slot, AlertChange::Created, t);
-        if open {
-            if !maintenance {
-                self.correlate(slot, t);
-            }
-        } else {
-            self.schedule_purge(slot, t);
-        }
+        slot
     }
 
-    fn update_alert(&mut self, slot: u32, ev: &Event, t: Millis, maintenance: bool) {
+    /// Another event with an existing alert's signature: counts it and applies its severity
+    /// (clear, re-raise, change); says what changed. A re-raise is scored again by `scorer`.
+    pub fn repeat(
+        &mut self,
+        cfg: &Config,
+        slot: u32,
+        ev: &Event,
+        t: Millis,
+        maintenance: bool,
+        scorer: &mut TokenStats,
+    ) -> Repeat {
         let a = self.alert_mut(slot);
         a.count += 1;
         a.last_time = a.last_time.max(t);
@@ -238,26 +317,53 @@ impl Engine {
         let was_open = a.open;
         let old = a.severity;
         match (was_open, ev.severity.is_clear()) {
-            (true, true) => self.clear_alert(slot, t),
-            (false, false) => self.reraise_alert(slot, ev.severity, t, maintenance),
+            (true, true) => {
+                self.set_severity(cfg, slot, Severity::Clear, t);
+                let a = self.alert_mut(slot);
+                a.open = false;
+                a.cleared_at = Some(t);
+                let pending = std::mem::take(&mut a.pending);
+                let incident = a.incident;
+                let flap = self.record_state_change(cfg, slot, t);
+                Repeat::Cleared {
+                    pending,
+                    incident,
+                    flap,
+                }
+            }
+            (false, false) => {
+                self.set_severity(cfg, slot, ev.severity, t);
+                let a = self.alert_mut(slot);
+                let entropy = if a.rule.is_some() {
+                    1.0
+                } else {
+                    scorer.score(&a.description, &cfg.noise.priority_words)
+                };
+                a.open = true;
+                a.cleared_at = None;
+                a.occurrence += 1;
+                a.entropy = entropy;
+                let flap = self.record_state_change(cfg, slot, t);
+                Repeat::Reraised { flap }
+            }
             (true, false) if ev.severity != old => {
-                self.set_severity(slot, ev.severity, t);
-                self.emit_alert(slot, AlertChange::SeverityChanged, t);
-                if let Some(c) = self.alert(slot).incident {
-                    self.member_severity_changed(c, old, ev.severity, t);
+                self.set_severity(cfg, slot, ev.severity, t);
+                Repeat::SeverityChanged {
+                    old,
+                    incident: self.alert(slot).incident,
                 }
             }
             _ => {
-                let interval = self.c.cfg.dedup.update_interval_secs as i64 * 1000;
-                if t - self.alert(slot).last_emit >= interval {
-                    self.emit_alert(slot, AlertChange::Deduplicated, t);
+                let interval = cfg.dedup.update_interval_secs as i64 * 1000;
+                Repeat::Duplicate {
+                    due: t - self.alert(slot).last_emit >= interval,
                 }
             }
         }
     }
 
-    fn set_severity(&mut self, slot: u32, sev: Severity, t: Millis) {
-        let cap = self.c.cfg.dedup.history.max(1);
+    fn set_severity(&mut self, cfg: &Config, slot: u32, sev: Severity, t: Millis) {
+        let cap = cfg.dedup.history.max(1);
         let a = self.alert_mut(slot);
         a.severity = sev;
         a.max_severity = a.max_severity.max(sev);
@@ -270,56 +376,10 @@ impl Engine {
         });
     }
 
-    fn clear_alert(&mut self, slot: u32, t: Millis) {
-        self.set_severity(slot, Severity::Clear, t);
-        let a = self.alert_mut(slot);
-        a.open = false;
-        a.cleared_at = Some(t);
-        let pending = std::mem::take(&mut a.pending);
-        let incident = a.incident;
-        self.record_state_change(slot, t);
-        self.emit_alert(slot, AlertChange::Cleared, t);
-        for c in pending {
-            self.leave_pending(c);
-        }
-        if let Some(c) = incident {
-            self.member_cleared(c, t);
-        }
-        self.schedule_purge(slot, t);
-    }
-
-    fn reraise_alert(&mut self, slot: u32, sev: Severity, t: Millis, maintenance: bool) {
-        self.set_severity(slot, sev, t);
-        let entropy = if self.alert(slot).rule.is_some() {
-            1.0
-        } else {
-            let desc = &self.st.alerts[slot as usize].as_ref().expect("live").description;
-            self.st.tokens.score(desc, &self.c.cfg.noise.priority_words)
-        };
-        let a = self.alert_mut(slot);
-        a.open = true;
-        a.cleared_at = None;
-        a.occurrence += 1;
-        a.entropy = entropy;
-        self.record_state_change(slot, t);
-        self.emit_alert(slot, AlertChange::Reraised, t);
-        let a = self.alert(slot);
-        if a.flapping || maintenance {
-            return;
-        }
-        if let Some(c) = a.incident {
-            if self.rejoin_incident(c, slot, t) {
-                return;
-            }
-            self.alert_mut(slot).incident = None;
-        }
-        self.correlate(slot, t);
-    }
-
     /// Flapping: `changes` state changes within `window` mark the alert flapping; it settles
     /// once a whole window passes without a change.
-    fn record_state_change(&mut self, slot: u32, t: Millis) {
-        let f = &self.c.cfg.dedup.flapping;
+    fn record_state_change(&mut self, cfg: &Config, slot: u32, t: Millis) -> Flap {
+        let f = &cfg.dedup.flapping;
         let (n, w) = (f.changes.max(2), f.window_secs as i64 * 1000);
         let a = self.alert_mut(slot);
         if a.changes.len() >= n {
@@ -327,91 +387,76 @@ impl Engine {
         }
         a.changes.push(t);
         let became = !a.flapping && a.changes.len() >= n && t - a.changes[0] <= w;
-        let id = a.id;
         if became {
             a.flapping = true;
-            self.emit_alert(slot, AlertChange::Flapping, t);
         }
-        if self.alert(slot).flapping {
-            self.schedule(t + w, Timer::FlapSettle { slot, alert: id });
+        Flap {
+            became,
+            flapping: a.flapping,
         }
     }
 
-    pub(crate) fn on_flap_settle(&mut self, slot: u32, id: u64) {
-        let w = self.c.cfg.dedup.flapping.window_secs as i64 * 1000;
-        let now = self.st.now;
+    /// A flapping alert's settle check: true when a whole window passed without a change
+    /// (the alert is then no longer flapping).
+    pub fn settle(&mut self, cfg: &Config, slot: u32, id: u64, now: Millis) -> bool {
+        let w = cfg.dedup.flapping.window_secs as i64 * 1000;
         let Some(a) = self.live_alert(slot, id) else {
-            return;
+            return false;
         };
         if !a.flapping || a.changes.last().is_some_and(|&last| last + w > now) {
-            return;
+            return false;
         }
         let a = self.alert_mut(slot);
         a.flapping = false;
         a.changes.clear();
-        self.emit_alert(slot, AlertChange::Settled, now);
+        true
     }
 
-    fn schedule_purge(&mut self, slot: u32, t: Millis) {
-        let id = self.alert(slot).id;
-        let at = t + self.c.cfg.dedup.retention_secs as i64 * 1000;
-        self.schedule(at, Timer::AlertPurge { slot, alert: id });
-    }
-
-    pub(crate) fn on_alert_purge(&mut self, slot: u32, id: u64) {
-        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
-        let now = self.st.now;
+    /// Whether the alert (still the one with `id`) has been clear for the retention time.
+    pub fn purgeable(&self, cfg: &Config, slot: u32, id: u64, now: Millis) -> bool {
+        let retention = cfg.dedup.retention_secs as i64 * 1000;
         let Some(a) = self.live_alert(slot, id) else {
-            return;
+            return false;
         };
-        if a.open || a.cleared_at.is_none_or(|c| c + retention > now) {
-            return;
+        !a.open && a.cleared_at.is_some_and(|c| c + retention <= now)
+    }
+
+    /// A field of an alert by config name.
+    pub fn field<'a>(&'a self, a: &'a Alert, name: &str) -> Option<&'a str> {
+        let i = &self.interner;
+        match name {
+            "source" => Some(i.resolve(a.source)),
+            "check" => Some(i.resolve(a.check)),
+            "service" => a.service.map(|s| i.resolve(s)),
+            "manager" => a.manager.map(|s| i.resolve(s)),
+            "description" => Some(&a.description),
+            "severity" => Some(a.severity.as_str()),
+            _ => {
+                let k = name.strip_prefix("labels.")?;
+                a.labels
+                    .iter()
+                    .find(|(lk, _)| i.resolve(*lk) == k)
+                    .map(|(_, v)| i.resolve(*v))
+            }
         }
-        self.emit_alert(slot, AlertChange::Purged, now);
-        let sig = self.alert(slot).signature.clone();
-        let h = self.hasher.hash_one(&*sig);
+    }
+
+    /// Forgets the alert; its slot is reused.
+    pub fn remove(&mut self, slot: u32) {
+        let h = self.hasher.hash_one(&*self.alert(slot).signature);
         if let Ok(entry) = self.sig_index.find_entry(h, |&s| s == slot) {
             entry.remove();
         }
-        self.st.alerts[slot as usize] = None;
-        self.st.free_slots.push(slot);
-        self.st.stats.alerts_active -= 1;
-        self.st.stats.alerts_purged += 1;
+        self.alerts[slot as usize] = None;
+        self.free_slots.push(slot);
     }
 
-    pub(crate) fn emit_alert(&mut self, slot: u32, change: AlertChange, t: Millis) {
-        self.alert_mut(slot).last_emit = t;
-        let seq = self.next_seq();
-        if self.json_output {
-            let mut buf = std::mem::take(&mut self.json_out);
-            let u = AlertUpdateRef {
-                kind: "alert",
-                v: SCHEMA_VERSION,
-                seq,
-                time: t,
-                change,
-                alert: self.alert_view_ref(slot),
-            };
-            serde_json::to_writer(&mut buf, &u).expect("alert update serialises");
-            buf.push(b'\n');
-            self.json_out = buf;
-            return;
-        }
-        let alert = self.alert_view(slot);
-        self.out.push(Update::Alert(AlertUpdate {
-            v: SCHEMA_VERSION,
-            seq,
-            time: t,
-            change,
-            alert,
-        }));
-    }
-
-    pub(crate) fn alert_view_ref(&self, slot: u32) -> AlertViewRef<'_> {
+    /// The alert as the outside sees it; `clusters` give its incident's number.
+    pub fn view<'a>(&'a self, slot: u32, partition: u32, clusters: &Clusters) -> AlertViewRef<'a> {
         let a = self.alert(slot);
-        let i = &self.st.interner;
+        let i = &self.interner;
         AlertViewRef {
-            partition: self.st.options.partition,
+            partition,
             id: a.id,
             signature: &a.signature,
             source: i.resolve(a.source),
@@ -434,19 +479,12 @@ impl Engine {
             entropy: (a.entropy * 1000.0).round() / 1000.0,
             flapping: a.flapping,
             in_maintenance: a.in_maintenance,
-            incident: a
-                .incident
-                .and_then(|c| self.st.clusters.get(&c))
-                .and_then(|c| c.incident),
+            incident: a.incident.and_then(|c| clusters.get(&c)).and_then(|c| c.incident),
             incidents: &a.incidents,
             history: &a.history,
             rule: a.rule.as_deref(),
             extra: a.extra.as_deref(),
         }
-    }
-
-    pub(crate) fn alert_view(&self, slot: u32) -> AlertView {
-        self.alert_view_ref(slot).to_owned_view()
     }
 }
 

@@ -12,12 +12,15 @@
 //!   [`normalise::Rejection`] for the dead-letter output.
 //! - [`engine`]: the state machine ([`Engine`]) that runs the stages below on one
 //!   partition's state, driven by event time, with snapshot and restore.
-//! - `dedup`: signature → alert; counts, clears, re-raises, flapping, retention.
+//! - `dedup`: the alert store — signature → alert; counts, clears, re-raises, flapping,
+//!   retention.
 //! - [`score`]: the noise score (entropy) of an alert's description.
 //! - `rules`: per-key sliding-window count and heartbeat rules raising synthetic alerts.
 //! - [`correlate`]: recipes (attribute, topology) clustering alerts into incidents, with
 //!   the reasons for every grouping.
 //! - [`template`]: online log-template mining (Drain-style) for free-text messages.
+//! - `timers`: what is due when, in event time (windows, closes, purges, rule deadlines).
+//! - [`emit`]: the ordered output, as owned updates or JSON lines.
 //! - [`actions`]: operator commands on incidents (ack, assign, resolve, merge, split…).
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
 //! - [`query`]: filtered, paginated reads of alerts and incidents (for APIs and UIs).
@@ -28,6 +31,7 @@ pub mod actions;
 pub mod config;
 pub mod correlate;
 mod dedup;
+pub mod emit;
 pub mod engine;
 pub mod event;
 pub mod id;
@@ -41,6 +45,7 @@ pub mod score;
 pub mod severity;
 pub mod template;
 pub mod time;
+mod timers;
 pub mod update;
 
 pub use config::Config;

@@ -89,7 +89,7 @@ impl Engine {
         let limit = q.page_size();
         let mut slots = self.alert_slots_newest_first();
         slots.retain(|&slot| {
-            let a = self.alert_view_ref(slot);
+            let a = self.env.alert_view_ref(&self.correlator.clusters, slot);
             q.state
                 .as_deref()
                 .is_none_or(|s| (s == "open") == a.open && matches!(s, "open" | "cleared"))
@@ -118,7 +118,7 @@ impl Engine {
         let limit = q.page_size();
         let mut ids = self.incident_clusters_newest_first();
         ids.retain(|&cid| {
-            let s = self.incident_summary(cid);
+            let s = self.correlator.incident_summary(&self.env, cid);
             let members = || self.member_alert_slots(cid);
             q.state
                 .as_deref()
@@ -126,12 +126,14 @@ impl Engine {
                 && q.severity.is_none_or(|f| s.severity >= f)
                 && q.time_matches(s.first_time, s.last_time)
                 && q.text_matches(&[&s.title, &s.root_cause.source, &s.root_cause.check, &s.id])
-                && q.service
-                    .as_deref()
-                    .is_none_or(|f| members().any(|slot| self.alert_view_ref(slot).service == Some(f)))
-                && q.source
-                    .as_deref()
-                    .is_none_or(|f| members().any(|slot| self.alert_view_ref(slot).source == f))
+                && q.service.as_deref().is_none_or(|f| {
+                    members().any(|slot| {
+                        self.env.alert_view_ref(&self.correlator.clusters, slot).service == Some(f)
+                    })
+                })
+                && q.source.as_deref().is_none_or(|f| {
+                    members().any(|slot| self.env.alert_view_ref(&self.correlator.clusters, slot).source == f)
+                })
         });
         Page {
             total: ids.len(),
@@ -141,7 +143,7 @@ impl Engine {
                 .iter()
                 .skip(q.offset)
                 .take(limit)
-                .map(|&c| self.incident_view(c))
+                .map(|&c| self.correlator.incident_view(&self.env, c))
                 .collect(),
         }
     }
@@ -149,14 +151,19 @@ impl Engine {
     /// Alerts and incidents by state: one pass, no copies.
     pub fn state_counts(&self) -> StateCounts {
         let mut c = StateCounts::default();
-        for a in self.st.alerts.iter().flatten() {
+        for a in self.env.store.alerts.iter().flatten() {
             if a.open {
                 c.alerts_open += 1;
             } else {
                 c.alerts_cleared += 1;
             }
         }
-        for cl in self.st.clusters.values().filter(|cl| cl.incident.is_some()) {
+        for cl in self
+            .correlator
+            .clusters
+            .values()
+            .filter(|cl| cl.incident.is_some())
+        {
             use crate::correlate::ClusterState::*;
             match cl.state {
                 Open => c.incidents_open += 1,
@@ -177,9 +184,16 @@ impl Engine {
     /// One incident by id (`INC0-3`) with its member alerts' current state.
     pub fn incident_by_id(&self, id: &str) -> Option<(IncidentView, Vec<AlertView>)> {
         let cid = self.cluster_by_incident_id(id)?;
-        let view = self.incident_view(cid);
+        let view = self.correlator.incident_view(&self.env, cid);
         let alerts = self.member_alert_slots(cid).map(|s| self.alert_view(s)).collect();
         Some((view, alerts))
+    }
+}
+
+impl Engine {
+    /// What learned recipes have learned so far, per attribute key (for the API and UI).
+    pub fn learned_attributes(&self) -> Vec<crate::update::LearnedAttributeView> {
+        self.correlator.learned_attributes(&self.env)
     }
 }
 
@@ -187,34 +201,40 @@ impl Engine {
 // state: they only read.
 impl Engine {
     fn alert_slots_newest_first(&self) -> Vec<u32> {
-        let mut v = self.slots_in_order();
+        let mut v = self.env.store.slots_in_order();
         v.reverse();
         v
     }
 
     fn incident_clusters_newest_first(&self) -> Vec<u64> {
-        let mut v = self.incident_clusters_in_order();
+        let mut v = self.correlator.incident_clusters_in_order();
         v.reverse();
         v
     }
 
     /// Live slots of a cluster's members (each alert once, even with several occurrences).
     fn member_alert_slots(&self, cid: u64) -> impl Iterator<Item = u32> + '_ {
-        let members = self.st.clusters.get(&cid).map(|c| &c.members[..]).unwrap_or(&[]);
+        let members = self
+            .correlator
+            .clusters
+            .get(&cid)
+            .map(|c| &c.members[..])
+            .unwrap_or(&[]);
         let mut seen = rustc_hash::FxHashSet::default();
         members.iter().filter_map(move |m| {
-            let live = self.st.alerts.get(m.slot as usize)?.as_ref()?;
+            let live = self.env.store.alerts.get(m.slot as usize)?.as_ref()?;
             (live.id == m.alert && seen.insert(m.alert)).then_some(m.slot)
         })
     }
 
     fn alert_slot_by_id(&self, id: &str) -> Option<u32> {
         let parsed: crate::id::AlertId = id.parse().ok()?;
-        if parsed.partition != self.st.options.partition {
+        if parsed.partition != self.env.options.partition {
             return None;
         }
         let n = parsed.number;
-        self.st
+        self.env
+            .store
             .alerts
             .iter()
             .position(|a| a.as_ref().is_some_and(|a| a.id == n))
@@ -223,11 +243,11 @@ impl Engine {
 
     fn cluster_by_incident_id(&self, id: &str) -> Option<u64> {
         let parsed: crate::id::IncidentId = id.parse().ok()?;
-        if parsed.partition != self.st.options.partition {
+        if parsed.partition != self.env.options.partition {
             return None;
         }
         let n = parsed.number;
-        self.st
+        self.correlator
             .clusters
             .iter()
             .find(|(_, c)| c.incident == Some(n))

@@ -13,10 +13,11 @@
 //! The per-key history is part of the engine's state (snapshotted with it).
 
 use crate::config::RuleKind;
-use crate::engine::{Engine, Timer};
+use crate::engine::{Compiled, Env};
 use crate::event::Event;
 use crate::severity::Severity;
 use crate::time::Millis;
+use crate::timers::Timer;
 use crate::update::RuleExplanation;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,13 +37,13 @@ enum KeyState {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct RuleState {
+pub(crate) struct RuleEngine {
     keys: Vec<BTreeMap<Box<str>, KeyState>>,
 }
 
-impl RuleState {
-    pub fn new(rules: usize) -> RuleState {
-        RuleState {
+impl RuleEngine {
+    pub fn new(rules: usize) -> RuleEngine {
+        RuleEngine {
             keys: vec![BTreeMap::new(); rules],
         }
     }
@@ -63,82 +64,82 @@ fn count_in_window(times: &[Millis], now: Millis, window: Millis) -> usize {
     times.iter().filter(|&&x| x > now - window && x <= now).count()
 }
 
-impl Engine {
-    fn synthetic(
-        &self,
-        ri: usize,
-        key: &str,
-        sev: Severity,
-        observed: u64,
-        service: Option<&str>,
-    ) -> (Event, RuleExplanation) {
-        let (r, _) = &self.c.rules[ri];
-        let (threshold, window, text) = match r.kind {
-            RuleKind::Count => (
-                r.threshold as u64,
-                r.window_secs,
-                format!(
-                    "{}: {} matching events within {} s (threshold {}) for {}",
-                    r.name, observed, r.window_secs, r.threshold, key
-                ),
+/// The synthetic event a rule raises (or clears) for a key, with its explanation.
+fn synthetic(
+    c: &Compiled,
+    ri: usize,
+    key: &str,
+    sev: Severity,
+    observed: u64,
+    service: Option<&str>,
+) -> (Event, RuleExplanation) {
+    let (r, _) = &c.rules[ri];
+    let (threshold, window, text) = match r.kind {
+        RuleKind::Count => (
+            r.threshold as u64,
+            r.window_secs,
+            format!(
+                "{}: {} matching events within {} s (threshold {}) for {}",
+                r.name, observed, r.window_secs, r.threshold, key
             ),
-            RuleKind::Heartbeat => (
-                r.missed as u64,
-                r.interval_secs * r.missed as u64,
-                format!(
-                    "{}: no heartbeat from {} for {} intervals of {} s",
-                    r.name, key, observed, r.interval_secs
-                ),
+        ),
+        RuleKind::Heartbeat => (
+            r.missed as u64,
+            r.interval_secs * r.missed as u64,
+            format!(
+                "{}: no heartbeat from {} for {} intervals of {} s",
+                r.name, key, observed, r.interval_secs
             ),
-        };
-        let ev = Event {
-            source: key.into(),
-            check: r.check.as_deref().unwrap_or(&r.name).into(),
-            severity: sev,
-            description: text,
-            service: service.map(Into::into),
-            manager: Some("sitrep-rules".into()),
-            labels: vec![("rule".into(), r.name.as_str().into())],
-            ..Event::default()
-        };
-        let why = RuleExplanation {
-            rule: r.name.clone(),
-            kind: match r.kind {
-                RuleKind::Count => "count",
-                RuleKind::Heartbeat => "heartbeat",
-            }
-            .into(),
-            key: key.to_string(),
-            observed,
-            threshold,
-            window_secs: window,
-        };
-        (ev, why)
-    }
+        ),
+    };
+    let ev = Event {
+        source: key.into(),
+        check: r.check.as_deref().unwrap_or(&r.name).into(),
+        severity: sev,
+        description: text,
+        service: service.map(Into::into),
+        manager: Some("sitrep-rules".into()),
+        labels: vec![("rule".into(), r.name.as_str().into())],
+        ..Event::default()
+    };
+    let why = RuleExplanation {
+        rule: r.name.clone(),
+        kind: match r.kind {
+            RuleKind::Count => "count",
+            RuleKind::Heartbeat => "heartbeat",
+        }
+        .into(),
+        key: key.to_string(),
+        observed,
+        threshold,
+        window_secs: window,
+    };
+    (ev, why)
+}
 
+impl RuleEngine {
     /// Feeds one event to every matching rule; returns the synthetic events to ingest.
-    pub(crate) fn apply_rules(&mut self, ev: &Event, t: Millis) -> Vec<(Event, RuleExplanation)> {
+    pub(crate) fn apply(&mut self, env: &mut Env, ev: &Event, t: Millis) -> Vec<(Event, RuleExplanation)> {
         let mut out = Vec::new();
-        for ri in 0..self.c.rules.len() {
-            let (r, m) = &self.c.rules[ri];
+        for ri in 0..env.c.rules.len() {
+            let (r, m) = &env.c.rules[ri];
             if !m.matches(ev) {
                 continue;
             }
             let Some(key) = rule_key(&r.key, ev) else { continue };
-            let c = self.c.clone();
+            let c = env.c.clone();
             let r = &c.rules[ri].0;
             let service = ev.service.as_deref().map(Box::<str>::from);
             match r.kind {
                 RuleKind::Count => {
                     let window = r.window_secs as i64 * 1000;
-                    let entry =
-                        self.st.rules.keys[ri]
-                            .entry(key.as_str().into())
-                            .or_insert(KeyState::Count {
-                                times: Vec::new(),
-                                firing: false,
-                                service: None,
-                            });
+                    let entry = self.keys[ri]
+                        .entry(key.as_str().into())
+                        .or_insert(KeyState::Count {
+                            times: Vec::new(),
+                            firing: false,
+                            service: None,
+                        });
                     let KeyState::Count {
                         times,
                         firing,
@@ -160,9 +161,9 @@ impl Engine {
                     }
                     let svc = svc.clone();
                     if fire {
-                        out.push(self.synthetic(ri, &key, r.severity, n as u64, svc.as_deref()));
+                        out.push(synthetic(&c, ri, &key, r.severity, n as u64, svc.as_deref()));
                     }
-                    self.schedule(
+                    env.schedule(
                         t + window,
                         Timer::Rule {
                             rule: ri as u16,
@@ -172,14 +173,13 @@ impl Engine {
                 }
                 RuleKind::Heartbeat => {
                     let deadline = (r.interval_secs * r.missed as u64) as i64 * 1000;
-                    let entry =
-                        self.st.rules.keys[ri]
-                            .entry(key.as_str().into())
-                            .or_insert(KeyState::Heartbeat {
-                                last_seen: t,
-                                missing: false,
-                                service: None,
-                            });
+                    let entry = self.keys[ri]
+                        .entry(key.as_str().into())
+                        .or_insert(KeyState::Heartbeat {
+                            last_seen: t,
+                            missing: false,
+                            service: None,
+                        });
                     let KeyState::Heartbeat {
                         last_seen,
                         missing,
@@ -193,9 +193,9 @@ impl Engine {
                     let was_missing = std::mem::replace(missing, false);
                     let svc = svc.clone();
                     if was_missing {
-                        out.push(self.synthetic(ri, &key, Severity::Clear, 0, svc.as_deref()));
+                        out.push(synthetic(&c, ri, &key, Severity::Clear, 0, svc.as_deref()));
                     }
-                    self.schedule(
+                    env.schedule(
                         t + deadline,
                         Timer::Rule {
                             rule: ri as u16,
@@ -208,13 +208,17 @@ impl Engine {
         out
     }
 
-    pub(crate) fn on_rule_timer(&mut self, ri: u16, key: Box<str>) {
-        let now = self.st.now;
-        let c = self.c.clone();
+    /// A rule's deadline for a key: returns the clear (count fell back) or the missed
+    /// heartbeat to ingest, if any.
+    pub(crate) fn on_timer(
+        &mut self,
+        c: &Compiled,
+        now: Millis,
+        ri: u16,
+        key: &str,
+    ) -> Option<(Event, RuleExplanation)> {
         let r = &c.rules[ri as usize].0;
-        let Some(state) = self.st.rules.keys[ri as usize].get_mut(&key) else {
-            return;
-        };
+        let state = self.keys[ri as usize].get_mut(key)?;
         let mut emit = None;
         match state {
             KeyState::Count {
@@ -229,7 +233,7 @@ impl Engine {
                     emit = Some((Severity::Clear, n as u64, service.clone()));
                 }
                 if times.last().is_none_or(|&last| last + window <= now) && !*firing {
-                    self.st.rules.keys[ri as usize].remove(&key);
+                    self.keys[ri as usize].remove(key);
                 }
             }
             KeyState::Heartbeat {
@@ -246,10 +250,6 @@ impl Engine {
                 }
             }
         }
-        if let Some((sev, observed, service)) = emit {
-            let (ev, why) = self.synthetic(ri as usize, &key, sev, observed, service.as_deref());
-            self.st.stats.synthetic_events += 1;
-            self.ingest(&ev, now, false, Some(why));
-        }
+        emit.map(|(sev, observed, service)| synthetic(c, ri as usize, key, sev, observed, service.as_deref()))
     }
 }

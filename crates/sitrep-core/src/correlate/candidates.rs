@@ -4,12 +4,11 @@
 
 use super::*;
 
-impl Engine {
+impl Correlator {
     /// The attribute keys learned so far, strongest evidence first.
-    pub fn learned_attributes(&self) -> Vec<LearnedAttributeView> {
-        let cfg = &self.c.cfg.correlation.learned;
+    pub fn learned_attributes(&self, env: &Env) -> Vec<LearnedAttributeView> {
+        let cfg = &env.c.cfg.correlation.learned;
         let mut v: Vec<LearnedAttributeView> = self
-            .st
             .learned
             .keys
             .iter()
@@ -27,8 +26,8 @@ impl Engine {
     }
 
     /// An alert's learned attribute tokens: service, source and its name parts, labels.
-    pub(super) fn alert_tokens(&self, a: &Alert) -> learned::Tokens {
-        let i = &self.st.interner;
+    pub(super) fn alert_tokens(&self, env: &Env, a: &Alert) -> learned::Tokens {
+        let i = &env.store.interner;
         let mut t = learned::Tokens::default();
         // `entity`: the names of things the alert is about, whichever field names them, so
         // that a pod's `labels.node = node-3-7` meets the alert whose source is node-3-7
@@ -39,14 +38,14 @@ impl Engine {
             t.list.push(("service".into(), i.resolve(s).into()));
             t.list.push(("entity".into(), i.resolve(s).into()));
         }
-        if self.c.cfg.correlation.learned.name_parts {
+        if env.c.cfg.correlation.learned.name_parts {
             learned::name_parts("source", source, &mut t);
         }
         for (k, v) in a.labels.iter() {
             let key = format!("labels.{}", i.resolve(*k));
             // a label with many distinct values names entities (node, host, pod, instance);
             // one with few names a place or a kind, which its own key covers
-            if self.st.learned.distinct_values(&key) >= ENTITY_LABEL_VALUES {
+            if self.learned.distinct_values(&key) >= ENTITY_LABEL_VALUES {
                 t.list.push(("entity".into(), i.resolve(*v).into()));
             }
             t.list.push((key, i.resolve(*v).into()));
@@ -56,11 +55,11 @@ impl Engine {
     }
 
     /// The sets an alert is compared by, one per similar field of the recipe.
-    pub(super) fn similarity_sets(&self, r: &Recipe, a: &Alert) -> Vec<Vec<u64>> {
+    pub(super) fn similarity_sets(&self, env: &Env, r: &Recipe, a: &Alert) -> Vec<Vec<u64>> {
         r.similar
             .iter()
             .map(|s| {
-                let v = self.alert_field(a, &s.field).unwrap_or("");
+                let v = env.store.field(a, &s.field).unwrap_or("");
                 match s.method {
                     SimilarityMethod::Jaccard if s.field == "source" => {
                         similarity::shingles(similarity::host_part(v), s.shingle)
@@ -77,6 +76,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn evaluate(
         &self,
+        env: &Env,
         ri: usize,
         cid: u64,
         a: &Alert,
@@ -85,16 +85,16 @@ impl Engine {
         sets: &[Vec<u64>],
         lt: &AlertTokens,
     ) -> Option<(Explanation, f64)> {
-        let r = &self.c.recipes[ri];
-        let c = &self.st.clusters[&cid];
+        let r = &env.c.recipes[ri];
+        let c = &self.clusters[&cid];
         let mut why = Explanation {
-            compared_with: Some(self.alert_id(c.anchor)),
+            compared_with: Some(env.alert_id(c.anchor)),
             gap_ms: (t - c.last_time).max(0),
             ..Explanation::new(r.name.clone(), "attribute")
         };
         let mut rank = 0.0;
         for (i, f) in r.equal.iter().enumerate() {
-            let v = self.alert_field(a, f)?;
+            let v = env.store.field(a, f)?;
             let other = c.anchor_values[i].as_deref()?;
             if v != other {
                 return None;
@@ -108,7 +108,7 @@ impl Engine {
             });
         }
         for (j, s) in r.similar.iter().enumerate() {
-            let v = self.alert_field(a, &s.field)?;
+            let v = env.store.field(a, &s.field)?;
             let other = c.anchor_values[r.equal.len() + j].as_deref()?;
             let mine = sets.get(j)?;
             let sim = similarity::jaccard(mine, c.anchor_sets.get(j)?);
@@ -139,7 +139,7 @@ impl Engine {
                 (None, Some(b1)) => (b1, root_e?, root.map(|m| m.alert)?),
                 (None, None) => return None,
             };
-            let topo = &self.c.topology;
+            let topo = &env.c.topology;
             let dir = if hops == 0 {
                 "same entity"
             } else if topo.downstream_distance(target, e, hops).is_some() {
@@ -150,7 +150,7 @@ impl Engine {
                 "related"
             };
             why.kind = "topology".into();
-            why.compared_with = Some(self.alert_id(target_id));
+            why.compared_with = Some(env.alert_id(target_id));
             why.hops = Some(hops);
             why.direction = Some(dir.into());
             why.matched.push(FieldMatch {
@@ -163,11 +163,11 @@ impl Engine {
             rank += hops as f64;
         }
         if r.kind == RecipeKind::Learned {
-            let lcfg = &self.c.cfg.correlation.learned;
-            let mut ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let lcfg = &env.c.cfg.correlation.learned;
+            let mut ev = self.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
             let mut via_member = false;
             if ev.is_empty() {
-                ev = self.st.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
+                ev = self.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
                 via_member = true;
             }
             let best = ev.first()?;
@@ -175,7 +175,7 @@ impl Engine {
             // a link through a member is one hop further than one to the anchor
             rank -= best.weight * if via_member { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
-                let name = self.st.learned.key_name(e.key);
+                let name = self.learned.key_name(e.key);
                 let value = lt
                     .text
                     .list
@@ -211,26 +211,26 @@ impl Engine {
 
     /// Places a newly raised occurrence: joins the best open incident, else the best pending
     /// cluster, else seeds pending clusters of its own.
-    pub(crate) fn correlate(&mut self, slot: u32, t: Millis) {
-        let a = self.alert(slot);
-        let noise = &self.c.cfg.noise;
+    pub(crate) fn correlate(&mut self, env: &mut Env, slot: u32, t: Millis) {
+        let a = env.store.alert(slot);
+        let noise = &env.c.cfg.noise;
         if (a.entropy as f64) < noise.join_threshold {
             return;
         }
-        let lt = self.learned_tokens(slot);
-        let a = self.alert(slot);
+        let lt = self.learned_tokens(env, slot);
+        let a = env.store.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
-        for ri in 0..self.c.recipes.len() {
-            let r = &self.c.recipes[ri];
-            if !self.recipe_accepts(r, a) {
+        for ri in 0..env.c.recipes.len() {
+            let r = &env.c.recipes[ri];
+            if !self.recipe_accepts(env, r, a) {
                 continue;
             }
             let candidates: Vec<u64> = match r.kind {
                 RecipeKind::Attribute if !r.equal.is_empty() => self
                     .index
                     .attr
-                    .get(&(ri as u16, self.key_of(r, a)))
+                    .get(&(ri as u16, self.key_of(env, r, a)))
                     .cloned()
                     .unwrap_or_default(),
                 RecipeKind::Attribute => self.index.scan[ri].clone(),
@@ -243,7 +243,7 @@ impl Engine {
                         nb_cache = Some((
                             r.hop_limit,
                             r.siblings,
-                            self.c.topology.neighbourhood(e, r.hop_limit, r.siblings),
+                            env.c.topology.neighbourhood(e, r.hop_limit, r.siblings),
                         ));
                     }
                     let nb = &nb_cache.as_ref().expect("set").2;
@@ -274,15 +274,15 @@ impl Engine {
             let sets = if r.similar.is_empty() {
                 Vec::new()
             } else {
-                self.similarity_sets(r, a)
+                self.similarity_sets(env, r, a)
             };
             let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
             for cid in candidates {
-                let c = &self.st.clusters[&cid];
-                if !self.accepting(c, t) {
+                let c = &self.clusters[&cid];
+                if !self.accepting(env, c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(ri, cid, a, t, nb, &sets, &lt) else {
+                let Some((why, rank)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
                     continue;
                 };
                 let key = (rank, c.state == ClusterState::Pending, cid);
@@ -299,27 +299,27 @@ impl Engine {
             }
         }
         if let Some((cid, why)) = chosen {
-            self.join(cid, slot, t, why);
-            self.learn_member_entities(cid, &lt);
+            self.join(env, cid, slot, t, why);
+            self.learn_member_entities(env, cid, &lt);
         } else {
-            self.seed(slot, t, &lt);
+            self.seed(env, slot, t, &lt);
         }
         if lt.observed {
-            let lcfg = &self.c.cfg.correlation.learned;
-            self.st.learned.observe(lcfg, t, &lt.ids);
+            let lcfg = &env.c.cfg.correlation.learned;
+            self.learned.observe(lcfg, t, &lt.ids);
         }
     }
 
     /// A member joined a learned cluster: the entities it names link later alerts to it.
-    pub(super) fn learn_member_entities(&mut self, cid: u64, lt: &AlertTokens) {
+    pub(super) fn learn_member_entities(&mut self, env: &mut Env, cid: u64, lt: &AlertTokens) {
         const MAX_MEMBER_ENTITIES: usize = 64;
-        let Some(entity) = self.st.learned.key_id("entity") else {
+        let Some(entity) = self.learned.key_id("entity") else {
             return;
         };
-        let Some(c) = self.st.clusters.get(&cid) else {
+        let Some(c) = self.clusters.get(&cid) else {
             return;
         };
-        if self.c.recipes[c.recipe as usize].kind != RecipeKind::Learned || !c.indexed {
+        if env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned || !c.indexed {
             return;
         }
         let new: Vec<learned::Token> = lt
@@ -331,8 +331,8 @@ impl Engine {
         if new.is_empty() || c.member_entities.len() >= MAX_MEMBER_ENTITIES {
             return;
         }
-        self.unindex_cluster(cid);
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        self.unindex_cluster(env, cid);
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         for t in new {
             if c.member_entities.len() < MAX_MEMBER_ENTITIES {
                 if let Err(i) = c.member_entities.binary_search(&t) {
@@ -340,22 +340,22 @@ impl Engine {
                 }
             }
         }
-        self.index_cluster(cid);
+        self.index_cluster(env, cid);
     }
 
     /// The alert's learned tokens, when a learned recipe takes it (else empty).
-    pub(super) fn learned_tokens(&mut self, slot: u32) -> AlertTokens {
-        let a = self.alert(slot);
-        let takes = self
+    pub(super) fn learned_tokens(&mut self, env: &mut Env, slot: u32) -> AlertTokens {
+        let a = env.store.alert(slot);
+        let takes = env
             .c
             .recipes
             .iter()
-            .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(r, a));
+            .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(env, r, a));
         if !takes {
             return AlertTokens::default();
         }
-        let text = self.alert_tokens(a);
-        let ids = self.st.learned.intern(&self.c.cfg.correlation.learned, &text);
+        let text = self.alert_tokens(env, a);
+        let ids = self.learned.intern(&env.c.cfg.correlation.learned, &text);
         AlertTokens {
             text,
             ids,

@@ -2,21 +2,21 @@
 
 use super::*;
 
-impl Engine {
-    pub(super) fn accepting(&self, c: &Cluster, t: Millis) -> bool {
+impl Correlator {
+    pub(super) fn accepting(&self, env: &Env, c: &Cluster, t: Millis) -> bool {
         c.indexed
             && matches!(
                 c.state,
                 ClusterState::Pending | ClusterState::Open | ClusterState::Acknowledged
             )
             && t <= c.window_end
-            && c.members.len() < self.c.cfg.correlation.max_incident_alerts
+            && c.members.len() < env.c.cfg.correlation.max_incident_alerts
     }
 
-    pub(crate) fn index_cluster(&mut self, id: u64) {
-        let c = &self.st.clusters[&id];
+    pub(crate) fn index_cluster(&mut self, env: &Env, id: u64) {
+        let c = &self.clusters[&id];
         let ri = c.recipe;
-        let r = &self.c.recipes[ri as usize];
+        let r = &env.c.recipes[ri as usize];
         match r.kind {
             RecipeKind::Attribute if !r.equal.is_empty() => {
                 self.index.attr.entry((ri, c.key)).or_default().push(id)
@@ -32,7 +32,7 @@ impl Engine {
                 for e in &ents {
                     self.index.topo.entry((ri, *e)).or_default().push(id);
                 }
-                self.st.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
+                self.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
             }
             RecipeKind::Learned => {
                 let mut tokens: Vec<learned::Token> = c
@@ -48,11 +48,11 @@ impl Engine {
                 }
             }
         }
-        self.st.clusters.get_mut(&id).expect("cluster").indexed = true;
+        self.clusters.get_mut(&id).expect("cluster").indexed = true;
     }
 
-    pub(crate) fn unindex_cluster(&mut self, id: u64) {
-        let Some(c) = self.st.clusters.get_mut(&id) else {
+    pub(crate) fn unindex_cluster(&mut self, env: &mut Env, id: u64) {
+        let Some(c) = self.clusters.get_mut(&id) else {
             return;
         };
         if !c.indexed {
@@ -62,7 +62,7 @@ impl Engine {
         let ri = c.recipe;
         let ents = std::mem::take(&mut c.indexed_entities);
         let key = c.key;
-        let tokens = if self.c.recipes[ri as usize].kind == RecipeKind::Learned {
+        let tokens = if env.c.recipes[ri as usize].kind == RecipeKind::Learned {
             let mut t: Vec<learned::Token> = c
                 .anchor_tokens
                 .iter()
@@ -75,7 +75,7 @@ impl Engine {
         } else {
             Vec::new()
         };
-        let r = &self.c.recipes[ri as usize];
+        let r = &env.c.recipes[ri as usize];
         match r.kind {
             RecipeKind::Attribute if !r.equal.is_empty() => {
                 if let Some(v) = self.index.attr.get_mut(&(ri, key)) {

@@ -3,38 +3,38 @@
 
 use super::*;
 
-impl Engine {
-    pub(crate) fn on_window_end(&mut self, cid: u64) {
-        let Some(c) = self.st.clusters.get(&cid) else {
+impl Correlator {
+    pub(crate) fn on_window_end(&mut self, env: &mut Env, cid: u64) {
+        let Some(c) = self.clusters.get(&cid) else {
             return;
         };
-        if self.st.now < c.window_end {
+        if env.now < c.window_end {
             return;
         }
         if c.state == ClusterState::Pending {
-            self.dissolve(cid);
+            self.dissolve(env, cid);
         } else {
-            self.unindex_cluster(cid);
+            self.unindex_cluster(env, cid);
         }
     }
 
     /// The members whose current occurrence belongs to this incident.
-    pub(super) fn current_members(&self, cid: u64) -> impl Iterator<Item = &Alert> {
-        self.st.clusters[&cid]
+    pub(super) fn current_members<'a>(&'a self, env: &'a Env, cid: u64) -> impl Iterator<Item = &'a Alert> {
+        self.clusters[&cid]
             .members
             .iter()
-            .filter_map(move |m| self.live_alert(m.slot, m.alert))
+            .filter_map(move |m| env.store.live_alert(m.slot, m.alert))
             .filter(move |a| a.incident == Some(cid))
     }
 
-    pub(crate) fn refresh_severity(&mut self, cid: u64) -> bool {
+    pub(crate) fn refresh_severity(&mut self, env: &mut Env, cid: u64) -> bool {
         let sev = self
-            .current_members(cid)
+            .current_members(env, cid)
             .filter(|a| a.open)
             .map(|a| a.severity)
             .max()
             .unwrap_or(Severity::Clear);
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         c.max_severity = c.max_severity.max(sev);
         let changed = c.severity != sev;
         c.severity = sev;
@@ -43,8 +43,15 @@ impl Engine {
 
     /// A member's severity moved from `old` to `new` while open: O(1) unless the incident's
     /// severity was the old one and may fall.
-    pub(crate) fn member_severity_changed(&mut self, cid: u64, old: Severity, new: Severity, t: Millis) {
-        let Some(c) = self.st.clusters.get_mut(&cid) else {
+    pub(crate) fn member_severity_changed(
+        &mut self,
+        env: &mut Env,
+        cid: u64,
+        old: Severity,
+        new: Severity,
+        t: Millis,
+    ) {
+        let Some(c) = self.clusters.get_mut(&cid) else {
             return;
         };
         if c.incident.is_none() {
@@ -53,47 +60,50 @@ impl Engine {
         if new > c.severity {
             c.severity = new;
             c.max_severity = c.max_severity.max(new);
-            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+            self.emit_incident(env, cid, IncidentChange::SeverityChanged, t, Vec::new());
         } else if old == c.severity && new < old {
-            self.refresh_incident_severity(cid, t);
+            self.refresh_incident_severity(env, cid, t);
         }
     }
 
-    pub(crate) fn refresh_incident_severity(&mut self, cid: u64, t: Millis) {
-        if self.st.clusters.get(&cid).is_some_and(|c| c.incident.is_some()) && self.refresh_severity(cid) {
-            self.emit_incident(cid, IncidentChange::SeverityChanged, t, Vec::new());
+    pub(crate) fn refresh_incident_severity(&mut self, env: &mut Env, cid: u64, t: Millis) {
+        if self.clusters.get(&cid).is_some_and(|c| c.incident.is_some()) && self.refresh_severity(env, cid) {
+            self.emit_incident(env, cid, IncidentChange::SeverityChanged, t, Vec::new());
         }
     }
 
     /// A member's current occurrence cleared: resolve when every member not flapping is clear.
-    pub(crate) fn member_cleared(&mut self, cid: u64, t: Millis) {
-        let Some(c) = self.st.clusters.get(&cid) else {
+    pub(crate) fn member_cleared(&mut self, env: &mut Env, cid: u64, t: Millis) {
+        let Some(c) = self.clusters.get(&cid) else {
             return;
         };
         if !matches!(c.state, ClusterState::Open | ClusterState::Acknowledged) {
             return;
         }
-        let all_clear = self.current_members(cid).filter(|a| !a.flapping).all(|a| !a.open);
+        let all_clear = self
+            .current_members(env, cid)
+            .filter(|a| !a.flapping)
+            .all(|a| !a.open);
         if !all_clear {
-            self.refresh_incident_severity(cid, t);
+            self.refresh_incident_severity(env, cid, t);
             return;
         }
-        self.refresh_severity(cid);
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        self.refresh_severity(env, cid);
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         c.state = ClusterState::Resolved;
         c.resolved_at = Some(t);
-        self.unindex_cluster(cid);
+        self.unindex_cluster(env, cid);
         self.timeline(cid, t, "resolved: all alerts clear".into(), None);
-        self.emit_incident(cid, IncidentChange::Resolved, t, Vec::new());
-        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
-        self.schedule(t + grace, Timer::IncidentClose(cid));
+        self.emit_incident(env, cid, IncidentChange::Resolved, t, Vec::new());
+        let grace = env.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        env.schedule(t + grace, Timer::IncidentClose(cid));
     }
 
     /// A member raised again: it rejoins its incident if that is still active, or reopens it
     /// within the grace period. Returns false when the incident is gone or closed.
-    pub(crate) fn rejoin_incident(&mut self, cid: u64, slot: u32, t: Millis) -> bool {
-        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
-        let Some(c) = self.st.clusters.get(&cid) else {
+    pub(crate) fn rejoin_incident(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis) -> bool {
+        let grace = env.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let Some(c) = self.clusters.get(&cid) else {
             return false;
         };
         let reopen = match c.state {
@@ -101,10 +111,11 @@ impl Engine {
             ClusterState::Resolved if c.resolved_at.is_some_and(|r| t <= r + grace) => true,
             _ => return false,
         };
-        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        let recipe = env.c.recipes[c.recipe as usize].name.clone();
         let gap = (t - c.last_time).max(0);
         let n = c.incident.expect("incident");
         let member = self.member_for(
+            env,
             slot,
             t,
             Explanation {
@@ -112,7 +123,7 @@ impl Engine {
                 ..Explanation::new(recipe, "reraised")
             },
         );
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         c.add_member(member);
         c.last_time = c.last_time.max(t);
         let size = c.members.len();
@@ -122,17 +133,17 @@ impl Engine {
             c.resolved_at = None;
             c.reopen_count += 1;
         }
-        let a = self.alert_mut(slot);
+        let a = env.store.alert_mut(slot);
         a.incident = Some(cid);
         if a.incidents.last() != Some(&n) {
             a.incidents.push(n);
         }
-        let alert_id = self.alert_id(self.alert(slot).id);
-        self.refresh_severity(cid);
-        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
+        let alert_id = env.alert_id(env.store.alert(slot).id);
+        self.refresh_severity(env, cid);
+        let added = vec![self.member_view(env, &self.clusters[&cid].members[size - 1])];
         if reopen {
             if window_open {
-                self.index_cluster(cid);
+                self.index_cluster(env, cid);
             }
             self.timeline(
                 cid,
@@ -140,19 +151,19 @@ impl Engine {
                 "reopened: a member was raised again".into(),
                 Some(alert_id),
             );
-            self.emit_incident(cid, IncidentChange::Reopened, t, added);
+            self.emit_incident(env, cid, IncidentChange::Reopened, t, added);
         } else {
             self.timeline(cid, t, "member raised again".into(), Some(alert_id));
-            self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+            self.emit_incident(env, cid, IncidentChange::AlertAdded, t, added);
         }
-        self.emit_alert(slot, AlertChange::Correlated, t);
+        env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
         true
     }
 
-    pub(crate) fn on_incident_close(&mut self, cid: u64) {
-        let grace = self.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
-        let now = self.st.now;
-        let Some(c) = self.st.clusters.get_mut(&cid) else {
+    pub(crate) fn on_incident_close(&mut self, env: &mut Env, cid: u64) {
+        let grace = env.c.cfg.correlation.reopen_grace_secs as i64 * 1000;
+        let now = env.now;
+        let Some(c) = self.clusters.get_mut(&cid) else {
             return;
         };
         if c.state != ClusterState::Resolved || c.resolved_at.is_none_or(|r| r + grace > now) {
@@ -160,27 +171,26 @@ impl Engine {
         }
         c.state = ClusterState::Closed;
         self.timeline(cid, now, "closed".into(), None);
-        self.emit_incident(cid, IncidentChange::Closed, now, Vec::new());
-        let retention = self.c.cfg.dedup.retention_secs as i64 * 1000;
-        self.schedule(now + retention, Timer::IncidentPurge(cid));
+        self.emit_incident(env, cid, IncidentChange::Closed, now, Vec::new());
+        let retention = env.c.cfg.dedup.retention_secs as i64 * 1000;
+        env.schedule(now + retention, Timer::IncidentPurge(cid));
     }
 
-    pub(crate) fn on_incident_purge(&mut self, cid: u64) {
-        let now = self.st.now;
+    pub(crate) fn on_incident_purge(&mut self, env: &mut Env, cid: u64) {
+        let now = env.now;
         if self
-            .st
             .clusters
             .get(&cid)
             .is_none_or(|c| c.state != ClusterState::Closed)
         {
             return;
         }
-        self.emit_incident(cid, IncidentChange::Purged, now, Vec::new());
-        self.st.clusters.remove(&cid);
+        self.emit_incident(env, cid, IncidentChange::Purged, now, Vec::new());
+        self.clusters.remove(&cid);
     }
 
     pub(crate) fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
-        let c = self.st.clusters.get_mut(&cid).expect("cluster");
+        let c = self.clusters.get_mut(&cid).expect("cluster");
         if c.timeline.len() >= TIMELINE_CAP {
             // keep the opening entry; drop the oldest after it
             c.timeline.remove(1);

@@ -3,20 +3,20 @@
 
 use super::*;
 
-impl Engine {
-    pub(super) fn informative(&self, a: &Alert) -> bool {
-        let n = &self.c.cfg.noise;
+impl Correlator {
+    pub(super) fn informative(&self, env: &Env, a: &Alert) -> bool {
+        let n = &env.c.cfg.noise;
         a.entropy as f64 >= n.threshold
     }
 
-    pub(super) fn seed(&mut self, slot: u32, t: Millis, lt: &AlertTokens) {
-        if !self.informative(self.alert(slot)) {
+    pub(super) fn seed(&mut self, env: &mut Env, slot: u32, t: Millis, lt: &AlertTokens) {
+        if !self.informative(env, env.store.alert(slot)) {
             return;
         }
-        for ri in 0..self.c.recipes.len() {
-            let a = self.alert(slot);
-            let r = &self.c.recipes[ri];
-            if !self.recipe_accepts(r, a) {
+        for ri in 0..env.c.recipes.len() {
+            let a = env.store.alert(slot);
+            let r = &env.c.recipes[ri];
+            if !self.recipe_accepts(env, r, a) {
                 continue;
             }
             let anchor_tokens = if r.kind == RecipeKind::Learned {
@@ -31,10 +31,10 @@ impl Engine {
                 .equal
                 .iter()
                 .chain(r.similar.iter().map(|s| &s.field))
-                .map(|f| self.alert_field(a, f).map(Into::into))
+                .map(|f| env.store.field(a, f).map(Into::into))
                 .collect();
-            let anchor_sets = self.similarity_sets(r, a);
-            let member = self.member_for(slot, t, Explanation::new(r.name.clone(), "seed"));
+            let anchor_sets = self.similarity_sets(env, r, a);
+            let member = self.member_for(env, slot, t, Explanation::new(r.name.clone(), "seed"));
             let promote_now = r.min_alerts <= 1 || (r.single_critical && a.severity == Severity::Critical);
             let cluster = Cluster {
                 recipe: ri as u16,
@@ -46,7 +46,7 @@ impl Engine {
                 anchor_entity: a.entity,
                 anchor_tokens,
                 member_entities: Vec::new(),
-                key: self.key_of(r, a),
+                key: self.key_of(env, r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),
                 first_time: t,
@@ -64,23 +64,23 @@ impl Engine {
                 sources: vec![member.source.clone()],
                 members: vec![member],
             };
-            let cid = self.st.next_cluster;
-            self.st.next_cluster += 1;
+            let cid = self.next_cluster;
+            self.next_cluster += 1;
             let end = cluster.window_end;
-            self.st.clusters.insert(cid, cluster);
-            self.index_cluster(cid);
-            self.schedule(end, Timer::ClusterWindow(cid));
-            self.alert_mut(slot).pending.push(cid);
+            self.clusters.insert(cid, cluster);
+            self.index_cluster(env, cid);
+            env.schedule(end, Timer::ClusterWindow(cid));
+            env.store.alert_mut(slot).pending.push(cid);
             if promote_now {
-                self.promote(cid, t);
+                self.promote(env, cid, t);
                 return;
             }
         }
     }
 
-    pub(crate) fn member_for(&self, slot: u32, t: Millis, why: Explanation) -> Member {
-        let a = self.alert(slot);
-        let i = &self.st.interner;
+    pub(crate) fn member_for(&self, env: &Env, slot: u32, t: Millis, why: Explanation) -> Member {
+        let a = env.store.alert(slot);
+        let i = &env.store.interner;
         Member {
             slot,
             alert: a.id,
@@ -94,25 +94,25 @@ impl Engine {
         }
     }
 
-    pub(super) fn join(&mut self, cid: u64, slot: u32, t: Millis, why: Explanation) {
-        let member = self.member_for(slot, t, why);
+    pub(super) fn join(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, why: Explanation) {
+        let member = self.member_for(env, slot, t, why);
         let entity = member.entity;
         // Low-information members may join but neither extend the window (or chatty noise
         // would keep an incident open forever) nor become its root cause.
-        let informative = self.informative(self.alert(slot));
-        let new_severity = self.alert(slot).severity;
+        let informative = self.informative(env, env.store.alert(slot));
+        let new_severity = env.store.alert(slot).severity;
         let (root_informative, root_severity) = {
-            let c = &self.st.clusters[&cid];
+            let c = &self.clusters[&cid];
             let m = &c.members[c.root];
-            let live = self.live_alert(m.slot, m.alert);
+            let live = env.store.live_alert(m.slot, m.alert);
             (
-                live.is_none_or(|a| self.informative(a)),
+                live.is_none_or(|a| self.informative(env, a)),
                 // a root that has cleared (or is gone) weighs nothing against a raised alert
                 live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
             )
         };
-        let c = self.st.clusters.get_mut(&cid).expect("candidate cluster");
-        let r = &self.c.recipes[c.recipe as usize];
+        let c = self.clusters.get_mut(&cid).expect("candidate cluster");
+        let r = &env.c.recipes[c.recipe as usize];
         c.add_member(member);
         c.last_time = c.last_time.max(t);
         let end = if informative {
@@ -124,7 +124,7 @@ impl Engine {
         c.window_end = end;
         let mut root_changed = false;
         let limit = (r.hop_limit * 2).max(4);
-        let topo = &self.c.topology;
+        let topo = &env.c.topology;
         let (upstream, related) = match (entity, c.members[c.root].entity) {
             (Some(e), Some(root_e)) if e != root_e => {
                 let up = topo.downstream_distance(e, root_e, limit).is_some();
@@ -162,26 +162,24 @@ impl Engine {
         let min_alerts = r.min_alerts;
         let size = c.members.len();
         if extended {
-            self.schedule(end, Timer::ClusterWindow(cid));
+            env.schedule(end, Timer::ClusterWindow(cid));
         }
         if root_changed && is_topology {
-            self.unindex_cluster(cid);
-            self.index_cluster(cid);
+            self.unindex_cluster(env, cid);
+            self.index_cluster(env, cid);
         }
         if pending {
-            self.alert_mut(slot).pending.push(cid);
-            if size >= min_alerts && self.cluster_informative(cid) {
-                self.promote(cid, t);
+            env.store.alert_mut(slot).pending.push(cid);
+            if size >= min_alerts && self.cluster_informative(env, cid) {
+                self.promote(env, cid, t);
             }
             return;
         }
-        let n = self.st.clusters[&cid]
-            .incident
-            .expect("open incident has a number");
-        let a = self.alert_mut(slot);
+        let n = self.clusters[&cid].incident.expect("open incident has a number");
+        let a = env.store.alert_mut(slot);
         a.incident = Some(cid);
         a.incidents.push(n);
-        let alert_id = self.alert_id(self.alert(slot).id);
+        let alert_id = env.alert_id(env.store.alert(slot).id);
         if root_changed {
             self.timeline(
                 cid,
@@ -191,21 +189,21 @@ impl Engine {
             );
         }
         self.timeline(cid, t, "alert added".into(), Some(alert_id));
-        self.refresh_severity(cid);
-        let added = vec![self.member_view(&self.st.clusters[&cid].members[size - 1])];
-        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
-        self.emit_alert(slot, AlertChange::Correlated, t);
+        self.refresh_severity(env, cid);
+        let added = vec![self.member_view(env, &self.clusters[&cid].members[size - 1])];
+        self.emit_incident(env, cid, IncidentChange::AlertAdded, t, added);
+        env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
         if root_changed && is_topology {
-            self.absorb_downstream(cid, t);
+            self.absorb_downstream(env, cid, t);
         }
     }
 
     /// Moves the members of pending clusters seeded downstream of the incident's root cause
     /// (within the hop limit) into the incident. See the module docs.
-    pub(super) fn absorb_downstream(&mut self, cid: u64, t: Millis) {
-        let c = &self.st.clusters[&cid];
+    pub(super) fn absorb_downstream(&mut self, env: &mut Env, cid: u64, t: Millis) {
+        let c = &self.clusters[&cid];
         let ri = c.recipe;
-        let r = &self.c.recipes[ri as usize];
+        let r = &env.c.recipes[ri as usize];
         if r.kind != RecipeKind::Topology {
             return;
         }
@@ -215,13 +213,13 @@ impl Engine {
         };
         let n = c.incident.expect("absorbing incident is open");
         let mut victims: Vec<(u64, u32)> = Vec::new();
-        for (node, hops) in self.c.topology.downstream(root_e, r.hop_limit) {
+        for (node, hops) in env.c.topology.downstream(root_e, r.hop_limit) {
             for &pid in self.index.topo.get(&(ri, node)).into_iter().flatten() {
-                let p = &self.st.clusters[&pid];
+                let p = &self.clusters[&pid];
                 if pid != cid
                     && p.state == ClusterState::Pending
                     && p.anchor_entity == Some(node)
-                    && self.accepting(p, t)
+                    && self.accepting(env, p, t)
                 {
                     victims.push((pid, hops));
                 }
@@ -231,15 +229,16 @@ impl Engine {
             return;
         }
         let recipe = r.name.clone();
-        let root_id = self.alert_id(root_alert);
+        let root_id = env.alert_id(root_alert);
         let mut absorbed: Vec<(u32, u64, u32)> = Vec::new();
         for (pid, hops) in victims {
-            let Some(p) = self.st.clusters.get(&pid) else {
+            let Some(p) = self.clusters.get(&pid) else {
                 continue;
             };
             let members: Vec<(u32, u64)> = p.members.iter().map(|m| (m.slot, m.alert)).collect();
             for (slot, id) in members {
-                if self
+                if env
+                    .store
                     .live_alert(slot, id)
                     .is_some_and(|a| a.incident.is_none() && a.open)
                     && !absorbed.iter().any(|x| x.0 == slot)
@@ -247,12 +246,13 @@ impl Engine {
                     absorbed.push((slot, id, hops));
                 }
             }
-            self.dissolve(pid);
+            self.dissolve(env, pid);
         }
         let mut added = Vec::new();
         for &(slot, _, hops) in &absorbed {
-            let gap = (t - self.st.clusters[&cid].last_time).max(0);
+            let gap = (t - self.clusters[&cid].last_time).max(0);
             let member = self.member_for(
+                env,
                 slot,
                 t,
                 Explanation {
@@ -263,17 +263,13 @@ impl Engine {
                     ..Explanation::new(recipe.clone(), "absorbed")
                 },
             );
-            added.push(self.member_view(&member));
-            self.st
-                .clusters
-                .get_mut(&cid)
-                .expect("cluster")
-                .add_member(member);
-            let a = self.alert_mut(slot);
+            added.push(self.member_view(env, &member));
+            self.clusters.get_mut(&cid).expect("cluster").add_member(member);
+            let a = env.store.alert_mut(slot);
             a.incident = Some(cid);
             a.incidents.push(n);
             for p in std::mem::take(&mut a.pending) {
-                self.dissolve(p);
+                self.dissolve(env, p);
             }
         }
         if added.is_empty() {
@@ -285,34 +281,35 @@ impl Engine {
             format!("absorbed {} alert(s) downstream of the root cause", added.len()),
             None,
         );
-        self.refresh_severity(cid);
-        self.emit_incident(cid, IncidentChange::AlertAdded, t, added);
+        self.refresh_severity(env, cid);
+        self.emit_incident(env, cid, IncidentChange::AlertAdded, t, added);
         for (slot, _, _) in absorbed {
-            self.emit_alert(slot, AlertChange::Correlated, t);
+            env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
         }
     }
 
-    pub(super) fn cluster_informative(&self, cid: u64) -> bool {
-        self.st.clusters[&cid].members.iter().any(|m| {
-            self.live_alert(m.slot, m.alert)
-                .is_some_and(|a| self.informative(a))
+    pub(super) fn cluster_informative(&self, env: &Env, cid: u64) -> bool {
+        self.clusters[&cid].members.iter().any(|m| {
+            env.store
+                .live_alert(m.slot, m.alert)
+                .is_some_and(|a| self.informative(env, a))
         })
     }
 
-    pub(super) fn promote(&mut self, cid: u64, t: Millis) {
-        let n = self.st.next_incident;
-        self.st.next_incident += 1;
-        self.st.stats.incidents_opened += 1;
-        let c = self.st.clusters.get_mut(&cid).expect("promoted cluster");
+    pub(super) fn promote(&mut self, env: &mut Env, cid: u64, t: Millis) {
+        let n = self.next_incident;
+        self.next_incident += 1;
+        env.stats.incidents_opened += 1;
+        let c = self.clusters.get_mut(&cid).expect("promoted cluster");
         c.incident = Some(n);
         c.state = ClusterState::Open;
         let members: Vec<(u32, u64)> = c.members.iter().map(|m| (m.slot, m.alert)).collect();
-        let recipe = self.c.recipes[c.recipe as usize].name.clone();
+        let recipe = env.c.recipes[c.recipe as usize].name.clone();
         for &(slot, id) in &members {
-            if self.live_alert(slot, id).is_none() {
+            if env.store.live_alert(slot, id).is_none() {
                 continue;
             }
-            let a = self.alert_mut(slot);
+            let a = env.store.alert_mut(slot);
             a.incident = Some(cid);
             a.incidents.push(n);
             let others: Vec<u64> = std::mem::take(&mut a.pending)
@@ -320,33 +317,33 @@ impl Engine {
                 .filter(|p| *p != cid)
                 .collect();
             for p in others {
-                self.dissolve(p);
+                self.dissolve(env, p);
             }
         }
         self.timeline(cid, t, format!("opened by recipe `{recipe}`"), None);
-        self.refresh_severity(cid);
-        let added: Vec<MemberView> = self.st.clusters[&cid]
+        self.refresh_severity(env, cid);
+        let added: Vec<MemberView> = self.clusters[&cid]
             .members
             .iter()
-            .map(|m| self.member_view(m))
+            .map(|m| self.member_view(env, m))
             .collect();
-        self.emit_incident(cid, IncidentChange::Opened, t, added);
+        self.emit_incident(env, cid, IncidentChange::Opened, t, added);
         for (slot, id) in members {
-            if self.live_alert(slot, id).is_some() {
-                self.emit_alert(slot, AlertChange::Correlated, t);
+            if env.store.live_alert(slot, id).is_some() {
+                env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
             }
         }
-        self.absorb_downstream(cid, t);
+        self.absorb_downstream(env, cid, t);
     }
 
     /// Drops a pending cluster; its members stay in their other clusters.
-    pub(super) fn dissolve(&mut self, cid: u64) {
-        self.unindex_cluster(cid);
-        let Some(c) = self.st.clusters.remove(&cid) else {
+    pub(super) fn dissolve(&mut self, env: &mut Env, cid: u64) {
+        self.unindex_cluster(env, cid);
+        let Some(c) = self.clusters.remove(&cid) else {
             return;
         };
         for m in c.members {
-            if let Some(Some(a)) = self.st.alerts.get_mut(m.slot as usize) {
+            if let Some(Some(a)) = env.store.alerts.get_mut(m.slot as usize) {
                 if a.id == m.alert {
                     a.pending.retain(|p| *p != cid);
                 }
@@ -355,7 +352,7 @@ impl Engine {
     }
 
     /// A pending cluster loses a member (cleared): it cannot be trusted any more.
-    pub(crate) fn leave_pending(&mut self, cid: u64) {
-        self.dissolve(cid);
+    pub(crate) fn leave_pending(&mut self, env: &mut Env, cid: u64) {
+        self.dissolve(env, cid);
     }
 }

@@ -51,10 +51,11 @@ pub(crate) use recipes::{compile_recipes, Recipe};
 
 use crate::config::{Config, ConfigError, RecipeConfig, RecipeKind, SimilarityConfig, SimilarityMethod};
 use crate::dedup::Alert;
-use crate::engine::{Engine, Timer};
+use crate::engine::Env;
 use crate::matcher::CompiledMatcher;
 use crate::severity::Severity;
 use crate::time::Millis;
+use crate::timers::Timer;
 use crate::update::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,75 @@ pub(crate) struct Cluster {
     pub indexed_entities: Vec<NodeId>,
     #[serde(default)]
     pub assignee: Option<String>,
+}
+
+/// Clusters by id (creation order): pending ones and incidents, until purged.
+pub(crate) type Clusters = std::collections::BTreeMap<u64, Cluster>;
+
+/// The correlator: the clusters (pending and incidents), their candidate indexes and what
+/// learned recipes have learned. Its methods take the engine's [`Env`] beside it for the
+/// alerts they place, the timers they set and the updates they emit.
+pub(crate) struct Correlator {
+    pub clusters: Clusters,
+    pub index: ClusterIndex,
+    pub learned: learned::LearnedStats,
+    pub next_cluster: u64,
+    pub next_incident: u64,
+}
+
+impl Correlator {
+    pub fn new(recipes: usize) -> Correlator {
+        Correlator {
+            clusters: Clusters::new(),
+            index: ClusterIndex::new(recipes),
+            learned: Default::default(),
+            next_cluster: 1,
+            next_incident: 1,
+        }
+    }
+
+    /// The correlator over restored clusters; the candidate indexes are rebuilt.
+    pub fn restore(
+        env: &Env,
+        clusters: Clusters,
+        learned: learned::LearnedStats,
+        next_cluster: u64,
+        next_incident: u64,
+    ) -> Correlator {
+        let mut c = Correlator {
+            clusters,
+            learned,
+            next_cluster,
+            next_incident,
+            ..Correlator::new(env.c.recipes.len())
+        };
+        let ids: Vec<u64> = c
+            .clusters
+            .iter()
+            .filter(|(_, c)| c.indexed)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            c.index_cluster(env, id);
+        }
+        c
+    }
+
+    /// Clusters that became incidents and are not purged.
+    pub fn incident_count(&self) -> usize {
+        self.clusters.values().filter(|c| c.incident.is_some()).count()
+    }
+
+    /// Clusters that became incidents (and are not purged), in opening order.
+    pub fn incident_clusters_in_order(&self) -> Vec<u64> {
+        let mut v: Vec<(u64, u64)> = self
+            .clusters
+            .iter()
+            .filter_map(|(id, c)| c.incident.map(|n| (n, *id)))
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
 }
 
 /// A topology neighbourhood computed once per alert: (hop limit, siblings, nodes and hops).

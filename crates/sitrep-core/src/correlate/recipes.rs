@@ -99,45 +99,25 @@ pub(crate) fn compile_recipes(cfg: &Config, topo: &Topology) -> Result<Vec<Recip
     Ok(out)
 }
 
-impl Engine {
-    /// A field of an alert by config name.
-    pub(crate) fn alert_field<'a>(&'a self, a: &'a Alert, name: &str) -> Option<&'a str> {
-        let i = &self.st.interner;
-        match name {
-            "source" => Some(i.resolve(a.source)),
-            "check" => Some(i.resolve(a.check)),
-            "service" => a.service.map(|s| i.resolve(s)),
-            "manager" => a.manager.map(|s| i.resolve(s)),
-            "description" => Some(&a.description),
-            "severity" => Some(a.severity.as_str()),
-            _ => {
-                let k = name.strip_prefix("labels.")?;
-                a.labels
-                    .iter()
-                    .find(|(lk, _)| i.resolve(*lk) == k)
-                    .map(|(_, v)| i.resolve(*v))
-            }
-        }
-    }
-
-    pub(super) fn recipe_accepts(&self, r: &Recipe, a: &Alert) -> bool {
+impl Correlator {
+    pub(super) fn recipe_accepts(&self, env: &Env, r: &Recipe, a: &Alert) -> bool {
         if r.kind == RecipeKind::Topology && a.entity.is_none() {
             return false;
         }
         // learned evidence fills in where the configured topology is silent
-        if r.kind == RecipeKind::Learned && a.entity.is_some() && !self.c.topology.is_empty() {
+        if r.kind == RecipeKind::Learned && a.entity.is_some() && !env.c.topology.is_empty() {
             return false;
         }
-        if !r.equal.iter().all(|f| self.alert_field(a, f).is_some()) {
+        if !r.equal.iter().all(|f| env.store.field(a, f).is_some()) {
             return false;
         }
-        r.matcher.is_empty() || r.matcher.matches_with(a.severity, |f| self.alert_field(a, f))
+        r.matcher.is_empty() || r.matcher.matches_with(a.severity, |f| env.store.field(a, f))
     }
 
-    pub(super) fn key_of(&self, r: &Recipe, a: &Alert) -> u64 {
-        let mut h = self.hasher.build_hasher();
+    pub(super) fn key_of(&self, env: &Env, r: &Recipe, a: &Alert) -> u64 {
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
         for f in &r.equal {
-            h.write(self.alert_field(a, f).unwrap_or("").as_bytes());
+            h.write(env.store.field(a, f).unwrap_or("").as_bytes());
             h.write_u8(0xff);
         }
         h.finish()

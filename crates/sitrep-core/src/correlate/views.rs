@@ -2,10 +2,10 @@
 
 use super::*;
 
-impl Engine {
-    pub(crate) fn member_view(&self, m: &Member) -> MemberView {
+impl Correlator {
+    pub(crate) fn member_view(&self, env: &Env, m: &Member) -> MemberView {
         MemberView {
-            alert_id: self.alert_id(m.alert),
+            alert_id: env.alert_id(m.alert),
             signature: m.signature.to_string(),
             occurrence: m.occurrence,
             joined: m.joined,
@@ -13,8 +13,8 @@ impl Engine {
         }
     }
 
-    pub(crate) fn incident_summary(&self, cid: u64) -> IncidentSummary {
-        let c = &self.st.clusters[&cid];
+    pub(crate) fn incident_summary(&self, env: &Env, cid: u64) -> IncidentSummary {
+        let c = &self.clusters[&cid];
         let root = &c.members[c.root];
         let sources = &c.sources;
         let others = c.alert_count - 1;
@@ -37,18 +37,18 @@ impl Engine {
             ClusterState::Closed => IncidentState::Closed,
         };
         IncidentSummary {
-            id: self.incident_id(c.incident.unwrap_or(0)),
+            id: env.incident_id(c.incident.unwrap_or(0)),
             title,
             state,
             severity: c.severity,
             max_severity: c.max_severity,
-            recipe: self.c.recipes[c.recipe as usize].name.clone(),
+            recipe: env.c.recipes[c.recipe as usize].name.clone(),
             alert_count: c.alert_count,
             source_count: sources.len(),
             first_time: c.first_time,
             last_time: c.last_time,
             root_cause: RootCause {
-                alert_id: self.alert_id(root.alert),
+                alert_id: env.alert_id(root.alert),
                 signature: root.signature.to_string(),
                 source: root.source.to_string(),
                 check: root.check.to_string(),
@@ -59,37 +59,31 @@ impl Engine {
         }
     }
 
-    pub(crate) fn incident_view(&self, cid: u64) -> IncidentView {
-        let c = &self.st.clusters[&cid];
+    pub(crate) fn incident_view(&self, env: &Env, cid: u64) -> IncidentView {
+        let c = &self.clusters[&cid];
         IncidentView {
-            summary: self.incident_summary(cid),
-            members: c.members.iter().map(|m| self.member_view(m)).collect(),
+            summary: self.incident_summary(env, cid),
+            members: c.members.iter().map(|m| self.member_view(env, m)).collect(),
             timeline: c.timeline.clone(),
         }
     }
 
     pub(crate) fn emit_incident(
         &mut self,
+        env: &mut Env,
         cid: u64,
         change: IncidentChange,
         t: Millis,
         added: Vec<MemberView>,
     ) {
-        let incident = self.incident_summary(cid);
-        let seq = self.next_seq();
-        let u = Update::Incident(IncidentUpdate {
+        let incident = self.incident_summary(env, cid);
+        env.emit_incident(IncidentUpdate {
             v: SCHEMA_VERSION,
-            seq,
+            seq: 0,
             time: t,
             change,
             incident,
             added,
         });
-        if self.json_output {
-            serde_json::to_writer(&mut self.json_out, &u).expect("incident update serialises");
-            self.json_out.push(b'\n');
-        } else {
-            self.out.push(u);
-        }
     }
 }

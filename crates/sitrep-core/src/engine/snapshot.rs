@@ -1,0 +1,113 @@
+//! engine::snapshot: the engine's state as bytes, and back. The layout is one JSON object
+//! whose fields are the components' state side by side (format 2 since the snapshot was
+//! versioned; the components are laid out in memory differently from this, which is why it
+//! is written from borrowed parts and read into an owned whole that the engine then hands
+//! out to its components).
+//!
+//! Indexes (signature lookup, candidate indexes) are not in it: they are rebuilt on restore.
+
+use super::EngineOptions;
+use crate::config::ConfigError;
+use crate::correlate::learned::LearnedStats;
+use crate::correlate::Cluster;
+use crate::dedup::Alert;
+use crate::intern::Interner;
+use crate::rules::RuleEngine;
+use crate::score::TokenStats;
+use crate::template::TemplateMiner;
+use crate::time::Millis;
+use crate::timers::Timer;
+use crate::update::EngineStats;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The snapshot format this build writes. Format 1 had no `format` field; fields added
+/// since carry serde defaults, so every older format still loads. Raise it when a change
+/// cannot be read by older builds: they then refuse it by number instead of misreading it.
+pub const SNAPSHOT_FORMAT: u32 = 2;
+
+fn format_one() -> u32 {
+    1
+}
+
+/// Everything a snapshot carries, owned (what restore reads).
+#[derive(Deserialize)]
+pub(crate) struct State {
+    /// [`SNAPSHOT_FORMAT`] when written.
+    #[serde(default = "format_one")]
+    pub format: u32,
+    pub options: EngineOptions,
+    pub now: Millis,
+    pub seq: u64,
+    pub next_alert: u64,
+    pub next_incident: u64,
+    pub next_cluster: u64,
+    pub alerts: Vec<Option<Alert>>,
+    pub free_slots: Vec<u32>,
+    pub interner: Interner,
+    pub tokens: TokenStats,
+    pub clusters: BTreeMap<u64, Cluster>,
+    pub timers: BTreeSet<(Millis, u64, Timer)>,
+    pub timer_seq: u64,
+    pub rules: RuleEngine,
+    pub templates: TemplateMiner,
+    pub stats: EngineStats,
+    /// What learned recipes have learned (absent in snapshots from before it existed).
+    #[serde(default)]
+    pub learned: LearnedStats,
+}
+
+/// The same fields, borrowed from the components (what snapshot writes). Field for field
+/// the layout of [`State`]; a test checks they stay in step.
+#[derive(Serialize)]
+pub(crate) struct StateRef<'a> {
+    pub format: u32,
+    pub options: EngineOptions,
+    pub now: Millis,
+    pub seq: u64,
+    pub next_alert: u64,
+    pub next_incident: u64,
+    pub next_cluster: u64,
+    pub alerts: &'a [Option<Alert>],
+    pub free_slots: &'a [u32],
+    pub interner: &'a Interner,
+    pub tokens: &'a TokenStats,
+    pub clusters: &'a BTreeMap<u64, Cluster>,
+    pub timers: &'a BTreeSet<(Millis, u64, Timer)>,
+    pub timer_seq: u64,
+    pub rules: &'a RuleEngine,
+    pub templates: &'a TemplateMiner,
+    pub stats: EngineStats,
+    pub learned: &'a LearnedStats,
+}
+
+/// Reads a snapshot. Fails, saying why, on one this build cannot read: written by a newer
+/// format, or not parsing.
+pub(crate) fn decode(snapshot: &[u8]) -> Result<State, ConfigError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default = "format_one")]
+        format: u32,
+    }
+    let newer = |format: u32| {
+        ConfigError::Invalid(format!(
+            "snapshot format {format} was written by a newer sitrep (this build reads formats 1 to {SNAPSHOT_FORMAT}): run that version, or start from an empty state"
+        ))
+    };
+    let mut st: State = match serde_json::from_slice(snapshot) {
+        Ok(st) => st,
+        Err(e) => {
+            return Err(match serde_json::from_slice::<Probe>(snapshot) {
+                Ok(p) if p.format > SNAPSHOT_FORMAT => newer(p.format),
+                Ok(p) => ConfigError::Invalid(format!("snapshot (format {}) does not parse: {e}", p.format)),
+                Err(_) => ConfigError::Invalid(format!("snapshot is not an engine state: {e}")),
+            })
+        }
+    };
+    if st.format > SNAPSHOT_FORMAT {
+        return Err(newer(st.format));
+    }
+    // what it holds is now this build's format (defaults filled in)
+    st.format = SNAPSHOT_FORMAT;
+    Ok(st)
+}
