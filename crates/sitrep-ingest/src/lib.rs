@@ -1,15 +1,15 @@
 //! sitrep-ingest: where events come from. Sources read raw records; decoders turn them into
 //! events (or dead letters) with the core's [`Normaliser`](sitrep_core::Normaliser).
 //!
-//! - [`source`]: the [`Source`] trait (poll, checkpoint, commit) and the file/stdin source
+//! - [`source`]: the [`Source`] trait (poll, checkpoint) and the file/stdin source
 //!   that reads newline-delimited records in large chunks.
 //! - [`decode`]: decoding of a chunk, and [`decode::ParallelDecoder`], which decodes chunks
 //!   on worker threads and hands them back in input order.
 //!
-//! Only the file reader (replay) implements [`Source`] today: the network listeners live in
+//! Only the file reader (replay) implements [`Source`]: the network listeners live in
 //! `sitrep-server` (journalled before they are acknowledged) and the Kafka consumers in
 //! `sitrep-kafka` (offsets committed in the output transaction), each with its own
-//! durability point.
+//! durability point (see [`Source`]).
 
 pub mod decode;
 pub mod source;

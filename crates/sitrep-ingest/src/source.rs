@@ -3,9 +3,7 @@
 use crate::IngestError;
 use std::io::Read;
 
-/// How far a source has been read: for a file, the byte offset and record number; for Kafka,
-/// partition offsets. Committing a position tells the source that every record before it
-/// has had its effects made durable.
+/// How far a source has been read: the byte offset and record number.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Position {
     pub offset: u64,
@@ -37,9 +35,14 @@ impl Chunk {
     }
 }
 
-/// A source of raw records, polled by one consumer. `checkpoint` and `commit` make
-/// acknowledgement explicit: a source may only forget (or, for Kafka, commit the offset of)
-/// what was committed.
+/// A source of raw records, polled by one consumer; `checkpoint` says how far it has read
+/// (each decoded chunk carries it).
+///
+/// Acknowledgement is each host's, at its durability point, not the source's: the server
+/// acknowledges an input once it is journalled (HTTP 202, a syslog TCP frame read), the
+/// Kafka stages commit input offsets in the transaction that holds the outputs, and replay
+/// reads a file it can read again. Nothing acknowledged a file source, so it has no
+/// `commit` (it had one once, which nothing called).
 pub trait Source: Send {
     /// A name for logs and dead-letter records, e.g. `file:events.jsonl`.
     fn name(&self) -> &str;
@@ -47,8 +50,6 @@ pub trait Source: Send {
     fn poll(&mut self) -> Result<Option<Chunk>, IngestError>;
     /// The position just past the last chunk returned by `poll`.
     fn checkpoint(&self) -> Position;
-    /// Everything before `position` is durable downstream.
-    fn commit(&mut self, position: Position) -> Result<(), IngestError>;
     /// Total size when known (for progress).
     fn size_hint(&self) -> Option<u64> {
         None
@@ -64,7 +65,6 @@ pub struct FileSource {
     carry: Vec<u8>,
     next_index: u64,
     position: Position,
-    committed: Position,
     size: Option<u64>,
     eof: bool,
 }
@@ -108,14 +108,9 @@ impl FileSource {
             carry: Vec::new(),
             next_index: 0,
             position: Position::default(),
-            committed: Position::default(),
             size,
             eof: false,
         }
-    }
-
-    pub fn committed(&self) -> Position {
-        self.committed
     }
 }
 
@@ -163,11 +158,6 @@ impl Source for FileSource {
 
     fn checkpoint(&self) -> Position {
         self.position
-    }
-
-    fn commit(&mut self, position: Position) -> Result<(), IngestError> {
-        self.committed = position;
-        Ok(())
     }
 
     fn size_hint(&self) -> Option<u64> {

@@ -11,6 +11,7 @@
 //! were committed already. The core is deterministic, so the state is exactly the one the
 //! previous owner had at its last commit.
 
+use crate::tables::{kafka_error, Tables};
 use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
 use crate::wire::{self, SnapshotRecord};
 use crate::{client_config, KafkaError, KafkaSection, Stop};
@@ -19,9 +20,8 @@ use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::BaseRecord;
 use rdkafka::{Offset, TopicPartitionList};
 use sitrep_core::matcher::CompiledMatcher;
-use sitrep_core::update::AlertChange;
-use sitrep_core::update::IncidentChange;
-use sitrep_core::{Config, Engine, EngineOptions, Input, Update};
+use sitrep_core::{Config, Engine, EngineOptions, Input};
+use sitrep_publish::Sink;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -58,13 +58,12 @@ struct Partition {
 struct Correlate {
     k: KafkaSection,
     cfg: Config,
-    routes: Vec<(String, CompiledMatcher)>,
+    tables: Tables,
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
-    /// The records of the message in hand, and their updates (buffers reused).
+    /// The records of the message in hand (buffer reused).
     records: Vec<Input>,
-    updates: Vec<Update>,
 }
 
 /// A command that does not apply (closed incident, unknown alert) changes nothing but the
@@ -239,53 +238,11 @@ impl Correlate {
         }
         part.next_offset = m.offset() + 1;
         part.since_snapshot += self.records.len() as u64;
-        self.updates.extend(part.engine.drain_updates());
-        let mut updates = std::mem::take(&mut self.updates);
-        for u in updates.drain(..) {
-            self.publish(&u)?;
-        }
-        self.updates = updates;
+        let mut sink = self.tables.sink(&mut self.txn);
+        sink.write_updates(&mut part.engine.drain_updates())
+            .map_err(kafka_error)?;
+        self.stats.updates += sink.written;
         self.txn.consumed(m.topic(), p, m.offset());
-        Ok(())
-    }
-
-    /// Alerts table (key alert id; tombstone on purge), incidents table (key incident id;
-    /// tombstone on purge), routes.
-    fn publish(&mut self, u: &Update) -> Result<(), KafkaError> {
-        self.stats.updates += 1;
-        let k = &self.k;
-        match u {
-            Update::Alert(a) => {
-                let key = a.alert.id.as_str();
-                if a.change == AlertChange::Purged {
-                    return self
-                        .txn
-                        .send(BaseRecord::<str, [u8]>::to(&k.topics.alerts).key(key));
-                }
-                let json = serde_json::to_vec(u).expect("update serialises");
-                self.txn
-                    .send(BaseRecord::to(&k.topics.alerts).key(key).payload(&json[..]))?;
-                for i in 0..self.routes.len() {
-                    let (topic, m) = &self.routes[i];
-                    if alert_matches(m, &a.alert) {
-                        let topic = topic.clone();
-                        self.txn
-                            .send(BaseRecord::to(&topic).key(key).payload(&json[..]))?;
-                    }
-                }
-            }
-            Update::Incident(i) => {
-                let key = i.incident.id.as_str();
-                if i.change == IncidentChange::Purged {
-                    return self
-                        .txn
-                        .send(BaseRecord::<str, [u8]>::to(&k.topics.incidents).key(key));
-                }
-                let json = serde_json::to_vec(u).expect("update serialises");
-                self.txn
-                    .send(BaseRecord::to(&k.topics.incidents).key(key).payload(&json[..]))?;
-            }
-        }
         Ok(())
     }
 
@@ -366,12 +323,11 @@ pub fn run(
     let state = Arc::new(Mutex::new(Correlate {
         k: k.clone(),
         cfg: engine_cfg.clone(),
-        routes,
+        tables: Tables::new(k, routes),
         txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
         partitions: HashMap::new(),
         stats: CorrelateStats::default(),
         records: Vec::new(),
-        updates: Vec::new(),
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -417,17 +373,4 @@ pub fn run(
     s.stats.commits = s.txn.commits;
     s.stats.commit_ms = s.txn.commit_time.as_millis() as u64;
     Ok(s.stats)
-}
-
-fn alert_matches(m: &CompiledMatcher, a: &sitrep_core::update::AlertView) -> bool {
-    m.matches_with(a.severity, |field| match field {
-        "source" => Some(a.source.as_str()),
-        "check" => Some(a.check.as_str()),
-        "service" => a.service.as_deref(),
-        "manager" => a.manager.as_deref(),
-        "description" => Some(a.description.as_str()),
-        _ => field
-            .strip_prefix("labels.")
-            .and_then(|k| a.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())),
-    })
 }

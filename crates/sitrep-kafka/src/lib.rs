@@ -12,6 +12,8 @@
 //! - [`correlate`]: stage 2, stateful. The events topic's partitions, one engine each,
 //!   restored from the changelog (snapshot + replay of the tail with outputs suppressed)
 //!   before processing; outputs to the alerts and incidents tables and routes.
+//! - [`tables`]: the output tables (alerts, incidents, routes, dead letters) as a
+//!   [`Sink`](sitrep_publish::Sink) writing into the open transaction.
 //! - [`replay`]: reprocessing past input from an offset or a time into a fresh group and
 //!   separate output topics (new recipes on past data).
 //! - [`txn`]: the transaction loop both stages share (commit before revocation, rewind
@@ -29,6 +31,7 @@ pub mod config;
 pub mod correlate;
 pub mod ingest;
 pub mod replay;
+pub mod tables;
 pub mod txn;
 pub mod wire;
 pub mod worker;

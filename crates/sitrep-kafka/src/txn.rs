@@ -176,7 +176,7 @@ impl Transactional {
     /// threaded producer's own thread empties first, so it nearly always slept a whole
     /// 100 ms: most of each commit (docs/performance.md). Here the wait is in short sleeps,
     /// and that flush then finds nothing in flight.
-    fn drain(&self) -> Result<(), KafkaError> {
+    pub fn drain(&self) -> Result<(), KafkaError> {
         let deadline = Instant::now() + TIMEOUT;
         while self.producer.in_flight_count() > 0 {
             // a zero-timeout flush sends what lingers at once; it reports a timeout while

@@ -7,8 +7,11 @@
 //! - [`BackgroundSink`]: runs another sink on its own thread, so that serialising and
 //!   writing overlap with the engine; `commit` waits until everything before it is durable.
 //!
-//! Only replay writes through [`Sink`] today: the server publishes to its live feed and
-//! webhooks, and the Kafka worker to compacted tables inside its transactions.
+//! Every host writes its output through [`Sink`]: replay to [`JsonlDirSink`] (behind a
+//! [`BackgroundSink`]), the server to its live feed (`sitrep_server::live::LiveFeed`:
+//! metrics, the UI's event stream, webhooks, the dead-letter file) and the Kafka worker to
+//! its compacted tables (`sitrep_kafka::tables::TableSink`, inside its transactions). What
+//! `commit` promises differs, and each host's durability rule hangs on it: see the trait.
 
 use sitrep_core::update::{AlertView, IncidentView};
 use sitrep_core::{DeadLetter, Update};
@@ -18,6 +21,15 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    #[error("{sink} cannot take {what}")]
+    Unsupported { sink: &'static str, what: &'static str },
+    /// A sink's own error, kept whole so that its host can tell fatal from retriable.
+    #[error("{sink}: {source}")]
+    Failed {
+        sink: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("writing {path}: {source}")]
     Io {
         path: String,
@@ -27,11 +39,27 @@ pub enum PublishError {
 }
 
 /// A destination for updates and dead letters. Nothing written is durable until `commit`
-/// returns; a source position may be acknowledged only after that.
+/// returns; an input may be acknowledged only after the commit that covers its output.
+///
+/// - [`JsonlDirSink`]: `commit` flushes the files (replay acknowledges nothing: its input
+///   is a file it can read again).
+/// - the server's live feed: `commit` has nothing to wait for. The server's inputs are
+///   acknowledged once journalled, before the engine sees them; what the feed sends is
+///   derived, and rebuilt from the journal after a crash.
+/// - the Kafka tables: records join the stage's open transaction; `commit` waits until the
+///   brokers hold every one, and the stage's transaction commit (with the input offsets)
+///   makes them visible — the exactly-once point.
 pub trait Sink {
     fn write_updates(&mut self, updates: &mut dyn Iterator<Item = Update>) -> Result<(), PublishError>;
-    /// Updates already serialised as JSON lines (the engine's JSON output mode).
-    fn write_update_lines(&mut self, lines: &[u8]) -> Result<(), PublishError>;
+    /// Updates already serialised as JSON lines (the engine's JSON output mode, which only
+    /// replay uses); sinks that need owned updates refuse them.
+    fn write_update_lines(&mut self, lines: &[u8]) -> Result<(), PublishError> {
+        let _ = lines;
+        Err(PublishError::Unsupported {
+            sink: std::any::type_name::<Self>(),
+            what: "JSON lines",
+        })
+    }
     fn write_dead_letters(&mut self, letters: &[DeadLetter]) -> Result<(), PublishError>;
     fn commit(&mut self) -> Result<(), PublishError>;
 }

@@ -2,7 +2,8 @@
 //! the live feed (SSE), the overview's history, OpenAPI, metrics and health. Every JSON
 //! error body is `{"error": "..."}` (plus `rejected` for ingest).
 
-use crate::state::{now_ms, LiveMsg, Rejected, Shared};
+use crate::live::LiveMsg;
+use crate::state::{now_ms, Rejected, Shared};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -217,7 +218,7 @@ async fn post_mapping(State(s): State<AppState>, Path(mapping): Path<String>, re
 async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Request) -> Response {
     // bounded: beyond this many requests in flight, callers back off instead of queueing
     let Ok(_permit) = s.inflight.try_acquire() else {
-        metrics::counter!("sitrep_requests_shed_total").increment(1);
+        crate::telemetry::request_shed();
         let mut r = error(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded: retry after the delay given",
@@ -338,7 +339,7 @@ async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Req
                     format!("journal write failed: {e}"),
                 );
             }
-            metrics::counter!("sitrep_actions_total").increment(1);
+            crate::telemetry::action_applied();
             let view = s.engine().incident_by_id(&id).map(|(v, _)| v);
             (StatusCode::OK, Json(view)).into_response()
         }
@@ -355,7 +356,7 @@ async fn stats(State(s): State<AppState>) -> Response {
 /// Server-sent events: `incident` (an incident update, schema v1) and `stats` (a sample
 /// per tick). A client that falls behind gets `lagged` and should refetch the list.
 async fn live(State(s): State<AppState>) -> impl IntoResponse {
-    let rx = s.live.subscribe();
+    let rx = s.feed.subscribe();
     let stream = BroadcastStream::new(rx).map(|m| {
         Ok::<_, std::convert::Infallible>(match m {
             Ok(LiveMsg::Incident(_, json)) => SseEvent::default().event("incident").data(&*json),

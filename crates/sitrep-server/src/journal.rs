@@ -185,7 +185,7 @@ fn keep_damaged(path: &Path, bytes: &[u8], offset: usize, tail: bool) -> Result<
         tail,
         kept_in,
     };
-    metrics::counter!("sitrep_journal_damaged_bytes_total").increment(d.bytes);
+    crate::telemetry::journal_damaged(d.bytes);
     tracing::error!(
         journal = %d.journal.display(),
         offset = d.offset,
@@ -276,9 +276,10 @@ impl Journal {
                     .write_all(&buf)
                     .and_then(|_| if fsync { file.sync_data() } else { Ok(()) })
                     .map_err(|e| WriteError::new("journal", &path, e));
-                metrics::histogram!("sitrep_journal_fsync_seconds").record(started.elapsed().as_secs_f64());
-                metrics::histogram!("sitrep_journal_batch_records")
-                    .record(batch.iter().map(|(r, _)| r.len()).sum::<usize>() as f64);
+                crate::telemetry::journal_commit(
+                    started.elapsed().as_secs_f64(),
+                    batch.iter().map(|(r, _)| r.len()).sum::<usize>(),
+                );
                 let n: usize = batch.iter().map(|(r, _)| r.len()).sum();
                 written.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
                 for (_, ack) in batch {

@@ -13,8 +13,11 @@
 //!   [`state::Shared::ingest`]), and recovery at start.
 //! - [`records`]: how an input (or a whole body) is written to the journal and read back.
 //! - [`journal`]: length-prefixed records, group-commit fsync, torn-tail recovery.
+//! - [`live`]: the live feed, the server's [`Sink`](sitrep_publish::Sink): metrics, the
+//!   UI's event stream and webhooks' source, dead letters.
 //! - [`dead_letters`]: the rotated `dead-letters.jsonl`.
 //! - [`error`]: the server's error type, [`ServerError`].
+//! - [`telemetry`]: every metric, named, described and emitted in one place.
 //! - [`webhooks`]: outbound incident notifications with retry and idempotency keys.
 //! - [`ui`]: the situation room, its assets embedded in the binary.
 
@@ -29,9 +32,11 @@ pub mod dead_letters;
 pub mod error;
 pub mod journal;
 pub mod listeners;
+pub mod live;
 pub mod records;
 pub mod snmp;
 pub mod state;
+pub mod telemetry;
 pub mod ui;
 pub mod webhooks;
 
@@ -87,6 +92,7 @@ fn metrics_handle() -> Option<PrometheusHandle> {
                 .ok()?
                 .install_recorder()
                 .ok()
+                .inspect(|_| telemetry::describe())
         })
         .clone()
 }

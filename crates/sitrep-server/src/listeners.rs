@@ -42,8 +42,7 @@ fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
             }
         }
     }
-    metrics::counter!("sitrep_events_received_total", "source" => source.to_string())
-        .increment(events.len() as u64);
+    crate::telemetry::events_received(source, events.len() as u64);
     events
 }
 
@@ -243,8 +242,7 @@ pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
                     )),
                 }
             }
-            metrics::counter!("sitrep_events_received_total", "source" => "snmp")
-                .increment(events.len() as u64);
+            crate::telemetry::events_received("snmp", events.len() as u64);
             commit(&s, events).await;
         }
     });

@@ -11,26 +11,20 @@ use crate::config::ServerSection;
 use crate::dead_letters::DeadLetterFile;
 use crate::error::ServerError;
 use crate::journal::{self, Journal, WriteError};
+use crate::live::{LiveFeed, LiveMsg};
 use crate::records::{decode, encode, encode_body};
+use crate::telemetry;
 use serde::Serialize;
 use sitrep_core::actions::{Command, CommandError};
 use sitrep_core::time::Millis;
-use sitrep_core::update::IncidentUpdate;
-use sitrep_core::{Config, DeadLetter, Engine, EngineOptions, Event, Input, InputFormat, Normaliser, Update};
+use sitrep_core::{Config, DeadLetter, Engine, EngineOptions, Event, Input, InputFormat, Normaliser};
+use sitrep_publish::Sink;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{broadcast, oneshot, Semaphore};
-
-/// What the live feed carries: incident updates (serialised once for every subscriber)
-/// and a stats sample per tick.
-#[derive(Debug, Clone)]
-pub enum LiveMsg {
-    Incident(Arc<IncidentUpdate>, Arc<str>),
-    Stats(Arc<str>),
-}
+use tokio::sync::{oneshot, Semaphore};
 
 /// One point of the overview chart.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -61,10 +55,11 @@ pub struct Shared {
     pub api_token: Option<String>,
     /// Names of the configured mappings (for `/api/v1/ingest/{mapping}`).
     pub mappings: Vec<String>,
-    pub live: broadcast::Sender<LiveMsg>,
+    /// Where updates and dead letters go (the UI's event stream, webhooks, the dead-letter
+    /// file).
+    pub feed: LiveFeed,
     /// Requests in flight (parse → journal → fsync); full means 503.
     pub inflight: Semaphore,
-    dead_letters: DeadLetterFile,
     snapshotting: AtomicBool,
     /// Journal generation of the state in `snapshot.json`.
     snapshot_generation: std::sync::atomic::AtomicU64,
@@ -228,7 +223,7 @@ impl Shared {
                         generation = g,
                         "journal: a record this version cannot read was skipped"
                     );
-                    metrics::counter!("sitrep_journal_unreadable_records_total").increment(1);
+                    telemetry::journal_unreadable_record();
                 }
                 for input in &inputs {
                     // a journalled command was applied once already: it applies again
@@ -243,7 +238,6 @@ impl Shared {
         engine.drain_updates().for_each(drop);
         let journal = Journal::open(journal_path(&dir, generation), cfg.fsync)?;
         let dead = DeadLetterFile::open(&dir, cfg.dead_letter_max_bytes);
-        let (live, _) = broadcast::channel(4096);
         let shared = Arc::new(Shared {
             core: Mutex::new(Core {
                 engine,
@@ -260,8 +254,7 @@ impl Shared {
                 .or_else(|| cfg.api_token.clone()),
             mappings: engine_cfg.mappings.keys().cloned().collect(),
             cfg,
-            live,
-            dead_letters: dead,
+            feed: LiveFeed::new(dead),
             snapshotting: AtomicBool::new(false),
             snapshot_generation: std::sync::atomic::AtomicU64::new(first_gen),
             history: Mutex::new(VecDeque::with_capacity(HISTORY)),
@@ -313,8 +306,7 @@ impl Shared {
             });
         });
         let accepted = events.len();
-        metrics::counter!("sitrep_events_received_total", "source" => source.to_string())
-            .increment(accepted as u64);
+        telemetry::events_received(source, accepted as u64);
         let durable = (accepted > 0).then(|| self.submit_body(format, now, body, events));
         Ingested {
             accepted,
@@ -380,7 +372,7 @@ impl Shared {
             && core.last_snapshot.elapsed()
                 >= std::time::Duration::from_millis(self.cfg.snapshot_min_interval_ms);
         drop(core);
-        metrics::histogram!("sitrep_processing_seconds").record(started.elapsed().as_secs_f64());
+        telemetry::processed(started.elapsed().as_secs_f64());
         if due && !self.snapshotting.swap(true, Ordering::AcqRel) {
             let me = self.clone();
             std::thread::spawn(move || {
@@ -404,20 +396,14 @@ impl Shared {
             let stats = core.engine.stats();
             (stats, stats.incidents_active, core.engine.state_counts())
         };
-        for (state, n) in [("open", counts.alerts_open), ("cleared", counts.alerts_cleared)] {
-            metrics::gauge!("sitrep_alerts", "state" => state).set(n as f64);
-        }
-        for (state, n) in [
-            ("open", counts.incidents_open),
-            ("acknowledged", counts.incidents_acknowledged),
-            ("resolved", counts.incidents_resolved),
-            ("closed", counts.incidents_closed),
-        ] {
-            metrics::gauge!("sitrep_incidents", "state" => state).set(n as f64);
-        }
         let inflight = self.cfg.max_inflight_requests.max(1) - self.inflight.available_permits();
-        metrics::gauge!("sitrep_requests_in_flight").set(inflight as f64);
-        metrics::gauge!("sitrep_journal_queue_records").set(self.journal.queued() as f64);
+        telemetry::state_sample(
+            &counts,
+            stats.alerts_active,
+            open,
+            inflight,
+            self.journal.queued(),
+        );
         let mut h = self.history.lock().expect("history lock");
         let rate = match h.back() {
             Some(p) if now > p.time => {
@@ -437,10 +423,8 @@ impl Shared {
         }
         h.push_back(s);
         drop(h);
-        metrics::gauge!("sitrep_alerts_active").set(stats.alerts_active as f64);
-        metrics::gauge!("sitrep_incidents_active").set(open as f64);
         let json: Arc<str> = serde_json::to_string(&s).expect("sample serialises").into();
-        let _ = self.live.send(LiveMsg::Stats(json));
+        let _ = self.feed.live.send(LiveMsg::Stats(json));
     }
 
     pub fn history(&self) -> Vec<Sample> {
@@ -452,30 +436,15 @@ impl Shared {
             .collect()
     }
 
-    /// Sends the engine's new updates to the live feed and counts them.
+    /// Sends the engine's new updates to the live feed.
     fn publish(&self, engine: &mut Engine) {
-        for u in engine.drain_updates() {
-            match u {
-                Update::Alert(a) => {
-                    metrics::counter!("sitrep_alert_updates_total", "change" => change_name(&a.change))
-                        .increment(1);
-                }
-                Update::Incident(i) => {
-                    metrics::counter!("sitrep_incident_updates_total").increment(1);
-                    if self.live.receiver_count() > 0 {
-                        let json: Arc<str> = serde_json::to_string(&i).expect("update serialises").into();
-                        let _ = self.live.send(LiveMsg::Incident(Arc::new(i), json));
-                    }
-                }
-            }
-        }
+        // the feed cannot fail (see LiveFeed): nothing to report
+        let _ = (&self.feed).write_updates(&mut engine.drain_updates());
     }
 
     /// Writes a rejected input to the dead letters and counts it.
     pub fn dead_letter(&self, d: DeadLetter) {
-        metrics::counter!("sitrep_events_rejected_total", "source" => d.input.clone(), "reason" => d.code.clone())
-            .increment(1);
-        self.dead_letters.write(&d);
+        let _ = (&self.feed).write_dead_letters(std::slice::from_ref(&d));
     }
 
     /// How much of a rejected input a dead letter keeps (`limits.dead_letter_raw_bytes`).
@@ -539,24 +508,8 @@ impl Shared {
                 std::fs::remove_file(journal_path(&self.dir, g))?;
             }
         }
-        metrics::histogram!("sitrep_snapshot_seconds").record(started.elapsed().as_secs_f64());
-        metrics::gauge!("sitrep_snapshot_bytes").set(bytes.len() as f64);
+        telemetry::snapshot_written(started.elapsed().as_secs_f64(), bytes.len());
         Ok(())
-    }
-}
-
-fn change_name(c: &sitrep_core::update::AlertChange) -> &'static str {
-    use sitrep_core::update::AlertChange::*;
-    match c {
-        Created => "created",
-        Deduplicated => "deduplicated",
-        SeverityChanged => "severity_changed",
-        Cleared => "cleared",
-        Reraised => "reraised",
-        Flapping => "flapping",
-        Settled => "settled",
-        Correlated => "correlated",
-        Purged => "purged",
     }
 }
 

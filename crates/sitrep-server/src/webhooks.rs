@@ -9,7 +9,8 @@
 //! process stops are not re-sent after a restart (the Kafka sink is the durable feed).
 
 use crate::config::WebhookConfig;
-use crate::state::{LiveMsg, Shared};
+use crate::live::LiveMsg;
+use crate::state::Shared;
 use sitrep_core::update::{IncidentChange, IncidentUpdate};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +43,7 @@ pub fn backoff(cfg: &WebhookConfig, retry: u32) -> Duration {
 
 pub fn spawn_all(shared: &Arc<Shared>) {
     for (i, cfg) in shared.cfg.webhooks.iter().enumerate() {
-        let rx = shared.live.subscribe();
+        let rx = shared.feed.subscribe();
         let cfg = cfg.clone();
         tokio::spawn(deliver(i, cfg, rx));
     }
@@ -59,7 +60,7 @@ async fn deliver(index: usize, cfg: WebhookConfig, mut rx: tokio::sync::broadcas
             Ok(LiveMsg::Incident(u, json)) => (u, json),
             Ok(LiveMsg::Stats(_)) => continue,
             Err(RecvError::Lagged(n)) => {
-                metrics::counter!("sitrep_webhook_dropped_total", "webhook" => label.clone()).increment(n);
+                crate::telemetry::webhook_dropped(&label, n);
                 continue;
             }
             Err(RecvError::Closed) => return,
@@ -82,16 +83,15 @@ async fn deliver(index: usize, cfg: WebhookConfig, mut rx: tokio::sync::broadcas
             }
             let ok = matches!(req.send().await, Ok(r) if r.status().is_success());
             if ok {
-                metrics::counter!("sitrep_webhook_deliveries_total", "webhook" => label.clone(), "result" => "ok").increment(1);
+                crate::telemetry::webhook_delivered(&label, true);
                 break;
             }
             if attempt >= cfg.max_attempts.max(1) {
-                metrics::counter!("sitrep_webhook_deliveries_total", "webhook" => label.clone(), "result" => "failed")
-                    .increment(1);
+                crate::telemetry::webhook_delivered(&label, false);
                 tracing::error!(url = %cfg.url, key = %key, attempts = attempt, "webhook: giving up");
                 break;
             }
-            metrics::counter!("sitrep_webhook_retries_total", "webhook" => label.clone()).increment(1);
+            crate::telemetry::webhook_retry(&label);
             tokio::time::sleep(backoff(&cfg, attempt)).await;
         }
     }

@@ -391,6 +391,9 @@ async fn openapi_and_metrics() {
         "sitrep_events_rejected_total{source=\"http\",reason=\"unknown_severity\"}",
         "sitrep_journal_fsync_seconds_bucket",
         "sitrep_processing_seconds_bucket",
+        // described, for whoever reads /metrics
+        "# HELP sitrep_events_received_total Events accepted",
+        "# HELP sitrep_journal_fsync_seconds ",
     ] {
         assert!(m.contains(needle), "{needle} in\n{m}");
     }
