@@ -108,7 +108,7 @@ mod tests {
             time: 5,
             change: IncidentChange::Opened,
             incident: IncidentSummary {
-                id: "INC0-1".into(),
+                id: "INC0-1".parse().unwrap(),
                 title: "t".into(),
                 state: IncidentState::Open,
                 severity: Severity::Major,
@@ -119,7 +119,7 @@ mod tests {
                 first_time: 5,
                 last_time: 5,
                 root_cause: RootCause {
-                    alert_id: "A0-1".into(),
+                    alert_id: "A0-1".parse().unwrap(),
                     signature: "s".into(),
                     source: "h".into(),
                     check: "c".into(),

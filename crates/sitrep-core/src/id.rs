@@ -54,6 +54,32 @@ impl fmt::Display for IncidentId {
     }
 }
 
+// An id equals its text, so that `view.id == "A0-3"` reads as it should.
+macro_rules! eq_text {
+    ($t:ty) => {
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                other.parse::<$t>().is_ok_and(|o| o == *self)
+            }
+        }
+
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                *self == **other
+            }
+        }
+
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                *self == **other
+            }
+        }
+    };
+}
+
+eq_text!(AlertId);
+eq_text!(IncidentId);
+
 impl FromStr for AlertId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<AlertId, IdError> {

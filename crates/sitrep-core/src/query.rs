@@ -119,13 +119,14 @@ impl Engine {
         let mut ids = self.incident_clusters_newest_first();
         ids.retain(|&cid| {
             let s = self.correlator.incident_summary(&self.env, cid);
+            let id = s.id.to_string();
             let members = || self.member_alert_slots(cid);
             q.state
                 .as_deref()
                 .is_none_or(|f| incident_state_matches(f, s.state))
                 && q.severity.is_none_or(|f| s.severity >= f)
                 && q.time_matches(s.first_time, s.last_time)
-                && q.text_matches(&[&s.title, &s.root_cause.source, &s.root_cause.check, &s.id])
+                && q.text_matches(&[&s.title, &s.root_cause.source, &s.root_cause.check, &id])
                 && q.service.as_deref().is_none_or(|f| {
                     members().any(|slot| {
                         self.env.alert_view_ref(&self.correlator.clusters, slot).service == Some(f)
@@ -312,7 +313,7 @@ mod tests {
         });
         // h1, h10..h19
         assert_eq!(text.total, 11);
-        let by_id = e.alert_by_id(&all.items[3].id).unwrap();
+        let by_id = e.alert_by_id(&all.items[3].id.to_string()).unwrap();
         assert_eq!(by_id, all.items[3]);
         assert!(e.alert_by_id("A0-999").is_none());
         assert!(e.alert_by_id("A7-1").is_none(), "another partition's id");
@@ -327,8 +328,8 @@ mod tests {
         e.advance(10 * 60_000);
         let page = e.query_incidents(&Query::default());
         assert!(page.total >= 1, "{page:?}");
-        let id = page.items[0].summary.id.clone();
-        let (view, alerts) = e.incident_by_id(&id).unwrap();
+        let id = page.items[0].summary.id;
+        let (view, alerts) = e.incident_by_id(&id.to_string()).unwrap();
         assert_eq!(view.summary.id, id);
         assert_eq!(alerts.len(), view.summary.alert_count);
         let none = e.query_incidents(&Query {

@@ -2,6 +2,7 @@
 //! written to `alerts.jsonl` and `incidents.jsonl`. Versioned by [`SCHEMA_VERSION`]; fields
 //! are only ever added within a version. docs/schema.md describes every field.
 
+use crate::id::{AlertId, IncidentId};
 use crate::severity::Severity;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
@@ -56,7 +57,7 @@ pub struct AlertUpdate {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
-    pub id: String,
+    pub id: AlertId,
     pub signature: String,
     pub source: String,
     pub check: String,
@@ -82,9 +83,9 @@ pub struct AlertView {
     pub in_maintenance: bool,
     /// The incident the current occurrence belongs to.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub incident: Option<String>,
+    pub incident: Option<IncidentId>,
     /// Every incident any occurrence joined.
-    pub incidents: Vec<String>,
+    pub incidents: Vec<IncidentId>,
     /// Most recent severity changes, oldest first.
     pub history: Vec<SeverityChange>,
     /// For alerts raised by a per-key rule: why.
@@ -128,13 +129,12 @@ impl AlertViewRef<'_> {
     /// The owned view: the same data as this borrowed one, and the same JSON.
     pub fn to_owned_view(&self) -> AlertView {
         let partition = self.partition;
-        let inc = |number: u64| crate::id::IncidentId { partition, number }.to_string();
+        let inc = |number: u64| IncidentId { partition, number };
         AlertView {
-            id: crate::id::AlertId {
+            id: AlertId {
                 partition,
                 number: self.id,
-            }
-            .to_string(),
+            },
             signature: self.signature.to_string(),
             source: self.source.to_string(),
             check: self.check.to_string(),
@@ -306,7 +306,7 @@ pub enum IncidentState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSummary {
-    pub id: String,
+    pub id: IncidentId,
     pub title: String,
     pub state: IncidentState,
     /// Highest current severity of its members (`clear` once all are clear).
@@ -325,7 +325,7 @@ pub struct IncidentSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RootCause {
-    pub alert_id: String,
+    pub alert_id: AlertId,
     pub signature: String,
     pub source: String,
     pub check: String,
@@ -335,7 +335,7 @@ pub struct RootCause {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemberView {
-    pub alert_id: String,
+    pub alert_id: AlertId,
     pub signature: String,
     pub occurrence: u32,
     pub joined: Millis,
@@ -397,7 +397,7 @@ pub struct TimelineEntry {
     pub time: Millis,
     pub what: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub alert_id: Option<String>,
+    pub alert_id: Option<AlertId>,
     /// Who did it, for operator actions.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub by: Option<String>,
@@ -437,7 +437,7 @@ mod tests {
             time: 0,
             change: IncidentChange::Opened,
             incident: IncidentSummary {
-                id: "INC0-1".into(),
+                id: "INC0-1".parse().unwrap(),
                 title: "t".into(),
                 state: IncidentState::Open,
                 severity: Severity::Major,
@@ -448,7 +448,7 @@ mod tests {
                 first_time: 0,
                 last_time: 0,
                 root_cause: RootCause {
-                    alert_id: "A0-1".into(),
+                    alert_id: "A0-1".parse().unwrap(),
                     signature: "s".into(),
                     source: "h".into(),
                     check: "c".into(),

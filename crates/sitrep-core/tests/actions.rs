@@ -73,7 +73,7 @@ fn command(incident: &str, t: i64, action: Action) -> Command {
 fn changes(e: &mut Engine) -> Vec<(String, IncidentChange)> {
     e.drain_updates()
         .filter_map(|u| match u {
-            Update::Incident(i) => Some((i.incident.id, i.change)),
+            Update::Incident(i) => Some((i.incident.id.to_string(), i.change)),
             _ => None,
         })
         .collect()
@@ -178,7 +178,9 @@ fn merge_split_and_move() {
     assert_eq!(incs[1].summary.state, IncidentState::Closed);
     assert!(incs[1].timeline.iter().any(|t| t.what == "merged into INC0-1"));
     let alerts = e.alerts();
-    assert!(alerts.iter().all(|a| a.incident.as_deref() == Some("INC0-1")));
+    assert!(alerts
+        .iter()
+        .all(|a| a.incident.map(|i| i.to_string()).as_deref() == Some("INC0-1")));
     assert_eq!(alerts[3].incidents, ["INC0-2", "INC0-1"]);
     let merged = incs[0].members.iter().find(|m| m.alert_id == "A0-4").unwrap();
     assert_eq!(merged.why.kind, "merged");
@@ -196,7 +198,10 @@ fn merge_split_and_move() {
     assert_eq!(incs[0].summary.alert_count, 3);
     assert_eq!(incs[2].summary.id, "INC0-3");
     assert_eq!(incs[2].summary.alert_count, 2);
-    assert_eq!(e.alerts()[4].incident.as_deref(), Some("INC0-3"));
+    assert_eq!(
+        e.alerts()[4].incident.map(|i| i.to_string()).as_deref(),
+        Some("INC0-3")
+    );
 
     e.apply(&cmd(
         "INC0-3",
@@ -209,7 +214,10 @@ fn merge_split_and_move() {
     .unwrap();
     let incs = e.incidents();
     assert_eq!((incs[0].summary.alert_count, incs[2].summary.alert_count), (4, 1));
-    assert_eq!(e.alerts()[4].incident.as_deref(), Some("INC0-1"));
+    assert_eq!(
+        e.alerts()[4].incident.map(|i| i.to_string()).as_deref(),
+        Some("INC0-1")
+    );
     assert!(matches!(
         e.apply(&cmd(
             "INC0-3",

@@ -171,9 +171,7 @@ fn same_service_alerts_form_an_incident_with_explanations() {
     assert_eq!(why.matched[0].similarity, 1.0);
     assert_eq!(inc.members[0].why.kind, "seed");
     let alerts = e.alerts();
-    assert!(alerts
-        .iter()
-        .all(|a| a.incident.as_deref() == Some(inc.summary.id.as_str())));
+    assert!(alerts.iter().all(|a| a.incident == Some(inc.summary.id)));
 }
 
 #[test]

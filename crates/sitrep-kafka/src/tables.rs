@@ -88,7 +88,7 @@ impl Sink for TableSink<'_> {
             self.written += 1;
             match &u {
                 Update::Alert(a) => {
-                    let key = a.alert.id.as_str();
+                    let key = &a.alert.id.to_string();
                     if a.change == AlertChange::Purged {
                         self.send(&t.alerts, key, None)?;
                         continue;
@@ -102,7 +102,7 @@ impl Sink for TableSink<'_> {
                     }
                 }
                 Update::Incident(i) => {
-                    let key = i.incident.id.as_str();
+                    let key = &i.incident.id.to_string();
                     if i.change == IncidentChange::Purged {
                         self.send(&t.incidents, key, None)?;
                         continue;

@@ -211,8 +211,7 @@ pub fn evaluate(
     let mut pred_sitrep: Vec<Option<u64>> = vec![None; phases.len()];
     for view in engine.alerts() {
         if let (Some(&id), Some(inc)) = (by_signature.get(&view.signature), view.incidents.first()) {
-            let n: sitrep_core::IncidentId = inc.parse().expect("engine ids parse");
-            pred_sitrep[id] = Some(n.number);
+            pred_sitrep[id] = Some(inc.number);
         }
     }
     let incidents = engine.incidents();

@@ -307,7 +307,7 @@ mod tests {
     fn incident(sigs: &[&str]) -> IncidentView {
         IncidentView {
             summary: IncidentSummary {
-                id: "i".into(),
+                id: "INC0-1".parse().unwrap(),
                 title: "t".into(),
                 state: IncidentState::Open,
                 severity: Severity::Major,
@@ -318,7 +318,7 @@ mod tests {
                 first_time: 0,
                 last_time: 0,
                 root_cause: RootCause {
-                    alert_id: "a".into(),
+                    alert_id: "A0-1".parse().unwrap(),
                     signature: "s".into(),
                     source: "s".into(),
                     check: "c".into(),
@@ -330,7 +330,7 @@ mod tests {
             members: sigs
                 .iter()
                 .map(|s| MemberView {
-                    alert_id: "a".into(),
+                    alert_id: "A0-1".parse().unwrap(),
                     signature: s.to_string(),
                     occurrence: 1,
                     joined: 0,

@@ -88,7 +88,7 @@ impl Correlator {
         let r = &env.c.recipes[ri];
         let c = &self.clusters[&cid];
         let mut why = Explanation {
-            compared_with: Some(env.alert_id(c.anchor)),
+            compared_with: Some(env.alert_id(c.anchor).to_string()),
             gap_ms: (t - c.last_time).max(0),
             ..Explanation::new(r.name.clone(), "attribute")
         };
@@ -150,7 +150,7 @@ impl Correlator {
                 "related"
             };
             why.kind = "topology".into();
-            why.compared_with = Some(env.alert_id(target_id));
+            why.compared_with = Some(env.alert_id(target_id).to_string());
             why.hops = Some(hops);
             why.direction = Some(dir.into());
             why.matched.push(FieldMatch {

@@ -189,7 +189,7 @@ impl Correlator {
         self.clusters.remove(&cid);
     }
 
-    pub(crate) fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<String>) {
+    pub(crate) fn timeline(&mut self, cid: u64, t: Millis, what: String, alert_id: Option<AlertId>) {
         let c = self.clusters.get_mut(&cid).expect("cluster");
         if c.timeline.len() >= TIMELINE_CAP {
             // keep the opening entry; drop the oldest after it

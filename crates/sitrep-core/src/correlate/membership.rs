@@ -185,7 +185,7 @@ impl Correlator {
                 cid,
                 t,
                 format!("root cause now {alert_id} (furthest upstream)"),
-                Some(alert_id.clone()),
+                Some(alert_id),
             );
         }
         self.timeline(cid, t, "alert added".into(), Some(alert_id));
@@ -256,7 +256,7 @@ impl Correlator {
                 slot,
                 t,
                 Explanation {
-                    compared_with: Some(root_id.clone()),
+                    compared_with: Some(root_id.to_string()),
                     gap_ms: gap,
                     hops: Some(hops),
                     direction: Some("downstream".into()),

@@ -47,20 +47,18 @@ impl Env {
         self.schedule(at, Timer::AlertPurge { slot, alert });
     }
 
-    pub fn alert_id(&self, n: u64) -> String {
+    pub fn alert_id(&self, n: u64) -> crate::id::AlertId {
         crate::id::AlertId {
             partition: self.options.partition,
             number: n,
         }
-        .to_string()
     }
 
-    pub fn incident_id(&self, n: u64) -> String {
+    pub fn incident_id(&self, n: u64) -> crate::id::IncidentId {
         crate::id::IncidentId {
             partition: self.options.partition,
             number: n,
         }
-        .to_string()
     }
 
     /// The alert as the outside sees it; `clusters` name its incident.
