@@ -508,6 +508,144 @@ mod tests {
         out
     }
 
+    fn raise(store: &mut AlertStore, e: &Event, t: Millis) -> u32 {
+        let sig = store.signature_of(&Config::default().dedup.signature, e);
+        let slot = store.insert(e, t, false, None, &sig, 0.5, None);
+        store.return_scratch(sig);
+        slot
+    }
+
+    fn with(e: &Event, sev: Severity) -> Event {
+        Event {
+            severity: sev,
+            ..e.clone()
+        }
+    }
+
+    #[test]
+    fn the_store_finds_counts_clears_and_reraises_by_signature() {
+        let cfg = Config::default();
+        let mut scorer = TokenStats::with_reference_range(64, 10, 10, 100);
+        let mut store = AlertStore::new();
+        let cpu = Event {
+            severity: Severity::Major,
+            ..ev("h1", "cpu", None)
+        };
+        let slot = raise(&mut store, &cpu, 1_000);
+        assert_eq!(store.alert(slot).id, 1, "numbered from 1");
+        assert_eq!(store.find("h1::cpu"), Some(slot));
+        assert_eq!(store.find("h2::cpu"), None);
+        let dup = store.repeat(&cfg, slot, &cpu, 2_000, false, &mut scorer);
+        assert!(matches!(dup, Repeat::Duplicate { .. }));
+        assert_eq!(store.alert(slot).count, 2);
+        let worse = store.repeat(
+            &cfg,
+            slot,
+            &with(&cpu, Severity::Critical),
+            3_000,
+            false,
+            &mut scorer,
+        );
+        assert!(matches!(
+            worse,
+            Repeat::SeverityChanged {
+                old: Severity::Major,
+                incident: None
+            }
+        ));
+        store.alert_mut(slot).pending = vec![7];
+        let cleared = store.repeat(
+            &cfg,
+            slot,
+            &with(&cpu, Severity::Clear),
+            4_000,
+            false,
+            &mut scorer,
+        );
+        let Repeat::Cleared {
+            pending,
+            incident,
+            flap,
+        } = cleared
+        else {
+            panic!("a clear of an open alert clears it")
+        };
+        assert_eq!(
+            (pending, incident),
+            (vec![7], None),
+            "it leaves its pending clusters"
+        );
+        assert!(!flap.became);
+        assert!(!store.alert(slot).open && store.alert(slot).cleared_at == Some(4_000));
+        let again = store.repeat(&cfg, slot, &cpu, 5_000, false, &mut scorer);
+        assert!(matches!(again, Repeat::Reraised { .. }));
+        assert_eq!(store.alert(slot).occurrence, 2, "a re-raise is a new occurrence");
+        assert_eq!(store.alert(slot).max_severity, Severity::Critical);
+    }
+
+    #[test]
+    fn state_changes_within_a_window_mark_flapping_until_a_quiet_window_passes() {
+        let cfg = Config::default();
+        let f = &cfg.dedup.flapping;
+        let w = f.window_secs as i64 * 1000;
+        let mut scorer = TokenStats::with_reference_range(64, 10, 10, 100);
+        let mut store = AlertStore::new();
+        let link = Event {
+            severity: Severity::Major,
+            ..ev("r1", "link", None)
+        };
+        let slot = raise(&mut store, &link, 0);
+        let mut became = 0;
+        for i in 1..=f.changes.max(2) as i64 {
+            let sev = if i % 2 == 1 {
+                Severity::Clear
+            } else {
+                Severity::Major
+            };
+            let r = store.repeat(&cfg, slot, &with(&link, sev), i, false, &mut scorer);
+            let flap = match r {
+                Repeat::Cleared { flap, .. } | Repeat::Reraised { flap } => flap,
+                _ => panic!("every repeat changes state"),
+            };
+            became += flap.became as usize;
+        }
+        assert_eq!(became, 1, "it becomes flapping once");
+        assert!(store.alert(slot).flapping);
+        let id = store.alert(slot).id;
+        let last = *store.alert(slot).changes.last().unwrap();
+        assert!(
+            !store.settle(&cfg, slot, id, last + w - 1),
+            "not before a whole quiet window"
+        );
+        assert!(store.settle(&cfg, slot, id, last + w));
+        assert!(!store.alert(slot).flapping);
+    }
+
+    #[test]
+    fn a_purged_slot_is_reused_and_its_old_id_no_longer_answers() {
+        let cfg = Config::default();
+        let retention = cfg.dedup.retention_secs as i64 * 1000;
+        let mut store = AlertStore::new();
+        let gone = Event {
+            severity: Severity::Clear,
+            ..ev("h1", "disk", None)
+        };
+        let slot = raise(&mut store, &gone, 0);
+        let id = store.alert(slot).id;
+        assert!(!store.purgeable(&cfg, slot, id, retention - 1));
+        assert!(store.purgeable(&cfg, slot, id, retention));
+        store.remove(slot);
+        assert_eq!(store.find("h1::disk"), None);
+        let next = raise(&mut store, &ev("h2", "disk", None), retention);
+        assert_eq!(next, slot, "the freed slot is reused");
+        assert!(
+            store.live_alert(slot, id).is_none(),
+            "a timer for the old alert finds nothing"
+        );
+        assert!(!store.purgeable(&cfg, slot, id, i64::MAX));
+        assert_eq!(store.slots_in_order(), vec![slot]);
+    }
+
     #[test]
     fn signature_is_unambiguous() {
         let f = ["source", "check"];

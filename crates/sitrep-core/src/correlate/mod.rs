@@ -52,6 +52,7 @@ pub(crate) use recipes::{compile_recipes, Recipe};
 use crate::config::{Config, ConfigError, RecipeConfig, RecipeKind, SimilarityConfig, SimilarityMethod};
 use crate::dedup::Alert;
 use crate::engine::Env;
+use crate::id::AlertId;
 use crate::matcher::CompiledMatcher;
 use crate::severity::Severity;
 use crate::time::Millis;
@@ -257,5 +258,111 @@ impl Cluster {
             self.sources.insert(i, m.source.clone());
         }
         self.members.push(m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Config, Engine, EngineOptions, Event, Severity, Update};
+
+    fn engine() -> Engine {
+        let cfg = Config::from_toml(
+            r#"
+            [[correlation.recipes]]
+            name = "same-site"
+            kind = "attribute"
+            equal = ["labels.site"]
+            window_secs = 60
+            min_alerts = 2
+            "#,
+        )
+        .unwrap();
+        Engine::new(&cfg, EngineOptions::default()).unwrap()
+    }
+
+    fn alert(host: &str, site: &str, check: &str, secs: i64) -> Event {
+        Event {
+            source: host.into(),
+            check: check.into(),
+            severity: Severity::Critical,
+            description: format!("{check} failed on {host}: interface down, peer unreachable"),
+            labels: vec![("site".into(), site.into())],
+            time: Some(secs * 1000),
+            ..Event::default()
+        }
+    }
+
+    fn incident_of(e: &Engine, host: &str) -> Option<String> {
+        e.alerts()
+            .into_iter()
+            .find(|a| a.source == host)
+            .and_then(|a| a.incident.map(|i| i.to_string()))
+    }
+
+    #[test]
+    fn alerts_sharing_the_recipe_key_within_the_window_form_one_incident() {
+        let mut e = engine();
+        e.process(&alert("r1", "ams", "bgp", 0));
+        assert!(e.incidents().is_empty(), "one alert stays pending (min_alerts 2)");
+        e.process(&alert("r2", "ams", "link", 10));
+        e.process(&alert("r3", "fra", "link", 12));
+        assert_eq!(e.incidents().len(), 1);
+        assert_eq!(incident_of(&e, "r1"), incident_of(&e, "r2"));
+        assert!(incident_of(&e, "r1").is_some());
+        assert_eq!(incident_of(&e, "r3"), None, "another site is not joined");
+        let inc = &e.incidents()[0];
+        assert_eq!(inc.summary.root_cause.source, "r1");
+        assert!(
+            inc.members.iter().skip(1).all(|m| m.why.recipe == "same-site"),
+            "each join names its recipe: {:?}",
+            inc.members
+        );
+    }
+
+    #[test]
+    fn the_window_closes_after_the_last_member_and_a_later_alert_starts_afresh() {
+        let mut e = engine();
+        e.process(&alert("r1", "ams", "bgp", 0));
+        e.process(&alert("r2", "ams", "link", 30));
+        // 60 s after the last member the incident stops taking alerts
+        e.process(&alert("r3", "ams", "fan", 30 + 61));
+        assert_ne!(incident_of(&e, "r3"), incident_of(&e, "r1"));
+        let opened = e
+            .drain_updates()
+            .filter(|u| matches!(u, Update::Incident(i) if i.change == crate::update::IncidentChange::Opened))
+            .count();
+        assert_eq!(opened, 1, "the late alert alone opens nothing");
+    }
+
+    #[test]
+    fn a_restored_correlator_goes_on_exactly_as_the_original() {
+        let mut a = engine();
+        a.process(&alert("r1", "ams", "bgp", 0));
+        let mut b = Engine::restore(
+            &Config::from_toml(
+                r#"
+            [[correlation.recipes]]
+            name = "same-site"
+            kind = "attribute"
+            equal = ["labels.site"]
+            window_secs = 60
+            min_alerts = 2
+            "#,
+            )
+            .unwrap(),
+            &a.snapshot(),
+        )
+        .unwrap();
+        a.drain_updates().for_each(drop);
+        for e in [&mut a, &mut b] {
+            e.process(&alert("r2", "ams", "link", 10));
+        }
+        let ua: Vec<Update> = a.drain_updates().collect();
+        let ub: Vec<Update> = b.drain_updates().collect();
+        assert!(
+            ua.iter().any(|u| matches!(u, Update::Incident(_))),
+            "the pending cluster was restored"
+        );
+        assert_eq!(ua, ub);
     }
 }
