@@ -3,7 +3,8 @@
 //! its Kafka timestamp when it carries no time (deterministic on reprocessing). The events
 //! of one partition are gathered into batch records (`wire`), flushed when full and always
 //! before the transaction commits. Rejects go to the dead-letter topic with the reason in
-//! headers; commands from the commands topic go to the events-topic partition that owns
+//! headers (among them events dated over `limits.max_future_secs` after their record's
+//! timestamp: `future_time`); commands from the commands topic go to the events-topic partition that owns
 //! their incident (`INC{p}-…` → partition p), after that partition's pending batch, so
 //! they are ordered with its events. Consume and produce share one transaction.
 
@@ -148,6 +149,13 @@ impl Ingest {
             let mut out = Vec::new();
             self.normaliser.normalise(&format, payload, stamp, &mut out);
             for r in out {
+                // dated too far after its own record (the producer's or broker's time): one
+                // such event would move its partition's clock for good. Judged against the
+                // record's timestamp, not the wall clock, so a replay judges it the same way.
+                let r = r.and_then(|e| match stamp {
+                    0 => Ok(e),
+                    _ => self.normaliser.check_not_future(&e, stamp).map(|()| e),
+                });
                 match r {
                     Ok(mut e) => {
                         e.time.get_or_insert(stamp);

@@ -153,13 +153,19 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let query_token = (!mutating).then(|| req.uri().query()).flatten().and_then(|q| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v)
-    });
+    // a token in a URL ends up in logs and histories: only the live feed takes one, as a
+    // browser's EventSource cannot send a header
+    let takes_query_token = !mutating && req.uri().path() == "/api/v1/live";
+    let query_token = takes_query_token
+        .then(|| req.uri().query())
+        .flatten()
+        .and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v)
+        });
     match header_token.or(query_token) {
         None => {
             let mut r = error(
@@ -215,6 +221,30 @@ async fn post_mapping(State(s): State<AppState>, Path(mapping): Path<String>, re
     ingest(s, InputFormat::Mapping(mapping.clone()), "mapping", req).await
 }
 
+enum BodyError {
+    TooLarge,
+    Slow(Response),
+}
+
+/// The whole body, bounded in size and in time (`server.body_timeout_secs`): a client that
+/// trickles its body must not hold an in-flight slot for as long as it likes.
+async fn read_body(s: &AppState, req: Request, limit: usize) -> Result<axum::body::Bytes, BodyError> {
+    let secs = s.cfg.body_timeout_secs.max(1);
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(secs),
+        axum::body::to_bytes(req.into_body(), limit),
+    )
+    .await
+    {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(_)) => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Slow(error(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not arrive within {secs} s (server.body_timeout_secs)"),
+        ))),
+    }
+}
+
 async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Request) -> Response {
     // bounded: beyond this many requests in flight, callers back off instead of queueing
     let Ok(_permit) = s.inflight.try_acquire() else {
@@ -228,9 +258,10 @@ async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Req
         return r;
     };
     let limit = s.cfg.max_body_bytes;
-    let body = match axum::body::to_bytes(req.into_body(), limit).await {
+    let body = match read_body(&s, req, limit).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(BodyError::Slow(r)) => return r,
+        Err(BodyError::TooLarge) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("body is over the limit of {limit} bytes (server.max_body_bytes)"),
@@ -312,9 +343,10 @@ async fn one_incident(State(s): State<AppState>, Path(id): Path<String>) -> Resp
 async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
     // an action is a few fields and perhaps a comment: no reason for more, and a body read
     // whole must be bounded (it is journalled and served back in the timeline)
-    let body = match axum::body::to_bytes(req.into_body(), MAX_ACTION_BYTES).await {
+    let body = match read_body(&s, req, MAX_ACTION_BYTES).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(BodyError::Slow(r)) => return r,
+        Err(BodyError::TooLarge) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("an action body is at most {MAX_ACTION_BYTES} bytes"),

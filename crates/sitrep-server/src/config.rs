@@ -37,6 +37,11 @@ pub struct ServerSection {
     pub webhooks: Vec<WebhookConfig>,
     /// Dead-letter file size at which it is rotated (one older file kept).
     pub dead_letter_max_bytes: u64,
+    /// An HTTP connection that has not sent a whole request head within this is closed
+    /// (a slow or half-sent header must not hold a connection for ever).
+    pub header_timeout_secs: u64,
+    /// A request body not received whole within this is answered 408 and its slot freed.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for ServerSection {
@@ -56,6 +61,8 @@ impl Default for ServerSection {
             snmp: SnmpSection::default(),
             webhooks: Vec::new(),
             dead_letter_max_bytes: 64 << 20,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
         }
     }
 }
@@ -67,6 +74,9 @@ pub struct SyslogListeners {
     pub tcp: Option<SocketAddr>,
     /// Longest message (TCP frame or datagram); longer ones go to the dead letters.
     pub max_message_bytes: Option<usize>,
+    /// Open syslog TCP connections at most (default 256); more are closed on accept, so
+    /// that idle senders cannot take every file descriptor from the HTTP API.
+    pub max_tcp_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

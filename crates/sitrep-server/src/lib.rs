@@ -104,6 +104,42 @@ fn listen_err(addr: SocketAddr) -> impl Fn(std::io::Error) -> ServerError {
     }
 }
 
+/// The HTTP accept loop. A connection must send each request head within
+/// `header_timeout`; accept errors (out of file descriptors above all) are logged and
+/// waited out instead of retried in a tight loop, so the process stays responsive and
+/// recovers once descriptors are free.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: std::time::Duration,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut last_warning: Option<std::time::Instant> = None;
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                listeners::accept_failed("http", &e, &mut last_warning).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                tower_service::Service::call(&mut app.clone(), req.map(axum::body::Body::new))
+            });
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
 /// Recovers state (snapshot + journal tail), then starts every configured listener, the
 /// clock and the webhooks. Returns once all are listening.
 pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Server, ServerError> {
@@ -155,9 +191,8 @@ pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Se
             let _ = tokio::task::spawn_blocking(move || s.tick(state::now_ms())).await;
         }
     });
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let header_timeout = std::time::Duration::from_secs(cfg.header_timeout_secs.max(1));
+    let task = tokio::spawn(serve_http(listener, app, header_timeout));
     Ok(Server {
         bound,
         replayed: recovered.replayed,

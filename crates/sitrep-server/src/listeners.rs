@@ -80,12 +80,48 @@ pub async fn syslog_udp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
     Ok(local)
 }
 
+/// An accept that failed (most often: out of file descriptors). Waiting a moment lets
+/// connections close and free some; retrying at once would spin a core and starve the
+/// rest of the server. Logged at most every 10 s.
+pub(crate) async fn accept_failed(
+    listener: &str,
+    e: &std::io::Error,
+    last_warning: &mut Option<std::time::Instant>,
+) {
+    if last_warning.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) {
+        tracing::warn!(listener, error = %e, "accept failed; pausing this listener briefly");
+        *last_warning = Some(std::time::Instant::now());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+/// Open syslog TCP connections at most unless configured.
+const MAX_TCP_CONNECTIONS: usize = 256;
+
 pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        s.cfg
+            .syslog
+            .max_tcp_connections
+            .unwrap_or(MAX_TCP_CONNECTIONS)
+            .max(1),
+    ));
     tokio::spawn(async move {
+        let mut last_warning = None;
         loop {
-            let Ok((conn, _)) = listener.accept().await else {
+            let conn = match listener.accept().await {
+                Ok((conn, _)) => conn,
+                Err(e) => {
+                    accept_failed("syslog_tcp", &e, &mut last_warning).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                // full: close at once (the sender reconnects later); counted, never queued
+                crate::telemetry::connection_refused("syslog_tcp");
+                drop(conn);
                 continue;
             };
             let s = s.clone();
@@ -93,6 +129,7 @@ pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
                 if let Err(e) = syslog_connection(&s, conn).await {
                     tracing::warn!(error = %e, "syslog tcp connection closed on an error");
                 }
+                drop(slot);
             });
         }
     });

@@ -100,6 +100,10 @@ pub fn event_rejected(source: &str, reason: &str) {
         .increment(1);
 }
 
+pub fn connection_refused(listener: &'static str) {
+    counter!("sitrep_connections_refused_total", "listener" => listener).increment(1);
+}
+
 pub fn request_shed() {
     counter!("sitrep_requests_shed_total").increment(1);
 }

@@ -305,9 +305,21 @@ async fn auth_protects_mutations_and_optionally_reads() {
     assert_eq!(c.get("/api/v1/alerts").await.0, 401);
     assert_eq!(
         c.get("/api/v1/alerts?token=s3cret").await.0,
-        200,
-        "token as a query parameter"
+        401,
+        "a token in the URL is taken by the live feed only (URLs end up in logs)"
     );
+    let live = c
+        .http
+        .get(format!("{}/api/v1/live?token=s3cret", c.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        live.status().as_u16(),
+        200,
+        "the live feed takes the token as a query parameter"
+    );
+    drop(live);
     assert_eq!(c.text("/healthz").await, "ok", "health stays open");
     server.abort();
 }
@@ -494,5 +506,58 @@ async fn cross_origin_posts_are_refused_and_responses_carry_security_headers() {
         .contains("frame-ancestors 'none'"));
     let ui = reqwest::get(format!("http://{addr}/")).await.unwrap();
     assert!(ui.headers().contains_key("content-security-policy"));
+    server.abort();
+}
+
+/// Slow clients cannot hold the server: a request head not sent whole within
+/// `header_timeout_secs` closes the connection; a body not received within
+/// `body_timeout_secs` is answered 408 and frees its in-flight slot.
+#[tokio::test]
+async fn slow_headers_and_bodies_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = tempfile::tempdir().unwrap();
+    let cfg = ServerSection {
+        header_timeout_secs: 1,
+        body_timeout_secs: 1,
+        max_inflight_requests: 1,
+        ..section(d.path())
+    };
+    let server = start(Config::default(), cfg).await.unwrap();
+    let addr = server.bound.http;
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), half.read_to_end(&mut buf))
+        .await
+        .expect("a half-sent head is closed by the server")
+        .ok();
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"), "never served");
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"source\":",
+    )
+    .await
+    .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("a trickling body is answered")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buf[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_timeout_secs"), "{answer}");
+    // its slot is free again (one in flight at most)
+    let c = Client::new(addr);
+    assert_eq!(
+        c.post(
+            "/api/v1/events",
+            r#"{"source":"a","check":"b","severity":"minor"}"#
+        )
+        .await
+        .0,
+        202
+    );
     server.abort();
 }

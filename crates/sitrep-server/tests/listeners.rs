@@ -253,3 +253,35 @@ async fn syslog_tcp_keeps_good_messages_before_a_bad_frame() {
     assert_eq!(codes, ["too_large", "bad_frame"]);
     server.abort();
 }
+
+/// Idle syslog senders cannot take every file descriptor: beyond
+/// `server.syslog.max_tcp_connections` a connection is closed on accept, the ones inside
+/// keep working, and the HTTP API keeps answering.
+#[tokio::test(flavor = "multi_thread")]
+async fn syslog_tcp_connections_are_bounded() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = tempfile::tempdir().unwrap();
+    let mut cfg = section(d.path());
+    cfg.syslog.max_tcp_connections = Some(2);
+    let server = start(Config::default(), cfg).await.unwrap();
+    let b = server.bound.clone();
+    let tcp = b.syslog_tcp.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(tokio::net::TcpStream::connect(tcp).await.unwrap());
+    }
+    // let the listener take both before the third arrives
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(tcp).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), extra.read(&mut buf))
+        .await
+        .expect("the connection over the limit is closed at once");
+    assert!(matches!(n, Ok(0) | Err(_)), "closed, not served: {n:?}");
+    let msg = "<11>1 2026-11-24T10:00:00Z db7 heldapp - - - held connection still served\n";
+    held[0].write_all(msg.as_bytes()).await.unwrap();
+    drop(held);
+    let got = wait_for(b.http, "text=heldapp", 1).await;
+    assert_eq!(got["items"][0]["source"], "db7");
+    server.abort();
+}

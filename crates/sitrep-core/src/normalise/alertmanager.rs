@@ -27,7 +27,8 @@ struct Payload {
     version: Option<String>,
     #[serde(default)]
     receiver: Option<String>,
-    alerts: Vec<AmAlert>,
+    /// Judged entry by entry: one malformed entry is one rejection, the others still count.
+    alerts: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -67,8 +68,11 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], out: &mut Vec<Result<Event, Reje
     if payload.alerts.is_empty() {
         return out.push(Err(Rejection::Empty));
     }
-    for a in payload.alerts {
-        out.push(convert(n, a, payload.receiver.as_deref()));
+    for (i, a) in payload.alerts.into_iter().enumerate() {
+        out.push(match AmAlert::deserialize(a) {
+            Ok(a) => convert(n, a, payload.receiver.as_deref()),
+            Err(e) => Err(Rejection::Schema(format!("alertmanager alerts[{i}]: {e}"))),
+        });
     }
 }
 
@@ -198,6 +202,23 @@ mod tests {
             parse(&n, raw.as_bytes(), &mut out);
             assert_eq!(out[0].as_ref().unwrap_err().code(), code, "{raw}");
         }
+    }
+
+    #[test]
+    fn one_malformed_entry_is_one_rejection_and_the_others_still_count() {
+        let n = Normaliser::new(&Config::default()).unwrap();
+        let raw = r#"{"version":"4","alerts":[
+            {"status":"firing","labels":{"alertname":"Up","instance":"a:9100"}},
+            {"status":"firing","labels":"not an object"},
+            {"status":"firing","labels":{"alertname":"Up","instance":"b:9100"}}]}"#;
+        let mut out = Vec::new();
+        parse(&n, raw.as_bytes(), &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].as_ref().unwrap().source, "a:9100");
+        let err = out[1].as_ref().unwrap_err();
+        assert_eq!(err.code(), "schema");
+        assert!(err.to_string().contains("alerts[1]"), "{err}");
+        assert_eq!(out[2].as_ref().unwrap().source, "b:9100");
     }
 
     proptest! {
