@@ -84,8 +84,12 @@ pub struct SyslogListeners {
 pub struct SnmpSection {
     /// UDP address for traps (the standard port 162 needs privileges; 1162 is usual).
     pub listen: Option<SocketAddr>,
-    /// Accepted communities; empty accepts any.
+    /// Accepted communities (default `["public"]`); `"*"` accepts any, an empty list none.
     pub communities: Vec<String>,
+    /// Take a v1 trap's source from its agent-addr field rather than from the sender's
+    /// address. Off by default: any sender can write any agent-addr. Turn it on behind a
+    /// trap forwarder, which sends on behalf of the device the field names.
+    pub trust_agent_address: bool,
     /// Added to (and overriding by OID) the standard traps.
     pub traps: Vec<TrapMapping>,
     /// Severity of traps that no mapping names.
@@ -96,7 +100,8 @@ impl Default for SnmpSection {
     fn default() -> Self {
         SnmpSection {
             listen: None,
-            communities: Vec::new(),
+            communities: vec!["public".into()],
+            trust_agent_address: false,
             traps: Vec::new(),
             default_severity: Severity::Warning,
         }

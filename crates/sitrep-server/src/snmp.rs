@@ -85,6 +85,7 @@ pub fn parse_oid(s: &str) -> Option<Vec<u64>> {
 pub struct TrapTable {
     by_oid: HashMap<String, TrapMapping>,
     communities: Vec<String>,
+    trust_agent_address: bool,
     default_severity: Severity,
 }
 
@@ -160,6 +161,7 @@ impl TrapTable {
         TrapTable {
             by_oid,
             communities: cfg.communities.clone(),
+            trust_agent_address: cfg.trust_agent_address,
             default_severity: cfg.default_severity,
         }
     }
@@ -173,9 +175,11 @@ impl TrapTable {
                 Err(e) => return Err(TrapError::Malformed(format!("{e:?}"))),
             },
         };
-        if !self.communities.is_empty() && !self.communities.contains(&msg.community) {
+        if !self.communities.iter().any(|c| c == "*" || *c == msg.community) {
             return Err(TrapError::Community(msg.community));
         }
+        // a v1 agent-addr not used as the source is kept as a label
+        let mut agent_label = None;
         let (trap_oid, source, vars): (String, String, &[SnmpVariable]) = match &msg.pdu {
             SnmpPdu::TrapV1(t) => {
                 let oid = if t.generic_trap.0 < 6 {
@@ -184,11 +188,14 @@ impl TrapTable {
                     format!("{}.0.{}", t.enterprise.to_id_string(), t.specific_trap)
                 };
                 let snmp_parser::NetworkAddress::IPv4(agent) = t.agent_addr;
-                let source = if agent.is_unspecified() {
+                let source = if agent.is_unspecified() || !self.trust_agent_address {
                     peer.to_string()
                 } else {
                     agent.to_string()
                 };
+                if !agent.is_unspecified() && agent.to_string() != source {
+                    agent_label = Some(agent.to_string());
+                }
                 (oid, source, &t.var)
             }
             SnmpPdu::Generic(g) if g.pdu_type == PduType::TrapV2 => {
@@ -222,6 +229,9 @@ impl TrapTable {
             labels.push((name, value));
         }
         labels.push(("trap_oid".to_string(), trap_oid.clone()));
+        if let Some(a) = agent_label {
+            labels.push(("agent_addr".to_string(), a));
+        }
         let (name, check, severity) = match mapping {
             Some(m) => (m.name.clone(), m.check.clone(), m.severity),
             None => (trap_oid.clone(), trap_oid.clone(), self.default_severity),
@@ -287,7 +297,10 @@ mod tests {
 
     #[test]
     fn v1_link_down_maps_to_a_keyed_major_alert() {
-        let t = TrapTable::new(&SnmpSection::default());
+        let t = TrapTable::new(&SnmpSection {
+            trust_agent_address: true,
+            ..SnmpSection::default()
+        });
         let e = t.decode(&v1_link_down(), "127.0.0.1".parse().unwrap()).unwrap();
         assert_eq!(e.source, "10.0.0.1");
         assert_eq!(e.check, "link_down");
@@ -298,6 +311,29 @@ mod tests {
             e.description.starts_with("linkDown from 10.0.0.1"),
             "{}",
             e.description
+        );
+    }
+
+    #[test]
+    fn by_default_the_sender_not_the_agent_field_is_the_source() {
+        let t = TrapTable::new(&SnmpSection::default());
+        let e = t.decode(&v1_link_down(), "127.0.0.1".parse().unwrap()).unwrap();
+        assert_eq!(e.source, "127.0.0.1", "agent-addr is whatever the sender wrote");
+        assert_eq!(e.label("agent_addr"), Some("10.0.0.1"), "kept as a label");
+        let any = TrapTable::new(&SnmpSection {
+            communities: vec!["*".into()],
+            ..SnmpSection::default()
+        });
+        assert!(any.decode(&v1_link_down(), "127.0.0.1".parse().unwrap()).is_ok());
+        let none = TrapTable::new(&SnmpSection {
+            communities: Vec::new(),
+            ..SnmpSection::default()
+        });
+        assert_eq!(
+            none.decode(&v1_link_down(), "127.0.0.1".parse().unwrap())
+                .unwrap_err()
+                .code(),
+            "snmp_community"
         );
     }
 

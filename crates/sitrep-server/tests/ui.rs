@@ -12,11 +12,14 @@ use std::process::Command;
 async fn situation_room_in_chromium() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ci = std::env::var("CI").as_deref() == Ok("true");
     if !Path::new(&chromium).exists() {
+        assert!(!ci, "no Chromium at {chromium} under CI");
         eprintln!("SKIPPED: no Chromium at {chromium} (Debian package `chromium`)");
         return;
     }
     if !dir.join("node_modules/playwright-core").exists() {
+        assert!(!ci, "playwright-core is not installed under CI");
         eprintln!("SKIPPED: run `npm ci --prefix {}` first", dir.display());
         return;
     }
