@@ -80,7 +80,7 @@ impl ActionRequest {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
-    #[error("no incident `{0}` in this partition")]
+    #[error("no incident `{0}`")]
     UnknownIncident(String),
     #[error("alert `{alert}` is not a current member of `{incident}`")]
     NotAMember { alert: String, incident: String },

@@ -268,6 +268,11 @@ async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Req
             )
         }
     };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        // an empty body is a client mistake (curl posting a file that is not there), never
+        // an acknowledged nothing
+        return error(StatusCode::BAD_REQUEST, "the body is empty: nothing to ingest");
+    }
     let ingested = s.ingest(&format, source, &body, now_ms());
     if let Some(durable) = ingested.durable {
         if let Err(e) = durable.wait().await {
@@ -306,15 +311,28 @@ fn parse_query(raw: Option<String>) -> Result<Query, Response> {
     })
 }
 
+/// An unknown `state` is an error, as an unknown `severity` is: an empty page would read
+/// as "nothing is in that state".
+fn check_state(q: &Query, known: &[&str]) -> Result<(), Response> {
+    match q.state.as_deref() {
+        Some(s) if !known.contains(&s) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("unknown state `{s}` (one of: {})", known.join(", ")),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn list_alerts(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    match parse_query(q) {
+    match parse_query(q).and_then(|q| check_state(&q, &["open", "cleared"]).map(|()| q)) {
         Ok(q) => Json(s.engine().query_alerts(&q)).into_response(),
         Err(r) => r,
     }
 }
 
 async fn list_incidents(State(s): State<AppState>, RawQuery(q): RawQuery) -> Response {
-    match parse_query(q) {
+    let states = ["active", "open", "acknowledged", "resolved", "closed"];
+    match parse_query(q).and_then(|q| check_state(&q, &states).map(|()| q)) {
         Ok(q) => Json(s.engine().query_incidents(&q)).into_response(),
         Err(r) => r,
     }

@@ -509,6 +509,66 @@ async fn cross_origin_posts_are_refused_and_responses_carry_security_headers() {
     server.abort();
 }
 
+/// Every payload the README posts exists in examples/ and is accepted as the README says.
+#[tokio::test]
+async fn the_readme_payloads_are_accepted() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cfg =
+        Config::from_toml(&std::fs::read_to_string(root.join("examples/mappings/nagios.toml")).unwrap())
+            .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let server = start(cfg, section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let mut posted = 0;
+    for line in readme
+        .lines()
+        .filter(|l| l.starts_with("curl -XPOST") && l.contains(" -d @"))
+    {
+        let path = line.split_whitespace().nth(2).unwrap();
+        let path = &path[path.find("/api").unwrap()..];
+        let file = line
+            .split(" -d @")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        let body =
+            std::fs::read_to_string(root.join(file)).unwrap_or_else(|e| panic!("README posts {file}: {e}"));
+        let (status, answer) = c.post(path, body).await;
+        assert_eq!(status, 202, "{line}: {answer}");
+        assert!(answer["accepted"].as_u64().unwrap() >= 1, "{line}: {answer}");
+        posted += 1;
+    }
+    assert_eq!(posted, 2, "the README's two file payloads");
+    server.abort();
+}
+
+/// Mistakes are told, not answered with an empty success: an empty body, an unknown state.
+#[tokio::test]
+async fn empty_bodies_and_unknown_states_are_400() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let (status, body) = c.post("/api/v1/events", "").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(c.post("/api/v1/alertmanager", " \n").await.0, 400);
+    let (status, body) = c.get("/api/v1/incidents?state=bogus").await;
+    assert_eq!(status, 400);
+    assert!(
+        body.to_string().contains("acknowledged"),
+        "names the known states: {body}"
+    );
+    assert_eq!(c.get("/api/v1/alerts?state=resolved").await.0, 400);
+    assert_eq!(c.get("/api/v1/alerts?state=cleared").await.0, 200);
+    assert_eq!(c.get("/api/v1/incidents?state=active").await.0, 200);
+    let (status, body) = c.get("/api/v1/incidents/INC0-99").await;
+    assert_eq!(status, 404);
+    assert!(!body.to_string().contains("partition"), "{body}");
+    server.abort();
+}
+
 /// Slow clients cannot hold the server: a request head not sent whole within
 /// `header_timeout_secs` closes the connection; a body not received within
 /// `body_timeout_secs` is answered 408 and frees its in-flight slot.

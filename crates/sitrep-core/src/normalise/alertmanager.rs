@@ -4,7 +4,7 @@
 //! | native      | from                                                                  |
 //! |-------------|-----------------------------------------------------------------------|
 //! | check       | `labels.alertname`                                                    |
-//! | source      | `labels.instance`, else `host`, `node`, `pod`, `job`                  |
+//! | source      | `labels.instance`, else `host`, `node`, `pod`, `job`, `service`, `deployment`, `namespace`, `cluster`, else `alertmanager` |
 //! | service     | `labels.service`, else `labels.job`                                   |
 //! | severity    | `clear` when `status` is `resolved`; else `labels.severity` by name (missing → config `severity.missing`, else `warning`) |
 //! | description | `annotations.summary`, else `annotations.description`, else alertname |
@@ -83,8 +83,20 @@ fn convert(n: &Normaliser, a: AmAlert, receiver: Option<&str>) -> Result<Event, 
             .map(|s| CompactString::from(s.as_str()))
     };
     let check = pick(&["alertname"]).ok_or_else(|| Rejection::MissingField("labels.alertname".into()))?;
-    let source = pick(&["instance", "host", "node", "pod", "job"])
-        .ok_or_else(|| Rejection::MissingField("labels.instance".into()))?;
+    // an alert about no one host (`absent(...)`, a Watchdog) still has a place: the next
+    // label that names one, else the sender
+    let source = pick(&[
+        "instance",
+        "host",
+        "node",
+        "pod",
+        "job",
+        "service",
+        "deployment",
+        "namespace",
+        "cluster",
+    ])
+    .unwrap_or_else(|| CompactString::from("alertmanager"));
     let resolved = a.status.as_deref() == Some("resolved");
     let severity = if resolved {
         Severity::Clear
@@ -202,6 +214,18 @@ mod tests {
             parse(&n, raw.as_bytes(), &mut out);
             assert_eq!(out[0].as_ref().unwrap_err().code(), code, "{raw}");
         }
+    }
+
+    #[test]
+    fn an_alert_about_no_host_falls_back_to_a_documented_source() {
+        let n = Normaliser::new(&Config::default()).unwrap();
+        let raw = r#"{"alerts":[
+            {"status":"firing","labels":{"alertname":"Watchdog"}},
+            {"status":"firing","labels":{"alertname":"KubeQuota","namespace":"shop"}}]}"#;
+        let mut out = Vec::new();
+        parse(&n, raw.as_bytes(), &mut out);
+        assert_eq!(out[0].as_ref().unwrap().source, "alertmanager");
+        assert_eq!(out[1].as_ref().unwrap().source, "shop");
     }
 
     #[test]
