@@ -136,8 +136,14 @@ impl ParallelDecoder {
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
                     self.done = true;
-                    for t in self.threads.drain(..) {
-                        let _ = t.join();
+                    // the reader is the first thread, the decoders the rest
+                    for (i, t) in self.threads.drain(..).enumerate() {
+                        if t.join().is_err() {
+                            return Err(IngestError::ThreadDied(if i == 0 { "reader" } else { "decoder" }));
+                        }
+                    }
+                    if !self.reorder.is_empty() {
+                        return Err(IngestError::ThreadDied("decoder"));
                     }
                 }
             }
@@ -150,6 +156,45 @@ mod tests {
     use super::*;
     use crate::source::FileSource;
     use sitrep_core::Config;
+
+    /// Two chunks, then a panic: the end of input must not look like a clean end.
+    struct PanickingSource(u64);
+
+    impl Source for PanickingSource {
+        fn name(&self) -> &str {
+            "panicking"
+        }
+        fn poll(&mut self) -> Result<Option<Chunk>, IngestError> {
+            self.0 += 1;
+            if self.0 > 2 {
+                panic!("a reader bug");
+            }
+            Ok(Some(Chunk {
+                index: self.0 - 1,
+                data: b"{\"source\":\"h\",\"check\":\"c\"}\n".to_vec(),
+                first_record: self.0 - 1,
+                offset: 0,
+            }))
+        }
+        fn checkpoint(&self) -> Position {
+            Position::default()
+        }
+    }
+
+    #[test]
+    fn a_dead_thread_is_an_error_not_an_early_end() {
+        let n = Normaliser::new(&Config::default()).unwrap();
+        let mut d = ParallelDecoder::spawn(Box::new(PanickingSource(0)), n, InputFormat::Native, 2, 0);
+        let mut chunks = 0;
+        let end = loop {
+            match d.next_chunk() {
+                Ok(Some(_)) => chunks += 1,
+                other => break other,
+            }
+        };
+        assert_eq!(chunks, 2);
+        assert!(matches!(end, Err(IngestError::ThreadDied("reader"))), "{end:?}");
+    }
 
     #[test]
     fn parallel_decoding_keeps_order_and_reports_bad_lines() {

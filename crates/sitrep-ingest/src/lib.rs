@@ -19,6 +19,10 @@ pub use source::{Chunk, FileSource, Position, Source};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// A reader or decoder thread panicked: what it held is lost, so the input cannot be
+    /// read whole. Never papered over as an early end of input.
+    #[error("the {0} thread of the decoder died; the input was not read whole")]
+    ThreadDied(&'static str),
     #[error("reading {input}: {source}")]
     Io {
         input: String,
