@@ -55,10 +55,40 @@ async fn commit(s: &AppState, events: Vec<Event>) {
     }
 }
 
-pub async fn syslog_udp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let sock = UdpSocket::bind(addr).await?;
-    let local = sock.local_addr()?;
+/// Runs a listener's loop and starts it again if it panics (logged and counted): a bug in
+/// one parser must not leave a port open and silently unread. Returns once the loop ends
+/// without a panic.
+pub(crate) fn supervise<F, Fut>(listener: &'static str, run: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
+        loop {
+            match tokio::spawn(run()).await {
+                Err(e) if e.is_panic() => {
+                    crate::telemetry::listener_restarted(listener);
+                    tracing::error!(listener, "listener panicked; starting it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                _ => return,
+            }
+        }
+    })
+}
+
+pub async fn syslog_udp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+    let sock = Arc::new(UdpSocket::bind(addr).await?);
+    let local = sock.local_addr()?;
+    supervise("syslog_udp", move || {
+        let (s, sock) = (s.clone(), sock.clone());
+        async move { syslog_udp_loop(s, sock).await }
+    });
+    Ok(local)
+}
+
+async fn syslog_udp_loop(s: AppState, sock: Arc<UdpSocket>) {
+    {
         let max = default_max(&s);
         let mut buf = vec![0u8; max.max(2048) + 1];
         loop {
@@ -76,8 +106,7 @@ pub async fn syslog_udp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
             let events = syslog_events(&s, "syslog_udp", &msgs);
             commit(&s, events).await;
         }
-    });
-    Ok(local)
+    }
 }
 
 /// An accept that failed (most often: out of file descriptors). Waiting a moment lets
@@ -244,10 +273,18 @@ async fn next_frame(
 }
 
 pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let sock = UdpSocket::bind(addr).await?;
+    let sock = Arc::new(UdpSocket::bind(addr).await?);
     let local = sock.local_addr()?;
-    let table = TrapTable::new(&s.cfg.snmp);
-    tokio::spawn(async move {
+    let table = Arc::new(TrapTable::new(&s.cfg.snmp));
+    supervise("snmp", move || {
+        let (s, sock, table) = (s.clone(), sock.clone(), table.clone());
+        async move { snmp_loop(s, sock, table).await }
+    });
+    Ok(local)
+}
+
+async fn snmp_loop(s: AppState, sock: Arc<UdpSocket>, table: Arc<TrapTable>) {
+    {
         let mut buf = vec![0u8; 65536];
         loop {
             let mut events = Vec::new();
@@ -282,6 +319,30 @@ pub async fn snmp_traps(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
             crate::telemetry::events_received("snmp", events.len() as u64);
             commit(&s, events).await;
         }
-    });
-    Ok(local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn a_listener_that_panics_is_started_again() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let done = supervise("test", move || {
+            let r = r.clone();
+            async move {
+                if r.fetch_add(1, Ordering::SeqCst) < 2 {
+                    panic!("a parser bug");
+                }
+            }
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(5), done)
+            .await
+            .expect("the supervisor ends once the loop ends cleanly")
+            .unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "two panics, two restarts");
+    }
 }

@@ -22,6 +22,10 @@ pub fn describe() {
     );
     describe_gauge!("sitrep_requests_in_flight", "HTTP ingest requests being handled");
     describe_counter!("sitrep_actions_total", "Operator actions applied to incidents");
+    describe_counter!(
+        "sitrep_listener_restarts_total",
+        "Listener loops started again after a panic, by listener"
+    );
     // journal
     describe_histogram!(
         "sitrep_journal_fsync_seconds",
@@ -102,6 +106,10 @@ pub fn event_rejected(source: &str, reason: &str) {
 
 pub fn connection_refused(listener: &'static str) {
     counter!("sitrep_connections_refused_total", "listener" => listener).increment(1);
+}
+
+pub fn listener_restarted(listener: &'static str) {
+    counter!("sitrep_listener_restarts_total", "listener" => listener).increment(1);
 }
 
 pub fn request_shed() {
