@@ -1,7 +1,7 @@
 //! The dead-letter file: every input the server could not turn into events, one
-//! [`DeadLetter`] per line in `dead-letters.jsonl`, rotated at `server.dead_letter_max_bytes`
-//! with one older file (`dead-letters.1.jsonl`) kept. Same shape as replay's
-//! `dead_letters.jsonl`; the Kafka worker carries the same fields as record headers.
+//! [`DeadLetter`] per line in `dead_letters.jsonl`, rotated at `server.dead_letter_max_bytes`
+//! with one older file (`dead_letters.1.jsonl`) kept. The same file name and shape as
+//! replay's (a data folder from before, with `dead-letters.jsonl`, is renamed on open); the Kafka worker carries the same fields as record headers.
 
 use sitrep_core::DeadLetter;
 use std::io::Write;
@@ -24,7 +24,17 @@ fn open_append(path: &Path) -> Option<std::fs::File> {
 
 impl DeadLetterFile {
     pub fn open(dir: &Path, max_bytes: u64) -> DeadLetterFile {
-        let path = dir.join("dead-letters.jsonl");
+        let path = dir.join("dead_letters.jsonl");
+        // the name replay and the docs use; data folders from before kept `dead-letters`
+        for (old, new) in [
+            ("dead-letters.jsonl", "dead_letters.jsonl"),
+            ("dead-letters.1.jsonl", "dead_letters.1.jsonl"),
+        ] {
+            let (old, new) = (dir.join(old), dir.join(new));
+            if old.exists() && !new.exists() {
+                let _ = std::fs::rename(old, new);
+            }
+        }
         DeadLetterFile {
             file: Mutex::new(open_append(&path)),
             path,
@@ -43,7 +53,7 @@ impl DeadLetterFile {
             .and_then(|f| f.metadata().ok())
             .is_some_and(|m| m.len() + line.len() as u64 > self.max_bytes);
         if full {
-            let _ = std::fs::rename(&self.path, self.path.with_file_name("dead-letters.1.jsonl"));
+            let _ = std::fs::rename(&self.path, self.path.with_file_name("dead_letters.1.jsonl"));
             *f = open_append(&self.path);
         }
         match f.as_mut() {
@@ -63,14 +73,25 @@ mod tests {
     use sitrep_core::Rejection;
 
     #[test]
+    fn a_file_under_the_old_name_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dead-letters.jsonl"), "{\"old\":1}\n").unwrap();
+        let f = DeadLetterFile::open(dir.path(), 1 << 20);
+        f.write(&DeadLetter::new("http", 0, &Rejection::Empty, b"", 4096));
+        let text = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
+        assert_eq!(text.lines().count(), 2, "old lines kept, new appended: {text}");
+        assert!(!dir.path().join("dead-letters.jsonl").exists());
+    }
+
+    #[test]
     fn rotates_at_the_limit_keeping_one_older_file() {
         let dir = tempfile::tempdir().unwrap();
         let f = DeadLetterFile::open(dir.path(), 600);
         for i in 0..10 {
             f.write(&DeadLetter::new("http", i, &Rejection::Empty, &[b'x'; 100], 4096));
         }
-        let now = std::fs::read_to_string(dir.path().join("dead-letters.jsonl")).unwrap();
-        let older = std::fs::read_to_string(dir.path().join("dead-letters.1.jsonl")).unwrap();
+        let now = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
+        let older = std::fs::read_to_string(dir.path().join("dead_letters.1.jsonl")).unwrap();
         assert!(
             now.len() <= 600 && older.len() <= 600,
             "{} {}",

@@ -15,7 +15,7 @@
 //! - [`journal`]: length-prefixed records, group-commit fsync, torn-tail recovery.
 //! - [`live`]: the live feed, the server's [`Sink`](sitrep_publish::Sink): metrics, the
 //!   UI's event stream and webhooks' source, dead letters.
-//! - [`dead_letters`]: the rotated `dead-letters.jsonl`.
+//! - [`dead_letters`]: the rotated `dead_letters.jsonl`.
 //! - [`error`]: the server's error type, [`ServerError`].
 //! - [`telemetry`]: every metric, named, described and emitted in one place.
 //! - [`webhooks`]: outbound incident notifications with retry and idempotency keys.

@@ -135,7 +135,7 @@ mod tests {
         let d = DeadLetter::with_reason("http", 3, "bad_json", "expected value", b"{oops", 1024);
         (&feed).write_dead_letters(&[d]).unwrap();
         (&feed).commit().unwrap();
-        let text = std::fs::read_to_string(dir.path().join("dead-letters.jsonl")).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("dead_letters.jsonl")).unwrap();
         assert!(text.contains("bad_json") && text.contains("{oops"), "{text}");
     }
 }

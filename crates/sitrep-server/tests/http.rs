@@ -85,7 +85,7 @@ async fn ingest_good_and_bad_then_recover_from_the_journal() {
     assert_eq!(reply["rejected"][0]["index"], 1);
     assert_eq!(reply["rejected"][0]["code"], "unknown_severity");
     // the bad one is in the dead letters with its reason
-    let dead = std::fs::read_to_string(d.path().join("dead-letters.jsonl")).unwrap();
+    let dead = std::fs::read_to_string(d.path().join("dead_letters.jsonl")).unwrap();
     assert!(
         dead.contains("unknown_severity") && dead.contains("banana"),
         "{dead}"

@@ -200,7 +200,7 @@ async fn snmp_traps_from_snmptrap_v1_and_v2c_and_link_up_clears() {
     let agent = format!("127.0.0.1:{}", server.bound.snmp.unwrap().port());
     run(Command::new("snmptrap").args(["-v", "1", "-c", "public", &agent, "", "10.0.0.9", "2", "0", ""]));
     let deadline = Instant::now() + Duration::from_secs(10);
-    let path = d2.path().join("dead-letters.jsonl");
+    let path = d2.path().join("dead_letters.jsonl");
     while !std::fs::read_to_string(&path)
         .unwrap_or_default()
         .contains("snmp_community")
@@ -239,7 +239,7 @@ async fn syslog_tcp_keeps_good_messages_before_a_bad_frame() {
     let digits = vec![b'7'; 1 << 20];
     let _ = c.write_all(&digits).await; // the server may close first
     drop(c);
-    let dead = d.path().join("dead-letters.jsonl");
+    let dead = d.path().join("dead_letters.jsonl");
     let deadline = Instant::now() + Duration::from_secs(10);
     let codes = loop {
         let text = std::fs::read_to_string(&dead).unwrap_or_default();
