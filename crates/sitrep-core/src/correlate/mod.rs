@@ -265,8 +265,8 @@ impl Cluster {
 mod tests {
     use crate::{Config, Engine, EngineOptions, Event, Severity, Update};
 
-    fn engine() -> Engine {
-        let cfg = Config::from_toml(
+    fn config() -> Config {
+        Config::from_toml(
             r#"
             [[correlation.recipes]]
             name = "same-site"
@@ -276,8 +276,11 @@ mod tests {
             min_alerts = 2
             "#,
         )
-        .unwrap();
-        Engine::new(&cfg, EngineOptions::default()).unwrap()
+        .unwrap()
+    }
+
+    fn engine() -> Engine {
+        Engine::new(&config(), EngineOptions::default()).unwrap()
     }
 
     fn alert(host: &str, site: &str, check: &str, secs: i64) -> Event {
@@ -338,21 +341,7 @@ mod tests {
     fn a_restored_correlator_goes_on_exactly_as_the_original() {
         let mut a = engine();
         a.process(&alert("r1", "ams", "bgp", 0));
-        let mut b = Engine::restore(
-            &Config::from_toml(
-                r#"
-            [[correlation.recipes]]
-            name = "same-site"
-            kind = "attribute"
-            equal = ["labels.site"]
-            window_secs = 60
-            min_alerts = 2
-            "#,
-            )
-            .unwrap(),
-            &a.snapshot(),
-        )
-        .unwrap();
+        let mut b = Engine::restore(&config(), &a.snapshot()).unwrap();
         a.drain_updates().for_each(drop);
         for e in [&mut a, &mut b] {
             e.process(&alert("r2", "ams", "link", 10));
