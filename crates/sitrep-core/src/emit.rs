@@ -98,38 +98,9 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::update::{IncidentChange, IncidentState, IncidentSummary, RootCause};
-    use crate::Severity;
 
     fn incident_update() -> IncidentUpdate {
-        IncidentUpdate {
-            v: SCHEMA_VERSION,
-            seq: 0,
-            time: 5,
-            change: IncidentChange::Opened,
-            incident: IncidentSummary {
-                id: "INC0-1".parse().unwrap(),
-                title: "t".into(),
-                state: IncidentState::Open,
-                severity: Severity::Major,
-                max_severity: Severity::Major,
-                recipe: "r".into(),
-                alert_count: 1,
-                source_count: 1,
-                first_time: 5,
-                last_time: 5,
-                root_cause: RootCause {
-                    alert_id: "A0-1".parse().unwrap(),
-                    signature: "s".into(),
-                    source: "h".into(),
-                    check: "c".into(),
-                    reason: "r".into(),
-                },
-                reopen_count: 0,
-                assignee: None,
-            },
-            added: Vec::new(),
-        }
+        crate::update::sample_incident_update()
     }
 
     #[test]

@@ -425,6 +425,39 @@ pub struct EngineStats {
     pub updates: u64,
 }
 
+/// An opened incident's update, for tests that need one.
+#[cfg(test)]
+pub(crate) fn sample_incident_update() -> IncidentUpdate {
+    IncidentUpdate {
+        v: SCHEMA_VERSION,
+        seq: 0,
+        time: 0,
+        change: IncidentChange::Opened,
+        incident: IncidentSummary {
+            id: "INC0-1".parse().unwrap(),
+            title: "t".into(),
+            state: IncidentState::Open,
+            severity: Severity::Major,
+            max_severity: Severity::Major,
+            recipe: "r".into(),
+            alert_count: 2,
+            source_count: 2,
+            first_time: 0,
+            last_time: 0,
+            root_cause: RootCause {
+                alert_id: "A0-1".parse().unwrap(),
+                signature: "s".into(),
+                source: "h".into(),
+                check: "c".into(),
+                reason: "earliest alert".into(),
+            },
+            reopen_count: 0,
+            assignee: None,
+        },
+        added: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,32 +465,8 @@ mod tests {
     #[test]
     fn update_json_is_tagged_and_versioned() {
         let u = Update::Incident(IncidentUpdate {
-            v: SCHEMA_VERSION,
             seq: 7,
-            time: 0,
-            change: IncidentChange::Opened,
-            incident: IncidentSummary {
-                id: "INC0-1".parse().unwrap(),
-                title: "t".into(),
-                state: IncidentState::Open,
-                severity: Severity::Major,
-                max_severity: Severity::Major,
-                recipe: "r".into(),
-                alert_count: 2,
-                source_count: 2,
-                first_time: 0,
-                last_time: 0,
-                root_cause: RootCause {
-                    alert_id: "A0-1".parse().unwrap(),
-                    signature: "s".into(),
-                    source: "h".into(),
-                    check: "c".into(),
-                    reason: "earliest alert".into(),
-                },
-                reopen_count: 0,
-                assignee: None,
-            },
-            added: vec![],
+            ..sample_incident_update()
         });
         let j = serde_json::to_value(&u).unwrap();
         assert_eq!(j["type"], "incident");
