@@ -50,6 +50,13 @@ pub struct LearnedConfig {
     pub recent: usize,
     /// Cut source names into parts (segments, prefixes, domain, IPv4 networks).
     pub name_parts: bool,
+    /// Learn which alert classes (checks) start together more often than chance, and
+    /// group bursts of alerts never seen before (see `correlate::cooccur`).
+    pub cooccurrence: bool,
+    /// Bounds on the co-occurrence memory: classes (checks) and (check, source) pairs
+    /// counted, and class pairs counted.
+    pub max_classes: usize,
+    pub max_class_pairs: usize,
 }
 
 impl Default for LearnedConfig {
@@ -66,6 +73,9 @@ impl Default for LearnedConfig {
             max_values: 2048,
             recent: 256,
             name_parts: true,
+            cooccurrence: true,
+            max_classes: 4096,
+            max_class_pairs: 8192,
         }
     }
 }

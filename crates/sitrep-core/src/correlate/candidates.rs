@@ -170,6 +170,15 @@ impl Correlator {
                 ev = self.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
                 via_member = true;
             }
+            if ev.is_empty() {
+                let (weight, evidence) = self.time_evidence(env, c, a, t, lt)?;
+                why.kind = "learned".into();
+                // weaker than any shared attribute (whose ranks are below 0): time evidence
+                // decides only where no attribute does
+                rank += 1.0 - weight.min(10.0) / 100.0;
+                why.evidence.push(evidence);
+                return Some((why, rank));
+            }
             let best = ev.first()?;
             why.kind = "learned".into();
             // a link through a member is one hop further than one to the anchor
@@ -209,6 +218,76 @@ impl Correlator {
         Some((why, rank))
     }
 
+    /// Evidence from when the alert starts against the cluster's anchor (`cooccur`): its
+    /// weight and the sentence that explains it, or `None`. Only within the window of the
+    /// anchor's start, and never against an informative place the two do not share.
+    fn time_evidence(
+        &self,
+        env: &Env,
+        c: &Cluster,
+        a: &Alert,
+        t: Millis,
+        lt: &AlertTokens,
+    ) -> Option<(f64, String)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        if c.anchor_class == 0 || lt.class == 0 {
+            return None;
+        }
+        let gap = t - c.first_time;
+        if gap < 0 || gap > lcfg.window_secs as i64 * 1000 {
+            return None;
+        }
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        if self
+            .learned
+            .conflict(lcfg, &lt.ids, &c.anchor_tokens, place)
+            .is_some()
+        {
+            return None;
+        }
+        let secs = gap as f64 / 1000.0;
+        if lt.novel && c.anchor_novel {
+            if let Some(b) = lt.burst {
+                let lift = (b.others + 1.0) / (b.expected + 1.0);
+                return Some((
+                    lift.ln(),
+                    format!(
+                        "started {secs:.0} s after it, one of {} alerts never seen before that                          started within {} s; here such alerts start {:.1} times an hour, so                          chance gives {:.2} in a window (probability ≤ {:.0e})",
+                        b.others as u64 + 1,
+                        lcfg.window_secs,
+                        b.per_hour,
+                        b.expected,
+                        b.chance
+                    ),
+                ));
+            }
+        }
+        let s = self
+            .learned
+            .costarts
+            .association(lcfg, lt.class, c.anchor_class)?;
+        let i = &env.store.interner;
+        let anchor_check = c.members.first().map_or("", |m| &m.check);
+        Some((
+            s.lift().ln(),
+            format!(
+                "`{}` and `{anchor_check}` have started within {} s of each other {:.0} times                  (this one included), {:.0}× as often as chance ({:.2} expected); this one                  {secs:.0} s after it",
+                i.resolve(a.check),
+                lcfg.window_secs,
+                s.together,
+                s.lift(),
+                s.expected
+            ),
+        ))
+    }
+
+    /// Keys whose differing values veto a join on time evidence: places and groups, not the
+    /// keys that name entities (two alerts on two hosts differ on `source` as a rule).
+    fn place_key(&self, name: &str) -> bool {
+        !matches!(name, "source" | "entity" | "service")
+            && !(name.starts_with("labels.") && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES)
+    }
+
     /// Places a newly raised occurrence: joins the best open incident, else the best pending
     /// cluster, else seeds pending clusters of its own.
     pub(crate) fn correlate(&mut self, env: &mut Env, slot: u32, t: Millis) {
@@ -217,7 +296,7 @@ impl Correlator {
         if (a.entropy as f64) < noise.join_threshold {
             return;
         }
-        let lt = self.learned_tokens(env, slot);
+        let lt = self.learned_tokens(env, slot, t);
         let a = env.store.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
@@ -265,6 +344,11 @@ impl Correlator {
                         .flatten()
                         .copied()
                         .collect();
+                    if lt.class != 0 {
+                        if let Some(recent) = self.index.learned.get(&(ri as u16, TIME_TOKEN)) {
+                            v.extend(recent.iter().rev().take(TIME_CANDIDATES));
+                        }
+                    }
                     v.sort_unstable();
                     v.dedup();
                     v
@@ -307,6 +391,9 @@ impl Correlator {
         if lt.observed {
             let lcfg = &env.c.cfg.correlation.learned;
             self.learned.observe(lcfg, t, &lt.ids);
+            if lt.class != 0 {
+                self.learned.costarts.observe(lcfg, t, lt.class, lt.seen_key);
+            }
         }
     }
 
@@ -344,7 +431,7 @@ impl Correlator {
     }
 
     /// The alert's learned tokens, when a learned recipe takes it (else empty).
-    pub(super) fn learned_tokens(&mut self, env: &mut Env, slot: u32) -> AlertTokens {
+    pub(super) fn learned_tokens(&mut self, env: &mut Env, slot: u32, t: Millis) -> AlertTokens {
         let a = env.store.alert(slot);
         let takes = env
             .c
@@ -355,11 +442,28 @@ impl Correlator {
             return AlertTokens::default();
         }
         let text = self.alert_tokens(env, a);
-        let ids = self.learned.intern(&env.c.cfg.correlation.learned, &text);
+        let lcfg = &env.c.cfg.correlation.learned;
+        let ids = self.learned.intern(lcfg, &text);
+        let (mut class, mut seen_key, mut novel, mut burst) = (0, 0, false, None);
+        if lcfg.cooccurrence {
+            let i = &env.store.interner;
+            let check = i.resolve(a.check);
+            // never 0: 0 means "no class"
+            class = learned::hash_value(check) | 1;
+            seen_key = learned::hash_value(&format!("{check}\u{1f}{}", i.resolve(a.source)));
+            novel = self.learned.costarts.is_novel(seen_key);
+            if novel {
+                burst = self.learned.costarts.burst(lcfg, t);
+            }
+        }
         AlertTokens {
             text,
             ids,
             observed: true,
+            class,
+            seen_key,
+            novel,
+            burst,
         }
     }
 }

@@ -41,6 +41,9 @@ impl Correlator {
                     .chain(&c.member_entities)
                     .copied()
                     .collect();
+                if c.anchor_class != 0 {
+                    tokens.push(TIME_TOKEN);
+                }
                 tokens.sort_unstable();
                 tokens.dedup();
                 for t in tokens {
@@ -69,6 +72,9 @@ impl Correlator {
                 .chain(&c.member_entities)
                 .copied()
                 .collect();
+            if c.anchor_class != 0 {
+                t.push(TIME_TOKEN);
+            }
             t.sort_unstable();
             t.dedup();
             t

@@ -29,6 +29,10 @@ use std::hash::{BuildHasher, Hasher};
 /// Key number (index into [`LearnedStats::keys`]) and value hash of one attribute token.
 pub(crate) type Token = (u16, u64);
 
+/// Key numbers from this one up are not attribute keys: the candidate index uses them for
+/// clusters found by when they started (`correlate::cooccur`).
+pub(crate) const MAX_KEY: u16 = u16::MAX - 16;
+
 /// The tokens of an alert, with the text of each (for explanations).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Tokens {
@@ -113,12 +117,7 @@ impl KeyStats {
     /// bound of the Poisson tail, `P(X ≥ k) ≤ e^-λ (eλ/k)^k` for `k > λ`. A bound rather than
     /// the exact tail: O(1) on the hot path, and it errs towards "not significant".
     pub fn chance(&self) -> f64 {
-        let k = self.shared;
-        let lambda = self.expected.max(1e-9);
-        if k <= lambda {
-            return 1.0;
-        }
-        (-lambda + k * (1.0 + lambda.ln() - k.ln())).exp().min(1.0)
+        chernoff(self.shared, self.expected)
     }
 
     /// Whether the key, as learned so far, says anything: enough pairs, enough lift, and
@@ -144,6 +143,10 @@ pub(crate) struct LearnedStats {
     recent: VecDeque<Recent>,
     /// Event time of the last decay step.
     decayed_at: Millis,
+    /// Which checks start together, and bursts of novel alerts (absent in snapshots from
+    /// before it existed).
+    #[serde(default)]
+    pub costarts: super::cooccur::CoStarts,
 }
 
 /// One piece of learned evidence for a pair of alerts.
@@ -155,7 +158,7 @@ pub(crate) struct Evidence {
     pub share: f64,
 }
 
-fn hash_value(v: &str) -> u64 {
+pub(crate) fn hash_value(v: &str) -> u64 {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     h.write(v.as_bytes());
     h.write_u8(0xff);
@@ -170,7 +173,7 @@ impl LearnedStats {
         for (k, v) in &tokens.list {
             let id = match self.by_name.get(k.as_str()) {
                 Some(id) => *id,
-                None if self.keys.len() < cfg.max_keys.min(u16::MAX as usize) => {
+                None if self.keys.len() < cfg.max_keys.min(MAX_KEY as usize) => {
                     let id = self.keys.len() as u16;
                     self.keys.push(KeyStats {
                         name: k.as_str().into(),
@@ -272,6 +275,40 @@ impl LearnedStats {
         out
     }
 
+    /// The first informative key on which the two token lists (each sorted) hold values and
+    /// share none: counter-evidence that vetoes a join made on time alone (alerts in two
+    /// regions do not belong together because they started together). `place_key` says
+    /// which keys may veto: not the ones that name entities, where differing is the rule.
+    pub fn conflict(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        place_key: impl Fn(u16) -> bool,
+    ) -> Option<u16> {
+        let mut i = 0;
+        while i < a.len() {
+            let key = a[i].0;
+            let end = i + a[i..].iter().take_while(|t| t.0 == key).count();
+            let theirs = b.iter().filter(|t| t.0 == key);
+            let mut held = false;
+            let mut shared = false;
+            for t in theirs {
+                held = true;
+                shared |= a[i..end].contains(t);
+            }
+            if held
+                && !shared
+                && self.keys.get(key as usize).is_some_and(|k| k.informative(cfg))
+                && place_key(key)
+            {
+                return Some(key);
+            }
+            i = end;
+        }
+        None
+    }
+
     /// Learns from an alert that starts at `t` with `tokens`: pairs it with the recent
     /// alerts within the window, then counts its values.
     pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token]) {
@@ -352,9 +389,21 @@ impl LearnedStats {
     }
 }
 
-/// Keeps the `keep` most frequent values (ties: the smaller hash), deterministically.
-fn prune(values: &mut BTreeMap<u64, f64>, keep: usize) {
-    let mut v: Vec<(u64, f64)> = values.iter().map(|(h, c)| (*h, *c)).collect();
+/// An upper bound on the probability that chance alone gives a count of `k` or more when
+/// `lambda` was expected: the Chernoff bound of the Poisson tail, `P(X ≥ k) ≤ e^-λ (eλ/k)^k`
+/// for `k > λ`. A bound rather than the exact tail: O(1) on the hot path, and it errs
+/// towards "not significant".
+pub(crate) fn chernoff(k: f64, lambda: f64) -> f64 {
+    let lambda = lambda.max(1e-9);
+    if k <= lambda {
+        return 1.0;
+    }
+    (-lambda + k * (1.0 + lambda.ln() - k.ln())).exp().min(1.0)
+}
+
+/// Keeps the `keep` most frequent entries (ties: the smaller key), deterministically.
+pub(crate) fn prune<K: Ord + Copy>(values: &mut BTreeMap<K, f64>, keep: usize) {
+    let mut v: Vec<(K, f64)> = values.iter().map(|(h, c)| (*h, *c)).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     // drop a tenth at once so that pruning is not paid on every new value
     v.truncate(keep - keep / 10);

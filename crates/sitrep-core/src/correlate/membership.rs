@@ -46,6 +46,12 @@ impl Correlator {
                 anchor_entity: a.entity,
                 anchor_tokens,
                 member_entities: Vec::new(),
+                anchor_class: if r.kind == RecipeKind::Learned {
+                    lt.class
+                } else {
+                    0
+                },
+                anchor_novel: r.kind == RecipeKind::Learned && lt.novel,
                 key: self.key_of(env, r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),

@@ -35,9 +35,11 @@
 // - `lifecycle`: windows, severity, resolve/reraise/reopen, close, purge, timeline.
 // - `views`: incident summaries and updates.
 // - `learned`: attribute statistics learned from the stream (pure data, own unit tests).
+// - `cooccur`: which checks start together, and bursts of novel alerts (pure data, tests).
 // - `similarity`, `topology`: the comparisons attribute and topology recipes use.
 mod candidates;
 mod clusters;
+pub(crate) mod cooccur;
 pub(crate) mod learned;
 mod lifecycle;
 mod membership;
@@ -107,6 +109,12 @@ pub(crate) struct Cluster {
     /// names the same entity as a member is linked to it, one hop, like a topology edge.
     #[serde(default)]
     pub member_entities: Vec<learned::Token>,
+    /// The anchor's class (check hash) and whether its start was novel (learned recipes
+    /// with co-occurrence on; 0 = none): the cluster may take alerts on time evidence.
+    #[serde(default)]
+    pub anchor_class: u64,
+    #[serde(default)]
+    pub anchor_novel: bool,
     pub key: u64,
     pub root: usize,
     pub root_reason: String,
@@ -209,7 +217,19 @@ pub(crate) struct AlertTokens {
     ids: Vec<learned::Token>,
     /// A learned recipe takes this alert: it feeds the statistics.
     observed: bool,
+    /// Its class (check hash) and `(check, source)` hash for co-occurrence (0: off).
+    class: u64,
+    seen_key: u64,
+    /// Its start is novel, and the significant burst of novel starts it is part of.
+    novel: bool,
+    burst: Option<cooccur::Burst>,
 }
+
+/// The candidate-index token under which learned clusters that may take alerts on time
+/// evidence (co-occurrence, bursts) are found.
+const TIME_TOKEN: learned::Token = (learned::MAX_KEY + 1, 0);
+/// Clusters a new alert is compared with on time evidence: the most recently seeded.
+const TIME_CANDIDATES: usize = 64;
 
 /// Candidate lookup structures, rebuilt from the clusters on restore.
 pub(crate) struct ClusterIndex {

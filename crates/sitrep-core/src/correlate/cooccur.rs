@@ -1,0 +1,346 @@
+//! correlate::cooccur: evidence from *when* alerts start, for joins that no shared attribute
+//! explains. Two statistics over alert starts, kept online in event time, decayed like the
+//! attribute statistics (`correlate::learned`) and bounded:
+//!
+//! - **Classes that start together** (the idea of Moogsoft's Tempus, streaming). An alert's
+//!   class is its check. Every start is paired with the other classes that started within
+//!   `window_secs` before it, and the pair's decayed count is set against what chance gives
+//!   two classes that start independently at their own rates: `λ = 2·w·n_a·n_b / span`. A
+//!   pair that has started together before, far more often than chance, is evidence. A
+//!   check that fires all the time has a large `n` and so learns no association.
+//! - **Bursts of novel alerts.** A start is *novel* when its `(check, source)` has not
+//!   started within the decay horizon. In a settled estate novel starts are rare, and many
+//!   of them within one window (an attack step, a new failure mode spreading) are far
+//!   beyond chance — a Poisson count at the learned rate of novel starts. The novel alerts
+//!   of a significant burst are grouped. A young stream, where everything is novel, has a
+//!   high rate and forms no burst; so does an estate that churns constantly.
+//!
+//! Both are tested against chance with the same Chernoff bound as the attribute lift
+//! (`max_chance`, `min_lift`). Memory: `max_classes` classes, `max_class_pairs` class pairs
+//! and as many `(check, source)` counts, `recent` starts; the least frequent tenth is
+//! dropped when a bound is reached (ties by hash: deterministic).
+
+use super::learned::{chernoff, prune};
+use crate::config::LearnedConfig;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct RecentStart {
+    time: Millis,
+    class: u64,
+    novel: bool,
+}
+
+/// The co-occurrence statistics of one partition; part of the engine snapshot (inside the
+/// learned statistics).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct CoStarts {
+    /// Decayed starts per class (check hash).
+    classes: BTreeMap<u64, f64>,
+    /// Decayed starts per `(check, source)` hash: what makes a start novel.
+    seen: BTreeMap<u64, f64>,
+    /// Decayed co-starts per class pair `(smaller hash, larger hash)`.
+    pairs: BTreeMap<(u64, u64), f64>,
+    /// Decayed event time observed, in ms: the span the counts were gathered over.
+    span_ms: f64,
+    /// Decayed novel starts.
+    novel: f64,
+    last: Option<Millis>,
+    decayed_at: Millis,
+    recent: VecDeque<RecentStart>,
+}
+
+/// A significant burst of novel starts around the alert being placed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Burst {
+    /// Novel starts in the window before this one.
+    pub others: f64,
+    /// The number chance gives at the learned rate of novel starts.
+    pub expected: f64,
+    pub chance: f64,
+    /// Novel starts per hour, as learned.
+    pub per_hour: f64,
+}
+
+/// Two classes that start together more often than chance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Association {
+    /// Co-starts, this one included.
+    pub together: f64,
+    pub expected: f64,
+    pub chance: f64,
+}
+
+impl Association {
+    pub fn lift(&self) -> f64 {
+        self.together / self.expected.max(1e-9)
+    }
+}
+
+fn pair(a: u64, b: u64) -> (u64, u64) {
+    (a.min(b), a.max(b))
+}
+
+impl CoStarts {
+    /// Whether a start of `(check, source)` hash `key` now would be novel.
+    pub fn is_novel(&self, key: u64) -> bool {
+        self.seen.get(&key).copied().unwrap_or(0.0) < 0.5
+    }
+
+    fn window(cfg: &LearnedConfig) -> f64 {
+        cfg.window_secs as f64 * 1000.0
+    }
+
+    /// The burst a novel start at `t` would belong to, if it is beyond chance.
+    pub fn burst(&self, cfg: &LearnedConfig, t: Millis) -> Option<Burst> {
+        let w = Self::window(cfg);
+        // a rate needs a span many windows long before it means anything
+        if self.span_ms < 10.0 * w {
+            return None;
+        }
+        let others = self
+            .recent
+            .iter()
+            .rev()
+            .take_while(|r| (t - r.time) as f64 <= w)
+            .filter(|r| r.novel)
+            .count() as f64;
+        if others < 1.0 {
+            return None;
+        }
+        let expected = self.novel / self.span_ms * w;
+        let chance = chernoff(others, expected);
+        let lift = (others + 1.0) / (expected + 1.0);
+        (chance <= cfg.max_chance && lift >= cfg.min_lift).then_some(Burst {
+            others,
+            expected,
+            chance,
+            per_hour: self.novel / self.span_ms * 3_600_000.0,
+        })
+    }
+
+    /// Whether a start of class `a` now, with a start of class `b` within the window, is
+    /// evidence: the two have started together before, more often than chance.
+    pub fn association(&self, cfg: &LearnedConfig, a: u64, b: u64) -> Option<Association> {
+        if a == b || self.span_ms < 10.0 * Self::window(cfg) {
+            return None;
+        }
+        let before = self.pairs.get(&pair(a, b)).copied().unwrap_or(0.0);
+        // "again": at least one earlier co-start that has not decayed away
+        if before < 0.5 {
+            return None;
+        }
+        let n_a = self.classes.get(&a).copied().unwrap_or(0.0) + 1.0;
+        let n_b = self.classes.get(&b).copied().unwrap_or(0.0).max(1.0);
+        let together = before + 1.0;
+        let expected = 2.0 * Self::window(cfg) * n_a * n_b / self.span_ms;
+        let chance = chernoff(together, expected);
+        let s = Association {
+            together,
+            expected,
+            chance,
+        };
+        (chance <= cfg.max_chance && s.lift() >= cfg.min_lift).then_some(s)
+    }
+
+    /// Learns from a start of `class` (and `(check, source)` hash `seen_key`) at `t`.
+    pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, class: u64, seen_key: u64) {
+        self.decay(cfg, t);
+        if let Some(last) = self.last {
+            self.span_ms += (t - last).max(0) as f64;
+        }
+        self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        let w = Self::window(cfg);
+        while self.recent.front().is_some_and(|r| ((t - r.time) as f64) > w) {
+            self.recent.pop_front();
+        }
+        let mut partners: Vec<u64> = self
+            .recent
+            .iter()
+            .rev()
+            .map(|r| r.class)
+            .filter(|c| *c != class)
+            .take(cfg.max_pairs)
+            .collect();
+        partners.sort_unstable();
+        partners.dedup();
+        for b in partners {
+            *self.pairs.entry(pair(class, b)).or_default() += 1.0;
+        }
+        if self.pairs.len() > cfg.max_class_pairs {
+            prune(&mut self.pairs, cfg.max_class_pairs);
+        }
+        let novel = self.is_novel(seen_key);
+        if novel {
+            self.novel += 1.0;
+        }
+        *self.classes.entry(class).or_default() += 1.0;
+        if self.classes.len() > cfg.max_classes {
+            prune(&mut self.classes, cfg.max_classes);
+        }
+        *self.seen.entry(seen_key).or_default() += 1.0;
+        if self.seen.len() > cfg.max_class_pairs {
+            prune(&mut self.seen, cfg.max_class_pairs);
+        }
+        self.recent.push_back(RecentStart {
+            time: t,
+            class,
+            novel,
+        });
+        if self.recent.len() > cfg.recent {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Entries held: classes, `(check, source)` counts, class pairs.
+    #[cfg(test)]
+    pub fn len(&self) -> (usize, usize, usize) {
+        (self.classes.len(), self.seen.len(), self.pairs.len())
+    }
+
+    /// The same stepwise exponential decay as the attribute statistics: whole steps of a
+    /// tenth of the half-life, so the result depends on event time only.
+    fn decay(&mut self, cfg: &LearnedConfig, t: Millis) {
+        let step = (cfg.half_life_secs as i64 * 100).max(1);
+        if self.decayed_at == 0 {
+            self.decayed_at = t - t.rem_euclid(step);
+            return;
+        }
+        let steps = (t - self.decayed_at) / step;
+        if steps <= 0 {
+            return;
+        }
+        self.decayed_at += steps * step;
+        let f = 0.5f64.powf(steps.min(1000) as f64 / 10.0);
+        self.span_ms *= f;
+        self.novel *= f;
+        for m in [&mut self.classes, &mut self.seen] {
+            m.retain(|_, c| {
+                *c *= f;
+                *c >= 0.01
+            });
+        }
+        self.pairs.retain(|_, c| {
+            *c *= f;
+            *c >= 0.01
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Millis = 60_000;
+
+    fn cfg() -> LearnedConfig {
+        LearnedConfig::default()
+    }
+
+    fn h(s: &str) -> u64 {
+        super::super::learned::hash_value(s)
+    }
+
+    /// A quiet estate: one routine start every 5 minutes from a handful of checks on a
+    /// handful of hosts, so every (check, source) has been seen.
+    fn quiet(s: &mut CoStarts, from: Millis, hours: i64) -> Millis {
+        let c = cfg();
+        let mut t = from;
+        for i in 0..hours * 12 {
+            let check = format!("routine{}", i % 4);
+            let host = format!("h{}", i % 3);
+            s.observe(&c, t, h(&check), h(&format!("{check}|{host}")));
+            t += 5 * MIN;
+        }
+        t
+    }
+
+    #[test]
+    fn a_burst_of_novel_alerts_in_a_quiet_estate_is_beyond_chance() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let t = quiet(&mut s, 1_000_000_000, 48);
+        // four never-seen (check, source) pairs within 20 s
+        for (i, name) in ["scan", "404", "forbidden", "nmap"].iter().enumerate() {
+            let at = t + i as i64 * 5000;
+            // at this estate's rate (12 novel starts in two days) two novel starts in a
+            // minute could still be chance (p ≈ 0.01); three cannot
+            if i == 1 {
+                assert_eq!(s.burst(&c, at), None);
+            }
+            if i > 1 {
+                let b = s.burst(&c, at).expect("a burst");
+                assert_eq!(b.others, i as f64);
+                assert!(b.expected < 0.05 && b.chance < 1e-3, "{b:?}");
+            }
+            assert!(s.is_novel(h(&format!("{name}|web"))));
+            s.observe(&c, at, h(name), h(&format!("{name}|web")));
+        }
+        // the same checks again a minute later are no longer novel
+        assert!(!s.is_novel(h("scan|web")));
+    }
+
+    #[test]
+    fn a_young_stream_where_everything_is_new_forms_no_burst() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let mut t = 1_000_000_000;
+        for i in 0..200 {
+            assert_eq!(s.burst(&c, t), None, "start {i}");
+            s.observe(&c, t, h(&format!("c{i}")), h(&format!("c{i}|x")));
+            t += 3000;
+        }
+    }
+
+    #[test]
+    fn classes_that_start_together_again_gain_an_association_and_chatty_ones_do_not() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let mut t = 1_000_000_000;
+        for episode in 0..12 {
+            // the chatty check fires every 20 s, always
+            for k in 0..90 {
+                s.observe(&c, t + k * 20_000, h("chatty"), h(&format!("chatty|{k}")));
+            }
+            // once per half hour, `link_down` and then `bgp_down` within 10 s
+            s.observe(
+                &c,
+                t + 600_000,
+                h("link_down"),
+                h(&format!("link_down|{episode}")),
+            );
+            if episode < 11 {
+                s.observe(&c, t + 610_000, h("bgp_down"), h(&format!("bgp_down|{episode}")));
+            }
+            t += 1_800_000;
+        }
+        let a = s
+            .association(&c, h("bgp_down"), h("link_down"))
+            .expect("associated");
+        // eleven co-starts, decayed over six hours
+        assert!(a.together >= 10.0 && a.lift() > 10.0, "{a:?}");
+        assert_eq!(s.association(&c, h("bgp_down"), h("chatty")), None);
+        assert_eq!(s.association(&c, h("link_down"), h("chatty")), None);
+        assert_eq!(s.association(&c, h("link_down"), h("link_down")), None);
+    }
+
+    #[test]
+    fn memory_stays_within_the_bounds() {
+        let c = LearnedConfig {
+            max_classes: 50,
+            max_class_pairs: 200,
+            ..cfg()
+        };
+        let mut s = CoStarts::default();
+        let mut t = 1_000_000_000;
+        for i in 0..5000u64 {
+            s.observe(&c, t, i % 997, i);
+            t += 1000;
+            let (classes, seen, pairs) = s.len();
+            assert!(classes <= 50 && seen <= 200 && pairs <= 200);
+            assert!(s.recent.len() <= c.recent);
+        }
+    }
+}
