@@ -284,8 +284,9 @@ impl Correlator {
     /// Keys whose differing values veto a join on time evidence: places and groups, not the
     /// keys that name entities (two alerts on two hosts differ on `source` as a rule).
     fn place_key(&self, name: &str) -> bool {
-        !matches!(name, "source" | "entity" | "service")
-            && !(name.starts_with("labels.") && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES)
+        let names_entities = matches!(name, "source" | "entity" | "service")
+            || (name.starts_with("labels.") && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES);
+        !names_entities
     }
 
     /// Places a newly raised occurrence: joins the best open incident, else the best pending
