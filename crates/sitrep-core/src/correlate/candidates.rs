@@ -164,10 +164,14 @@ impl Correlator {
         }
         if r.kind == RecipeKind::Learned {
             let lcfg = &env.c.cfg.correlation.learned;
-            let mut ev = self.learned.shared_evidence(lcfg, &lt.ids, &c.anchor_tokens);
+            let mut ev = self
+                .learned
+                .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
             let mut via_member = false;
             if ev.is_empty() {
-                ev = self.learned.shared_evidence(lcfg, &lt.ids, &c.member_entities);
+                ev = self
+                    .learned
+                    .shared_evidence(lcfg, &lt.ids, &c.member_entities, t - c.last_time);
                 via_member = true;
             }
             if ev.is_empty() {
@@ -248,11 +252,10 @@ impl Correlator {
         let secs = gap as f64 / 1000.0;
         if lt.novel && c.anchor_novel {
             if let Some(b) = lt.burst {
-                let lift = (b.others + 1.0) / (b.expected + 1.0);
                 return Some((
-                    lift.ln(),
+                    b.lift().ln(),
                     format!(
-                        "started {secs:.0} s after it, one of {} alerts never seen before that                          started within {} s; here such alerts start {:.1} times an hour, so                          chance gives {:.2} in a window (probability ≤ {:.0e})",
+                        "started {secs:.0} s after it, one of {} alerts never seen before that started within {} s; here such alerts start {:.1} times an hour, so chance gives {:.2} in a window (probability ≤ {:.0e})",
                         b.others as u64 + 1,
                         lcfg.window_secs,
                         b.per_hour,
@@ -271,7 +274,7 @@ impl Correlator {
         Some((
             s.lift().ln(),
             format!(
-                "`{}` and `{anchor_check}` have started within {} s of each other {:.0} times                  (this one included), {:.0}× as often as chance ({:.2} expected); this one                  {secs:.0} s after it",
+                "`{}` and `{anchor_check}` have started within {} s of each other {:.0} times (this one included), {:.0}× as often as chance ({:.2} expected); this one {secs:.0} s after it",
                 i.resolve(a.check),
                 lcfg.window_secs,
                 s.together,

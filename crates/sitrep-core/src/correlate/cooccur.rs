@@ -64,6 +64,12 @@ pub(crate) struct Burst {
     pub per_hour: f64,
 }
 
+impl Burst {
+    pub fn lift(&self) -> f64 {
+        self.others / self.expected.max(1e-9)
+    }
+}
+
 /// Two classes that start together more often than chance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Association {
@@ -112,8 +118,7 @@ impl CoStarts {
         }
         let expected = self.novel / self.span_ms * w;
         let chance = chernoff(others, expected);
-        let lift = (others + 1.0) / (expected + 1.0);
-        (chance <= cfg.max_chance && lift >= cfg.min_lift).then_some(Burst {
+        (chance <= cfg.max_chance && others / expected.max(1e-9) >= cfg.min_lift).then_some(Burst {
             others,
             expected,
             chance,

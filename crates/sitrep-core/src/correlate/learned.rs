@@ -103,6 +103,45 @@ pub(crate) struct KeyStats {
     pub pairs: f64,
     pub shared: f64,
     pub expected: f64,
+    /// The same counts by the gap between the two starts (see [`band_of`]): a region
+    /// shared by alerts 5 s apart says more than one shared by alerts 55 s apart.
+    #[serde(default)]
+    pub bands: [Band; BANDS],
+}
+
+/// Gap bands of close pairs: within a sixth of the window, within half of it, within it.
+pub(crate) const BANDS: usize = 3;
+
+/// The band of a gap between two starts.
+pub(crate) fn band_of(cfg: &LearnedConfig, gap: Millis) -> usize {
+    let w = cfg.window_secs as i64 * 1000;
+    if gap * 6 <= w {
+        0
+    } else if gap * 2 <= w {
+        1
+    } else {
+        2
+    }
+}
+
+/// Close pairs in one gap band: pairs, those sharing the value, those expected to by chance.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Band {
+    pub pairs: f64,
+    pub shared: f64,
+    pub expected: f64,
+}
+
+impl Band {
+    pub fn lift(&self) -> f64 {
+        (self.shared + 1.0) / (self.expected + 1.0)
+    }
+
+    pub fn informative(&self, cfg: &LearnedConfig) -> bool {
+        self.pairs >= cfg.min_pairs as f64
+            && self.lift() >= cfg.min_lift
+            && chernoff(self.shared, self.expected) <= cfg.max_chance
+    }
 }
 
 impl KeyStats {
@@ -227,13 +266,19 @@ impl LearnedStats {
         c / self.alerts.max(1.0)
     }
 
-    /// The evidence a shared token gives, if any.
-    pub fn evidence(&self, cfg: &LearnedConfig, token: Token) -> Option<Evidence> {
+    /// The evidence a token shared by two alerts that started `gap` apart gives, if any:
+    /// judged on the pairs of the gap's band once it has enough of them, else on all.
+    pub fn evidence(&self, cfg: &LearnedConfig, token: Token, gap: Millis) -> Option<Evidence> {
         let k = self.keys.get(token.0 as usize)?;
-        if !k.informative(cfg) {
+        let band = &k.bands[band_of(cfg, gap)];
+        let (informative, lift) = if band.pairs >= cfg.min_pairs as f64 {
+            (band.informative(cfg), band.lift())
+        } else {
+            (k.informative(cfg), k.lift())
+        };
+        if !informative {
             return None;
         }
-        let lift = k.lift();
         let share = self.share(token);
         if share > cfg.max_share {
             return None;
@@ -247,7 +292,13 @@ impl LearnedStats {
     }
 
     /// The evidence that two token lists (each sorted) share, strongest first, one per key.
-    pub fn shared_evidence(&self, cfg: &LearnedConfig, a: &[Token], b: &[Token]) -> Vec<Evidence> {
+    pub fn shared_evidence(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        gap: Millis,
+    ) -> Vec<Evidence> {
         let mut out: Vec<Evidence> = Vec::new();
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
@@ -255,7 +306,7 @@ impl LearnedStats {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    if let Some(e) = self.evidence(cfg, a[i]) {
+                    if let Some(e) = self.evidence(cfg, a[i], gap) {
                         match out.last_mut() {
                             // a rarer shared value of the same key: the stronger statement
                             Some(l) if l.key == e.key => {
@@ -318,6 +369,7 @@ impl LearnedStats {
             self.recent.pop_front();
         }
         for r in self.recent.iter().rev().take(cfg.max_pairs) {
+            let band = band_of(cfg, t - r.time);
             // per key both alerts hold: one pair; shared when any value is the same;
             // expected by chance: the chance a random alert with the key holds one of ours
             let mut i = 0;
@@ -332,11 +384,14 @@ impl LearnedStats {
                         .iter()
                         .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
                         .sum();
+                    let shared = tokens[i..end].iter().any(|t| theirs.contains(&t.1));
                     k.pairs += 1.0;
                     k.expected += p.min(1.0);
-                    if tokens[i..end].iter().any(|t| theirs.contains(&t.1)) {
-                        k.shared += 1.0;
-                    }
+                    k.shared += f64::from(u8::from(shared));
+                    let b = &mut k.bands[band];
+                    b.pairs += 1.0;
+                    b.expected += p.min(1.0);
+                    b.shared += f64::from(u8::from(shared));
                 }
                 i = end;
             }
@@ -381,6 +436,11 @@ impl LearnedStats {
             k.pairs *= f;
             k.shared *= f;
             k.expected *= f;
+            for b in &mut k.bands {
+                b.pairs *= f;
+                b.shared *= f;
+                b.expected *= f;
+            }
             k.values.retain(|_, c| {
                 *c *= f;
                 *c >= 0.01
@@ -479,10 +539,10 @@ mod tests {
         }
         let region = s.lookup(&toks(&[("labels.region", "r3")]))[0];
         let kind = s.lookup(&toks(&[("labels.kind", "pod")]))[0];
-        let e = s.evidence(&c, region).expect("region is evidence");
+        let e = s.evidence(&c, region, 60_000).expect("region is evidence");
         assert!(e.lift > 3.0, "{e:?}");
         assert!(
-            s.evidence(&c, kind).is_none(),
+            s.evidence(&c, kind, 60_000).is_none(),
             "kind lift {}",
             s.keys[kind.0 as usize].lift()
         );
@@ -503,7 +563,7 @@ mod tests {
             t += 300_000;
         }
         let a = s.lookup(&toks(&[("labels.site", "s59"), ("labels.env", "prod")]));
-        let ev = s.shared_evidence(&c, &a, &a);
+        let ev = s.shared_evidence(&c, &a, &a, 60_000);
         assert_eq!(ev.len(), 1, "{ev:?}");
         assert_eq!(s.key_name(ev[0].key), "labels.site");
     }
