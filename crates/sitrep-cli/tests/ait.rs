@@ -48,6 +48,10 @@ fn ait_ads_scenarios_are_correlated_and_scored_beside_the_baseline() {
             r["sitrep_incidents"].as_u64().unwrap() > 0,
             "{name}: no incident at all"
         );
+        // a regression guard at the level reached when co-occurrence and novel bursts were
+        // added (0.32–0.45, docs/evaluation.md), with a margin; never a tuning target
+        let f1 = r["sitrep"]["f1"].as_f64().unwrap();
+        assert!(f1 >= 0.25, "{name}: sitrep F1 {f1:.3}");
     }
     // an empty folder is an error, never an average of nothing
     let empty = d.path().join("empty");
