@@ -205,6 +205,9 @@ impl Correlator {
                 if state == ClusterState::Closed {
                     return Err(invalid("merge into"));
                 }
+                let lesson = format!("the merge of {from} into {} on {}", cmd.incident, day(t));
+                let (ours, theirs) = (self.classes_of(cid, &[]), self.classes_of(other, &[]));
+                self.teach(env, &ours, &theirs, true, &lesson);
                 let moved: Vec<Member> = self.clusters[&other].members.clone();
                 let slots: Vec<(u32, u64)> = moved.iter().map(|m| (m.slot, m.alert)).collect();
                 self.take_members(env, cid, other, &slots, t, "merged", by, false)?;
@@ -223,6 +226,11 @@ impl Correlator {
                         "split would take every alert: nothing would remain".into(),
                     ));
                 }
+                let out: Vec<u64> = slots.iter().map(|(_, id)| *id).collect();
+                let staying = self.classes_of(cid, &out);
+                let leaving = self.classes_of_alerts(cid, &out);
+                let lesson = format!("the split of {} on {}", cmd.incident, day(t));
+                self.teach(env, &leaving, &staying, false, &lesson);
                 let new_cid = self.new_incident_like(env, cid, t);
                 self.take_members(env, new_cid, cid, &slots, t, "split", by, true)?;
                 let new_id = env.incident_id(self.clusters[&new_cid].incident.expect("numbered"));
@@ -260,6 +268,12 @@ impl Correlator {
                         "moving its only alert would leave the incident empty: merge it instead".into(),
                     ));
                 }
+                let out = [slots[0].1];
+                let (staying, moving) = (self.classes_of(cid, &out), self.classes_of_alerts(cid, &out));
+                let joining = self.classes_of(target, &[]);
+                let lesson = format!("the move of {alert} from {} to {to} on {}", cmd.incident, day(t));
+                self.teach(env, &moving, &staying, false, &lesson);
+                self.teach(env, &moving, &joining, true, &lesson);
                 self.take_members(env, target, cid, &slots, t, "moved", by, true)?;
                 self.note(cid, t, format!("{alert} moved to {to}"), by);
                 self.note(target, t, format!("{alert} moved here from {}", cmd.incident), by);
@@ -268,6 +282,42 @@ impl Correlator {
             }
         }
         Ok(())
+    }
+
+    /// The distinct classes (checks, as the learned recipe hashes them) of a cluster's
+    /// members other than the alerts `except`; at most 16, the first members first.
+    fn classes_of(&self, cid: u64, except: &[u64]) -> Vec<u64> {
+        self.classes_where(cid, |id| !except.contains(&id))
+    }
+
+    /// The distinct classes of the members that are the alerts `only`.
+    fn classes_of_alerts(&self, cid: u64, only: &[u64]) -> Vec<u64> {
+        self.classes_where(cid, |id| only.contains(&id))
+    }
+
+    fn classes_where(&self, cid: u64, keep: impl Fn(u64) -> bool) -> Vec<u64> {
+        let mut v: Vec<u64> = Vec::new();
+        for m in &self.clusters[&cid].members {
+            let class = crate::correlate::learned::hash_value(&m.check) | 1;
+            if keep(m.alert) && !v.contains(&class) && v.len() < 16 {
+                v.push(class);
+            }
+        }
+        v
+    }
+
+    /// An operator's merge, split or move as a lesson for the learned recipe: every class of
+    /// `a` with every class of `b`, together or apart (`correlate::cooccur`).
+    fn teach(&mut self, env: &Env, a: &[u64], b: &[u64], together: bool, lesson: &str) {
+        let cfg = &env.c.cfg.correlation.learned;
+        if !cfg.cooccurrence {
+            return;
+        }
+        for &x in a {
+            for &y in b {
+                self.learned.costarts.teach(cfg, x, y, together, lesson);
+            }
+        }
     }
 
     fn close_now(&mut self, env: &mut Env, cid: u64, t: Millis, what: String, by: &str) {
@@ -407,4 +457,9 @@ impl Correlator {
         self.refresh_severity(env, to);
         Ok(())
     }
+}
+
+/// The day of an event time, as lessons name it (`2026-12-03`).
+fn day(t: Millis) -> String {
+    crate::time::format_rfc3339(t).chars().take(10).collect()
 }

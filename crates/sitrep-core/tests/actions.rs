@@ -250,3 +250,75 @@ fn commands_are_part_of_the_snapshot() {
     assert_eq!(j["action"], "assign");
     assert_eq!(j["to"], "x");
 }
+
+/// Issue 12, operator feedback: merging billing's incident into checkout's teaches the
+/// learned recipe that their checks belong together; an hour later the same checks on
+/// other hosts and services, 10 s apart and sharing nothing, join — explained by the
+/// merge — where an engine never taught leaves them apart. A split teaches the opposite.
+#[test]
+fn a_merge_teaches_the_learned_recipe_and_a_split_unteaches_it() {
+    let later = |e: &mut Engine| {
+        e.process(&ev(
+            3600 * S,
+            "web-9",
+            "http_5xx",
+            "search",
+            "search returns HTTP 503",
+        ));
+        e.process(&ev(
+            3610 * S,
+            "db-9",
+            "replication",
+            "ledger",
+            "ledger replica lagging behind",
+        ));
+        let a = e.alerts();
+        let of = |src: &str| a.iter().find(|x| x.source == src).and_then(|x| x.incident);
+        (of("web-9"), of("db-9"))
+    };
+    let mut untaught = setup();
+    let (w, d) = later(&mut untaught);
+    assert!(w.is_none() || w != d, "apart without a lesson: {w:?} {d:?}");
+
+    let mut e = setup();
+    e.apply(&cmd(
+        "INC0-1",
+        10 * S,
+        Action::Merge {
+            from: "INC0-2".into(),
+        },
+    ))
+    .unwrap();
+    let (w, d) = later(&mut e);
+    assert!(w.is_some() && w == d, "together after the merge: {w:?} {d:?}");
+    let inc = e
+        .incidents()
+        .into_iter()
+        .find(|i| Some(i.summary.id) == w)
+        .unwrap();
+    let why = &inc.members[1].why;
+    assert_eq!(why.kind, "learned");
+    assert!(
+        why.evidence[0].contains("learned from the merge of INC0-2 into INC0-1 on 2026-11-24"),
+        "{why:?}"
+    );
+
+    // splitting them apart twice outweighs the one merge: the pair is vetoed again
+    let mut e = setup();
+    e.apply(&cmd(
+        "INC0-1",
+        10 * S,
+        Action::Merge {
+            from: "INC0-2".into(),
+        },
+    ))
+    .unwrap();
+    for (t, alert) in [(20, "A0-4"), (30, "A0-1")] {
+        let split = Action::Split {
+            alerts: vec![alert.into()],
+        };
+        let _ = e.apply(&cmd("INC0-1", t * S, split));
+    }
+    let (w, d) = later(&mut e);
+    assert!(w.is_none() || w != d, "apart after the splits: {w:?} {d:?}");
+}

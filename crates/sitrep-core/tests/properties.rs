@@ -114,3 +114,65 @@ proptest! {
         }
     }
 }
+
+/// No topology, so every alert goes through the learned recipe, with memory bounds far
+/// below the stream's variety: the learned statistics (attributes, co-occurrence of checks,
+/// novel bursts) stay within their bounds and a snapshot/restore at any point changes
+/// nothing downstream.
+const LEARNED_CFG: &str = r#"
+[correlation.learned]
+min_pairs = 2
+max_keys = 6
+max_values = 10
+recent = 8
+max_pairs = 4
+max_classes = 10
+max_class_pairs = 10
+"#;
+
+fn len_of(v: &serde_json::Value, path: &[&str]) -> usize {
+    let mut v = v;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_object()
+        .map(|o| o.len())
+        .or(v.as_array().map(|a| a.len()))
+        .unwrap_or(0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn learned_state_stays_bounded_and_restores_identically(events in stream(), cut in 0usize..300) {
+        let cfg = Config::from_toml(LEARNED_CFG).unwrap();
+        let mut e = Engine::new(&cfg, EngineOptions::default()).unwrap();
+        let cut = cut.min(events.len());
+        let mut restored: Option<Engine> = None;
+        for (i, ev) in events.iter().enumerate() {
+            if i == cut {
+                restored = Some(Engine::restore(&cfg, &e.snapshot()).unwrap());
+            }
+            e.process(ev);
+            if let Some(r) = restored.as_mut() {
+                r.process(ev);
+            }
+            let snap: serde_json::Value = serde_json::from_slice(&e.snapshot()).unwrap();
+            let l = &snap["learned"];
+            prop_assert!(len_of(l, &["keys"]) <= 6);
+            for k in l["keys"].as_array().unwrap() {
+                prop_assert!(k["values"].as_object().unwrap().len() <= 10);
+            }
+            prop_assert!(len_of(l, &["recent"]) <= 8);
+            prop_assert!(len_of(l, &["costarts", "classes"]) <= 10);
+            prop_assert!(len_of(l, &["costarts", "seen"]) <= 10);
+            prop_assert!(len_of(l, &["costarts", "pairs"]) <= 10);
+            prop_assert!(len_of(l, &["costarts", "recent"]) <= 8);
+        }
+        if let Some(r) = restored {
+            prop_assert_eq!(output(&e), output(&r));
+            prop_assert_eq!(e.snapshot(), r.snapshot());
+        }
+    }
+}

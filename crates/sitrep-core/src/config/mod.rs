@@ -118,8 +118,17 @@ impl Config {
             }
         }
         let l = &self.correlation.learned;
-        if l.max_values < 10 || l.recent == 0 || l.max_keys == 0 || l.window_secs == 0 {
-            return bad("correlation.learned: max_values ≥ 10, recent, max_keys and window_secs > 0".into());
+        if l.max_values < 10
+            || l.max_classes < 10
+            || l.max_class_pairs < 10
+            || l.recent == 0
+            || l.max_keys == 0
+            || l.window_secs == 0
+        {
+            return bad(
+                "correlation.learned: max_values, max_classes and max_class_pairs ≥ 10; recent, max_keys and window_secs > 0"
+                    .into(),
+            );
         }
         if l.min_lift.is_nan()
             || l.min_lift <= 1.0

@@ -164,6 +164,15 @@ impl Correlator {
         }
         if r.kind == RecipeKind::Learned {
             let lcfg = &env.c.cfg.correlation.learned;
+            // operators took these checks apart more often than they put them together
+            if self
+                .learned
+                .costarts
+                .lesson(lt.class, c.anchor_class)
+                .is_some_and(|l| l.weight < 0.0)
+            {
+                return None;
+            }
             let mut ev = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
@@ -250,6 +259,24 @@ impl Correlator {
             return None;
         }
         let secs = gap as f64 / 1000.0;
+        let i = &env.store.interner;
+        let anchor_check = c.members.first().map_or("", |m| &m.check);
+        if let Some(l) = self
+            .learned
+            .costarts
+            .lesson(lt.class, c.anchor_class)
+            .filter(|l| l.weight > 0.0)
+        {
+            return Some((
+                (1.0 + l.weight).ln() + 1.0,
+                format!(
+                    "operators put `{}` with `{anchor_check}` (learned from {}); this one \
+                     {secs:.0} s after it",
+                    i.resolve(a.check),
+                    l.from
+                ),
+            ));
+        }
         if lt.novel && c.anchor_novel {
             if let Some(b) = lt.burst {
                 return Some((
@@ -269,8 +296,6 @@ impl Correlator {
             .learned
             .costarts
             .association(lcfg, lt.class, c.anchor_class)?;
-        let i = &env.store.interner;
-        let anchor_check = c.members.first().map_or("", |m| &m.check);
         Some((
             s.lift().ln(),
             format!(

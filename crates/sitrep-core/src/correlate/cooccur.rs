@@ -42,6 +42,7 @@ pub(crate) struct CoStarts {
     /// Decayed starts per `(check, source)` hash: what makes a start novel.
     seen: BTreeMap<u64, f64>,
     /// Decayed co-starts per class pair `(smaller hash, larger hash)`.
+    #[serde(with = "pair_map")]
     pairs: BTreeMap<(u64, u64), f64>,
     /// Decayed event time observed, in ms: the span the counts were gathered over.
     span_ms: f64,
@@ -50,6 +51,20 @@ pub(crate) struct CoStarts {
     last: Option<Millis>,
     decayed_at: Millis,
     recent: VecDeque<RecentStart>,
+    /// What operators taught by merging, splitting and moving: per class pair, a weight
+    /// (+1 for each time they were put together, −1 for each time they were taken apart)
+    /// and the last lesson in words. Not decayed (an operator's judgement does not fade
+    /// with a day's traffic); bounded by `max_class_pairs`, the weakest dropped first.
+    #[serde(default, with = "pair_map")]
+    lessons: BTreeMap<(u64, u64), Lesson>,
+}
+
+/// One class pair's lesson from operators.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Lesson {
+    pub weight: f64,
+    /// The last action that taught it ("the merge of INC0-12 into INC0-7 on 2026-12-03").
+    pub from: String,
 }
 
 /// A significant burst of novel starts around the alert being placed.
@@ -82,6 +97,26 @@ pub(crate) struct Association {
 impl Association {
     pub fn lift(&self) -> f64 {
         self.together / self.expected.max(1e-9)
+    }
+}
+
+/// A map keyed by class pairs, written as a list of entries (JSON keys must be strings).
+mod pair_map {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<V: Serialize, S: Serializer>(
+        m: &BTreeMap<(u64, u64), V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(u64, u64), V>, D::Error> {
+        let v: Vec<((u64, u64), V)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().collect())
     }
 }
 
@@ -197,6 +232,33 @@ impl CoStarts {
         if self.recent.len() > cfg.recent {
             self.recent.pop_front();
         }
+    }
+
+    /// Records an operator's judgement on classes `a` and `b`: `together` (merge, move in)
+    /// or apart (split, move out). A class with itself teaches nothing.
+    pub fn teach(&mut self, cfg: &LearnedConfig, a: u64, b: u64, together: bool, from: &str) {
+        if a == b {
+            return;
+        }
+        let l = self.lessons.entry(pair(a, b)).or_default();
+        l.weight += if together { 1.0 } else { -1.0 };
+        l.from = from.to_string();
+        if self.lessons.len() > cfg.max_class_pairs {
+            let mut v: Vec<((u64, u64), f64)> =
+                self.lessons.iter().map(|(k, l)| (*k, l.weight.abs())).collect();
+            v.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+            for (k, _) in v
+                .iter()
+                .take(self.lessons.len() - cfg.max_class_pairs + cfg.max_class_pairs / 10)
+            {
+                self.lessons.remove(k);
+            }
+        }
+    }
+
+    /// What operators taught about classes `a` and `b`, if anything (weight ≠ 0).
+    pub fn lesson(&self, a: u64, b: u64) -> Option<&Lesson> {
+        self.lessons.get(&pair(a, b)).filter(|l| l.weight != 0.0)
     }
 
     /// Entries held: classes, `(check, source)` counts, class pairs.
@@ -329,6 +391,48 @@ mod tests {
         assert_eq!(s.association(&c, h("bgp_down"), h("chatty")), None);
         assert_eq!(s.association(&c, h("link_down"), h("chatty")), None);
         assert_eq!(s.association(&c, h("link_down"), h("link_down")), None);
+    }
+
+    #[test]
+    fn operators_lessons_add_up_per_pair_and_stay_bounded() {
+        let c = LearnedConfig {
+            max_class_pairs: 20,
+            ..cfg()
+        };
+        let mut s = CoStarts::default();
+        s.teach(&c, 1, 2, true, "the merge of INC0-2 into INC0-1");
+        s.teach(&c, 2, 1, true, "the merge of INC0-4 into INC0-3");
+        assert_eq!(s.lesson(1, 2).map(|l| l.weight), Some(2.0));
+        assert_eq!(s.lesson(2, 1).unwrap().from, "the merge of INC0-4 into INC0-3");
+        s.teach(&c, 1, 2, false, "a");
+        s.teach(&c, 1, 2, false, "b");
+        assert_eq!(s.lesson(1, 2), None, "two merges and two splits cancel");
+        s.teach(&c, 5, 5, true, "x");
+        assert_eq!(s.lesson(5, 5), None);
+        for i in 10..100 {
+            s.teach(&c, i, i + 1000, i % 2 == 0, "y");
+            assert!(s.lessons.len() <= 20);
+        }
+    }
+
+    #[test]
+    fn the_statistics_survive_a_json_round_trip() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let t = quiet(&mut s, 1_000_000_000, 6);
+        s.observe(&c, t, h("a"), h("a|x"));
+        s.observe(&c, t + 1000, h("b"), h("b|x"));
+        s.teach(
+            &c,
+            h("a"),
+            h("b"),
+            true,
+            "the merge of INC0-2 into INC0-1 on 2026-12-03",
+        );
+        assert!(!s.pairs.is_empty());
+        let json = serde_json::to_string(&s).unwrap();
+        let back: CoStarts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]
