@@ -57,6 +57,9 @@ pub struct LearnedConfig {
     /// counted, and class pairs counted.
     pub max_classes: usize,
     pub max_class_pairs: usize,
+    /// Link an alert whose description names the source of another (a host name in
+    /// "BGP neighbor cr2.fra Down") to it.
+    pub named_entities: bool,
 }
 
 impl Default for LearnedConfig {
@@ -76,6 +79,7 @@ impl Default for LearnedConfig {
             cooccurrence: true,
             max_classes: 4096,
             max_class_pairs: 8192,
+            named_entities: true,
         }
     }
 }

@@ -173,6 +173,12 @@ impl Correlator {
             {
                 return None;
             }
+            if let Some(named) = self.named_link(c, lt) {
+                why.kind = "learned".into();
+                rank -= NAMED_WEIGHT;
+                why.evidence.push(named);
+                return Some((why, rank));
+            }
             let mut ev = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
@@ -309,6 +315,33 @@ impl Correlator {
         ))
     }
 
+    /// An explicit link in words: the alert's description names a source in the cluster
+    /// (its anchor's or a member's), or the anchor's description names the alert's source.
+    fn named_link(&self, c: &Cluster, lt: &AlertTokens) -> Option<String> {
+        for (t, word) in &lt.mentions {
+            if c.anchor_tokens.binary_search(t).is_ok() || c.member_entities.binary_search(t).is_ok() {
+                return Some(format!(
+                    "its description names {word}, the source of an alert in this incident"
+                ));
+            }
+        }
+        let entity = self.learned.key_id("entity")?;
+        for t in lt.ids.iter().filter(|t| t.0 == entity) {
+            if c.anchor_mentions.binary_search(t).is_ok() {
+                let name = lt
+                    .text
+                    .list
+                    .iter()
+                    .find(|(k, v)| k == "entity" && learned::hash_value(v) == t.1)
+                    .map_or("", |(_, v)| v.as_str());
+                return Some(format!(
+                    "the description of this incident's first alert names {name}, this alert's source"
+                ));
+            }
+        }
+        None
+    }
+
     /// Keys whose differing values veto a join on time evidence: places and groups, not the
     /// keys that name entities (two alerts on two hosts differ on `source` as a rule).
     fn place_key(&self, name: &str) -> bool {
@@ -373,6 +406,12 @@ impl Correlator {
                         .flatten()
                         .copied()
                         .collect();
+                    v.extend(
+                        lt.mentions
+                            .iter()
+                            .filter_map(|(t, _)| self.index.learned.get(&(ri as u16, *t)))
+                            .flatten(),
+                    );
                     if lt.class != 0 {
                         if let Some(recent) = self.index.learned.get(&(ri as u16, TIME_TOKEN)) {
                             v.extend(recent.iter().rev().take(TIME_CANDIDATES));
@@ -422,6 +461,12 @@ impl Correlator {
             self.learned.observe(lcfg, t, &lt.ids);
             if lt.class != 0 {
                 self.learned.costarts.observe(lcfg, t, lt.class, lt.seen_key);
+            }
+            if lcfg.named_entities {
+                let source = env.store.interner.resolve(env.store.alert(slot).source);
+                self.learned
+                    .costarts
+                    .observe_source(lcfg, learned::hash_value(source));
             }
         }
     }
@@ -485,6 +530,11 @@ impl Correlator {
                 burst = self.learned.costarts.burst(lcfg, t);
             }
         }
+        let mentions = if lcfg.named_entities {
+            self.mentions(env, a)
+        } else {
+            Vec::new()
+        };
         AlertTokens {
             text,
             ids,
@@ -493,6 +543,34 @@ impl Correlator {
             seen_key,
             novel,
             burst,
+            mentions,
         }
+    }
+
+    /// The known sources an alert's description names (not its own source): words of the
+    /// description that are the names of sources alerts started on recently. At most 8.
+    fn mentions(&self, env: &Env, a: &Alert) -> Vec<(learned::Token, String)> {
+        let Some(entity) = self.learned.key_id("entity") else {
+            return Vec::new();
+        };
+        let own = env.store.interner.resolve(a.source);
+        let mut out: Vec<(learned::Token, String)> = Vec::new();
+        let words = a
+            .description
+            .split(|c: char| c.is_whitespace() || ",;()[]{}\"'<>=|".contains(c))
+            .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
+            .filter(|w| w.len() >= 3 && w.len() <= 253 && !w.bytes().all(|b| b.is_ascii_digit()))
+            .take(64);
+        for w in words {
+            let h = learned::hash_value(w);
+            if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|(t, _)| t.1 == h) {
+                out.push(((entity, h), w.to_string()));
+                if out.len() == 8 {
+                    break;
+                }
+            }
+        }
+        out.sort_unstable();
+        out
     }
 }

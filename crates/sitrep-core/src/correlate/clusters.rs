@@ -39,6 +39,7 @@ impl Correlator {
                     .anchor_tokens
                     .iter()
                     .chain(&c.member_entities)
+                    .chain(&c.anchor_mentions)
                     .copied()
                     .collect();
                 if c.anchor_class != 0 {
@@ -70,6 +71,7 @@ impl Correlator {
                 .anchor_tokens
                 .iter()
                 .chain(&c.member_entities)
+                .chain(&c.anchor_mentions)
                 .copied()
                 .collect();
             if c.anchor_class != 0 {

@@ -57,6 +57,10 @@ pub(crate) struct CoStarts {
     /// with a day's traffic); bounded by `max_class_pairs`, the weakest dropped first.
     #[serde(default, with = "pair_map")]
     lessons: BTreeMap<(u64, u64), Lesson>,
+    /// Decayed starts per source name hash: the names a description may mention
+    /// (`correlate::candidates::mentions`). Bounded by `max_class_pairs`.
+    #[serde(default)]
+    sources: BTreeMap<u64, f64>,
 }
 
 /// One class pair's lesson from operators.
@@ -185,6 +189,19 @@ impl CoStarts {
         (chance <= cfg.max_chance && s.lift() >= cfg.min_lift).then_some(s)
     }
 
+    /// Whether `name_hash` is the name of a source that alerts started on recently.
+    pub fn is_source(&self, name_hash: u64) -> bool {
+        self.sources.contains_key(&name_hash)
+    }
+
+    /// Learns the name of a source alerts start on.
+    pub fn observe_source(&mut self, cfg: &LearnedConfig, name_hash: u64) {
+        *self.sources.entry(name_hash).or_default() += 1.0;
+        if self.sources.len() > cfg.max_class_pairs {
+            prune(&mut self.sources, cfg.max_class_pairs);
+        }
+    }
+
     /// Learns from a start of `class` (and `(check, source)` hash `seen_key`) at `t`.
     pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, class: u64, seen_key: u64) {
         self.decay(cfg, t);
@@ -283,7 +300,7 @@ impl CoStarts {
         let f = 0.5f64.powf(steps.min(1000) as f64 / 10.0);
         self.span_ms *= f;
         self.novel *= f;
-        for m in [&mut self.classes, &mut self.seen] {
+        for m in [&mut self.classes, &mut self.seen, &mut self.sources] {
             m.retain(|_, c| {
                 *c *= f;
                 *c >= 0.01

@@ -52,6 +52,11 @@ impl Correlator {
                     0
                 },
                 anchor_novel: r.kind == RecipeKind::Learned && lt.novel,
+                anchor_mentions: if r.kind == RecipeKind::Learned {
+                    lt.mentions.iter().map(|(t, _)| *t).collect()
+                } else {
+                    Vec::new()
+                },
                 key: self.key_of(env, r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),
