@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn an_alert_that_names_another_alerts_source_joins_it() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
-        let mut ev = |e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64| {
+        let ev = |e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64| {
             let mut a = alert(host, "", check, secs);
             a.labels.clear();
             a.description = desc.into();
