@@ -451,8 +451,12 @@ impl Correlator {
             }
         }
         if let Some((cid, why)) = chosen {
+            let burst_join = why.kind == "learned" && lt.novel && lt.burst.is_some();
             self.join(env, cid, slot, t, why);
             self.learn_member_entities(env, cid, &lt);
+            if burst_join {
+                self.absorb_burst(env, cid, slot, t);
+            }
         } else {
             self.seed(env, slot, t, &lt);
         }
@@ -468,6 +472,70 @@ impl Correlator {
                     .costarts
                     .observe_source(lcfg, learned::hash_value(source));
             }
+        }
+    }
+
+    /// A novel alert joined `cid` as part of a burst that is now beyond chance: the burst's
+    /// earlier novel alerts that seeded apart (before the burst was significant) and are
+    /// still alone in their pending clusters join it too, unless a place they do not share
+    /// with the anchor vetoes it.
+    fn absorb_burst(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let ri = c.recipe;
+        let anchor_tokens = c.anchor_tokens.clone();
+        let anchor_id = env.alert_id(c.anchor).to_string();
+        let Some(recent) = self.index.learned.get(&(ri, TIME_TOKEN)) else {
+            return;
+        };
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        let lonely: Vec<(u64, u32, Millis)> = recent
+            .iter()
+            .rev()
+            .take(TIME_CANDIDATES)
+            .filter_map(|&pid| {
+                let p = self.clusters.get(&pid)?;
+                let m = p.members.first()?;
+                let alone = pid != cid
+                    && p.state == ClusterState::Pending
+                    && p.members.len() == 1
+                    && p.anchor_novel
+                    && m.slot != slot
+                    && t - p.first_time <= window;
+                let live = env
+                    .store
+                    .live_alert(m.slot, m.alert)
+                    .is_some_and(|a| a.open && a.incident.is_none());
+                let vetoed = self
+                    .learned
+                    .conflict(lcfg, &p.anchor_tokens, &anchor_tokens, place)
+                    .is_some();
+                (alone && live && !vetoed).then_some((pid, m.slot, p.first_time))
+            })
+            .collect();
+        for (pid, member_slot, started) in lonely.into_iter().rev() {
+            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+                return;
+            }
+            self.dissolve(env, pid);
+            // as when a pending cluster is absorbed downstream: its other pending clusters go
+            for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
+                self.dissolve(env, p);
+            }
+            let why = Explanation {
+                compared_with: Some(anchor_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![format!(
+                    "absorbed: started {:.0} s before the burst of alerts never seen before \
+                     became beyond chance, as part of it",
+                    (t - started) as f64 / 1000.0
+                )],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            self.join(env, cid, member_slot, t, why);
         }
     }
 

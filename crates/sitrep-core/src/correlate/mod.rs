@@ -409,18 +409,20 @@ mod tests {
             .find(|i| i.summary.id == first.as_str())
             .unwrap();
         // two novel alerts 4 s apart could still be chance at this estate's rate (p ≈ 0.005
-        // > max_chance); from the third on the burst is beyond it, so web2's first alert
-        // seeds apart and its second joins
+        // > max_chance): web2's first alert seeds apart; when the third makes the burst
+        // significant it is absorbed
         let checks: Vec<&str> = inc.members.iter().map(|m| m.signature.as_ref()).collect();
         assert_eq!(
             checks,
             [
                 "web1::sql_injection",
                 "web1::webshell_upload",
+                "web2::path_traversal",
                 "fw1::port_scan",
                 "web2::privilege_change"
             ]
         );
+        assert_eq!(inc.members[2].why.kind, "absorbed");
         let joined: Vec<&str> = inc.members[1..]
             .iter()
             .flat_map(|m| m.why.evidence.iter().map(String::as_str))
