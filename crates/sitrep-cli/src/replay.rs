@@ -156,7 +156,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     }
     if !a.quiet {
         eprintln!(
-            "replayed {records} records in {seconds:.2} s ({:.0} events/s): {} events, {} dead letters, {} alerts ({} active), {} incidents; output in {}",
+            "replayed {records} records in {seconds:.2} s ({:.0} events/s): {} events, {} dead letters, {} alerts ({} raised at the end), {} incidents; output in {}",
             stats.events as f64 / seconds.max(1e-9),
             stats.events,
             dead,

@@ -412,15 +412,27 @@ pub struct IncidentView {
     pub timeline: Vec<TimelineEntry>,
 }
 
+/// Counters and, from [`crate::Engine::stats`], counts from the current state. *Active*
+/// means what an operator calls open: raised alerts; open or acknowledged incidents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStats {
     pub events: u64,
     pub synthetic_events: u64,
     pub alerts_created: u64,
+    /// Alerts raised now (not cleared).
     pub alerts_active: u64,
+    /// Alerts held, raised or cleared, not yet purged (older snapshots: see `restore`).
+    #[serde(default)]
+    pub alerts_held: u64,
     pub alerts_purged: u64,
     pub incidents_opened: u64,
+    /// Incidents open or acknowledged now.
     pub incidents_active: u64,
+    /// Incidents resolved (within their reopen grace) and closed, not yet purged.
+    #[serde(default)]
+    pub incidents_resolved: u64,
+    #[serde(default)]
+    pub incidents_closed: u64,
     pub maintenance_events: u64,
     pub updates: u64,
 }

@@ -33,7 +33,12 @@ pub struct Sample {
     pub events: u64,
     /// Events per second since the previous sample.
     pub rate: f64,
+    /// Open or acknowledged incidents (what an operator calls open).
     pub open_incidents: u64,
+    /// Resolved (within the reopen grace) and closed incidents not yet purged.
+    pub resolved_incidents: u64,
+    pub closed_incidents: u64,
+    /// Raised alerts (not cleared).
     pub active_alerts: u64,
 }
 
@@ -416,6 +421,8 @@ impl Shared {
             events: stats.events,
             rate,
             open_incidents: open,
+            resolved_incidents: stats.incidents_resolved,
+            closed_incidents: stats.incidents_closed,
             active_alerts: stats.alerts_active,
         };
         if h.len() == HISTORY {

@@ -69,14 +69,8 @@ pub fn describe() {
         "sitrep_incidents",
         "Incidents held, by state (open, acknowledged, resolved, closed)"
     );
-    describe_gauge!(
-        "sitrep_alerts_active",
-        "Alerts held, open or cleared and not yet purged"
-    );
-    describe_gauge!(
-        "sitrep_incidents_active",
-        "Incidents held, in any state, not yet purged"
-    );
+    describe_gauge!("sitrep_alerts_active", "Alerts raised now (not cleared)");
+    describe_gauge!("sitrep_incidents_active", "Incidents open or acknowledged now");
     // live feed
     describe_counter!("sitrep_alert_updates_total", "Alert updates published, by change");
     describe_counter!("sitrep_incident_updates_total", "Incident updates published");

@@ -54,6 +54,7 @@ function renderStats() {
   if (last) {
     $('#rate').textContent = Math.round(last.rate).toLocaleString();
     $('#open').textContent = last.open_incidents;
+    $('#resolved').textContent = `${last.resolved_incidents} resolved · ${last.closed_incidents} closed`;
     $('#alerts').textContent = last.active_alerts.toLocaleString();
     $('#events').textContent = last.events.toLocaleString();
   }

@@ -115,7 +115,12 @@ impl Engine {
     /// format, or one that does not parse.
     pub fn restore(cfg: &Config, snapshot: &[u8]) -> Result<Engine, ConfigError> {
         let c = Arc::new(compile(cfg)?);
-        let st = snapshot::decode(snapshot)?;
+        let mut st = snapshot::decode(snapshot)?;
+        // snapshots from before `alerts_held` kept the held count under `alerts_active`
+        if st.stats.alerts_held == 0 {
+            st.stats.alerts_held = st.stats.alerts_active;
+        }
+        st.stats.alerts_active = 0;
         let env = Env {
             now: st.now,
             options: st.options,
@@ -148,9 +153,15 @@ impl Engine {
         self.env.now
     }
 
+    /// The counters, with the counts of the current state (one pass over alerts and
+    /// incidents: call it per tick or per request, not per event).
     pub fn stats(&self) -> EngineStats {
         let mut s = self.env.stats;
-        s.incidents_active = self.correlator.incident_count() as u64;
+        let c = self.state_counts();
+        s.alerts_active = c.alerts_open as u64;
+        s.incidents_active = (c.incidents_open + c.incidents_acknowledged) as u64;
+        s.incidents_resolved = c.incidents_resolved as u64;
+        s.incidents_closed = c.incidents_closed as u64;
         s
     }
 
@@ -271,7 +282,7 @@ impl Engine {
                 if env.store.purgeable(&env.c.cfg, slot, alert, now) {
                     env.emit_alert(&self.correlator.clusters, slot, AlertChange::Purged, now);
                     env.store.remove(slot);
-                    env.stats.alerts_active -= 1;
+                    env.stats.alerts_held = env.stats.alerts_held.saturating_sub(1);
                     env.stats.alerts_purged += 1;
                 }
             }
@@ -323,7 +334,7 @@ impl Engine {
             let slot = env.store.insert(ev, t, maintenance, rule, &sig, entropy, entity);
             env.store.return_scratch(sig);
             env.stats.alerts_created += 1;
-            env.stats.alerts_active += 1;
+            env.stats.alerts_held += 1;
             env.emit_alert(&correlator.clusters, slot, AlertChange::Created, t);
             if open {
                 if !maintenance {

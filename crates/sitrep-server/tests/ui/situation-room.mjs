@@ -34,6 +34,13 @@ try {
   // the overview charts are drawn
   await page.waitForFunction(() => document.querySelector('#events').textContent !== '–', null, { timeout: 10000 });
   check(true, 'overview counters filled from stats');
+  // the overview's open-incident count is the API's: open + acknowledged, from state
+  const stats = await (await fetch(base + '/api/v1/stats', { headers: { authorization: 'Bearer ' + token } })).json();
+  const open = stats.engine.incidents_active;
+  await page.waitForFunction((n) => document.querySelector('#open').textContent === String(n), open, { timeout: 10000 });
+  check(true, `overview shows ${open} open incidents, as the API counts them`);
+  const apart = await page.locator('#resolved').textContent();
+  check(/\d+ resolved · \d+ closed/.test(apart), `resolved and closed shown apart: "${apart}"`);
 
   // open the incident that carries the hostile description
   await page.fill('#search', 'http_5xx');
