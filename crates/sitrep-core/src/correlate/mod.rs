@@ -194,11 +194,6 @@ impl Correlator {
         c
     }
 
-    /// Clusters that became incidents and are not purged.
-    pub fn incident_count(&self) -> usize {
-        self.clusters.values().filter(|c| c.incident.is_some()).count()
-    }
-
     /// Clusters that became incidents (and are not purged), in opening order.
     pub fn incident_clusters_in_order(&self) -> Vec<u64> {
         let mut v: Vec<(u64, u64)> = self
