@@ -66,7 +66,7 @@ impl Default for LearnedConfig {
     fn default() -> Self {
         LearnedConfig {
             window_secs: 60,
-            min_lift: 2.0,
+            min_lift: 2.5,
             min_pairs: 20,
             max_chance: 1e-3,
             max_share: 0.25,
