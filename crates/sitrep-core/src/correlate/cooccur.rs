@@ -20,7 +20,7 @@
 //! and as many `(check, source)` counts, `recent` starts; the least frequent tenth is
 //! dropped when a bound is reached (ties by hash: deterministic).
 
-use super::learned::{chernoff, prune};
+use super::learned::{chernoff, decay_step, prune};
 use crate::config::LearnedConfig;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
@@ -284,20 +284,11 @@ impl CoStarts {
         (self.classes.len(), self.seen.len(), self.pairs.len())
     }
 
-    /// The same stepwise exponential decay as the attribute statistics: whole steps of a
-    /// tenth of the half-life, so the result depends on event time only.
+    /// The same stepwise exponential decay as the attribute statistics.
     fn decay(&mut self, cfg: &LearnedConfig, t: Millis) {
-        let step = (cfg.half_life_secs as i64 * 100).max(1);
-        if self.decayed_at == 0 {
-            self.decayed_at = t - t.rem_euclid(step);
+        let Some(f) = decay_step(cfg, &mut self.decayed_at, t) else {
             return;
-        }
-        let steps = (t - self.decayed_at) / step;
-        if steps <= 0 {
-            return;
-        }
-        self.decayed_at += steps * step;
-        let f = 0.5f64.powf(steps.min(1000) as f64 / 10.0);
+        };
         self.span_ms *= f;
         self.novel *= f;
         for m in [&mut self.classes, &mut self.seen, &mut self.sources] {

@@ -419,17 +419,9 @@ impl LearnedStats {
     /// Exponential decay in event time, applied in whole steps of a tenth of the half-life
     /// so that the result does not depend on how often it is called.
     fn decay(&mut self, cfg: &LearnedConfig, t: Millis) {
-        let step = (cfg.half_life_secs as i64 * 100).max(1);
-        if self.decayed_at == 0 {
-            self.decayed_at = t - t.rem_euclid(step);
+        let Some(f) = decay_step(cfg, &mut self.decayed_at, t) else {
             return;
-        }
-        let steps = (t - self.decayed_at) / step;
-        if steps <= 0 {
-            return;
-        }
-        self.decayed_at += steps * step;
-        let f = 0.5f64.powf(steps.min(1000) as f64 / 10.0);
+        };
         self.alerts *= f;
         for k in &mut self.keys {
             k.alerts *= f;
@@ -447,6 +439,24 @@ impl LearnedStats {
             });
         }
     }
+}
+
+/// The factor by which decayed counts shrink on reaching event time `t` (half-life
+/// `half_life_secs`), moving `decayed_at` on. Applied in whole steps of a tenth of the
+/// half-life, so the result depends on event time only, never on how often it is called.
+/// `None`: no whole step has passed (the first call only sets the clock).
+pub(crate) fn decay_step(cfg: &LearnedConfig, decayed_at: &mut Millis, t: Millis) -> Option<f64> {
+    let step = (cfg.half_life_secs as i64 * 100).max(1);
+    if *decayed_at == 0 {
+        *decayed_at = t - t.rem_euclid(step);
+        return None;
+    }
+    let steps = (t - *decayed_at) / step;
+    if steps <= 0 {
+        return None;
+    }
+    *decayed_at += steps * step;
+    Some(0.5f64.powf(steps.min(1000) as f64 / 10.0))
 }
 
 /// An upper bound on the probability that chance alone gives a count of `k` or more when
