@@ -592,7 +592,7 @@ impl Correlator {
             let check = i.resolve(a.check);
             // never 0: 0 means "no class"
             class = learned::hash_value(check) | 1;
-            seen_key = learned::hash_value(&format!("{check}\u{1f}{}", i.resolve(a.source)));
+            seen_key = learned::hash_pair(check, i.resolve(a.source));
             novel = self.learned.costarts.is_novel(seen_key);
             if novel {
                 burst = self.learned.costarts.burst(lcfg, t);

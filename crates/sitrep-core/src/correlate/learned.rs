@@ -197,6 +197,16 @@ pub(crate) struct Evidence {
     pub share: f64,
 }
 
+/// The hash of two strings as one key (`check`, `source`), without building the pair.
+pub(crate) fn hash_pair(a: &str, b: &str) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(a.as_bytes());
+    h.write_u8(0xff);
+    h.write(b.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
 pub(crate) fn hash_value(v: &str) -> u64 {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     h.write(v.as_bytes());
