@@ -1,12 +1,16 @@
 //! Developer aid: prints the groups that break GA for one LogHub system:
-//! `cargo run --release -p sitrep-scenario --example tpl_errors -- Windows`.
+//! `cargo run --release -p sitrep-scenario --example tpl_errors -- Windows [DATA_DIR]`.
 use sitrep_core::template::{TemplateConfig, TemplateMiner};
 use std::collections::BTreeMap;
 
 fn main() {
     let sys = std::env::args().nth(1).unwrap_or("Windows".into());
-    let dir = std::path::Path::new("../shared/data/loghub2k");
-    let t = sitrep_scenario::loghub::load(dir, &sys).unwrap();
+    let dir = std::env::args()
+        .nth(2)
+        .unwrap_or("../shared/data/loghub2k".into());
+    let systems = sitrep_scenario::loghub::discover(std::path::Path::new(&dir)).unwrap();
+    let system = systems.iter().find(|s| s.name == sys).expect("no such system");
+    let t = sitrep_scenario::loghub::load(&system.path).unwrap();
     let mut m = TemplateMiner::new(TemplateConfig::default());
     let g: Vec<u32> = t.content.iter().map(|l| m.mine(l).cluster).collect();
     let mut by_true: BTreeMap<&str, BTreeMap<u32, usize>> = BTreeMap::new();
