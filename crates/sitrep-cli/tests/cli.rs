@@ -339,7 +339,7 @@ fn syslog_lines_get_their_template_as_check() {
     ]);
     let alerts = lines(&out.join("alerts.jsonl"));
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0]["check"], "Connection from <*> closed after <*> s");
+    assert_eq!(alerts[0]["check"], "Connection from <*> closed after <*>");
     assert_eq!(alerts[0]["count"], 2);
 }
 

@@ -56,8 +56,10 @@ pub struct TemplateConfig {
 impl Default for TemplateConfig {
     fn default() -> Self {
         TemplateConfig {
-            similarity: 0.5,
-            word_similarity: 0.8,
+            // chosen by `sitrep templates --tune` as the best on all ten LogHub systems;
+            // leave-one-system-out figures in docs/templates.md
+            similarity: 0.6,
+            word_similarity: 0.9,
             max_clusters: 50_000,
             max_tokens: 128,
             max_vocabulary: 1_000_000,
@@ -72,6 +74,24 @@ struct Cluster {
     template: Vec<u32>,
     size: u64,
     last_used: u64,
+    /// The message this cluster is a length variant of (0: itself): `a <*> b` and `a <*>
+    /// <*> b` hold the same message, and mining reports one id for both.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    event: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+impl Cluster {
+    fn event(&self) -> u32 {
+        if self.event == 0 {
+            self.id
+        } else {
+            self.event
+        }
+    }
 }
 
 /// What mining a line gives: the cluster id, its template now, and the line's values at
@@ -134,12 +154,17 @@ pub struct TemplateMiner {
     clusters: FxHashMap<u32, Cluster>,
     /// (token count, first token or `<*>`) → cluster ids, oldest first.
     groups: FxHashMap<(u32, u32), Vec<u32>>,
+    /// token count → cluster ids, oldest first (the fallback when the first token varies).
+    by_len: FxHashMap<u32, Vec<u32>>,
     next_id: u32,
     clock: u64,
     #[serde(skip)]
     buf: String,
     #[serde(skip)]
     tokens: Vec<u32>,
+    /// Byte span in the line of each of `tokens` (a collapsed run of variables spans all).
+    #[serde(skip)]
+    spans: Vec<(u32, u32)>,
 }
 
 /// The serialised form: vocabulary and clusters in id order; the groups are rebuilt.
@@ -175,7 +200,9 @@ impl From<MinerState> for TemplateMiner {
         m.next_id = s.next_id;
         m.clock = s.clock;
         for c in s.clusters {
-            m.groups.entry(group_key(&c.template)).or_default().push(c.id);
+            let key = group_key(&c.template);
+            m.groups.entry(key).or_default().push(c.id);
+            m.by_len.entry(key.0).or_default().push(c.id);
             m.clusters.insert(c.id, c);
         }
         m
@@ -184,6 +211,54 @@ impl From<MinerState> for TemplateMiner {
 
 fn group_key(tokens: &[u32]) -> (u32, u32) {
     (tokens.len() as u32, tokens.first().copied().unwrap_or(WILD))
+}
+
+/// How many tokens a line may differ in length from a cluster it is a variant of.
+const MAX_LENGTH_SHIFT: u32 = 2;
+
+/// Whether `a` and `b` (lengths differing by at most [`MAX_LENGTH_SHIFT`]) are the same
+/// sequence once some variables are left out of either (a value that takes one token in
+/// one line and two in another), `a`'s variables standing for any name or number of `b`;
+/// returns the count of equal constant positions.
+fn matches_but_for_variables(a: &[u32], b: &[u32], is_word: impl Fn(u32) -> bool) -> Option<usize> {
+    // reach[i][j]: best count of equal constants aligning a[..i] with b[..j]; the band
+    // |i - j| <= MAX_LENGTH_SHIFT keeps it linear in the line's length.
+    let band = MAX_LENGTH_SHIFT as usize;
+    let w = 2 * band + 1;
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > band {
+        return None;
+    }
+    let idx = |i: usize, j: usize| i * w + (j + band - i);
+    let mut reach = vec![None::<usize>; (n + 1) * w];
+    reach[idx(0, 0)] = Some(0);
+    for i in 0..=n {
+        for j in i.saturating_sub(band)..=(i + band).min(m) {
+            let Some(here) = reach[idx(i, j)] else {
+                continue;
+            };
+            let mut step = |i2: usize, j2: usize, v: usize| {
+                if j2 + band >= i2 && j2 <= i2 + band {
+                    let cell = &mut reach[idx(i2, j2)];
+                    if cell.is_none_or(|c| v > c) {
+                        *cell = Some(v);
+                    }
+                }
+            };
+            // a template's variable takes any value but a plain word, which is where
+            // messages differ (`Starting`/`Ending`)
+            if i < n && j < m && (a[i] == b[j] || (a[i] == WILD && !is_word(b[j]))) {
+                step(i + 1, j + 1, here + usize::from(a[i] != WILD));
+            }
+            if i < n && a[i] == WILD {
+                step(i + 1, j, here);
+            }
+            if j < m && b[j] == WILD {
+                step(i, j + 1, here);
+            }
+        }
+    }
+    reach[idx(n, m)]
 }
 
 /// Splits a line into tokens (whitespace) and masks variables within each token.
@@ -203,9 +278,52 @@ fn ascii_tokens(line: &str) -> impl Iterator<Item = &str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Characters that may surround or join the variable parts of a token without making it
+/// a constant: `10.0.0.1:80`, `(1.16`, `<1`, `[42]`, `"0x1f"`, `50%`, `*64`.
 fn is_sep(c: char) -> bool {
-    matches!(c, '.' | ':' | '-' | '_' | '/' | ',' | '+' | '=' | '#' | '@')
+    matches!(
+        c,
+        '.' | ':'
+            | '-'
+            | '_'
+            | '/'
+            | ','
+            | '+'
+            | '='
+            | '#'
+            | '@'
+            | '('
+            | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '<'
+            | '>'
+            | '"'
+            | '\''
+            | '%'
+            | '*'
+            | '~'
+            | ';'
+            | '$'
+    )
 }
+
+/// A unit of size or duration (`KB`, `MB)`, `sec`, `ms,`): after a number it is part of
+/// the same value, so `1.16 KB` and `18.4 MB` are one variable and `<1 sec` is as
+/// variable as `00:01`.
+fn is_unit(raw: &str) -> bool {
+    let t = raw.trim_end_matches([')', ']', '}', ',', ';', '.', ':']);
+    UNITS.binary_search(&t).is_ok()
+}
+
+/// Sorted (byte order) for the binary search.
+const UNITS: [&str; 40] = [
+    "B", "Bytes", "GB", "GiB", "KB", "KiB", "MB", "MiB", "PB", "TB", "TiB", "byte", "bytes", "day", "days",
+    "gb", "h", "hour", "hours", "hr", "hrs", "kB", "kb", "mb", "min", "mins", "minute", "minutes", "ms",
+    "msec", "msecs", "ns", "s", "sec", "second", "seconds", "secs", "tb", "us", "µs",
+];
 
 fn is_collapsing_sep(c: char) -> bool {
     matches!(c, '.' | ':' | '-' | '_' | '/' | ',' | '+' | '=')
@@ -330,10 +448,12 @@ impl TemplateMiner {
             cfg,
             clusters: FxHashMap::default(),
             groups: FxHashMap::default(),
+            by_len: FxHashMap::default(),
             next_id: 1,
             clock: 0,
             buf: String::new(),
             tokens: Vec::new(),
+            spans: Vec::new(),
         };
         m.word_kind.reserve(1024);
         m
@@ -362,38 +482,68 @@ impl TemplateMiner {
     /// the vocabulary has the line's words.
     pub fn mine_id(&mut self, line: &str) -> u32 {
         let mut tokens = std::mem::take(&mut self.tokens);
+        self.tokenize(line, &mut tokens);
+        let id = self.place(&tokens);
+        self.tokens = tokens;
+        self.clusters[&id].event()
+    }
+
+    /// The line's masked token ids into `tokens`, and their byte spans in the line into
+    /// `self.spans`. Variables that follow each other (`Mon Dec 04`, `1190 bytes (1.16
+    /// KB)`) are one variable: how many tokens a value takes is not part of the message's
+    /// shape, so an optional `(18.4 KB)` or `<1 sec` against `00:01` does not change it.
+    fn tokenize(&mut self, line: &str, tokens: &mut Vec<u32>) {
         let mut buf = std::mem::take(&mut self.buf);
         tokens.clear();
+        self.spans.clear();
+        let base = line.as_ptr() as usize;
         for raw in ascii_tokens(line).take(self.cfg.max_tokens) {
+            let start = (raw.as_ptr() as usize - base) as u32;
+            let end = start + raw.len() as u32;
+            let after_variable = tokens.last() == Some(&WILD);
             let id = if !raw.bytes().any(|b| b.is_ascii_digit()) && !is_calendar(raw) {
-                self.word_id(raw) // nothing to mask: no copy
+                if after_variable && is_unit(raw) {
+                    WILD
+                } else {
+                    self.word_id(raw) // nothing to mask: no copy
+                }
             } else {
                 mask_token_into(raw, &mut buf);
                 self.word_id(&buf)
             };
+            if id == WILD && after_variable {
+                if let Some(span) = self.spans.last_mut() {
+                    span.1 = end;
+                }
+                continue;
+            }
             tokens.push(id);
+            self.spans.push((start, end));
         }
-        let id = self.place(&tokens);
-        self.tokens = tokens;
         self.buf = buf;
-        id
     }
 
     /// Mines one line: finds or creates its cluster and returns the template and the
     /// line's values at its wildcard positions.
     pub fn mine(&mut self, line: &str) -> Mined {
-        let cluster = self.mine_id(line);
-        let c = &self.clusters[&cluster];
+        let mut tokens = std::mem::take(&mut self.tokens);
+        self.tokenize(line, &mut tokens);
+        let id = self.place(&tokens);
+        self.tokens = tokens;
+        let c = &self.clusters[&id];
         let params = c
             .template
             .iter()
-            .zip(ascii_tokens(line))
+            .zip(&self.spans)
             .filter(|(t, _)| **t == WILD)
-            .map(|(_, v)| v.to_string())
+            .map(|(_, &(a, b))| line[a as usize..b as usize].to_string())
             .collect();
+        let event = c.event();
+        // a length variant is named by its message's template, so that both dedup as one
+        let shown = self.clusters.get(&event).unwrap_or(c);
         Mined {
-            cluster,
-            template: self.render(&c.template),
+            cluster: event,
+            template: self.render(&shown.template),
             params,
         }
     }
@@ -410,21 +560,25 @@ impl TemplateMiner {
     }
 
     /// (similarity, wildcard positions), or `None` when a `key=word` value differs.
-    fn similarity(&self, template: &[u32], tokens: &[u32]) -> Option<(f64, usize, bool)> {
+    fn similarity(&self, template: &[u32], tokens: &[u32]) -> Option<(f64, usize, usize)> {
         if template.is_empty() {
-            return Some((1.0, 0, false));
+            return Some((1.0, 0, 0));
         }
-        let (mut same, mut wild, mut words_differ) = (0usize, 0usize, false);
+        let (mut same, mut wild, mut words_differ) = (0usize, 0usize, 0usize);
+        // the line is the template itself (a line of nothing but variables, say)
+        let mut exact = true;
         for (&a, &b) in template.iter().zip(tokens) {
             if a == WILD {
                 wild += 1;
+                exact &= b == WILD;
             } else if a == b {
                 same += 1;
             } else {
                 let (wa, ka) = self.word_kind[a as usize];
                 let (wb, kb) = self.word_kind[b as usize];
+                exact = false;
                 if wa && wb {
-                    words_differ = true;
+                    words_differ += 1;
                     // `user=root` vs `user=test`: a named field with word values is a constant
                     if ka > 0
                         && ka == kb
@@ -437,6 +591,9 @@ impl TemplateMiner {
         }
         // Drain's seqDist counts equal non-wildcard positions; wildcards count as half a match
         // so that a template that has generalised does not lose every line to a newcomer.
+        if exact {
+            return Some((1.0, wild, 0));
+        }
         Some((
             (same as f64 + wild as f64 * 0.5) / template.len() as f64,
             wild,
@@ -444,30 +601,65 @@ impl TemplateMiner {
         ))
     }
 
+    /// The most similar cluster among `ids` that the line may join: (id, similarity,
+    /// wildcards), ties to more wildcards then the older cluster.
+    fn best_among<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a u32>,
+        tokens: &[u32],
+    ) -> Option<(u32, f64, usize)> {
+        let mut best: Option<(u32, f64, usize)> = None;
+        for id in ids {
+            let c = &self.clusters[id];
+            let Some((sim, wild, words_differ)) = self.similarity(&c.template, tokens) else {
+                continue;
+            };
+            let needed = if words_differ == 0 {
+                self.cfg.similarity
+            } else {
+                self.cfg.word_similarity
+            };
+            if sim >= needed && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw)) {
+                best = Some((*id, sim, wild));
+            }
+        }
+        best
+    }
+
     fn place(&mut self, tokens: &[u32]) -> u32 {
         self.clock += 1;
         let key = group_key(tokens);
-        let mut best: Option<(u32, f64, usize)> = None;
-        if let Some(ids) = self.groups.get(&key) {
-            for id in ids {
-                let c = &self.clusters[id];
-                let Some((sim, wild, words_differ)) = self.similarity(&c.template, tokens) else {
-                    continue;
-                };
-                let needed = if words_differ {
-                    self.cfg.word_similarity
-                } else {
-                    self.cfg.similarity
-                };
-                if sim >= needed && best.is_none_or(|(_, bs, bw)| sim > bs || (sim == bs && wild > bw)) {
-                    best = Some((*id, sim, wild));
-                }
+        let wild_key = (key.0, WILD);
+        let none: &[u32] = &[];
+        // Drain's tree keys on the first token, rightly when it is a word (`Starting`,
+        // `getTasks:`): a message that starts with another word is another message. A line
+        // that starts with a name (`chrome.exe`, `host-7.example.org`, `/usr/bin/cron`)
+        // may be the same message from another entity, so when it finds nothing under its
+        // own first token it tries the clusters of its length that start with a name or a
+        // variable too.
+        let mut best = self.best_among(self.groups.get(&key).map_or(none, |v| v).iter(), tokens);
+        let named_head = tokens.len() > 1 && !self.word_kind[key.1 as usize].0;
+        if named_head && best.is_none() && key.1 != WILD {
+            best = self.best_among(self.groups.get(&wild_key).map_or(none, |v| v).iter(), tokens);
+        }
+        if named_head && best.is_none() {
+            if let Some(ids) = self.by_len.get(&key.0) {
+                let others = ids.iter().filter(|id| {
+                    let first = self.clusters[*id].template.first().copied().unwrap_or(WILD);
+                    first != key.1 && first != WILD && !self.word_kind[first as usize].0
+                });
+                best = self.best_among(others, tokens);
             }
+        }
+        let mut variant_of = 0;
+        if best.is_none() {
+            variant_of = self.variant_of(tokens);
         }
         match best {
             Some((id, _, _)) => {
                 let clock = self.clock;
                 let c = self.clusters.get_mut(&id).expect("grouped cluster");
+                let old_key = group_key(&c.template);
                 for (t, tok) in c.template.iter_mut().zip(tokens) {
                     if t != tok {
                         *t = WILD;
@@ -475,6 +667,13 @@ impl TemplateMiner {
                 }
                 c.size += 1;
                 c.last_used = clock;
+                let new_key = group_key(&c.template);
+                if new_key != old_key {
+                    if let Some(v) = self.groups.get_mut(&old_key) {
+                        v.retain(|x| *x != id);
+                    }
+                    self.groups.entry(new_key).or_default().push(id);
+                }
                 id
             }
             None => {
@@ -490,12 +689,49 @@ impl TemplateMiner {
                         template: tokens.to_vec(),
                         size: 1,
                         last_used: self.clock,
+                        event: variant_of,
                     },
                 );
                 self.groups.entry(key).or_default().push(id);
+                self.by_len.entry(key.0).or_default().push(id);
                 id
             }
         }
+    }
+
+    /// The message (event id) of a cluster of another length (by up to
+    /// [`MAX_LENGTH_SHIFT`] tokens) that this line matches once the extra variables of
+    /// either side are left out, or 0. Only clusters under the same first token (or a
+    /// variable one) are tried, which bounds the work on a stream of novel lines.
+    fn variant_of(&self, tokens: &[u32]) -> u32 {
+        let (len, first) = group_key(tokens);
+        let mut best: Option<(u32, usize)> = None;
+        for shift in 1..=MAX_LENGTH_SHIFT {
+            for other in [len.wrapping_sub(shift), len + shift] {
+                for head in [first, WILD] {
+                    let Some(ids) = self.groups.get(&(other, head)) else {
+                        continue;
+                    };
+                    for id in ids {
+                        let c = &self.clusters[id];
+                        if let Some(same) =
+                            matches_but_for_variables(&c.template, tokens, |t| self.word_kind[t as usize].0)
+                        {
+                            let longer = c.template.len().max(tokens.len());
+                            if same as f64 >= self.cfg.similarity * longer as f64
+                                && best.is_none_or(|(_, s)| same > s)
+                            {
+                                best = Some((c.event(), same));
+                            }
+                        }
+                    }
+                    if head == WILD {
+                        break;
+                    }
+                }
+            }
+        }
+        best.map_or(0, |(event, _)| event)
     }
 
     fn evict(&mut self) {
@@ -503,14 +739,20 @@ impl TemplateMiner {
             return;
         };
         let c = self.clusters.remove(&id).expect("present");
-        if let Some(v) = self.groups.get_mut(&group_key(&c.template)) {
+        let key = group_key(&c.template);
+        if let Some(v) = self.groups.get_mut(&key) {
+            v.retain(|x| *x != id);
+        }
+        if let Some(v) = self.by_len.get_mut(&key.0) {
             v.retain(|x| *x != id);
         }
     }
 
     /// The current template of a cluster.
     pub fn template(&self, cluster: u32) -> Option<String> {
-        self.clusters.get(&cluster).map(|c| self.render(&c.template))
+        let c = self.clusters.get(&cluster)?;
+        let shown = self.clusters.get(&c.event()).unwrap_or(c);
+        Some(self.render(&shown.template))
     }
 }
 
@@ -537,8 +779,8 @@ mod tests {
         let a = m.mine("Connection from 10.0.0.7 closed after 3 s");
         let b = m.mine("Connection from 10.1.2.3 closed after 9 s");
         assert_eq!(a.cluster, b.cluster);
-        assert_eq!(b.template, "Connection from <*> closed after <*> s");
-        assert_eq!(b.params, ["10.1.2.3", "9"]);
+        assert_eq!(b.template, "Connection from <*> closed after <*>");
+        assert_eq!(b.params, ["10.1.2.3", "9 s"]);
         let c = m.mine("Disk /var is full");
         assert_ne!(c.cluster, a.cluster);
     }
@@ -546,10 +788,16 @@ mod tests {
     #[test]
     fn differing_words_generalise_the_template() {
         let mut m = TemplateMiner::new(TemplateConfig::default());
-        m.mine("session opened for user root by uid");
-        let b = m.mine("session opened for user alice by uid");
-        assert_eq!(b.template, "session opened for user <*> by uid");
+        m.mine("session opened for user root by uid on the console of host");
+        let b = m.mine("session opened for user alice by uid on the console of host");
+        assert_eq!(
+            b.template,
+            "session opened for user <*> by uid on the console of host"
+        );
         assert_eq!(b.params, ["alice"]);
+        // in a short message one differing word is too large a share to call it a variable
+        let c = m.mine("Starting job now");
+        assert_ne!(m.mine("Stopping job now").cluster, c.cluster);
     }
 
     #[test]
@@ -581,6 +829,65 @@ mod tests {
         let x = r.mine("Connection from 10.0.0.9 closed after 4 s");
         let y = m.mine("Connection from 10.0.0.9 closed after 4 s");
         assert_eq!(x, y);
+    }
+
+    #[test]
+    fn values_of_any_token_count_are_one_variable() {
+        let mut m = TemplateMiner::new(TemplateConfig::default());
+        let a = m.mine("conn 7 close, 0 bytes sent, lifetime <1 sec");
+        let b = m.mine("conn 9 close, 1190 bytes (1.16 KB) sent, lifetime 00:01");
+        assert_eq!(a.cluster, b.cluster);
+        assert_eq!(b.template, "conn <*> close, <*> sent, lifetime <*>");
+        assert_eq!(b.params, ["9", "1190 bytes (1.16 KB)", "00:01"]);
+        let c = m.mine("Block 3 stored (estimated size 4.0 KB, free 317.5 MB)");
+        let d = m.mine("Block 4 stored (estimated size 812 B, free 1.2 GB)");
+        assert_eq!(c.cluster, d.cluster, "units are part of the value");
+    }
+
+    #[test]
+    fn a_name_at_the_head_may_vary_a_word_may_not() {
+        let mut m = TemplateMiner::new(TemplateConfig::default());
+        let a = m.mine("chrome.exe - a.example.net:443 open through proxy gw.example.org:3128 HTTPS");
+        let b = m.mine("Dropbox.exe - c.example.com:80 open through proxy gw.example.org:3128 HTTPS");
+        assert_eq!(a.cluster, b.cluster, "program names are entities");
+        assert_eq!(
+            b.template,
+            "<*> - <*> open through proxy gw.example.org:<*> HTTPS"
+        );
+        // the same message with one more variable token is a length variant of it
+        let c = m.mine("svc.exe *64 - d.example.com:80 open through proxy gw.example.org:3128 HTTPS");
+        assert_eq!(c.cluster, a.cluster);
+        assert_eq!(c.template, b.template, "a variant is named by its message");
+        let d = m.mine("svc.exe *64 - e.example.com:80 open through proxy gw.example.org:3128 HTTPS");
+        assert_eq!(d.cluster, a.cluster);
+        assert_eq!(d.params, ["*64", "e.example.com:80"]);
+        // a differing leading word is a different message
+        let x = m.mine("getTasks: caller 10113 does not hold REAL_GET_TASKS; limiting output");
+        let y = m.mine("getRunningAppProcesses: caller 10113 does not hold REAL_GET_TASKS; limiting output");
+        assert_ne!(x.cluster, y.cluster);
+        // and a single word is never caught by a one-token variable cluster
+        let n = m.mine("42");
+        assert_ne!(m.mine("getMode...").cluster, n.cluster);
+    }
+
+    #[test]
+    fn length_variants_survive_a_snapshot() {
+        let mut m = TemplateMiner::new(TemplateConfig::default());
+        let a = m.mine("job 5 done in 3 s on node-4");
+        let b = m.mine("job 5 x7 done in 3 s on node-4");
+        assert_eq!(a.cluster, b.cluster);
+        let mut r: TemplateMiner = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(
+            r.mine("job 6 x8 done in 4 s on node-5"),
+            m.mine("job 6 x8 done in 4 s on node-5")
+        );
+        assert_eq!(r.mine("job 6 x8 done in 4 s on node-5").cluster, a.cluster);
+    }
+
+    #[test]
+    fn units_are_sorted_for_the_binary_search() {
+        assert!(UNITS.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_unit("KB)") && is_unit("ms,") && !is_unit("bytesx"));
     }
 
     proptest! {

@@ -38,7 +38,7 @@ pub fn discover(dir: &Path) -> Result<Vec<System>, LoghubError> {
     let mut systems = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
-        if !entry.file_type().map_err(io)?.is_dir() {
+        if !entry.path().is_dir() {
             continue;
         }
         let mut corrected = None;
@@ -99,7 +99,7 @@ pub fn load(path: &Path) -> Result<Labelled, LoghubError> {
         path: path.display().to_string(),
         source,
     };
-    let mut rd = csv::Reader::from_path(&path).map_err(csv_err)?;
+    let mut rd = csv::Reader::from_path(path).map_err(csv_err)?;
     let headers = rd.headers().map_err(csv_err)?.clone();
     let col = |column: &'static str| {
         headers
