@@ -7,8 +7,22 @@ import csv, sys, time, collections, logging, os
 logging.disable(logging.CRITICAL)
 from drain3 import TemplateMiner
 
-SYSTEMS = ["HDFS", "Hadoop", "Spark", "Zookeeper", "BGL", "HPC", "Thunderbird", "Windows", "Linux", "Android"]
 data = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/loghub2k"
+
+
+def labelled(folder):
+    """The labelled file of one system folder, as `sitrep templates` picks it."""
+    names = sorted(os.listdir(folder))
+    for suffix in ("_structured_corrected.csv", ".log_structured.csv"):
+        for n in names:
+            if n.endswith(suffix):
+                return os.path.join(folder, n)
+    return None
+
+
+SYSTEMS = sorted(d for d in os.listdir(data) if os.path.isdir(os.path.join(data, d)) and labelled(os.path.join(data, d)))
+if not SYSTEMS:
+    sys.exit(f"no labelled systems under {data}")
 rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 
@@ -24,9 +38,7 @@ print("| system | GA | lines/s |")
 print("|---|---|---|")
 gas, rates = [], []
 for s in SYSTEMS:
-    path = os.path.join(data, s, f"{s}_2k.log_structured.csv")
-    if not os.path.exists(path):
-        continue
+    path = labelled(os.path.join(data, s))
     rows = list(csv.DictReader(open(path, newline="", encoding="utf-8")))
     lines = [r["Content"] for r in rows]
     truth = [r["EventId"] for r in rows]

@@ -274,13 +274,58 @@ pub fn mask_tokens(line: &str, max_tokens: usize, out: &mut Vec<String>) {
 /// Tokens split on ASCII whitespace (what log lines use; Unicode-aware splitting costs a
 /// third of the miner's time).
 fn ascii_tokens(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c.is_ascii_whitespace())
-        .filter(|t| !t.is_empty())
+    Tokens { line, at: 0 }.map(|(t, _)| t)
+}
+
+/// The tokens of a line with whether each holds an ASCII digit, in one pass over the
+/// bytes (whitespace is ASCII, so every cut is on a char boundary).
+struct Tokens<'a> {
+    line: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = (&'a str, bool);
+
+    #[inline]
+    fn next(&mut self) -> Option<(&'a str, bool)> {
+        let b = self.line.as_bytes();
+        let mut i = self.at;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i == b.len() {
+            self.at = i;
+            return None;
+        }
+        let start = i;
+        let mut digit = false;
+        while i < b.len() && !b[i].is_ascii_whitespace() {
+            digit |= b[i].is_ascii_digit();
+            i += 1;
+        }
+        self.at = i;
+        Some((&self.line[start..i], digit))
+    }
 }
 
 /// Characters that may surround or join the variable parts of a token without making it
 /// a constant: `10.0.0.1:80`, `(1.16`, `<1`, `[42]`, `"0x1f"`, `50%`, `*64`.
 fn is_sep(c: char) -> bool {
+    c.is_ascii() && SEP[c as usize]
+}
+
+const SEP: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = is_sep_slow(c as u8 as char);
+        c += 1;
+    }
+    t
+};
+
+const fn is_sep_slow(c: char) -> bool {
     matches!(
         c,
         '.' | ':'
@@ -349,6 +394,8 @@ pub fn mask_token_into(tok: &str, out: &mut String) {
     let mut only_vars = true;
     if tok.is_ascii() {
         let b = tok.as_bytes();
+        // the output holds ASCII only; `wild_end` is its length just after the last `<*>`
+        let mut wild_end = usize::MAX;
         let mut i = 0;
         while i < b.len() {
             let c = b[i];
@@ -360,14 +407,22 @@ pub fn mask_token_into(tok: &str, out: &mut String) {
                     i += 1;
                 }
                 if digit {
-                    push_wildcard(out);
+                    let n = out.len();
+                    if wild_end.checked_add(1) == Some(n) && is_collapsing_sep(out.as_bytes()[n - 1] as char)
+                    {
+                        // `<*>` SEP `<*>` is one `<*>` (10.0.0.1:80 → <*>)
+                        out.pop();
+                    } else if n != wild_end {
+                        out.push_str(WILDCARD);
+                    }
+                    wild_end = out.len();
                 } else {
                     out.push_str(&tok[start..i]);
                     any_literal = true;
                     only_vars = false;
                 }
             } else {
-                if !is_sep(c as char) {
+                if !SEP[c as usize] {
                     only_vars = false;
                 }
                 out.push(c as char);
@@ -419,23 +474,6 @@ pub fn mask_token_into(tok: &str, out: &mut String) {
     }
     if !any_literal && only_vars {
         out.clear();
-        out.push_str(WILDCARD);
-    }
-}
-
-/// Appends `<*>` unless the output already ends in one; `<*>` SEP `<*>` collapses into one
-/// `<*>` (10.0.0.1:80 → <*>).
-fn push_wildcard(out: &mut String) {
-    // separators are ASCII, so the byte before them is a char boundary
-    let n = out.len();
-    let b = out.as_bytes();
-    if n > WILDCARD.len()
-        && b[n - 1].is_ascii()
-        && is_collapsing_sep(b[n - 1] as char)
-        && b[..n - 1].ends_with(WILDCARD.as_bytes())
-    {
-        out.pop();
-    } else if !out.ends_with(WILDCARD) {
         out.push_str(WILDCARD);
     }
 }
@@ -497,11 +535,11 @@ impl TemplateMiner {
         tokens.clear();
         self.spans.clear();
         let base = line.as_ptr() as usize;
-        for raw in ascii_tokens(line).take(self.cfg.max_tokens) {
+        for (raw, digit) in (Tokens { line, at: 0 }).take(self.cfg.max_tokens) {
             let start = (raw.as_ptr() as usize - base) as u32;
             let end = start + raw.len() as u32;
             let after_variable = tokens.last() == Some(&WILD);
-            let id = if !raw.bytes().any(|b| b.is_ascii_digit()) && !is_calendar(raw) {
+            let id = if !digit && !is_calendar(raw) {
                 if after_variable && is_unit(raw) {
                     WILD
                 } else {
