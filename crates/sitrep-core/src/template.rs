@@ -151,6 +151,10 @@ pub struct TemplateMiner {
     vocab: Vocabulary,
     /// Per token id: a plain word, and the `key=` prefix length when it is `key=word`.
     word_kind: Vec<(bool, u16)>,
+    /// Per token id: a word that introduces a name (`user`, `host`): the word after it is
+    /// a value, however much it looks like a constant.
+    #[serde(skip)]
+    introduces: Vec<bool>,
     clusters: FxHashMap<u32, Cluster>,
     /// (token count, first token or `<*>`) → cluster ids, oldest first.
     groups: FxHashMap<(u32, u32), Vec<u32>>,
@@ -396,6 +400,12 @@ fn is_unit(raw: &str) -> bool {
     UNITS.binary_search(&t).is_ok()
 }
 
+/// Words after which a word is a name (a user, a host), not part of the message: the
+/// English idioms of log text, not any one system's.
+const INTRODUCERS: [&str; 8] = [
+    "user", "User", "user:", "users", "account", "host", "hostname", "login",
+];
+
 /// Sorted (byte order) for the binary search.
 const UNITS: [&str; 40] = [
     "B", "Bytes", "GB", "GiB", "KB", "KiB", "MB", "MiB", "PB", "TB", "TiB", "byte", "bytes", "day", "days",
@@ -527,6 +537,7 @@ impl TemplateMiner {
         let mut m = TemplateMiner {
             vocab: Vocabulary::new(cfg.max_vocabulary.max(2)),
             word_kind: vec![(false, 0)],
+            introduces: vec![false],
             cfg,
             clusters: FxHashMap::default(),
             groups: FxHashMap::default(),
@@ -548,6 +559,7 @@ impl TemplateMiner {
                 .split_once('=')
                 .map_or(0, |(k, v)| if v.is_empty() { 0 } else { k.len() as u16 + 1 });
             self.word_kind.push((is_word(w), key));
+            self.introduces.push(INTRODUCERS.contains(&w));
         }
         id
     }
@@ -651,7 +663,7 @@ impl TemplateMiner {
         let (mut same, mut wild, mut words_differ) = (0usize, 0usize, 0usize);
         // the line is the template itself (a line of nothing but variables, say)
         let mut exact = true;
-        for (&a, &b) in template.iter().zip(tokens) {
+        for (i, (&a, &b)) in template.iter().zip(tokens).enumerate() {
             if a == WILD {
                 wild += 1;
                 exact &= b == WILD;
@@ -661,7 +673,7 @@ impl TemplateMiner {
                 let (wa, ka) = self.word_kind[a as usize];
                 let (wb, kb) = self.word_kind[b as usize];
                 exact = false;
-                if wa && wb {
+                if wa && wb && !(i > 0 && self.introduces[tokens[i - 1] as usize]) {
                     words_differ += 1;
                     // `user=root` vs `user=test`: a named field with word values is a constant
                     if ka > 0
@@ -974,7 +986,31 @@ mod tests {
         assert!(is_unit("KB)") && is_unit("ms,") && !is_unit("bytesx"));
     }
 
+    #[test]
+    fn a_word_after_user_or_host_is_a_name() {
+        let mut m = TemplateMiner::new(TemplateConfig::default());
+        let a = m.mine("session opened for user root by (uid=0)");
+        let b = m.mine("session opened for user cyrus by (uid=0)");
+        assert_eq!(a.cluster, b.cluster);
+        assert_eq!(b.params, ["cyrus"]);
+        // elsewhere a differing word in a short line is another message
+        let c = m.mine("session opened for group root by (uid=0)");
+        assert_ne!(c.cluster, a.cluster);
+    }
+
     proptest! {
+        #[test]
+        fn params_are_the_lines_values_at_the_variables(s in "[a-z0-9 .:()<>-]{0,80}", t in "[a-z0-9 .:()<>-]{0,80}") {
+            let mut m = TemplateMiner::new(TemplateConfig::default());
+            m.mine(&s);
+            let b = m.mine(&t);
+            let wild = b.template.split(' ').filter(|w| *w == WILDCARD).count();
+            prop_assert!(b.params.len() <= wild.max(ascii_tokens(&t).count()));
+            for p in &b.params {
+                prop_assert!(t.contains(p.as_str()), "{:?} not in {:?}", p, t);
+            }
+        }
+
         #[test]
         fn any_line_mines_without_panic(s in "\\PC{0,200}") {
             let mut m = TemplateMiner::new(TemplateConfig::default());
