@@ -217,6 +217,10 @@ fn group_key(tokens: &[u32]) -> (u32, u32) {
     (tokens.len() as u32, tokens.first().copied().unwrap_or(WILD))
 }
 
+/// How many clusters of its length a line with a name at its head is compared with when
+/// its own first token finds none (the most recently created).
+const MAX_HEAD_SCAN: usize = 256;
+
 /// How many tokens a line may differ in length from a cluster it is a variant of.
 const MAX_LENGTH_SHIFT: u32 = 2;
 
@@ -740,7 +744,9 @@ impl TemplateMiner {
         }
         if named_head && best.is_none() {
             if let Some(ids) = self.by_len.get(&key.0) {
-                let others = ids.iter().filter(|id| {
+                // the newest clusters only: a stream of lines that are all new (unique names
+                // at the head) must not make every line scan every cluster of its length
+                let others = ids.iter().rev().take(MAX_HEAD_SCAN).filter(|id| {
                     let first = self.clusters[*id].template.first().copied().unwrap_or(WILD);
                     first != key.1 && first != WILD && !self.word_kind[first as usize].0
                 });
