@@ -53,3 +53,20 @@ fn default_template_miner_reaches_the_grouping_accuracy_bar() {
     let loso: f64 = held.iter().map(|h| h["ga"].as_f64().unwrap()).sum::<f64>() / 10.0;
     assert!(loso >= 0.92, "leave-one-system-out GA {loso:.3}");
 }
+
+#[test]
+fn an_empty_or_missing_folder_is_an_error_not_an_average_of_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("notes")).unwrap();
+    for dir in [d.path().to_path_buf(), d.path().join("missing")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args(["templates", "--rounds", "0", "--data", dir.to_str().unwrap()])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no labelled logs at"), "{err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("average"));
+    }
+}
