@@ -477,6 +477,12 @@ fn mask_digits_into(tok: &str, ascii: bool, out: &mut String) {
                         // `<*>` SEP `<*>` is one `<*>` (10.0.0.1:80 → <*>)
                         out.pop();
                     } else if n != wild_end {
+                        // a minus sign is part of the number: `index:-1` is `index:5`'s shape
+                        // (but `node-12` keeps its dash: a letter or digit comes before it)
+                        let o = out.as_bytes();
+                        if n > 0 && o[n - 1] == b'-' && (n == 1 || CLASS[o[n - 2] as usize] & ALNUM == 0) {
+                            out.pop();
+                        }
                         out.push_str(WILDCARD);
                     }
                     wild_end = out.len();
@@ -872,7 +878,18 @@ mod tests {
     #[test]
     fn masks_variables_by_shape() {
         assert_eq!(mask_token("10.251.42.84:50010"), "<*>");
-        assert_eq!(mask_token("blk_-6952295868487656571"), "blk_-<*>");
+        assert_eq!(
+            mask_token("blk_-6952295868487656571"),
+            "blk_<*>",
+            "a sign is part of the number"
+        );
+        assert_eq!(mask_token("index:-1"), mask_token("index:5"));
+        assert_eq!(mask_token("-24.0"), "<*>");
+        assert_eq!(
+            mask_token("node-12"),
+            "node-<*>",
+            "a dash after a letter is not a sign"
+        );
         assert_eq!(mask_token("blk_38865049064139660"), "blk_<*>");
         assert_eq!(mask_token("rhost=218.188.2.4"), "rhost=<*>");
         assert_eq!(mask_token("0x1f3a"), "<*>");
