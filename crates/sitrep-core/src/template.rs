@@ -591,11 +591,18 @@ impl TemplateMiner {
     /// Mines one line and returns its cluster id: the fast path, allocating nothing once
     /// the vocabulary has the line's words.
     pub fn mine_id(&mut self, line: &str) -> u32 {
+        let id = self.mine_cluster(line);
+        self.clusters[&id].event()
+    }
+
+    /// Tokenises and places a line; the cluster it joined or made (a length variant keeps
+    /// its own id here, for the parameters).
+    fn mine_cluster(&mut self, line: &str) -> u32 {
         let mut tokens = std::mem::take(&mut self.tokens);
         self.tokenize(line, &mut tokens);
         let id = self.place(&tokens);
         self.tokens = tokens;
-        self.clusters[&id].event()
+        id
     }
 
     /// The line's masked token ids into `tokens`, and their byte spans in the line into
@@ -638,10 +645,7 @@ impl TemplateMiner {
     /// Mines one line: finds or creates its cluster and returns the template and the
     /// line's values at its wildcard positions.
     pub fn mine(&mut self, line: &str) -> Mined {
-        let mut tokens = std::mem::take(&mut self.tokens);
-        self.tokenize(line, &mut tokens);
-        let id = self.place(&tokens);
-        self.tokens = tokens;
+        let id = self.mine_cluster(line);
         let c = &self.clusters[&id];
         let params = c
             .template
