@@ -22,6 +22,7 @@
 //!
 //! Deterministic, no I/O; the state is serde-serialisable like the rest of the engine.
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +36,38 @@ fn is_word(t: &str) -> bool {
 }
 
 fn is_calendar(tok: &str) -> bool {
-    tok.len() == 3 && tok.as_bytes()[0].is_ascii_uppercase() && CALENDAR.contains(&tok)
+    // asked of nearly every token: compare integers, not strings
+    tok.len() == 3 && tok.as_bytes()[0].is_ascii_uppercase() && CALENDAR_PACKED.contains(&pack_short(tok))
 }
+
+/// A string of up to seven bytes as one integer (its length in the top byte), so that a
+/// lookup in a short fixed list is a few integer compares; `u64::MAX` for longer ones.
+const fn pack_short(s: &str) -> u64 {
+    let b = s.as_bytes();
+    if b.len() > 7 {
+        return u64::MAX;
+    }
+    let mut v = (b.len() as u64) << 56;
+    let mut i = 0;
+    while i < b.len() {
+        v |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+const fn pack_all<const N: usize>(words: [&str; N]) -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = pack_short(words[i]);
+        i += 1;
+    }
+    out
+}
+
+const CALENDAR_PACKED: [u64; 19] = pack_all(CALENDAR);
+const UNITS_PACKED: [u64; 40] = pack_all(UNITS);
 
 const CALENDAR: [&str; 19] = [
     "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
@@ -114,11 +145,70 @@ const WILD: u32 = 0;
 
 /// Token vocabulary: masked tokens → ids. Bounded: once `max` words are known, an unseen
 /// token is taken as a variable (`<*>`), which keeps memory fixed on hostile input.
+///
+/// Hand-made rather than a `HashMap<Box<str>, u32>` because a lookup per token is a third
+/// of the miner's time: a token of up to 16 bytes is held in the slot itself as two words
+/// (with its length), so a hit compares two integers instead of following a pointer to
+/// compare bytes, and the same two words give the hash.
 #[derive(Debug, Clone, Default)]
 struct Vocabulary {
     words: Vec<Box<str>>,
-    ids: FxHashMap<Box<str>, u32>,
+    index: HashTable<Slot>,
     max: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    /// The token's bytes when `len <= 16` (see [`pack`]), else its first and last eight.
+    packed: (u64, u64),
+    len: u32,
+    id: u32,
+}
+
+/// The bytes of a token as two words: exact (with the length) up to 16 bytes, the first
+/// and last eight beyond.
+#[inline]
+fn pack(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as u64;
+    if n >= 8 {
+        (word(0), word(n - 8))
+    } else if n >= 4 {
+        (half(0) | half(n - 4) << 32, 0)
+    } else {
+        let mut v = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            v |= (c as u64) << (8 * i);
+        }
+        (v, 0)
+    }
+}
+
+/// The folded 64×64→128 multiply of wyhash and foldhash: a strong mix in one instruction.
+#[inline]
+fn fold(a: u64, b: u64) -> u64 {
+    let r = (a as u128).wrapping_mul(b as u128);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+#[inline]
+fn token_hash(b: &[u8], packed: (u64, u64)) -> u64 {
+    const K: [u64; 3] = [
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+    ];
+    let mut h = fold(packed.0 ^ K[0], packed.1 ^ K[1] ^ b.len() as u64);
+    if b.len() > 16 {
+        for chunk in b[8..b.len() - 8].chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            h = fold(h ^ u64::from_le_bytes(w), K[2]);
+        }
+    }
+    h
 }
 
 impl Vocabulary {
@@ -127,21 +217,38 @@ impl Vocabulary {
             max,
             ..Vocabulary::default()
         };
-        v.words.push(WILDCARD.into());
-        v.ids.insert(WILDCARD.into(), WILD);
+        v.id(WILDCARD);
         v
     }
 
+    #[inline]
     fn id(&mut self, w: &str) -> u32 {
-        if let Some(&id) = self.ids.get(w) {
-            return id;
+        let b = w.as_bytes();
+        let packed = pack(b);
+        let hash = token_hash(b, packed);
+        let len = b.len() as u32;
+        let words = &self.words;
+        let found = self.index.find(hash, |s| {
+            s.hash == hash
+                && s.len == len
+                && s.packed == packed
+                && (len <= 16 || words[s.id as usize].as_bytes() == b)
+        });
+        if let Some(s) = found {
+            return s.id;
         }
         if self.words.len() >= self.max {
             return WILD;
         }
         let id = self.words.len() as u32;
         self.words.push(w.into());
-        self.ids.insert(w.into(), id);
+        let slot = Slot {
+            hash,
+            packed,
+            len,
+            id,
+        };
+        self.index.insert_unique(hash, slot, |s| s.hash);
         id
     }
 
@@ -407,7 +514,7 @@ const fn is_sep_slow(c: char) -> bool {
 /// variable as `00:01`.
 fn is_unit(raw: &str) -> bool {
     let t = raw.trim_end_matches([')', ']', '}', ',', ';', '.', ':']);
-    UNITS.binary_search(&t).is_ok()
+    t.len() <= 7 && UNITS_PACKED.contains(&pack_short(t))
 }
 
 /// Words after which a word is a name (a user, a host), not part of the message: the
@@ -416,7 +523,6 @@ const INTRODUCERS: [&str; 8] = [
     "user", "User", "user:", "users", "account", "host", "hostname", "login",
 ];
 
-/// Sorted (byte order) for the binary search.
 const UNITS: [&str; 40] = [
     "B", "Bytes", "GB", "GiB", "KB", "KiB", "MB", "MiB", "PB", "TB", "TiB", "byte", "bytes", "day", "days",
     "gb", "h", "hour", "hours", "hr", "hrs", "kB", "kb", "mb", "min", "mins", "minute", "minutes", "ms",
@@ -880,6 +986,46 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn vocabulary_tells_apart_tokens_that_share_ends_or_bytes() {
+        let mut v = Vocabulary::new(100);
+        // same first and last eight bytes, different middle; lengths 3..=17; prefixes
+        let words = [
+            "abcdefgh-1-ijklmnop",
+            "abcdefgh-2-ijklmnop",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abc",
+            "abcd",
+            "abcde",
+            "a",
+            "",
+            "bcd",
+            "abcdefgh",
+            "abcdefghi",
+        ];
+        let ids: Vec<u32> = words.iter().map(|w| v.id(w)).collect();
+        let mut distinct = ids.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), words.len(), "{ids:?}");
+        assert!(!ids.contains(&WILD));
+        for (w, id) in words.iter().zip(&ids) {
+            assert_eq!(v.id(w), *id);
+            assert_eq!(v.word(*id), *w);
+        }
+        assert_eq!(v.id(WILDCARD), WILD);
+        let mut full = Vocabulary::new(3);
+        assert_eq!(full.id("x"), 1);
+        assert_eq!(full.id("y"), 2);
+        assert_eq!(
+            full.id("z"),
+            WILD,
+            "a full vocabulary takes new tokens as variables"
+        );
+        assert_eq!(full.id("x"), 1);
+    }
+
+    #[test]
     fn masks_variables_by_shape() {
         assert_eq!(mask_token("10.251.42.84:50010"), "<*>");
         assert_eq!(
@@ -1014,9 +1160,12 @@ mod tests {
     }
 
     #[test]
-    fn units_are_sorted_for_the_binary_search() {
-        assert!(UNITS.windows(2).all(|w| w[0] < w[1]));
-        assert!(is_unit("KB)") && is_unit("ms,") && !is_unit("bytesx"));
+    fn units_and_calendar_words_are_found_by_their_packed_form() {
+        assert!(UNITS.iter().all(|u| u.len() <= 7 && is_unit(u)));
+        assert!(is_unit("KB)") && is_unit("ms,") && is_unit("µs") && is_unit("seconds."));
+        assert!(!is_unit("bytesx") && !is_unit("Sec") && !is_unit("") && !is_unit("secondss"));
+        assert!(CALENDAR.iter().all(|d| is_calendar(d)));
+        assert!(!is_calendar("Mo") && !is_calendar("Monday") && !is_calendar("MON") && !is_calendar("Mom"));
     }
 
     #[test]
