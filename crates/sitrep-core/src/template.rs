@@ -449,6 +449,26 @@ impl<'a> Iterator for Tokens<'a> {
             return None;
         }
         let start = i;
+        // eight bytes at a time while none of them can be whitespace (a token is most of
+        // a line's bytes); the byte loop finishes the token
+        let (mut digits, mut high) = (0u64, 0u64);
+        while i + 8 <= b.len() {
+            let x = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+            let lane = swar_lanes(x);
+            if lane.control == 0 {
+                digits |= lane.digits;
+                high |= x & HIGH_BITS;
+                i += 8;
+                continue;
+            }
+            // the bytes before the first control byte are in the token
+            let n = lane.control.trailing_zeros() / 8;
+            let before = (1u64 << (8 * n)) - 1;
+            digits |= lane.digits & before;
+            high |= x & HIGH_BITS & before;
+            i += n as usize;
+            break;
+        }
         let mut seen = 0u8;
         while i < b.len() {
             let c = CLASS[b[i] as usize];
@@ -459,7 +479,38 @@ impl<'a> Iterator for Tokens<'a> {
             i += 1;
         }
         self.at = i;
-        Some((&self.line[start..i], seen & DIGIT != 0, seen & HIGH == 0))
+        let digit = digits != 0 || seen & DIGIT != 0;
+        let ascii = high == 0 && seen & HIGH == 0;
+        Some((&self.line[start..i], digit, ascii))
+    }
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+const fn lanes(b: u8) -> u64 {
+    u64::from_le_bytes([b; 8])
+}
+
+/// Per byte of a word, as the byte's high bit: an ASCII digit; an ASCII byte below `!`
+/// (whitespace or another control byte: the only ones that may end a token).
+struct Lanes {
+    digits: u64,
+    control: u64,
+}
+
+/// SWAR tests on eight bytes at once. The high bit of each byte is cleared first so that
+/// no addition carries into the next byte; non-ASCII bytes are then masked out with `!x`.
+#[inline]
+fn swar_lanes(x: u64) -> Lanes {
+    let y = x & !HIGH_BITS;
+    let ascii = !x & HIGH_BITS;
+    // y + 0x50 reaches 0x80 iff y >= '0'; y + 0x46 reaches 0x80 iff y > '9'
+    let at_least_0 = y.wrapping_add(lanes(0x50));
+    let above_9 = y.wrapping_add(lanes(0x46));
+    // (y | 0x80) - 0x21 keeps 0x80 iff y >= '!'
+    let printable = (y | HIGH_BITS).wrapping_sub(lanes(0x21));
+    Lanes {
+        digits: at_least_0 & !above_9 & ascii,
+        control: !printable & ascii,
     }
 }
 
@@ -1180,6 +1231,28 @@ mod tests {
         assert_ne!(c.cluster, a.cluster);
     }
 
+    /// The byte-at-a-time tokeniser the SWAR one must agree with.
+    fn reference_tokens(line: &str) -> Vec<(&str, bool, bool)> {
+        line.split(|c: char| c.is_ascii_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| (t, t.bytes().any(|b| b.is_ascii_digit()), t.is_ascii()))
+            .collect()
+    }
+
+    #[test]
+    fn swar_tokeniser_agrees_with_the_byte_loop_on_edges() {
+        for line in [
+            "abcdefgh12345678 x\tyz",
+            "abcdefgh\x01ijklmnop9 é1234567 ééééé 0",
+            "        12345678901234567890\r\n",
+            "a\x0bb\x0cc 日本語のテキスト123 ",
+            "0123456789:;<=>?/ ~\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f9",
+        ] {
+            let got: Vec<_> = Tokens { line, at: 0 }.collect();
+            assert_eq!(got, reference_tokens(line), "{line:?}");
+        }
+    }
+
     proptest! {
         #[test]
         fn params_are_the_lines_values_at_the_variables(s in "[a-z0-9 .:()<>-]{0,80}", t in "[a-z0-9 .:()<>-]{0,80}") {
@@ -1191,6 +1264,12 @@ mod tests {
             for p in &b.params {
                 prop_assert!(t.contains(p.as_str()), "{:?} not in {:?}", p, t);
             }
+        }
+
+        #[test]
+        fn swar_tokeniser_agrees_with_the_byte_loop(s in "[ \t\n\r\x0b\x0c\x01\x1f!/09:@a~\x7fé日]{0,64}") {
+            let got: Vec<_> = Tokens { line: &s, at: 0 }.collect();
+            prop_assert_eq!(got, reference_tokens(&s));
         }
 
         #[test]
