@@ -49,10 +49,13 @@ pub fn normalise_body(
     let mut events = Vec::new();
     let mut out = Vec::new();
     let mut index = 0usize;
-    for d in split_documents(body)
-        .into_iter()
-        .flat_map(|d| array_elements(format, d))
-    {
+    // an OTLP request is one document, binary or not
+    let documents = if format.is_otlp() {
+        vec![body]
+    } else {
+        split_documents(body)
+    };
+    for d in documents.into_iter().flat_map(|d| array_elements(format, d)) {
         out.clear();
         normaliser.normalise(format, d, now, &mut out);
         let single = out.len() == 1;
@@ -65,6 +68,15 @@ pub fn normalise_body(
                     }
                     Err(rej) => reject(index, rej, d),
                 },
+                Err(rej) if format.is_otlp() => {
+                    // a rejected log record's raw is that record (as OTLP/JSON), not the
+                    // batch; a body that does not decode is its own raw
+                    let json = matches!(format, InputFormat::OtlpJson);
+                    match sitrep_core::normalise::otlp::record_json(d, json, index) {
+                        Some(raw) => reject(index, rej, raw.as_bytes()),
+                        None => reject(index, rej, d),
+                    }
+                }
                 Err(rej) => reject(index, rej, if single { d } else { b"" }),
             }
             index += 1;

@@ -22,6 +22,8 @@ fn format_code(f: &InputFormat) -> (u8, &str) {
         InputFormat::Alertmanager => (1, ""),
         InputFormat::Syslog => (2, ""),
         InputFormat::Mapping(m) => (3, m),
+        InputFormat::OtlpProto => (4, ""),
+        InputFormat::OtlpJson => (5, ""),
     }
 }
 
@@ -92,6 +94,8 @@ fn decode_one(record: &[u8], normaliser: &Normaliser) -> Option<Vec<Input>> {
                 1 => InputFormat::Alertmanager,
                 2 => InputFormat::Syslog,
                 3 => InputFormat::Mapping(name.to_string()),
+                4 => InputFormat::OtlpProto,
+                5 => InputFormat::OtlpJson,
                 _ => return None,
             };
             normalise_body(normaliser, &format, raw, now, |_, _, _| {})

@@ -85,6 +85,8 @@ pub struct Config {
     pub correlation: CorrelationConfig,
     pub topology: TopologyConfig,
     pub syslog: SyslogConfig,
+    /// OpenTelemetry logs (OTLP/HTTP `POST /v1/logs`, Kafka `otlp_proto`/`otlp_json`).
+    pub otlp: OtlpConfig,
     /// Named declarative mappings for arbitrary JSON (Moogsoft LAM style).
     pub mappings: BTreeMap<String, MappingConfig>,
     /// Online log-template mining (for `syslog.check_from = "template"` and mappings with
@@ -197,6 +199,15 @@ impl Config {
                     ))
                 }
             }
+        }
+        if !matches!(self.otlp.check_from.as_str(), "event_name" | "template") {
+            return bad(format!(
+                "otlp.check_from: `{}` (event_name, template)",
+                self.otlp.check_from
+            ));
+        }
+        if self.otlp.source_attributes.is_empty() {
+            return bad("otlp.source_attributes: needs at least one attribute name".into());
         }
         if !matches!(self.syslog.check_from.as_str(), "app" | "msgid" | "template") {
             return bad(format!(
@@ -424,6 +435,44 @@ impl Default for SyslogConfig {
         SyslogConfig {
             check_from: "app".into(),
             manager: "syslog".into(),
+        }
+    }
+}
+
+/// How an OpenTelemetry log record becomes an event (docs/otlp.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpConfig {
+    /// Attributes naming the entity the log is about, first present wins; each is looked up
+    /// in the resource's attributes, then the record's.
+    pub source_attributes: Vec<String>,
+    /// The attribute naming the service (resource, then record); the SDKs' placeholder
+    /// `unknown_service…` counts as absent.
+    pub service_attribute: String,
+    /// `event_name` (the default): the record's event name (`EventName`, else the
+    /// `event.name` attribute), else the mined template of the body; `template`: always
+    /// the template.
+    pub check_from: String,
+    pub manager: String,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            source_attributes: [
+                "host.name",
+                "k8s.pod.name",
+                "k8s.node.name",
+                "service.instance.id",
+                "host.id",
+                "container.name",
+                "hostname",
+            ]
+            .map(String::from)
+            .to_vec(),
+            service_attribute: "service.name".into(),
+            check_from: "event_name".into(),
+            manager: "otel".into(),
         }
     }
 }

@@ -6,15 +6,17 @@
 //! - `alertmanager`: Prometheus Alertmanager webhook payload, version 4.
 //! - `syslog`: RFC 5424 and RFC 3164 lines.
 //! - `mapping`: declarative JSON → native mapping (paths, constants, severity table, regex).
+//! - [`otlp`]: OpenTelemetry logs (`ExportLogsServiceRequest`, protobuf or OTLP/JSON).
 
 mod alertmanager;
 mod mapping;
 mod native;
+pub mod otlp;
 mod syslog;
 
 pub use mapping::CompiledMapping;
 
-use crate::config::{Config, Limits, SeverityConfig, SyslogConfig};
+use crate::config::{Config, Limits, OtlpConfig, SeverityConfig, SyslogConfig};
 use crate::event::Event;
 use crate::severity::Severity;
 use crate::time::Millis;
@@ -32,11 +34,25 @@ pub enum InputFormat {
     Syslog,
     /// Through the named mapping in the config.
     Mapping(String),
+    /// One OTLP `ExportLogsServiceRequest`, protobuf (the Collector's `otlp_proto`).
+    #[serde(rename = "otlp_proto")]
+    OtlpProto,
+    /// One OTLP `ExportLogsServiceRequest`, OTLP/JSON (the Collector's `otlp_json`).
+    #[serde(rename = "otlp_json")]
+    OtlpJson,
+}
+
+impl InputFormat {
+    /// A format whose body is one binary or JSON document however many records it
+    /// holds: never split into lines.
+    pub fn is_otlp(&self) -> bool {
+        matches!(self, InputFormat::OtlpProto | InputFormat::OtlpJson)
+    }
 }
 
 /// An input format name that is not one of `native`, `alertmanager`, `syslog`, `mapping:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format `{0}` (native, alertmanager, syslog, mapping:NAME)")]
+#[error("unknown format `{0}` (native, alertmanager, syslog, otlp_proto, otlp_json, mapping:NAME)")]
 pub struct UnknownFormat(pub String);
 
 impl std::str::FromStr for InputFormat {
@@ -46,6 +62,8 @@ impl std::str::FromStr for InputFormat {
             "native" | "json" => InputFormat::Native,
             "alertmanager" => InputFormat::Alertmanager,
             "syslog" => InputFormat::Syslog,
+            "otlp_proto" | "otlp" => InputFormat::OtlpProto,
+            "otlp_json" => InputFormat::OtlpJson,
             _ => match s.strip_prefix("mapping:") {
                 Some(name) => InputFormat::Mapping(name.to_string()),
                 None => return Err(UnknownFormat(s.to_string())),
@@ -64,6 +82,8 @@ pub enum Rejection {
     NotUtf8,
     #[error("not valid JSON: {0}")]
     NotJson(String),
+    #[error("not a protobuf message of the expected type: {0}")]
+    NotProtobuf(String),
     #[error("wrong shape: {0}")]
     Schema(String),
     #[error("required field `{0}` is missing or empty")]
@@ -97,6 +117,7 @@ impl Rejection {
             Rejection::TooLarge { .. } => "too_large",
             Rejection::NotUtf8 => "not_utf8",
             Rejection::NotJson(_) => "not_json",
+            Rejection::NotProtobuf(_) => "not_protobuf",
             Rejection::Schema(_) => "schema",
             Rejection::MissingField(_) => "missing_field",
             Rejection::UnknownSeverity(_) => "unknown_severity",
@@ -174,6 +195,7 @@ struct Inner {
     severity: SeverityConfig,
     synonyms: FxHashMap<String, Severity>,
     syslog: SyslogConfig,
+    otlp: OtlpConfig,
     mappings: FxHashMap<String, CompiledMapping>,
 }
 
@@ -196,6 +218,7 @@ impl Normaliser {
                     .map(|(k, v)| (k.to_ascii_lowercase(), *v))
                     .collect(),
                 syslog: cfg.syslog.clone(),
+                otlp: cfg.otlp.clone(),
                 mappings,
             }),
         })
@@ -233,7 +256,9 @@ impl Normaliser {
         reference_time: Millis,
         out: &mut Vec<Result<Event, Rejection>>,
     ) {
-        if raw.len() > self.inner.limits.max_event_bytes && !matches!(format, InputFormat::Alertmanager) {
+        // a batch format is judged record by record (the body limit bounds the whole)
+        let batch = matches!(format, InputFormat::Alertmanager) || format.is_otlp();
+        if raw.len() > self.inner.limits.max_event_bytes && !batch {
             out.push(Err(Rejection::TooLarge {
                 size: raw.len(),
                 limit: self.inner.limits.max_event_bytes,
@@ -244,6 +269,8 @@ impl Normaliser {
             InputFormat::Native => native::parse(self, raw, out),
             InputFormat::Alertmanager => alertmanager::parse(self, raw, out),
             InputFormat::Syslog => out.push(syslog::parse(self, raw, reference_time)),
+            InputFormat::OtlpProto => otlp::parse(self, raw, false, out),
+            InputFormat::OtlpJson => otlp::parse(self, raw, true, out),
             InputFormat::Mapping(name) => match self.inner.mappings.get(name) {
                 Some(m) => m.apply(self, raw, out),
                 None => out.push(Err(Rejection::UnknownMapping(name.clone()))),
@@ -333,6 +360,10 @@ impl Normaliser {
 
     fn syslog_config(&self) -> &SyslogConfig {
         &self.inner.syslog
+    }
+
+    fn otlp_config(&self) -> &OtlpConfig {
+        &self.inner.otlp
     }
 }
 
