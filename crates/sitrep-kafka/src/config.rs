@@ -63,7 +63,9 @@ impl Default for KafkaSection {
 #[serde(deny_unknown_fields)]
 pub struct InputTopic {
     pub topic: String,
-    /// `native`, `alertmanager`, `syslog` or `mapping:NAME`.
+    /// `native`, `alertmanager`, `syslog`, `otlp_proto`, `otlp_json` (one OTLP
+    /// `ExportLogsServiceRequest` per record, as the Collector's kafka exporter writes) or
+    /// `mapping:NAME`.
     #[serde(default = "native")]
     pub format: String,
 }

@@ -1,4 +1,4 @@
-//! The HTTP API: ingest (native, Alertmanager, named mappings), queries, operator actions,
+//! The HTTP API: ingest (native, Alertmanager, named mappings, OTLP logs), queries, operator actions,
 //! the live feed (SSE), the overview's history, OpenAPI, metrics and health. Every JSON
 //! error body is `{"error": "..."}` (plus `rejected` for ingest).
 
@@ -30,6 +30,8 @@ pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::Pro
         .route("/api/v1/events", post(post_events))
         .route("/api/v1/alertmanager", post(post_alertmanager))
         .route("/api/v1/ingest/:mapping", post(post_mapping))
+        // the OTLP/HTTP path, so that an exporter's endpoint can be this server's base URL
+        .route("/v1/logs", post(crate::otlp::post_logs))
         .route("/api/v1/alerts", get(list_alerts))
         .route("/api/v1/alerts/:id", get(one_alert))
         .route("/api/v1/incidents", get(list_incidents))
@@ -221,14 +223,18 @@ async fn post_mapping(State(s): State<AppState>, Path(mapping): Path<String>, re
     ingest(s, InputFormat::Mapping(mapping.clone()), "mapping", req).await
 }
 
-enum BodyError {
+pub(crate) enum BodyError {
     TooLarge,
     Slow(Response),
 }
 
 /// The whole body, bounded in size and in time (`server.body_timeout_secs`): a client that
 /// trickles its body must not hold an in-flight slot for as long as it likes.
-async fn read_body(s: &AppState, req: Request, limit: usize) -> Result<axum::body::Bytes, BodyError> {
+pub(crate) async fn read_body(
+    s: &AppState,
+    req: Request,
+    limit: usize,
+) -> Result<axum::body::Bytes, BodyError> {
     let secs = s.cfg.body_timeout_secs.max(1);
     match tokio::time::timeout(
         std::time::Duration::from_secs(secs),

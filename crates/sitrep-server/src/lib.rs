@@ -5,6 +5,7 @@
 //! Map of the modules, from the wire inwards:
 //! - [`config`]: the `[server]` section (listeners, durability, auth, traps, webhooks).
 //! - [`api`]: HTTP routes — ingest, queries, actions, live feed (SSE), OpenAPI, metrics.
+//! - [`otlp`]: the OTLP/HTTP logs receiver (`POST /v1/logs`, protobuf or JSON, gzip).
 //! - [`listeners`]: syslog over UDP/TCP and SNMP traps over UDP.
 //! - [`snmp`]: trap decoding (BER by `snmp-parser`) and the trap → event table.
 //! - [`body`]: a request body → documents → events, rejections by index.
@@ -33,6 +34,7 @@ pub mod error;
 pub mod journal;
 pub mod listeners;
 pub mod live;
+pub mod otlp;
 pub mod records;
 pub mod snmp;
 pub mod state;
