@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{assert_same_tables_exactly_once, bootstrap, gen, stop, Setup};
+use common::{assert_same_tables_exactly_once, bootstrap, gen, python_with_otel_sdk, stop, Setup};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -118,6 +118,107 @@ fn interop_with_kcat_and_dead_letters() {
         assert!(Instant::now() < deadline, "the command was applied: {v}");
         std::thread::sleep(Duration::from_millis(300));
     }
+    stop(w);
+}
+
+/// OTLP logs on Kafka as the Collector's kafka exporter writes them (`otlp_proto`: one
+/// `ExportLogsServiceRequest` per record), encoded by the OpenTelemetry Python SDK's own
+/// encoder and produced by kcat, become alerts; a record that does not decode is
+/// dead-lettered with its reason.
+#[test]
+fn otlp_log_records_on_kafka_become_alerts() {
+    let Some(brokers) = bootstrap() else { return };
+    if !python_with_otel_sdk() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let extra_input = "[[kafka.inputs]]\ntopic = \"{prefix}.otlp\"\nformat = \"otlp_proto\"\n";
+    let s = Setup::with(d.path(), &brokers, "otlp", false, 1, extra_input);
+    s.create_topic(&s.topic("otlp"), 1);
+    let w = s.worker("w1");
+    let records = d.path().join("records");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/otel_logs.py");
+    let st = Command::new("python3")
+        .args([script, "files", records.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut files: Vec<_> = std::fs::read_dir(&records)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "one request per log record");
+    let garbage = d.path().join("garbage.pb");
+    std::fs::write(&garbage, b"\xff\xff not a protobuf request").unwrap();
+    files.push(garbage);
+    // kcat -P with files: each file is one record
+    let st = Command::new("kcat")
+        .args(["-b", &brokers, "-t", &s.topic("otlp"), "-X", "acks=all", "-P"])
+        .args(&files)
+        .status()
+        .expect("kcat");
+    assert!(st.success());
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let alerts = loop {
+        let alerts: Vec<serde_json::Value> = s
+            .table("alerts")
+            .values()
+            .map(|v| serde_json::from_str(v).unwrap())
+            .collect();
+        if alerts.len() >= 3 {
+            break alerts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "three alerts from the OTLP records: {alerts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let by_check: std::collections::BTreeMap<String, serde_json::Value> = alerts
+        .into_iter()
+        .map(|u| {
+            (
+                u["alert"]["check"].as_str().unwrap_or_default().to_string(),
+                u["alert"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_check.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "connection pool exhausted after <*>",
+            "disk.pressure",
+            "payment gateway down"
+        ]
+    );
+    let pool = &by_check["connection pool exhausted after <*>"];
+    assert_eq!(
+        (
+            pool["source"].as_str(),
+            pool["service"].as_str(),
+            pool["severity"].as_str(),
+            pool["count"].as_u64()
+        ),
+        (Some("db-7"), Some("checkout"), Some("major"), Some(2))
+    );
+    let out = Command::new("kcat")
+        .args([
+            "-b",
+            &brokers,
+            "-C",
+            "-t",
+            &s.topic("dlq"),
+            "-e",
+            "-q",
+            "-f",
+            "%h\n",
+        ])
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout);
+    assert!(headers.contains("sitrep-code=not_protobuf"), "{headers}");
     stop(w);
 }
 

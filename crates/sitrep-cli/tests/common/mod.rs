@@ -48,7 +48,8 @@ impl Setup {
         Setup::with(dir, brokers, name, input_partitions_one, 1, "")
     }
 
-    /// `kafka_settings`: extra lines for the `[kafka]` table (replication, min ISR, …).
+    /// `kafka_settings`: extra lines for the `[kafka]` table (replication, min ISR, …);
+    /// `{prefix}` in them is the test's topic prefix (for an extra `[[kafka.inputs]]`).
     pub fn with(
         dir: &Path,
         brokers: &str,
@@ -59,6 +60,7 @@ impl Setup {
     ) -> Setup {
         let prefix = unique(name);
         let config = dir.join(format!("{prefix}.toml"));
+        let kafka_settings = kafka_settings.replace("{prefix}", &prefix);
         std::fs::write(
             &config,
             format!(
@@ -400,6 +402,26 @@ format = "native"
             std::thread::sleep(Duration::from_millis(300));
         }
     }
+}
+
+/// `python3` with the OpenTelemetry SDK (scripts/test installs it), or a skip that fails
+/// under CI.
+pub fn python_with_otel_sdk() -> bool {
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            "import opentelemetry.sdk._logs, opentelemetry.exporter.otlp.proto.http",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the OpenTelemetry Python SDK is missing under CI (scripts/test installs it)"
+        );
+        eprintln!("SKIPPED: python3 with opentelemetry-sdk is missing (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-http)");
+    }
+    ok
 }
 
 pub fn gen(dir: &Path, events: usize) -> PathBuf {
