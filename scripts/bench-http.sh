@@ -3,7 +3,9 @@
 #   1. HTTP ingest of native events, batches of 1000, durability on (fsync per group commit);
 #   2. event → incident update latency on the live feed at 20,000 events/s;
 #   3. Prometheus Alertmanager (Debian `prometheus-alertmanager`, clustering off) ingesting
-#      the same alerts in its own API format (POST /api/v2/alerts), beside sitrep.
+#      the same alerts in its own API format (POST /api/v2/alerts), beside sitrep;
+#   4. OTLP/HTTP logs ingest (POST /v1/logs, protobuf) beside native JSON: the same events,
+#      alternated three times in this run, ratio pair by pair.
 # Usage: scripts/bench-http.sh [EVENTS=1000000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,3 +63,25 @@ PY
 else
   echo "== 3. skipped: prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"
 fi
+
+echo "== 4. OTLP/HTTP (POST /v1/logs, protobuf) beside native JSON, the same $events events, alternated"
+rows=()
+for _ in 1 2 3; do
+  start_sitrep
+  n=$($bin loadgen --url http://127.0.0.1:18080 --events "$events" --batch 1000 --connections 4 --json)
+  stop_sitrep
+  start_sitrep
+  o=$($bin loadgen --url http://127.0.0.1:18080 --events "$events" --batch 1000 --connections 4 --format otlp --json)
+  stop_sitrep
+  rows+=("$n" "$o")
+done
+python3 - "${rows[@]}" <<'PY'
+import json, statistics as st, sys
+runs = [json.loads(x) for x in sys.argv[1:]]
+native = [r["events_per_second"] for r in runs[0::2]]
+otlp = [r["events_per_second"] for r in runs[1::2]]
+ratios = [o / n for n, o in zip(native, otlp)]
+print(f"   native /api/v1/events (JSON lines): {st.median(native):,.0f} events/s (median of 3)")
+print(f"   OTLP /v1/logs (protobuf):           {st.median(otlp):,.0f} records/s (median of 3)")
+print(f"   ratio OTLP / native: {st.median(ratios):.2f} (median of pairs; {', '.join(f'{r:.2f}' for r in ratios)})")
+PY

@@ -9,6 +9,8 @@
 //!   event of any alert it names) to receiving it.
 //! - `--format alertmanager-v2`: the same alerts in Prometheus Alertmanager's own API
 //!   format (`POST /api/v2/alerts`), for the side-by-side comparison.
+//! - `--format otlp`: the same events as OpenTelemetry log records, one protobuf
+//!   `ExportLogsServiceRequest` per batch (`POST /v1/logs`), as an SDK or Collector sends.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -40,7 +42,8 @@ pub struct LoadgenArgs {
     /// Target events/s (0: as fast as the server takes them).
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
-    /// `native` (POST /api/v1/events, JSON lines) or `alertmanager-v2` (POST /api/v2/alerts).
+    /// `native` (POST /api/v1/events, JSON lines), `alertmanager-v2` (POST /api/v2/alerts)
+    /// or `otlp` (POST /v1/logs, protobuf).
     #[arg(long, default_value = "native")]
     pub format: String,
     /// Measure event → incident update latency through the live feed.
@@ -82,14 +85,78 @@ fn alertmanager_alert(e: &Event) -> serde_json::Value {
     serde_json::json!({ "labels": labels, "annotations": { "description": e.description } })
 }
 
+/// A batch of events as one OTLP logs request: each event a record under its own resource
+/// (`host.name` = source, `service.name` = service), the check as the event name (so the
+/// server mines nothing and the comparison with native JSON is like for like).
+fn otlp_request(events: &[Event]) -> Vec<u8> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use prost::Message;
+    use sitrep_core::Severity;
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    };
+    let resource_logs = events
+        .iter()
+        .map(|e| {
+            let mut attributes = vec![kv("host.name", &e.source)];
+            if let Some(s) = &e.service {
+                attributes.push(kv("service.name", s));
+            }
+            let severity_number = match e.severity {
+                Severity::Clear | Severity::Indeterminate => 9,
+                Severity::Warning => 13,
+                Severity::Minor => 14,
+                Severity::Major => 17,
+                Severity::Critical => 21,
+            };
+            let record = LogRecord {
+                severity_number,
+                event_name: e.check.to_string(),
+                body: Some(AnyValue {
+                    value: Some(Value::StringValue(e.description.clone())),
+                }),
+                attributes: e.labels.iter().map(|(k, v)| kv(k, v)).collect(),
+                ..Default::default()
+            };
+            ResourceLogs {
+                resource: Some(Resource {
+                    attributes,
+                    ..Default::default()
+                }),
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![record],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }
+        })
+        .collect();
+    ExportLogsServiceRequest { resource_logs }.encode_to_vec()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Wire {
+    Native,
+    AlertmanagerV2,
+    Otlp,
+}
+
 pub fn run(a: LoadgenArgs) -> Result<()> {
     let Some(scenario) = Scenario::parse(&a.scenario) else {
         bail!("unknown scenario `{}`", a.scenario)
     };
-    let am = match a.format.as_str() {
-        "native" => false,
-        "alertmanager-v2" => true,
-        f => bail!("unknown format `{f}` (native, alertmanager-v2)"),
+    let wire = match a.format.as_str() {
+        "native" => Wire::Native,
+        "alertmanager-v2" => Wire::AlertmanagerV2,
+        "otlp" => Wire::Otlp,
+        f => bail!("unknown format `{f}` (native, alertmanager-v2, otlp)"),
     };
     eprintln!(
         "building {} events ({} scenario, seed {})…",
@@ -118,15 +185,19 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
     let mut bodies = Vec::new();
     let mut first_in_batch: Vec<Vec<String>> = Vec::new();
     for chunk in events.chunks(batch) {
-        let body = if am {
-            serde_json::to_vec(&chunk.iter().map(alertmanager_alert).collect::<Vec<_>>())?
-        } else {
-            let mut b = Vec::new();
-            for e in chunk {
-                b.extend_from_slice(e.to_native_json().as_bytes());
-                b.push(b'\n');
+        let body = match wire {
+            Wire::AlertmanagerV2 => {
+                serde_json::to_vec(&chunk.iter().map(alertmanager_alert).collect::<Vec<_>>())?
             }
-            b
+            Wire::Otlp => otlp_request(chunk),
+            Wire::Native => {
+                let mut b = Vec::new();
+                for e in chunk {
+                    b.extend_from_slice(e.to_native_json().as_bytes());
+                    b.push(b'\n');
+                }
+                b
+            }
         };
         let mut firsts = Vec::new();
         if a.incident_latency {
@@ -141,7 +212,11 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
     }
     let total_events = events.len();
     drop(events);
-    let path = if am { "/api/v2/alerts" } else { "/api/v1/events" };
+    let (path, content_type) = match wire {
+        Wire::Native => ("/api/v1/events", "application/json"),
+        Wire::AlertmanagerV2 => ("/api/v2/alerts", "application/json"),
+        Wire::Otlp => ("/v1/logs", "application/x-protobuf"),
+    };
     let url = format!("{}{}", a.url.trim_end_matches('/'), path);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
@@ -203,7 +278,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
                     }
                     let mut req = client
                         .post(&url)
-                        .header("content-type", "application/json")
+                        .header("content-type", content_type)
                         .body(bodies[i].clone());
                     if let Some(t) = &token {
                         req = req.bearer_auth(t);
