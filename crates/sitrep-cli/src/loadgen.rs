@@ -109,8 +109,11 @@ fn otlp_request(events: &[Event]) -> Vec<u8> {
             if let Some(s) = &e.service {
                 attributes.push(kv("service.name", s));
             }
+            // OTel has no number for "cleared": a clear travels as its text alone, which the
+            // mapping reads by name (docs/schema.md)
             let severity_number = match e.severity {
-                Severity::Clear | Severity::Indeterminate => 9,
+                Severity::Clear => 0,
+                Severity::Indeterminate => 9,
                 Severity::Warning => 13,
                 Severity::Minor => 14,
                 Severity::Major => 17,
@@ -118,6 +121,7 @@ fn otlp_request(events: &[Event]) -> Vec<u8> {
             };
             let record = LogRecord {
                 severity_number,
+                severity_text: e.severity.as_str().to_string(),
                 event_name: e.check.to_string(),
                 body: Some(AnyValue {
                     value: Some(Value::StringValue(e.description.clone())),

@@ -67,7 +67,7 @@ fn status(enc: Encoding, http: StatusCode, code: i32, message: impl Into<String>
 
 fn success(enc: Encoding, rejected: usize, message: String) -> Response {
     let reply = ExportLogsServiceResponse {
-        partial_success: (rejected > 0).then(|| ExportLogsPartialSuccess {
+        partial_success: (rejected > 0).then_some(ExportLogsPartialSuccess {
             rejected_log_records: rejected as i64,
             error_message: message,
         }),
