@@ -7,7 +7,7 @@ use crate::severity::Severity;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -55,6 +55,39 @@ pub struct AlertUpdate {
     pub alert: AlertView,
 }
 
+/// Labels as a JSON object, as every consumer expects them (`labels.region`, not a search
+/// through pairs); schema 1 wrote a list of pairs, which reading still takes.
+mod labels_object {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(labels: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(labels.iter().map(|(k, v)| (k, v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Object(BTreeMap<String, String>),
+            Pairs(Vec<(String, String)>),
+        }
+        Ok(match Either::deserialize(d)? {
+            Either::Object(m) => m.into_iter().collect(),
+            Either::Pairs(p) => p,
+        })
+    }
+
+    /// The borrowed view's labels, serialised the same way.
+    pub(crate) struct Borrowed<'a, 'b>(pub &'b [(&'a str, &'a str)]);
+
+    impl Serialize for Borrowed<'_, '_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
     pub id: AlertId,
@@ -65,7 +98,8 @@ pub struct AlertView {
     pub service: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub manager: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    /// Sorted by key. On the wire a JSON object (`{"region":"ams"}`) since schema 2.
+    #[serde(skip_serializing_if = "Vec::is_empty", default, with = "labels_object")]
     pub labels: Vec<(String, String)>,
     pub description: String,
     pub severity: Severity,
@@ -197,7 +231,7 @@ impl Serialize for AlertViewRef<'_> {
             m.serialize_field("manager", v)?;
         }
         if !self.labels.is_empty() {
-            m.serialize_field("labels", &self.labels)?;
+            m.serialize_field("labels", &labels_object::Borrowed(&self.labels))?;
         }
         m.serialize_field("description", self.description)?;
         m.serialize_field("severity", &self.severity)?;
@@ -482,11 +516,37 @@ mod tests {
         });
         let j = serde_json::to_value(&u).unwrap();
         assert_eq!(j["type"], "incident");
-        assert_eq!(j["v"], 1);
+        assert_eq!(j["v"], 2);
         assert_eq!(j["change"], "opened");
         assert_eq!(j["incident"]["state"], "open");
         let back: Update = serde_json::from_value(j).unwrap();
         assert_eq!(back, u);
+    }
+
+    #[test]
+    fn labels_are_an_object_and_schema_one_pairs_still_read() {
+        let labels = vec![
+            ("region".to_string(), "ams".to_string()),
+            ("site".to_string(), "s6".to_string()),
+        ];
+        let borrowed: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let owned =
+            serde_json::json!({"labels": serde_json::to_value(labels_object::Borrowed(&borrowed)).unwrap()});
+        assert_eq!(
+            owned["labels"],
+            serde_json::json!({"region": "ams", "site": "s6"})
+        );
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct L {
+            #[serde(with = "labels_object")]
+            labels: Vec<(String, String)>,
+        }
+        let l = L {
+            labels: labels.clone(),
+        };
+        assert_eq!(serde_json::to_value(&l).unwrap(), owned);
+        let old: L = serde_json::from_str(r#"{"labels":[["region","ams"],["site","s6"]]}"#).unwrap();
+        assert_eq!(old, l);
     }
 }
 

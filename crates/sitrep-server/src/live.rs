@@ -114,7 +114,7 @@ mod tests {
         let mut updates: Vec<Update> = e.drain_updates().collect();
         assert!(matches!(updates[0], Update::Alert(_)));
         let incident = serde_json::json!({
-            "type": "incident", "v": 1, "seq": 2, "time": 1000, "change": "opened", "added": [],
+            "type": "incident", "v": 2, "seq": 2, "time": 1000, "change": "opened", "added": [],
             "incident": {"id": "INC0-1", "title": "t", "state": "open", "severity": "critical",
                 "max_severity": "critical", "recipe": "r", "alert_count": 1, "source_count": 1,
                 "first_time": 1000, "last_time": 1000, "reopen_count": 0, "assignee": null,
