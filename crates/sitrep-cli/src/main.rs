@@ -172,7 +172,17 @@ fn run_server(a: RunArgs) -> Result<()> {
     rt.block_on(async move {
         let s = sitrep_server::start(engine, server).await?;
         print_bound(&s);
-        tokio::signal::ctrl_c().await?;
+        // systemd and container runtimes stop with SIGTERM; a terminal with SIGINT
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        let alerts = s.shared.engine().alerts().len();
+        s.shutdown()
+            .await
+            .map_err(|e| anyhow::anyhow!("final snapshot: {e}"))?;
+        println!("stopped: final snapshot written ({alerts} alerts)");
         anyhow::Ok(())
     })
 }

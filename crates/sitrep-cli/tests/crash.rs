@@ -37,6 +37,29 @@ fn spawn(data: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// As [`spawn`] with the default snapshot settings; also returns the first line it said.
+fn spawn_said(data: &std::path::Path) -> (Child, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    (child, addr, line)
+}
+
 fn post(addr: &str, path: &str, body: &str) -> Option<u16> {
     let mut s = TcpStream::connect(addr).ok()?;
     let req = format!(
@@ -107,4 +130,48 @@ fn kill_9_loses_nothing_acknowledged() {
         counted >= acked && counted <= acked + 5,
         "acked {acked}, counted {counted}"
     );
+}
+
+/// SIGTERM (what systemd and container runtimes send) is an orderly stop: exit 0 after a
+/// final snapshot, so the next start replays no journal record and has every alert.
+#[test]
+fn sigterm_stops_with_a_final_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn(d.path());
+    let body: String = (0..40)
+        .map(|i| format!("{{\"source\":\"h{i}\",\"check\":\"c\",\"severity\":\"major\"}}\n"))
+        .collect();
+    assert_eq!(post(&addr, "/api/v1/events", &body), Some(202));
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut said = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut said).unwrap();
+    assert!(
+        said.contains("stopped: final snapshot written (40 alerts)"),
+        "{said}"
+    );
+    assert!(d.path().join("snapshot.json").exists());
+
+    let (mut again, addr, first) = spawn_said(d.path());
+    assert!(first.contains("(0 journal records replayed)"), "{first}");
+    let alerts = get(&addr, "/api/v1/alerts?limit=100");
+    let v: serde_json::Value = serde_json::from_str(&alerts).unwrap();
+    assert_eq!(v["total"], 40);
+    again.kill().unwrap();
+    let _ = again.wait();
 }

@@ -73,6 +73,18 @@ impl Server {
     pub fn abort(self) {
         self.task.abort();
     }
+
+    /// An orderly stop (SIGTERM from systemd, Ctrl-C): stops accepting HTTP and writes a
+    /// final snapshot, so that the next start replays nothing. Everything acknowledged is
+    /// in the journal already; the snapshot only makes the restart fast. Inputs a listener
+    /// journals after it land in the next generation and are replayed, as after a crash.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.task.abort();
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.final_snapshot())
+            .await
+            .map_err(|e| std::io::Error::other(format!("the snapshot thread died: {e}")))?
+    }
 }
 
 /// The process-wide Prometheus recorder (the `metrics` facade has one global recorder).

@@ -459,6 +459,15 @@ impl Shared {
         self.normaliser.limits().dead_letter_raw_bytes
     }
 
+    /// The snapshot of an orderly stop; nothing to write when nothing was journalled since
+    /// the last one.
+    pub fn final_snapshot(&self) -> std::io::Result<()> {
+        if self.core.lock().expect("engine lock").since_snapshot == 0 {
+            return Ok(());
+        }
+        self.snapshot()
+    }
+
     /// Writes the engine's state, atomically, as of the start of a new journal generation;
     /// then deletes the generations it covers. The engine lock is held only to serialise
     /// the state and queue the rotation; the file is written outside it. A crash at any
