@@ -1,46 +1,25 @@
 //! `sitrep run` killed with SIGKILL mid-stream: every event acknowledged with 202 is still
-//! there after a restart, counted once.
+//! there after a restart, counted once; stopped with SIGTERM: a final snapshot, nothing to
+//! replay.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
+/// `sitrep run` on `data` with snapshots every 300 records: (process, HTTP address).
 fn spawn(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-        .args([
-            "run",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--snapshot-every",
-            "300",
-            "--snapshot-min-interval-ms",
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
+    let (child, addr, _) = spawn_with(
+        data,
+        &["--snapshot-every", "300", "--snapshot-min-interval-ms", "0"],
+    );
     (child, addr)
 }
 
-/// As [`spawn`] with the default snapshot settings; also returns the first line it said.
-fn spawn_said(data: &std::path::Path) -> (Child, String, String) {
+/// `sitrep run` on `data` with `extra` arguments: (process, HTTP address, the first line it said).
+fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Child, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
         .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -167,7 +146,7 @@ fn sigterm_stops_with_a_final_snapshot() {
     );
     assert!(d.path().join("snapshot.json").exists());
 
-    let (mut again, addr, first) = spawn_said(d.path());
+    let (mut again, addr, first) = spawn_with(d.path(), &[]);
     assert!(first.contains("(0 journal records replayed)"), "{first}");
     let alerts = get(&addr, "/api/v1/alerts?limit=100");
     let v: serde_json::Value = serde_json::from_str(&alerts).unwrap();

@@ -2,23 +2,13 @@
 //! actions, auth, OpenAPI, metrics, and state rebuilt from snapshot + journal by a new
 //! server on the same folder.
 
+mod common;
+
+use common::section;
 use serde_json::{json, Value};
 use sitrep_core::Config;
 use sitrep_server::{start, ServerSection};
 use std::time::Duration;
-
-fn section(dir: &std::path::Path) -> ServerSection {
-    ServerSection {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 1 << 20,
-        snapshot_every: 1_000_000,
-        snapshot_min_interval_ms: 0,
-        // no wall-clock ticks unless a test wants them: exact journal counts
-        tick_ms: 3_600_000,
-        ..ServerSection::default()
-    }
-}
 
 struct Client {
     base: String,

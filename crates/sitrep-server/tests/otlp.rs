@@ -6,28 +6,19 @@
 //! The SDK comes from PyPI (`scripts/test` installs it); without it the SDK test skips,
 //! saying so — and fails under `CI=true`.
 
+mod common;
+
+use common::section;
 use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use prost::Message;
 use serde_json::Value as Json;
 use sitrep_core::Config;
-use sitrep_server::{start, ServerSection};
+use sitrep_server::start;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-
-fn section(dir: &Path) -> ServerSection {
-    ServerSection {
-        data_dir: dir.to_path_buf(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_body_bytes: 1 << 20,
-        snapshot_every: 1_000_000,
-        snapshot_min_interval_ms: 0,
-        tick_ms: 3_600_000,
-        ..ServerSection::default()
-    }
-}
 
 /// `python3` with the OpenTelemetry SDK and OTLP/HTTP exporter, or a skip (a failure under CI).
 fn python_with_otel_sdk() -> bool {
