@@ -60,24 +60,29 @@ pub fn normalise_body(
         normaliser.normalise(format, d, now, &mut out);
         let single = out.len() == 1;
         for r in out.drain(..) {
-            match r {
+            let refused = match r {
                 Ok(mut e) => match normaliser.check_not_future(&e, now) {
                     Ok(()) => {
                         e.time.get_or_insert(now);
                         events.push(e);
+                        None
                     }
-                    Err(rej) => reject(index, rej, d),
+                    Err(rej) => Some((rej, true)),
                 },
-                Err(rej) if format.is_otlp() => {
-                    // a rejected log record's raw is that record (as OTLP/JSON), not the
+                Err(rej) => Some((rej, single)),
+            };
+            if let Some((rej, whole)) = refused {
+                if format.is_otlp() {
+                    // a refused log record's raw is that record (as OTLP/JSON), not the
                     // batch; a body that does not decode is its own raw
                     let json = matches!(format, InputFormat::OtlpJson);
                     match sitrep_core::normalise::otlp::record_json(d, json, index) {
                         Some(raw) => reject(index, rej, raw.as_bytes()),
                         None => reject(index, rej, d),
                     }
+                } else {
+                    reject(index, rej, if whole { d } else { b"" });
                 }
-                Err(rej) => reject(index, rej, if single { d } else { b"" }),
             }
             index += 1;
         }
@@ -116,6 +121,31 @@ mod tests {
         });
         assert_eq!(rejected, vec![(0, "future_time", true)]);
         assert_eq!(events.len(), 1, "ten minutes ahead is within the limit");
+    }
+
+    #[test]
+    fn a_refused_otlp_record_is_its_own_dead_letter() {
+        let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
+        let now = 1_800_000_000_000;
+        let rec = |body: &str, nanos: u64| {
+            format!(r#"{{"timeUnixNano":"{nanos}","severityNumber":9,"body":{{"stringValue":"{body}"}}}}"#)
+        };
+        let body = format!(
+            r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{},{}]}}]}}]}}"#,
+            rec("far ahead", (now as u64 + 10 * 86_400_000) * 1_000_000),
+            rec("fine", now as u64 * 1_000_000)
+        );
+        let mut rejected = Vec::new();
+        let events = normalise_body(&n, &InputFormat::OtlpJson, body.as_bytes(), now, |i, r, raw| {
+            rejected.push((i, r.code(), String::from_utf8_lossy(raw).into_owned()))
+        });
+        assert_eq!(events.len(), 1);
+        assert_eq!((rejected[0].0, rejected[0].1), (0, "future_time"));
+        assert!(
+            rejected[0].2.contains("far ahead") && !rejected[0].2.contains("fine"),
+            "{}",
+            rejected[0].2
+        );
     }
 
     #[test]
