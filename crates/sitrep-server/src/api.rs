@@ -3,7 +3,7 @@
 //! error body is `{"error": "..."}` (plus `rejected` for ingest).
 
 use crate::live::LiveMsg;
-use crate::state::{now_ms, Rejected, Shared};
+use crate::state::{Rejected, Shared};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -279,7 +279,7 @@ async fn ingest(s: AppState, format: InputFormat, source: &'static str, req: Req
         // an acknowledged nothing
         return error(StatusCode::BAD_REQUEST, "the body is empty: nothing to ingest");
     }
-    let ingested = s.ingest(&format, source, &body, now_ms());
+    let ingested = s.ingest(&format, source, &body, s.now());
     if let Some(durable) = ingested.durable {
         if let Err(e) = durable.wait().await {
             return error(
@@ -386,7 +386,7 @@ async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Req
             )
         }
     };
-    let cmd = request.into_command(id.clone(), now_ms());
+    let cmd = request.into_command(id.clone(), s.now());
     match s.command(cmd) {
         Ok(durable) => {
             if let Err(e) = durable.wait().await {
@@ -406,7 +406,8 @@ async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Req
 
 async fn stats(State(s): State<AppState>) -> Response {
     let engine = s.engine().stats();
-    Json(serde_json::json!({ "engine": engine, "history": s.history() })).into_response()
+    Json(serde_json::json!({ "engine": engine, "history": s.history(), "feed": s.feed_status() }))
+        .into_response()
 }
 
 /// Server-sent events: `incident` (an incident update, schema v1) and `stats` (a sample

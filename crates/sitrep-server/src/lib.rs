@@ -157,9 +157,23 @@ async fn serve_http(
 /// Recovers state (snapshot + journal tail), then starts every configured listener, the
 /// clock and the webhooks. Returns once all are listening.
 pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Server, ServerError> {
+    start_with_clock(engine, cfg, None).await
+}
+
+/// [`start`], with the engine's clock driven by the caller from `driven_from` on (see
+/// [`state::Shared::drive_clock`]) instead of the wall clock: set before the ticker starts,
+/// so that no wall-clock tick ever reaches the engine.
+pub async fn start_with_clock(
+    engine: sitrep_core::Config,
+    cfg: ServerSection,
+    driven_from: Option<sitrep_core::time::Millis>,
+) -> Result<Server, ServerError> {
     let metrics = metrics_handle();
     let recovered = state::Shared::recover(&engine, cfg.clone())?;
     let shared = recovered.shared;
+    if let Some(t) = driven_from {
+        shared.drive_clock(t);
+    }
     let app = api::router(shared.clone(), metrics);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -202,7 +216,7 @@ pub async fn start(engine: sitrep_core::Config, cfg: ServerSection) -> Result<Se
             every.tick().await;
             let s = ticker.clone();
             // the tick takes the engine lock: keep it off the async workers
-            let _ = tokio::task::spawn_blocking(move || s.tick(state::now_ms())).await;
+            let _ = tokio::task::spawn_blocking(move || s.tick(s.now())).await;
         }
     });
     let header_timeout = std::time::Duration::from_secs(cfg.header_timeout_secs.max(1));

@@ -6,7 +6,7 @@
 //! kernel had buffered and not yet handed over, never what was read.
 
 use crate::snmp::TrapTable;
-use crate::state::{now_ms, Shared};
+use crate::state::Shared;
 use sitrep_core::DeadLetter;
 use sitrep_core::{Event, InputFormat};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ fn default_max(s: &AppState) -> usize {
 
 /// Normalises syslog messages; rejects go to the dead letters.
 fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
-    let now = now_ms();
+    let now = s.now();
     let mut out = Vec::new();
     let mut events = Vec::with_capacity(msgs.len());
     for (i, m) in msgs.iter().enumerate() {
@@ -50,7 +50,7 @@ async fn commit(s: &AppState, events: Vec<Event>) {
     if events.is_empty() {
         return;
     }
-    if let Err(e) = s.submit_events(events, now_ms()).wait().await {
+    if let Err(e) = s.submit_events(events, s.now()).wait().await {
         tracing::error!(error = %e, "journal write failed for listener input");
     }
 }
@@ -301,7 +301,7 @@ async fn snmp_loop(s: AppState, sock: Arc<UdpSocket>, table: Arc<TrapTable>) {
                     Ok(e) => match s
                         .normaliser
                         .validate(e)
-                        .and_then(|e| s.normaliser.check_not_future(&e, now_ms()).map(|()| e))
+                        .and_then(|e| s.normaliser.check_not_future(&e, s.now()).map(|()| e))
                     {
                         Ok(e) => events.push(e),
                         Err(rej) => s.dead_letter(DeadLetter::new("snmp", 0, &rej, &buf[..n], s.raw_limit())),

@@ -7,7 +7,6 @@
 //! only once journalled, like every input; refused records go to the dead letters.
 
 use crate::api::{read_body, AppState, BodyError};
-use crate::state::now_ms;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -174,7 +173,7 @@ pub async fn post_logs(State(s): State<AppState>, req: Request) -> Response {
         Encoding::Json => InputFormat::OtlpJson,
     };
     // the decompressed body is what is journalled: a replay decodes it the same way
-    let ingested = s.ingest(&format, "otlp", &body, now_ms());
+    let ingested = s.ingest(&format, "otlp", &body, s.now());
     if let Some(durable) = ingested.durable {
         if let Err(e) = durable.wait().await {
             return status(

@@ -70,6 +70,24 @@ pub struct Shared {
     snapshot_generation: std::sync::atomic::AtomicU64,
     history: Mutex<VecDeque<Sample>>,
     dir: PathBuf,
+    /// The engine's clock when a feeder drives it (the live demo's scenario time); 0 = the
+    /// wall clock. See [`Shared::now`].
+    driven_clock: std::sync::atomic::AtomicI64,
+    /// What a built-in feeder (the live demo) reports of itself, for `/api/v1/stats` and the UI.
+    feed_status: Mutex<Option<FeedStatus>>,
+}
+
+/// A built-in feeder's progress, as `/api/v1/stats` shows it under `feed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedStatus {
+    /// What is being fed (`scenario telco, seed 42`).
+    pub name: String,
+    /// Scenario seconds per wall-clock second.
+    pub speed: f64,
+    pub fed: u64,
+    pub total: u64,
+    /// Every event has been fed; nothing more will come from it.
+    pub ended: bool,
 }
 
 /// A request body's outcome: events accepted (durable once `durable` resolves; `None` when
@@ -264,6 +282,8 @@ impl Shared {
             snapshot_generation: std::sync::atomic::AtomicU64::new(first_gen),
             history: Mutex::new(VecDeque::with_capacity(HISTORY)),
             dir,
+            driven_clock: std::sync::atomic::AtomicI64::new(0),
+            feed_status: Mutex::new(None),
         });
         Ok(Recovered {
             shared,
@@ -432,6 +452,31 @@ impl Shared {
         drop(h);
         let json: Arc<str> = serde_json::to_string(&s).expect("sample serialises").into();
         let _ = self.feed.live.send(LiveMsg::Stats(json));
+    }
+
+    /// The time every input is stamped with and the ticker moves the engine to: the wall
+    /// clock, unless a feeder drives it ([`Shared::drive_clock`]).
+    pub fn now(&self) -> Millis {
+        match self.driven_clock.load(Ordering::Acquire) {
+            0 => now_ms(),
+            t => t,
+        }
+    }
+
+    /// Hands the clock to a feeder from now on: the live demo moves it in scenario time,
+    /// only ever after feeding every event up to it, so that the engine's windows and
+    /// timers see the scenario's own time (as a batch replay does) and no tick overtakes an
+    /// event still to be fed. Never moves backwards.
+    pub fn drive_clock(&self, t: Millis) {
+        self.driven_clock.fetch_max(t.max(1), Ordering::AcqRel);
+    }
+
+    pub fn set_feed_status(&self, status: FeedStatus) {
+        *self.feed_status.lock().expect("feed status lock") = Some(status);
+    }
+
+    pub fn feed_status(&self) -> Option<FeedStatus> {
+        self.feed_status.lock().expect("feed status lock").clone()
     }
 
     pub fn history(&self) -> Vec<Sample> {

@@ -25,6 +25,7 @@ function el(tag, text, cls) {
 }
 function sev(s) { return el('span', s, 'sev sev-' + s); }
 function fmtTime(ms) { return new Date(ms).toLocaleTimeString(); }
+function fmtDateTime(ms) { return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC'; }
 
 // ---- overview -------------------------------------------------------------------------
 
@@ -103,6 +104,21 @@ async function loadStats() {
   const s = await api('/api/v1/stats');
   state.history = s.history;
   renderStats();
+  renderFeed(s.feed);
+}
+
+// A built-in feeder (the live demo) says what it plays, how far it is, and when it ends.
+function renderFeed(f) {
+  const box = $('#feed');
+  if (!f) { box.hidden = true; return; }
+  box.hidden = false;
+  const last = state.history[state.history.length - 1];
+  const clock = last ? ' · scenario time ' + fmtDateTime(last.time) : '';
+  box.textContent = f.ended
+    ? `Demo feed ended (${f.name}): all ${f.fed.toLocaleString()} events fed — no more will come${clock}.`
+    : `Demo feed: ${f.name} at ${f.speed}× — ${f.fed.toLocaleString()} of ${f.total.toLocaleString()} events${clock}.`;
+  box.classList.toggle('ended', !!f.ended);
+  if (!f.ended) setTimeout(() => loadStats().catch(() => {}), 2000);
 }
 
 // ---- one incident ---------------------------------------------------------------------
