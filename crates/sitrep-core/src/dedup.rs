@@ -30,7 +30,15 @@ pub(crate) struct Alert {
     pub labels: Box<[(Sym, Sym)]>,
     /// A `String` so that a changed description reuses its buffer.
     pub description: String,
+    /// The description it was raised with, kept when a clear arrives with another text
+    /// ("link up" after "link down"): what an operator needs to read about a cleared member.
+    /// `None` while raised, or when the clear said nothing new.
+    #[serde(default)]
+    pub raised_description: Option<Box<str>>,
     pub severity: Severity,
+    /// The severity of its first event (or of its current occurrence's first raise).
+    #[serde(default)]
+    pub first_severity: Severity,
     pub max_severity: Severity,
     pub open: bool,
     pub flapping: bool,
@@ -248,7 +256,9 @@ impl AlertStore {
                 .map(|(k, v)| (i.intern(k), i.intern(v)))
                 .collect(),
             description: ev.description.clone(),
+            raised_description: None,
             severity: ev.severity,
+            first_severity: ev.severity,
             max_severity: ev.severity,
             open,
             flapping: false,
@@ -311,6 +321,9 @@ impl AlertStore {
             a.extra = extra_of(ev);
         }
         if a.description != ev.description {
+            if a.open && ev.severity.is_clear() {
+                a.raised_description = Some(a.description.as_str().into());
+            }
             a.description.clear();
             a.description.push_str(&ev.description);
         }
@@ -342,6 +355,8 @@ impl AlertStore {
                 a.open = true;
                 a.cleared_at = None;
                 a.occurrence += 1;
+                a.raised_description = None;
+                a.first_severity = ev.severity;
                 a.entropy = entropy;
                 let flap = self.record_state_change(cfg, slot, t);
                 Repeat::Reraised { flap }
@@ -469,7 +484,9 @@ impl AlertStore {
                 .map(|(k, v)| (i.resolve(*k), i.resolve(*v)))
                 .collect(),
             description: &a.description,
+            raised_description: a.raised_description.as_deref(),
             severity: a.severity,
+            first_severity: a.first_severity,
             max_severity: a.max_severity,
             open: a.open,
             count: a.count,

@@ -192,6 +192,13 @@ impl Engine {
 }
 
 impl Engine {
+    /// The earlier incidents most like incident `id` (`INC0-3`), best first, at most
+    /// `limit`; `None` for an unknown id.
+    pub fn similar_incidents(&self, id: &str, limit: usize) -> Option<Vec<crate::update::SimilarIncident>> {
+        let cid = self.cluster_by_incident_id(id)?;
+        Some(self.correlator.similar(&self.env, cid, limit))
+    }
+
     /// What learned recipes have learned so far, per attribute key (for the API and UI).
     pub fn learned_attributes(&self) -> Vec<crate::update::LearnedAttributeView> {
         self.correlator.learned_attributes(&self.env)

@@ -102,7 +102,13 @@ pub struct AlertView {
     #[serde(skip_serializing_if = "Vec::is_empty", default, with = "labels_object")]
     pub labels: Vec<(String, String)>,
     pub description: String,
+    /// The text it was raised with, when a clear replaced it (`description` is the latest).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub raised_description: Option<String>,
     pub severity: Severity,
+    /// The severity it was (last) raised with; `max_severity` is the worst since.
+    #[serde(default)]
+    pub first_severity: Severity,
     pub max_severity: Severity,
     /// `open` or `cleared`.
     pub state: String,
@@ -142,7 +148,9 @@ pub(crate) struct AlertViewRef<'a> {
     pub manager: Option<&'a str>,
     pub labels: Vec<(&'a str, &'a str)>,
     pub description: &'a str,
+    pub raised_description: Option<&'a str>,
     pub severity: Severity,
+    pub first_severity: Severity,
     pub max_severity: Severity,
     pub open: bool,
     pub count: u64,
@@ -180,7 +188,9 @@ impl AlertViewRef<'_> {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             description: self.description.to_string(),
+            raised_description: self.raised_description.map(str::to_string),
             severity: self.severity,
+            first_severity: self.first_severity,
             max_severity: self.max_severity,
             state: if self.open { "open" } else { "cleared" }.to_string(),
             count: self.count,
@@ -213,7 +223,7 @@ impl Serialize for Ids<'_> {
 impl Serialize for AlertViewRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut m = s.serialize_struct("AlertView", 24)?;
+        let mut m = s.serialize_struct("AlertView", 26)?;
         m.serialize_field(
             "id",
             &crate::id::AlertId {
@@ -234,7 +244,11 @@ impl Serialize for AlertViewRef<'_> {
             m.serialize_field("labels", &labels_object::Borrowed(&self.labels))?;
         }
         m.serialize_field("description", self.description)?;
+        if let Some(d) = self.raised_description {
+            m.serialize_field("raised_description", d)?;
+        }
         m.serialize_field("severity", &self.severity)?;
+        m.serialize_field("first_severity", &self.first_severity)?;
         m.serialize_field("max_severity", &self.max_severity)?;
         m.serialize_field("state", if self.open { "open" } else { "cleared" })?;
         m.serialize_field("count", &self.count)?;
@@ -435,6 +449,30 @@ pub struct TimelineEntry {
     /// Who did it, for operator actions.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub by: Option<String>,
+}
+
+/// An earlier incident like a given one (`GET /api/v1/incidents/{id}/similar`): how alike,
+/// why, and what operators did about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarIncident {
+    pub id: IncidentId,
+    pub title: String,
+    /// Its state when last seen (purged ones: when purged, so `closed`).
+    pub state: IncidentState,
+    pub max_severity: Severity,
+    pub first_time: Millis,
+    pub last_time: Millis,
+    pub alert_count: usize,
+    /// `check on source` of its probable root cause.
+    pub root_cause: String,
+    /// 0..1: the same root cause weighs most, then shared checks and sources.
+    pub score: f64,
+    /// Why it is similar, in words.
+    pub reasons: Vec<String>,
+    /// Operator entries of its timeline (assigned, comments, resolved, closed), the latest.
+    pub handling: Vec<TimelineEntry>,
+    /// Purged from the live state; only its fingerprint is kept.
+    pub purged: bool,
 }
 
 /// The final state of an incident as written to `incidents.jsonl`.

@@ -357,3 +357,66 @@ fn stats_count_incidents_and_alerts_by_their_current_state() {
     let r = Engine::restore(&Config::default(), &e.snapshot()).unwrap();
     assert_eq!(r.stats(), s);
 }
+
+/// An incident closed with a comment and then purged is remembered: a later incident with
+/// the same root cause lists it first among its similar past incidents, with what the
+/// operator did, and says why; an unrelated one is not listed. Part of the snapshot.
+#[test]
+fn similar_past_incidents_remember_purged_ones_and_how_they_were_handled() {
+    let mut e = setup();
+    let clear = |t: i64, source: &str, check: &str| Event {
+        severity: Severity::Clear,
+        ..ev(t, source, check, "checkout", "recovered")
+    };
+    for x in [
+        clear(5 * S, "web-1", "http_5xx"),
+        clear(5 * S, "web-2", "latency"),
+        clear(5 * S, "db-1", "slow_query"),
+    ] {
+        e.process(&x);
+    }
+    let note = Action::Comment {
+        text: "failed over the LB pool".into(),
+    };
+    // every member cleared: it resolved itself; the operator notes and closes it
+    e.apply(&cmd("INC0-1", 10 * S, note)).unwrap();
+    e.apply(&cmd("INC0-1", 12 * S, Action::Close)).unwrap();
+    // a week later: INC0-1 and its alerts are long purged
+    let later = 7 * 24 * 3600 * S;
+    e.apply(&Input::Tick(T0 + later)).unwrap();
+    assert!(e.incident_by_id("INC0-1").is_none(), "purged");
+    for x in [
+        ev(
+            later + S,
+            "web-1",
+            "http_5xx",
+            "checkout",
+            "checkout returns HTTP 503",
+        ),
+        ev(later + 2 * S, "web-2", "latency", "checkout", "slow again"),
+        ev(later + 3 * S, "mq-4", "queue_depth", "orders", "queue backing up"),
+    ] {
+        e.process(&x);
+    }
+    let now = e.incidents().last().unwrap().summary.id.to_string();
+    let similar = e.similar_incidents(&now, 5).unwrap();
+    assert!(!similar.is_empty(), "the purged incident is remembered");
+    let first = &similar[0];
+    assert_eq!(first.id.to_string(), "INC0-1");
+    assert!(first.purged);
+    assert_eq!(first.root_cause, "http_5xx on web-1");
+    assert_eq!(first.reasons[0], "same probable root cause: http_5xx on web-1");
+    let handled: Vec<&str> = first.handling.iter().map(|t| t.what.as_str()).collect();
+    assert!(
+        handled.contains(&"comment: failed over the LB pool"),
+        "{handled:?}"
+    );
+    assert!(
+        similar.iter().all(|s| s.id.to_string() != "INC0-2"),
+        "billing shares nothing with it: {similar:?}"
+    );
+    assert!(e.similar_incidents("INC9-9", 5).is_none());
+    // the memory is part of the state
+    let back = Engine::restore(&Config::default(), &e.snapshot()).unwrap();
+    assert_eq!(back.similar_incidents(&now, 5).unwrap(), similar);
+}

@@ -864,3 +864,46 @@ fn unknown_event_fields_reach_the_alert() {
         .unwrap()
         .contains(r#""extra":{"runbook":"http://wiki/disk","ticket":{"id":7}}"#));
 }
+
+/// A cleared alert still says what it was raised with: its first severity, its worst, and
+/// the text of the raise beside the clear's text; a re-raise starts over.
+#[test]
+fn a_cleared_alert_keeps_the_severity_and_text_it_was_raised_with() {
+    let mut e = engine("");
+    run(
+        &mut e,
+        &[
+            ev(0, "as1.ams", "link", Severity::Major, "Te0/1 to cr2.fra down"),
+            ev(
+                S,
+                "as1.ams",
+                "link",
+                Severity::Critical,
+                "Te0/1 to cr2.fra down, 3 flaps",
+            ),
+            ev(2 * S, "as1.ams", "link", Severity::Clear, "Te0/1 up"),
+        ],
+    );
+    let a = e.alert_by_id("A0-1").unwrap();
+    assert_eq!(a.state, "cleared");
+    assert_eq!(a.description, "Te0/1 up");
+    assert_eq!(
+        a.raised_description.as_deref(),
+        Some("Te0/1 to cr2.fra down, 3 flaps")
+    );
+    assert_eq!(a.first_severity, Severity::Major);
+    assert_eq!(a.max_severity, Severity::Critical);
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["raised_description"], "Te0/1 to cr2.fra down, 3 flaps");
+    assert_eq!(json["first_severity"], "major");
+    // the snapshot keeps it
+    let back = Engine::restore(&Config::default(), &e.snapshot()).unwrap();
+    assert_eq!(back.alert_by_id("A0-1").unwrap(), a);
+    run(
+        &mut e,
+        &[ev(3 * S, "as1.ams", "link", Severity::Minor, "Te0/1 errors")],
+    );
+    let a = e.alert_by_id("A0-1").unwrap();
+    assert_eq!(a.raised_description, None);
+    assert_eq!(a.first_severity, Severity::Minor);
+}

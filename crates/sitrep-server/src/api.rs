@@ -37,6 +37,7 @@ pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::Pro
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/:id", get(one_incident))
         .route("/api/v1/incidents/:id/actions", post(post_action))
+        .route("/api/v1/incidents/:id/similar", get(similar_incidents))
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/live", get(live))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), auth));
@@ -359,6 +360,24 @@ async fn one_incident(State(s): State<AppState>, Path(id): Path<String>) -> Resp
             v["alerts"] = serde_json::to_value(alerts).expect("serialises");
             Json(v).into_response()
         }
+        None => error(StatusCode::NOT_FOUND, format!("no incident `{id}`")),
+    }
+}
+
+/// The earlier incidents most like this one, best first: `?limit=` (1..50, default 5).
+async fn similar_incidents(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let q = match parse_query(raw) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let limit = if q.limit == 0 { 5 } else { q.limit.min(50) };
+    let found = s.engine().similar_incidents(&id, limit);
+    match found {
+        Some(items) => Json(serde_json::json!({ "items": items })).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("no incident `{id}`")),
     }
 }

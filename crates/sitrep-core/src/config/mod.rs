@@ -245,6 +245,9 @@ pub struct Limits {
     /// Live hosts refuse an event dated further than this after their own clock (one
     /// far-future event would move the engine's event-time clock for good).
     pub max_future_secs: u64,
+    /// Purged incidents remembered (root cause, checks, sources, what operators did) for
+    /// "similar past incidents"; the oldest is forgotten first. 0 keeps none.
+    pub past_incidents: usize,
 }
 
 impl Default for Limits {
@@ -256,6 +259,7 @@ impl Default for Limits {
             max_field_bytes: 512,
             dead_letter_raw_bytes: 2048,
             max_future_secs: 3600,
+            past_incidents: 1000,
         }
     }
 }

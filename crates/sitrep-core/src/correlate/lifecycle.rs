@@ -186,6 +186,7 @@ impl Correlator {
             return;
         }
         self.emit_incident(env, cid, IncidentChange::Purged, now, Vec::new());
+        self.remember(env, cid);
         self.clusters.remove(&cid);
     }
 

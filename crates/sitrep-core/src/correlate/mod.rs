@@ -43,6 +43,7 @@ pub(crate) mod cooccur;
 pub(crate) mod learned;
 mod lifecycle;
 mod membership;
+pub(crate) mod past;
 mod recipes;
 pub mod similarity;
 pub mod topology;
@@ -152,6 +153,8 @@ pub(crate) struct Correlator {
     pub clusters: Clusters,
     pub index: ClusterIndex,
     pub learned: learned::LearnedStats,
+    /// Purged incidents' fingerprints, for "similar past incidents".
+    pub past: past::PastIncidents,
     pub next_cluster: u64,
     pub next_incident: u64,
 }
@@ -162,6 +165,7 @@ impl Correlator {
             clusters: Clusters::new(),
             index: ClusterIndex::new(recipes),
             learned: Default::default(),
+            past: Default::default(),
             next_cluster: 1,
             next_incident: 1,
         }
@@ -172,12 +176,14 @@ impl Correlator {
         env: &Env,
         clusters: Clusters,
         learned: learned::LearnedStats,
+        past: past::PastIncidents,
         next_cluster: u64,
         next_incident: u64,
     ) -> Correlator {
         let mut c = Correlator {
             clusters,
             learned,
+            past,
             next_cluster,
             next_incident,
             ..Correlator::new(env.c.recipes.len())

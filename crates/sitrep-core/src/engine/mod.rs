@@ -107,6 +107,7 @@ impl Engine {
             templates: &self.templates,
             stats: env.stats,
             learned: &corr.learned,
+            past: &corr.past,
         };
         serde_json::to_vec(&st).expect("engine state serialises")
     }
@@ -133,8 +134,14 @@ impl Engine {
             stats: st.stats,
             c,
         };
-        let correlator =
-            Correlator::restore(&env, st.clusters, st.learned, st.next_cluster, st.next_incident);
+        let correlator = Correlator::restore(
+            &env,
+            st.clusters,
+            st.learned,
+            st.past,
+            st.next_cluster,
+            st.next_incident,
+        );
         Ok(Engine {
             env,
             templates: st.templates,
@@ -523,6 +530,7 @@ mod tests {
             "templates",
             "stats",
             "learned",
+            "past",
         ];
         expected.sort_unstable();
         let mut keys = keys;

@@ -9,6 +9,7 @@
 use super::EngineOptions;
 use crate::config::ConfigError;
 use crate::correlate::learned::LearnedStats;
+use crate::correlate::past::PastIncidents;
 use crate::correlate::Cluster;
 use crate::dedup::Alert;
 use crate::intern::Interner;
@@ -55,6 +56,9 @@ pub(crate) struct State {
     /// What learned recipes have learned (absent in snapshots from before it existed).
     #[serde(default)]
     pub learned: LearnedStats,
+    /// Purged incidents' fingerprints (absent in snapshots from before they were kept).
+    #[serde(default)]
+    pub past: PastIncidents,
 }
 
 /// The same fields, borrowed from the components (what snapshot writes). Field for field
@@ -79,6 +83,7 @@ pub(crate) struct StateRef<'a> {
     pub templates: &'a TemplateMiner,
     pub stats: EngineStats,
     pub learned: &'a LearnedStats,
+    pub past: &'a PastIncidents,
 }
 
 /// Reads a snapshot. Fails, saying why, on one this build cannot read: written by a newer
