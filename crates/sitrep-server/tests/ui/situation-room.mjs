@@ -42,20 +42,71 @@ try {
   const apart = await page.locator('#resolved').textContent();
   check(/\d+ resolved · \d+ closed/.test(apart), `resolved and closed shown apart: "${apart}"`);
 
+  // the list sorts and filters by severity and service
+  await page.selectOption('#sort', 'severity');
+  await page.selectOption('#severity-filter', 'critical');
+  await page.fill('#service-filter', 'shop');
+  await page.dispatchEvent('#service-filter', 'change');
+  await page.waitForFunction(() => document.querySelector('#count').textContent === '1 incident', null, { timeout: 10000 });
+  check(true, 'filter by severity and service leaves the shop incident');
+  await page.fill('#service-filter', 'no-such-service');
+  await page.dispatchEvent('#service-filter', 'change');
+  await page.waitForFunction(() => document.querySelector('#count').textContent === '0 incidents', null, { timeout: 10000 });
+  check(true, 'an unknown service leaves none');
+  await page.fill('#service-filter', '');
+  await page.dispatchEvent('#service-filter', 'change');
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: process.env.SCREENSHOTS + '/overview.png' });
+
   // open the incident that carries the hostile description
   await page.fill('#search', 'http_5xx');
   await page.locator('#incidents tbody tr').first().click();
   await page.waitForSelector('#members tbody tr', { timeout: 10000 });
   const memberRows = await page.locator('#members tbody tr').count();
   check(memberRows >= 2, `incident page lists ${memberRows} member alerts`);
+  const summary = await page.locator('#inc-summary').textContent();
+  check(/http_5xx on web-\d .*5 alerts on 5 sources/.test(summary) && summary.includes('service shop'), `a summary sentence: "${summary}"`);
   const why = await page.locator('#members tbody tr td.why').first().textContent();
-  check(why.length > 0, `each member says why it joined: "${why}"`);
+  check(why.startsWith('Started this incident (the seed)'), `the seed is named as such: "${why}"`);
+  const others = await page.locator('#members tbody tr td.why').nth(1).textContent();
+  check(others.length > 10 && !others.includes('(reraised)'), `why the others joined, in words: "${others}"`);
   const root = await page.locator('#inc-root').textContent();
   check(root.startsWith('Probable root cause'), `root cause shown: "${root}"`);
-  const desc = await page.locator('#members td.desc').first().textContent();
+  const desc = await page.locator('#members .desc').first().textContent();
   check(desc.includes('<script>'), 'a description holding <script> shows as text');
   check(await page.evaluate(() => window.__xss === undefined), 'and never runs');
-  check(await page.locator('#members td.desc script, #members td.desc img').count() === 0, 'no element was injected');
+  check(await page.locator('#members .desc script, #members .desc img').count() === 0, 'no element was injected');
+  // a member that has cleared shows what it was raised with beside what it says now
+  const cleared = page.locator('#members tbody tr', { has: page.locator('.cleared') }).first();
+  const raisedWith = await cleared.locator('td.raised').textContent();
+  const nowText = await cleared.locator('td.now').textContent();
+  check(raisedWith.includes('5xx rate high') && raisedWith.includes('critical'), `a cleared member shows what it raised: "${raisedWith}"`);
+  check(nowText.includes('cleared') && nowText.includes('normal again'), `beside its current state: "${nowText}"`);
+  const meta = await page.locator('#inc-meta').textContent();
+  check(meta.startsWith('critical'), `the incident's severity is the worst it reached: "${meta}"`);
+  // the timeline names hosts and checks, with dates
+  const tl = await page.locator('#timeline li').allTextContents();
+  check(tl.some((t) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC web-\d · http_5xx joined/.test(t)), `timeline with date, host · check: "${tl[1]}"`);
+  check(!tl.some((t) => t.includes('`')), 'no literal backticks in the timeline');
+  // links out: the http(s) ones only
+  const hrefs = await page.locator('#inc-links a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  check(hrefs.includes('https://runbooks.example/http-5xx') && hrefs.some((h) => h.startsWith('http://prometheus.example')), `links out: ${hrefs.join(', ')}`);
+  check(!hrefs.some((h) => h.startsWith('javascript')), 'a javascript: annotation is not a link');
+  // buttons by state
+  const visible = async (a) => page.locator(`button[data-action="${a}"]`).isVisible();
+  check(await visible('acknowledge') && !(await visible('reopen')), 'an open incident offers acknowledge, not reopen');
+  // similar past incidents: the one an hour ago, same root cause
+  await page.waitForSelector('#similar table, #similar p', { timeout: 10000 });
+  const similar = await page.locator('#similar').textContent();
+  check(similar.includes('INC0-1') && similar.includes('same probable root cause') || similar.includes('root cause of the same kind'), 'the similar past incident is listed');
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: process.env.SCREENSHOTS + '/incident.png', fullPage: true });
+
+  // usable at 1024 px: nothing wider than the window
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.waitForTimeout(100);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 1024, `the incident page fits 1024 px (${width})`);
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: process.env.SCREENSHOTS + '/incident-1024.png' });
+  await page.setViewportSize({ width: 1400, height: 1000 });
 
   // actions need the token: set it, then acknowledge, assign and comment
   await page.fill('#token', token);
@@ -63,6 +114,7 @@ try {
   await page.click('button[data-action="acknowledge"]');
   await page.waitForFunction(() => document.querySelector('#inc-meta').textContent.includes('acknowledged'), null, { timeout: 10000 });
   check(true, 'acknowledge from the UI');
+  check(!(await visible('acknowledge')) && await visible('resolve'), 'once acknowledged: no acknowledge button, resolve offered');
   await page.click('button[data-action="assign"]');
   await page.waitForFunction(() => document.querySelector('#inc-meta').textContent.includes('assigned to bob'), null, { timeout: 10000 });
   check(true, 'assign from the UI');
