@@ -85,6 +85,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             }
             if next > from {
                 bar.inc((next - from) as u64);
+                sitrep_server::telemetry::events_received("demo", (next - from) as u64);
                 shared
                     .submit_events(events[from..next].to_vec(), until)
                     .wait()

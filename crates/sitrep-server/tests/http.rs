@@ -229,6 +229,13 @@ async fn incidents_queries_and_actions_persist_across_restart() {
         .post("/api/v1/incidents/INC0-999/actions", r#"{"action":"close"}"#)
         .await;
     assert_eq!(status, 404);
+    let (status, _) = c.get("/api/v1/incidents/INC0-999/similar").await;
+    assert_eq!(status, 404, "similar incidents of an unknown incident");
+    let (status, v) = c.get(&format!("/api/v1/incidents/{id}/similar?limit=3")).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["items"].is_array(), "{v}");
+    let (status, _) = c.get(&format!("/api/v1/incidents/{id}/similar?limit=x")).await;
+    assert_eq!(status, 400, "a bad limit is refused");
     let (status, v) = c
         .post(
             &format!("/api/v1/incidents/{id}/actions"),

@@ -49,10 +49,22 @@ async fn situation_room_in_chromium() {
     };
     // an hour ago: the same failure, cleared and closed since (a similar past incident)
     let mut events: String = (0..2)
-        .map(|i| ev(&format!("web-{i}"), "critical", "5xx rate high", now - 3_600_000 + i))
+        .map(|i| {
+            ev(
+                &format!("web-{i}"),
+                "critical",
+                "5xx rate high",
+                now - 3_600_000 + i,
+            )
+        })
         .collect();
     for i in 0..2 {
-        events += &ev(&format!("web-{i}"), "clear", "5xx rate normal again", now - 3_500_000 + i);
+        events += &ev(
+            &format!("web-{i}"),
+            "clear",
+            "5xx rate normal again",
+            now - 3_500_000 + i,
+        );
     }
     // now: five web servers, one of them already recovered
     for i in 0..5 {
