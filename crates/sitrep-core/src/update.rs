@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
+// Unboxed on purpose: updates are made and consumed one at a time on the hot path, and a
+// box would cost an allocation per alert update for a size that matters only in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Update {
