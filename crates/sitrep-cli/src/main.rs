@@ -6,6 +6,7 @@
 //!   generates, replays, evaluates and prints the incidents found ([`demo`]).
 //! - `templates`: the log-template miner scored on LogHub samples ([`templates`]).
 //! - `check-config`: parse and validate a config file.
+//! - `recover`: salvage a data folder whose journal is damaged ([`recover`]).
 //! - `loadgen`: the HTTP load generator of the server benchmarks ([`loadgen`]); with
 //!   `--kafka`, produce → incident update latency of workers on Kafka ([`kafka_latency`]).
 //! - `run`: the embedded service (`sitrep-server`): ingest, durable state, API, live UI;
@@ -20,6 +21,7 @@ mod kafka_latency;
 mod live_demo;
 mod load;
 mod loadgen;
+mod recover;
 mod replay;
 mod scenario;
 mod templates;
@@ -93,6 +95,15 @@ enum Command {
     Ait(ait::AitArgs),
     /// Evaluate the log-template miner on the labelled LogHub samples.
     Templates(templates::TemplatesArgs),
+    /// Salvage a data folder whose journal is damaged (what `run` asks for when it refuses
+    /// to start): keep every readable record, set the damaged bytes aside, report the loss.
+    Recover {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The data folder (default: the config's `server.data_dir`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Parse and validate a config file; print the effective recipes.
     CheckConfig {
         #[arg(long)]
@@ -220,6 +231,7 @@ fn main() -> Result<()> {
         Command::Ait(a) => ait::run(a).map(|_| ()),
         Command::Run(a) => run_server(a),
         Command::Loadgen(a) => loadgen::run(a),
+        Command::Recover { config, data } => recover::run(config.as_deref(), data),
         Command::CheckConfig { config } => {
             let cfg = load::config(Some(&config))?;
             sitrep_core::Engine::new(&cfg, Default::default())?;

@@ -154,3 +154,93 @@ fn sigterm_stops_with_a_final_snapshot() {
     again.kill().unwrap();
     let _ = again.wait();
 }
+
+/// A record damaged in the middle of the journal (acknowledged data): `sitrep run` refuses
+/// to start, naming the file and the offset; `sitrep recover` keeps every other record and
+/// reports the loss; then the server starts with everything but that one request's events.
+#[test]
+fn mid_journal_damage_refuses_to_start_until_recovered() {
+    let d = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = spawn_with(d.path(), &["--snapshot-every", "1000000"]);
+    for b in 0..30 {
+        let body: String = (0..10)
+            .map(|k| format!("{{\"source\":\"h{b}-{k}\",\"check\":\"c\",\"severity\":\"major\",\"time\":1795514400000}}\n"))
+            .collect();
+        assert_eq!(post(&addr, "/api/v1/events", &body), Some(202));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journal = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("journal-"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&journal, &bytes).unwrap();
+
+    // refused, saying where and what to do
+    let mut refused = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args([
+            "run",
+            "--data",
+            d.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = refused.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = refused.kill();
+            panic!("sitrep run started over a damaged journal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    refused.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success());
+    let name = journal.file_name().unwrap().to_str().unwrap();
+    assert!(
+        err.contains(name) && err.contains("is damaged at byte") && err.contains("sitrep recover"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        bytes,
+        "the refusal changed nothing"
+    );
+
+    // recover: the damage reported, every other record kept
+    let out = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["recover", "--data", d.path().to_str().unwrap()])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("{name}: LOST bytes")) && said.contains("copied to"),
+        "{said}"
+    );
+
+    // and the server starts, with the 29 requests the damage did not touch
+    let (mut child, addr, _) = spawn_with(d.path(), &[]);
+    let stats: serde_json::Value = serde_json::from_str(&get(&addr, "/api/v1/stats")).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(stats["engine"]["events"], 290, "{stats}");
+}

@@ -10,7 +10,7 @@ use crate::body::normalise_body;
 use crate::config::ServerSection;
 use crate::dead_letters::DeadLetterFile;
 use crate::error::ServerError;
-use crate::journal::{self, Journal, WriteError};
+use crate::journal::{self, Journal, OnDamage, WriteError};
 use crate::live::{LiveFeed, LiveMsg};
 use crate::records::{decode, encode, encode_body};
 use crate::telemetry;
@@ -176,6 +176,26 @@ impl Shared {
     /// the journal after it, then starts a new journal generation: nothing is ever appended
     /// to a file that recovery found damaged.
     pub fn recover(engine_cfg: &Config, cfg: ServerSection) -> Result<Recovered, ServerError> {
+        Shared::recover_with(engine_cfg, cfg, OnDamage::Refuse)
+    }
+
+    /// `sitrep recover`: recovery that salvages past damage between journal records (each
+    /// stretch copied aside and returned), followed by a snapshot, so that the next start
+    /// no longer reads the damaged file. The returned server state is not serving.
+    pub fn salvage(engine_cfg: &Config, cfg: ServerSection) -> Result<Recovered, ServerError> {
+        let r = Shared::recover_with(engine_cfg, cfg, OnDamage::Salvage)?;
+        r.shared.snapshot().map_err(|e| ServerError::Journal {
+            path: r.shared.dir.join("snapshot.json").display().to_string(),
+            source: e,
+        })?;
+        Ok(r)
+    }
+
+    fn recover_with(
+        engine_cfg: &Config,
+        cfg: ServerSection,
+        on_damage: OnDamage,
+    ) -> Result<Recovered, ServerError> {
         let dir = cfg.data_dir.clone();
         let io = |e: std::io::Error| ServerError::Journal {
             path: dir.display().to_string(),
@@ -235,7 +255,7 @@ impl Shared {
         let mut replayed = 0usize;
         let mut damage = Vec::new();
         for &g in generations.iter().filter(|g| **g >= first_gen) {
-            let file = journal::read_all(&journal_path(&dir, g))?;
+            let file = journal::read_all(&journal_path(&dir, g), on_damage)?;
             damage.extend(file.damage);
             let from = if g == first_gen { skip as usize } else { 0 };
             for r in file.records.iter().skip(from) {
