@@ -399,7 +399,17 @@ impl Shared {
     pub fn command(self: &Arc<Self>, cmd: Command) -> Result<Durable, CommandError> {
         let started = std::time::Instant::now();
         let mut core = self.core.lock().expect("engine lock");
-        core.engine.command(&cmd)?;
+        let before = core.engine.now();
+        if let Err(e) = core.engine.command(&cmd) {
+            // a refused command for a known incident still moved the clock (firing timers):
+            // journal that move, or a replay would fire them later than this run did
+            let after = core.engine.now();
+            if after > before {
+                drop(self.journal.append(vec![encode(&Input::Tick(after))]));
+                self.after_apply(core, 1, started);
+            }
+            return Err(e);
+        }
         let durable = Durable(self.journal.append(vec![encode(&Input::Command(cmd))]));
         self.after_apply(core, 1, started);
         Ok(durable)
@@ -628,6 +638,58 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    /// A command refused for a known incident moved the engine's clock; a recovery from the
+    /// journal reaches the same state (the clock move is journalled as a tick).
+    #[tokio::test]
+    async fn a_refused_command_leaves_the_journal_in_step_with_the_engine() {
+        let d = tempfile::tempdir().unwrap();
+        let cfg = ServerSection {
+            data_dir: d.path().to_path_buf(),
+            ..ServerSection::default()
+        };
+        let engine_cfg = Config::default();
+        let s = Shared::recover(&engine_cfg, cfg.clone()).unwrap().shared;
+        let t0 = 1_700_000_000_000i64;
+        let events = (0..3)
+            .map(|i| Event {
+                source: format!("web-{i}").into(),
+                check: "http_5xx".into(),
+                service: Some("shop".into()),
+                severity: Severity::Major,
+                time: Some(t0 + i),
+                ..Event::default()
+            })
+            .collect();
+        s.submit_events(events, 0).wait().await.unwrap();
+        let id = s.engine().incidents()[0].summary.id.to_string();
+        let command = |action, time| Command {
+            incident: id.clone(),
+            by: "ann".into(),
+            time,
+            action,
+        };
+        s.command(command(sitrep_core::actions::Action::Resolve, t0 + 10))
+            .unwrap()
+            .wait()
+            .await
+            .unwrap();
+        // an hour later: resolving again is refused, but the clock moved and the incident closed
+        let later = t0 + 3_600_000;
+        assert!(s
+            .command(command(sitrep_core::actions::Action::Resolve, later))
+            .is_err());
+        let now = s.engine().now();
+        let incidents = s.engine().incidents();
+        assert_eq!(now, later);
+        // let the journal writer finish before reading the journal
+        s.submit(Vec::new()).wait().await.unwrap();
+        drop(s);
+        let back = Shared::recover(&engine_cfg, cfg).unwrap().shared;
+        let engine = back.engine();
+        assert_eq!(engine.now(), now);
+        assert_eq!(engine.incidents(), incidents);
     }
 
     #[tokio::test]
