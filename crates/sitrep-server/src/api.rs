@@ -45,7 +45,7 @@ pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::Pro
         .merge(api)
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
+        .route("/readyz", get(readyz))
         .route(
             "/metrics",
             get(move || {
@@ -421,6 +421,19 @@ async fn post_action(State(s): State<AppState>, Path(id): Path<String>, req: Req
         Err(e @ CommandError::UnknownIncident(_)) => error(StatusCode::NOT_FOUND, e.to_string()),
         Err(e) => error(StatusCode::CONFLICT, e.to_string()),
     }
+}
+
+/// Ready unless the journal is failing: a load balancer then sends inputs elsewhere
+/// instead of having them refused with 503 one by one.
+async fn readyz(State(s): State<AppState>) -> Response {
+    if s.journal_failing() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the latest journal write failed (disk full or I/O error); inputs are refused until a write succeeds\n",
+        )
+            .into_response();
+    }
+    "ready".into_response()
 }
 
 async fn stats(State(s): State<AppState>) -> Response {

@@ -72,6 +72,8 @@ pub struct Journal {
     tx: mpsc::Sender<Msg>,
     /// Records queued and not yet written (the queue depth metric).
     queued: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The latest group commit failed (until one succeeds): `/readyz` says so.
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn err(path: &Path, e: std::io::Error) -> ServerError {
@@ -345,11 +347,18 @@ impl Journal {
     /// or one this build wrote (recovery always starts a new generation).
     pub fn open(path: PathBuf, fsync: bool) -> Result<Journal, ServerError> {
         let mut file: File = create(&path).map_err(|e| err(&path, e))?;
-        let mut nonce = nonce_of(&mut file).map_err(|e| err(&path, e))?;
+        let nonce = nonce_of(&mut file).map_err(|e| err(&path, e))?;
         file.seek(SeekFrom::End(0)).map_err(|e| err(&path, e))?;
+        Ok(Journal::writer(file, path, nonce, fsync))
+    }
+
+    /// The writer thread over an open file positioned for appending.
+    fn writer(mut file: File, path: PathBuf, mut nonce: [u8; NONCE_LEN], fsync: bool) -> Journal {
         let (tx, rx) = mpsc::channel::<Msg>();
         let queued = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let written = queued.clone();
+        let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let failed = failing.clone();
         std::thread::spawn(move || {
             let mut path = path;
             let mut buf = Vec::new();
@@ -414,6 +423,11 @@ impl Journal {
                     started.elapsed().as_secs_f64(),
                     batch.iter().map(|(r, _)| r.len()).sum::<usize>(),
                 );
+                if let Err(e) = &res {
+                    tracing::error!(error = %e, records = batch.len(), "journal write failed: every input in this commit is refused");
+                }
+                failed.store(res.is_err(), std::sync::atomic::Ordering::Release);
+                crate::telemetry::journal_write(res.is_ok());
                 let n: usize = batch.iter().map(|(r, _)| r.len()).sum();
                 written.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
                 for (_, ack) in batch {
@@ -421,7 +435,7 @@ impl Journal {
                 }
             }
         });
-        Ok(Journal { tx, queued })
+        Journal { tx, queued, failing }
     }
 
     /// Queues records; the receiver resolves once they are durable. Queue order is journal
@@ -432,6 +446,11 @@ impl Journal {
             .fetch_add(records.len(), std::sync::atomic::Ordering::Relaxed);
         let _ = self.tx.send(Msg::Append(records, ack));
         rx
+    }
+
+    /// The latest write or fsync failed (and none has succeeded since).
+    pub fn failing(&self) -> bool {
+        self.failing.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn queued(&self) -> usize {
@@ -628,6 +647,18 @@ mod tests {
         let read = read_all(&p, OnDamage::Salvage).unwrap();
         assert_eq!(read.records.len(), 10);
         assert_eq!(read.damage[0].bytes, garbage.len() as u64);
+    }
+
+    /// A write the kernel refuses (ENOSPC from /dev/full) is refused to every input of the
+    /// commit, and the journal says it is failing until a write succeeds.
+    #[tokio::test]
+    async fn a_failed_write_is_refused_and_reported() {
+        let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let j = Journal::writer(full, PathBuf::from("/dev/full"), [7; NONCE_LEN], true);
+        assert!(!j.failing());
+        let e = j.append(vec![b"x".to_vec()]).await.unwrap().unwrap_err();
+        assert!(e.to_string().contains("/dev/full"), "{e}");
+        assert!(j.failing());
     }
 
     #[test]

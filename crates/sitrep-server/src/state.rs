@@ -434,6 +434,7 @@ impl Shared {
                 if let Err(e) = me.snapshot() {
                     // the journal still holds everything: a failed snapshot costs restart time
                     tracing::error!(error = %e, "snapshot failed");
+                    telemetry::snapshot_failed();
                 }
                 me.snapshotting.store(false, Ordering::Release);
             });
@@ -499,6 +500,11 @@ impl Shared {
     /// event still to be fed. Never moves backwards.
     pub fn drive_clock(&self, t: Millis) {
         self.driven_clock.fetch_max(t.max(1), Ordering::AcqRel);
+    }
+
+    /// The latest journal write failed: inputs are being refused (see `/readyz`).
+    pub fn journal_failing(&self) -> bool {
+        self.journal.failing()
     }
 
     pub fn set_feed_status(&self, status: FeedStatus) {

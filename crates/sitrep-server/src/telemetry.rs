@@ -27,6 +27,18 @@ pub fn describe() {
         "Listener loops started again after a panic, by listener"
     );
     // journal
+    describe_counter!(
+        "sitrep_journal_write_failures_total",
+        "Journal group commits whose write or fsync failed (every input in them was refused)"
+    );
+    describe_counter!(
+        "sitrep_snapshot_failures_total",
+        "Snapshots that failed to be written"
+    );
+    describe_gauge!(
+        "sitrep_journal_failing",
+        "1 while the latest journal write failed (/readyz answers 503), else 0"
+    );
     describe_histogram!(
         "sitrep_journal_fsync_seconds",
         Unit::Seconds,
@@ -117,6 +129,17 @@ pub fn action_applied() {
 pub fn journal_commit(seconds: f64, records: usize) {
     histogram!("sitrep_journal_fsync_seconds").record(seconds);
     histogram!("sitrep_journal_batch_records").record(records as f64);
+}
+
+pub fn journal_write(ok: bool) {
+    if !ok {
+        counter!("sitrep_journal_write_failures_total").increment(1);
+    }
+    gauge!("sitrep_journal_failing").set(if ok { 0.0 } else { 1.0 });
+}
+
+pub fn snapshot_failed() {
+    counter!("sitrep_snapshot_failures_total").increment(1);
 }
 
 pub fn journal_damaged(bytes: u64) {
