@@ -54,15 +54,25 @@ impl DeadLetterFile {
             .is_some_and(|m| m.len() + line.len() as u64 > self.max_bytes);
         if full {
             let _ = std::fs::rename(&self.path, self.path.with_file_name("dead_letters.1.jsonl"));
+            // when the new file cannot be opened (EMFILE, permissions), the old handle goes on
+            // writing (now into dead_letters.1.jsonl) and the next write tries again
+            if let Some(new) = open_append(&self.path) {
+                *f = Some(new);
+            }
+        } else if f.is_none() {
             *f = open_append(&self.path);
         }
         match f.as_mut() {
             Some(file) => {
                 if let Err(e) = file.write_all(&line) {
+                    crate::telemetry::dead_letter_write_failed();
                     tracing::error!(path = %self.path.display(), error = %e, "dead letters: write failed");
                 }
             }
-            None => tracing::error!(path = %self.path.display(), "dead letters: file cannot be opened"),
+            None => {
+                crate::telemetry::dead_letter_write_failed();
+                tracing::error!(path = %self.path.display(), "dead letters: file cannot be opened")
+            }
         }
     }
 }
@@ -101,5 +111,21 @@ mod tests {
         let last: DeadLetter = serde_json::from_str(now.lines().last().unwrap()).unwrap();
         assert_eq!((last.position, last.code.as_str()), (9, "empty"));
         assert!(!older.is_empty());
+    }
+
+    /// A file that could not be opened (here a directory squats its name) is tried again at
+    /// the next dead letter: dead letters resume without a restart.
+    #[test]
+    fn writing_resumes_once_the_file_can_be_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead_letters.jsonl");
+        std::fs::create_dir(&path).unwrap();
+        let f = DeadLetterFile::open(dir.path(), 1 << 20);
+        f.write(&DeadLetter::new("http", 0, &Rejection::Empty, b"", 4096));
+        std::fs::remove_dir(&path).unwrap();
+        f.write(&DeadLetter::new("http", 1, &Rejection::Empty, b"", 4096));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let d: DeadLetter = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(d.position, 1);
     }
 }

@@ -138,6 +138,10 @@ pub fn journal_write(ok: bool) {
     gauge!("sitrep_journal_failing").set(if ok { 0.0 } else { 1.0 });
 }
 
+pub fn dead_letter_write_failed() {
+    counter!("sitrep_dead_letter_write_failures_total").increment(1);
+}
+
 pub fn snapshot_failed() {
     counter!("sitrep_snapshot_failures_total").increment(1);
 }
