@@ -67,9 +67,17 @@ pub fn run(
         let sender = Arc::new(CommandSender::new(&k)?);
         let listener = rt.block_on(tokio::net::TcpListener::bind(addr))?;
         println!("actions on http://{}", listener.local_addr()?);
+        let token: Option<Arc<str>> = std::env::var("SITREP_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(Into::into);
         let app = Router::new()
-            .route("/healthz", get(|| async { "ok" }))
             .route("/api/v1/incidents/:id/actions", post(action))
+            .layer(axum::middleware::from_fn_with_state(
+                token,
+                sitrep_server::api::headless_api_guard,
+            ))
+            .route("/healthz", get(|| async { "ok" }))
             .with_state(sender);
         rt.spawn(async move { axum::serve(listener, app).await });
     }

@@ -107,6 +107,27 @@ fn interop_with_kcat_and_dead_letters() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "202");
+    // the same request from a web page (it carries an Origin) is refused
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-XPOST"])
+        .args([
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "origin: http://evil.example",
+        ])
+        .args([
+            "-d",
+            body,
+            &format!("http://{}/api/v1/incidents/{id}/actions", s.api_addr("w1")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "403",
+        "a cross-origin action"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let now = s.table("incidents");

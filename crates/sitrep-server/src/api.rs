@@ -189,6 +189,45 @@ async fn auth(State(s): State<AppState>, req: Request, next: Next) -> Response {
     }
 }
 
+/// The guard of an API that serves no pages (the Kafka worker's actions endpoint): any
+/// request a browser sends from a page (it carries an `Origin`) is refused, as no page of
+/// this API exists to be same-origin with; with a token set (`SITREP_API_TOKEN`), every
+/// request needs `Authorization: Bearer <token>`.
+pub async fn headless_api_guard(State(token): State<Option<Arc<str>>>, req: Request, next: Next) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "cross-origin request from `{}` refused: this API serves no pages",
+                origin.to_str().unwrap_or("?")
+            ),
+        );
+    }
+    if let Some(token) = token.as_deref() {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match presented {
+            None => {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "this endpoint needs `Authorization: Bearer <token>` (SITREP_API_TOKEN)",
+                )
+            }
+            Some(t) if !constant_time_eq(t.as_bytes(), token.as_bytes()) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "the bearer token is not valid for this server",
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    next.run(req).await
+}
+
 /// Compares a presented token with the expected one in time that depends only on the
 /// expected token's length: every byte is compared, whatever the presented length.
 fn constant_time_eq(presented: &[u8], expected: &[u8]) -> bool {
@@ -468,6 +507,47 @@ async fn openapi() -> Response {
 
 #[cfg(test)]
 mod tests {
+    /// The headless guard: a browser's request is refused; with a token, only the bearer.
+    #[tokio::test]
+    async fn the_headless_guard_refuses_browsers_and_wrong_tokens() {
+        let app = |token: Option<&str>| {
+            Router::new().route("/act", post(|| async { "done" })).layer(
+                axum::middleware::from_fn_with_state(token.map(Arc::<str>::from), headless_api_guard),
+            )
+        };
+        let serve = |r: Router| async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let a = l.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(l, r).await });
+            format!("http://{a}/act")
+        };
+        let c = reqwest::Client::new();
+        let open = serve(app(None)).await;
+        assert_eq!(c.post(&open).send().await.unwrap().status(), 200);
+        let from_page = c
+            .post(&open)
+            .header("origin", "http://evil.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(from_page.status(), 403);
+        let locked = serve(app(Some("s3cret"))).await;
+        assert_eq!(c.post(&locked).send().await.unwrap().status(), 401);
+        assert_eq!(
+            c.post(&locked).bearer_auth("nope").send().await.unwrap().status(),
+            403
+        );
+        assert_eq!(
+            c.post(&locked)
+                .bearer_auth("s3cret")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+
     use super::*;
 
     #[test]
