@@ -124,6 +124,9 @@ pub struct JournalFile {
     pub damage: Vec<Damage>,
 }
 
+/// Finds the whole record at an offset of a file's bytes: (payload range, next offset).
+type RecordAt = dyn Fn(&[u8], usize) -> Option<(std::ops::Range<usize>, usize)>;
+
 /// The header check of a format-3 record: CRC-32C of the file's nonce and the record's
 /// length and payload CRC.
 fn header_check(nonce: &[u8], head: &[u8]) -> u32 {
@@ -175,23 +178,21 @@ pub fn read_all(path: &Path, on_damage: OnDamage) -> Result<JournalFile, ServerE
     };
     let mut data = Vec::new();
     f.read_to_end(&mut data).map_err(|e| err(path, e))?;
-    let (start, record_at): (
-        usize,
-        Box<dyn Fn(&[u8], usize) -> Option<(std::ops::Range<usize>, usize)>>,
-    ) = if data.starts_with(MAGIC) && data.len() >= MAGIC.len() + NONCE_LEN {
-        let nonce = data[MAGIC.len()..MAGIC.len() + NONCE_LEN].to_vec();
-        (
-            MAGIC.len() + NONCE_LEN,
-            Box::new(move |d: &[u8], at| record_at_v3(d, &nonce, at)),
-        )
-    } else if data.starts_with(MAGIC_V2) {
-        (MAGIC_V2.len(), Box::new(record_at_v2))
-    } else if data.starts_with(MAGIC) {
-        // the header was torn before the nonce was whole: nothing was ever written after it
-        (data.len(), Box::new(record_at_v2))
-    } else {
-        return read_unchecked(path, f, data);
-    };
+    let (start, record_at): (usize, Box<RecordAt>) =
+        if data.starts_with(MAGIC) && data.len() >= MAGIC.len() + NONCE_LEN {
+            let nonce = data[MAGIC.len()..MAGIC.len() + NONCE_LEN].to_vec();
+            (
+                MAGIC.len() + NONCE_LEN,
+                Box::new(move |d: &[u8], at| record_at_v3(d, &nonce, at)),
+            )
+        } else if data.starts_with(MAGIC_V2) {
+            (MAGIC_V2.len(), Box::new(record_at_v2))
+        } else if data.starts_with(MAGIC) {
+            // the header was torn before the nonce was whole: nothing was ever written after it
+            (data.len(), Box::new(record_at_v2))
+        } else {
+            return read_unchecked(path, f, data);
+        };
     // first pass: where the damage is, before anything is written or cut
     let mut stretches: Vec<(usize, usize, usize)> = Vec::new(); // (from, to, records before)
     let mut offsets: Vec<std::ops::Range<usize>> = Vec::new();
