@@ -133,6 +133,17 @@ fn header_check(nonce: &[u8], head: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(nonce), head)
 }
 
+/// Appends one format-3 record (header, header check, payload) to `buf`.
+fn frame(nonce: &[u8], record: &[u8], buf: &mut Vec<u8>) {
+    let mut head = [0u8; 12];
+    head[..4].copy_from_slice(&(record.len() as u32).to_le_bytes());
+    head[4..8].copy_from_slice(&crc32c::crc32c(record).to_le_bytes());
+    let check = header_check(nonce, &head[..8]);
+    head[8..].copy_from_slice(&check.to_le_bytes());
+    buf.extend_from_slice(&head);
+    buf.extend_from_slice(record);
+}
+
 /// The format-3 record at `at`, if a whole one whose checks pass starts there: (payload
 /// range, next offset). The header check comes first: a wrong offset is rejected in O(1).
 fn record_at_v3(data: &[u8], nonce: &[u8], at: usize) -> Option<(std::ops::Range<usize>, usize)> {
@@ -406,13 +417,7 @@ impl Journal {
                 buf.clear();
                 for (records, _) in &batch {
                     for r in records {
-                        let mut head = [0u8; 12];
-                        head[..4].copy_from_slice(&(r.len() as u32).to_le_bytes());
-                        head[4..8].copy_from_slice(&crc32c::crc32c(r).to_le_bytes());
-                        let check = header_check(&nonce, &head[..8]);
-                        head[8..].copy_from_slice(&check.to_le_bytes());
-                        buf.extend_from_slice(&head);
-                        buf.extend_from_slice(r);
+                        frame(&nonce, r, &mut buf);
                     }
                 }
                 let started = std::time::Instant::now();
@@ -694,13 +699,7 @@ mod tests {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&nonce);
         for r in records {
-            let mut head = [0u8; 12];
-            head[..4].copy_from_slice(&(r.len() as u32).to_le_bytes());
-            head[4..8].copy_from_slice(&crc32c::crc32c(r).to_le_bytes());
-            let check = header_check(&nonce, &head[..8]);
-            head[8..].copy_from_slice(&check.to_le_bytes());
-            out.extend_from_slice(&head);
-            out.extend_from_slice(r);
+            frame(&nonce, r, &mut out);
         }
         out
     }

@@ -79,6 +79,18 @@ pub(crate) enum ClusterState {
     Closed,
 }
 
+impl ClusterState {
+    /// As the outside sees it: a pending cluster shows as open.
+    pub fn incident_state(self) -> IncidentState {
+        match self {
+            ClusterState::Pending | ClusterState::Open => IncidentState::Open,
+            ClusterState::Acknowledged => IncidentState::Acknowledged,
+            ClusterState::Resolved => IncidentState::Resolved,
+            ClusterState::Closed => IncidentState::Closed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Member {
     pub slot: u32,

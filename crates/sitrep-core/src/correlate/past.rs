@@ -4,7 +4,7 @@
 //! BigPanda lean on. Bounded (`limits.past_incidents`, oldest dropped first), part of the
 //! snapshot, and matched in event time order only: deterministic like the rest of the core.
 
-use super::{Cluster, ClusterState, Correlator};
+use super::{Cluster, Correlator};
 use crate::engine::Env;
 use crate::id::IncidentId;
 use crate::severity::Severity;
@@ -78,12 +78,7 @@ pub(crate) fn fingerprint(env: &Env, c: &Cluster) -> Fingerprint {
     Fingerprint {
         id: env.incident_id(c.incident.unwrap_or(0)),
         title: String::new(),
-        state: match c.state {
-            ClusterState::Pending | ClusterState::Open => IncidentState::Open,
-            ClusterState::Acknowledged => IncidentState::Acknowledged,
-            ClusterState::Resolved => IncidentState::Resolved,
-            ClusterState::Closed => IncidentState::Closed,
-        },
+        state: c.state.incident_state(),
         max_severity: c.max_severity,
         first_time: c.first_time,
         last_time: c.last_time,

@@ -30,12 +30,7 @@ impl Correlator {
                 if sources.len() == 1 { "" } else { "s" }
             ),
         };
-        let state = match c.state {
-            ClusterState::Pending | ClusterState::Open => IncidentState::Open,
-            ClusterState::Acknowledged => IncidentState::Acknowledged,
-            ClusterState::Resolved => IncidentState::Resolved,
-            ClusterState::Closed => IncidentState::Closed,
-        };
+        let state = c.state.incident_state();
         IncidentSummary {
             id: env.incident_id(c.incident.unwrap_or(0)),
             title,
