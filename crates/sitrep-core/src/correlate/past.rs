@@ -91,23 +91,6 @@ pub(crate) fn fingerprint(env: &Env, c: &Cluster) -> Fingerprint {
     }
 }
 
-/// Sorted-slice intersection size.
-fn common(a: &[Box<str>], b: &[Box<str>]) -> usize {
-    let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                n += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    n
-}
-
 fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("{n} {one}")
@@ -146,7 +129,7 @@ pub(crate) fn score(now: &Fingerprint, past: &Fingerprint) -> (f64, Vec<String>)
         s += 0.25;
     }
     let jaccard = |a: &[Box<str>], b: &[Box<str>]| {
-        let n = common(a, b);
+        let n = super::similarity::sorted_intersection(a, b);
         (n, n as f64 / (a.len() + b.len() - n).max(1) as f64)
     };
     let (nc, jc) = jaccard(&now.checks, &past.checks);

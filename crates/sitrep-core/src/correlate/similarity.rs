@@ -58,8 +58,8 @@ pub fn token_set(s: &str) -> Vec<u64> {
     v
 }
 
-/// Jaccard of two sorted, deduplicated sets; two empty sets are identical.
-pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+/// How many elements two sorted, deduplicated slices share (one merge pass).
+pub fn sorted_intersection<T: Ord>(a: &[T], b: &[T]) -> usize {
     let (mut i, mut j, mut inter) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -72,6 +72,12 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
             }
         }
     }
+    inter
+}
+
+/// Jaccard of two sorted, deduplicated sets; two empty sets are identical.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let inter = sorted_intersection(a, b);
     let union = a.len() + b.len() - inter;
     if union == 0 {
         1.0
