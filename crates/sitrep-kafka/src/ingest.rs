@@ -277,7 +277,25 @@ pub fn run(
                     if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
                         seek_to_committed(&consumer, m.topic(), m.partition());
                     } else {
-                        s.handle(&m)?
+                        match s.handle(&m) {
+                            Ok(()) => {}
+                            Err(e @ KafkaError::Fatal(_)) => return Err(e),
+                            Err(e) => {
+                                // a send refused mid-transaction (librdkafka's "Erroneous
+                                // state" once a delivery failed, as while a broker is down) or
+                                // a transaction that would not begin: nothing of it may commit.
+                                // Abort, and read every assigned partition again from its
+                                // committed offset, as after a failed commit.
+                                tracing::warn!(error = %e, "ingest: transaction abandoned; rewinding");
+                                s.txn.abort_open()?;
+                                for b in &mut s.batches {
+                                    b.0.clear();
+                                    b.1 = 0;
+                                }
+                                s.stats.aborts += 1;
+                                s.rewind = assigned(&consumer);
+                            }
+                        }
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "ingest"),

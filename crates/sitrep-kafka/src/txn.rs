@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Re-creations of a fenced producer tolerated in [`FENCED_WINDOW`] (see `abort`).
-const MAX_FENCED: usize = 3;
+const MAX_FENCED: usize = 5;
 const FENCED_WINDOW: Duration = Duration::from_secs(300);
 
 /// librdkafka needs its delivery reports served while a commit or abort flushes: the
@@ -27,6 +27,9 @@ pub struct Transactional {
     id: String,
     /// When the producer was last re-created after being fenced (see [`Transactional::abort`]).
     fenced_at: Vec<Instant>,
+    /// Why the producer must be re-created before its next transaction: it could not be
+    /// re-created when it failed (the coordinator unreachable while a broker is down).
+    stale: Option<String>,
     open: bool,
     started: Instant,
     /// Transactions committed, and the time the stage spent blocked committing them.
@@ -46,6 +49,7 @@ impl Transactional {
             k: k.clone(),
             id: id.to_string(),
             fenced_at: Vec::new(),
+            stale: None,
             open: false,
             started: Instant::now(),
             commits: 0,
@@ -72,8 +76,16 @@ impl Transactional {
         self.open
     }
 
+    /// Opens a transaction unless one is open. A producer that failed for good since the
+    /// last one (librdkafka's fatal state: fenced, or an idempotence error it cannot
+    /// repair, such as skipped sequence numbers after a leader change) is re-created first.
+    /// An `Err` that is not [`KafkaError::Fatal`] leaves nothing open: the caller rewinds,
+    /// and the next call tries again.
     pub fn begin(&mut self) -> Result<(), KafkaError> {
         if !self.open {
+            if let Some(reason) = self.stale.take().or_else(|| self.fatal_state()) {
+                self.recreate(&reason)?;
+            }
             self.producer.begin_transaction()?;
             self.open = true;
             self.started = Instant::now();
@@ -141,34 +153,55 @@ impl Transactional {
     }
 
     /// Aborts the open transaction. librdkafka's abort is resumable: a call that times out
-    /// or meets a retriable error is called again.
+    /// or meets a retriable error is called again, a few times.
     ///
-    /// A fatal error means this producer was fenced. Usually no other worker holds the id:
-    /// the transaction coordinator bumped the epoch itself, having timed the transaction
-    /// out while a broker was down (the broker-failure test does this). So, as Kafka
-    /// Streams does, the producer is re-created (`init_transactions` under the same id)
-    /// and the caller rewinds as after any abort. A second worker started under the same
-    /// instance name would make the two fence each other in turn: more than
-    /// [`MAX_FENCED`] re-creations in [`FENCED_WINDOW`] stop the stage instead.
+    /// A fatal error means this producer was fenced or lost its idempotence state. Usually
+    /// no other worker holds the id: the transaction coordinator bumped the epoch itself,
+    /// having timed the transaction out while a broker was down (the broker-failure test
+    /// does this). So, as Kafka Streams does, the producer is re-created (`init_transactions`
+    /// under the same id, which also aborts whatever it left open on the coordinator) and
+    /// the caller rewinds as after any abort. An abort that keeps failing is handled the
+    /// same way. A second worker started under the same instance name would make the two
+    /// fence each other in turn: more than [`MAX_FENCED`] re-creations in [`FENCED_WINDOW`]
+    /// stop the stage instead, the only `Err` this returns.
     fn abort(&mut self) -> Result<(), KafkaError> {
-        let mut last = None;
-        for _ in 0..20 {
+        let mut last = String::new();
+        for _ in 0..3 {
             match self.producer.abort_transaction(TIMEOUT) {
                 Ok(()) => return Ok(()),
                 Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_fatal() => {
-                    return self.recreate_after_fencing(&e.to_string());
+                    last = e.to_string();
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "abort_transaction failed; retrying");
-                    last = Some(e);
+                    last = e.to_string();
+                    if let Some(reason) = self.fatal_state() {
+                        last = reason;
+                        break;
+                    }
                     std::thread::sleep(Duration::from_millis(200));
                 }
             }
         }
-        Err(KafkaError::Fatal(format!(
-            "the transaction could not be aborted: {}",
-            last.map(|e| e.to_string()).unwrap_or_default()
-        )))
+        match self.recreate(&last) {
+            Err(e @ KafkaError::Fatal(_)) => Err(e),
+            Err(e) => {
+                // the coordinator is out of reach: the next `begin` tries again
+                tracing::warn!(producer = %self.id, error = %e, "producer not re-created yet");
+                self.stale = Some(last);
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// librdkafka's fatal error of this producer, if it has one: no call on it succeeds again.
+    fn fatal_state(&self) -> Option<String> {
+        self.producer
+            .client()
+            .fatal_error()
+            .map(|(code, reason)| format!("{code:?}: {reason}"))
     }
 
     /// Waits until every record sent is acknowledged. rust-rdkafka's `commit_transaction`
@@ -192,7 +225,10 @@ impl Transactional {
         Ok(())
     }
 
-    fn recreate_after_fencing(&mut self, reason: &str) -> Result<(), KafkaError> {
+    /// Replaces the producer with a new one under the same transactional id, counting the
+    /// re-creations (see [`Transactional::abort`]). An `Err` that is not fatal: the new one
+    /// could not initialise (the coordinator out of reach); the old one stays, stale.
+    fn recreate(&mut self, reason: &str) -> Result<(), KafkaError> {
         let now = Instant::now();
         self.fenced_at.retain(|t| now.duration_since(*t) < FENCED_WINDOW);
         if self.fenced_at.len() >= MAX_FENCED {
@@ -203,9 +239,9 @@ impl Transactional {
                 self.id
             )));
         }
-        self.fenced_at.push(now);
         tracing::warn!(producer = %self.id, reason = %reason, "re-creating the transactional producer");
         self.producer = Self::producer(&self.k, &self.id)?;
+        self.fenced_at.push(now);
         Ok(())
     }
 
