@@ -244,3 +244,104 @@ fn mid_journal_damage_refuses_to_start_until_recovered() {
     child.wait().unwrap();
     assert_eq!(stats["engine"]["events"], 290, "{stats}");
 }
+
+/// Out of file descriptors (issue 14, finding 5): `sitrep run` under `ulimit -n 128` with
+/// 300 idle syslog TCP connections opened to it. Syslog TCP may hold only its share of the
+/// descriptors, so the rest are closed on accept (and counted), `/healthz` still answers,
+/// and once the senders go a new one is served again.
+#[test]
+fn idle_connections_past_the_descriptor_limit_leave_the_api_answering() {
+    use std::time::{Duration, Instant};
+    let d = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(d.path().join("stderr.log")).unwrap();
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -n 128 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_sitrep"))
+        .args(["run", "--data", d.path().join("data").to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    // the first address on each line: HTTP first, then syslog tcp
+    let mut next_addr = || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line.split_whitespace()
+            .map(|w| w.trim_start_matches("http://"))
+            .find(|w| w.parse::<std::net::SocketAddr>().is_ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string()
+    };
+    let http = next_addr();
+    let syslog = next_addr();
+    // every request bounded in time: a server out of descriptors must fail the test, not hang it
+    let fetch = |path: &str| -> Option<(u16, String)> {
+        let to = Duration::from_secs(10);
+        let mut s = TcpStream::connect_timeout(&http.parse().ok()?, to).ok()?;
+        s.set_read_timeout(Some(to)).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").ok()?;
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).ok()?;
+        let status = resp.get(9..12)?.parse().ok()?;
+        Some((status, resp.split_once("\r\n\r\n")?.1.to_string()))
+    };
+    let body = |path: &str| fetch(path).map(|(_, b)| b).unwrap_or_default();
+
+    let syslog: std::net::SocketAddr = syslog.parse().unwrap();
+    let connect = || TcpStream::connect_timeout(&syslog, Duration::from_secs(1));
+    // a server that stopped accepting fills its backlog, and then connects time out
+    let idle: Vec<TcpStream> = (0..300).map_while(|_| connect().ok()).collect();
+    assert!(idle.len() >= 250, "connected {}", idle.len());
+    // the server has accepted (and refused) them all once the counter says so
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let metrics = body("/metrics");
+        let refused: u64 = metrics
+            .lines()
+            .find(|l| l.starts_with("sitrep_connections_refused_total{listener=\"syslog_tcp\"}"))
+            .and_then(|l| l.split_whitespace().last()?.parse().ok())
+            .unwrap_or(0);
+        if refused as usize + 32 >= idle.len() || Instant::now() > deadline {
+            break refused;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        refused as usize >= idle.len() - 32,
+        "{refused} of {} connections refused: syslog holds at most its half of 64 spare descriptors",
+        idle.len()
+    );
+    for _ in 0..5 {
+        let status = fetch("/healthz").map(|(s, _)| s);
+        assert_eq!(status, Some(200), "/healthz with every syslog slot taken");
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the server is still running");
+
+    // the senders go; a new one is served
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut sent = 0;
+    let found = loop {
+        if let Ok(mut c) = connect() {
+            sent += 1;
+            let _ = c.write_all(b"<11>Nov 24 11:59:01 fd-test app: after the storm\n");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if body("/api/v1/alerts?limit=10").contains("fd-test") {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        found,
+        "no alert from a syslog sender after the idle ones left ({sent} tries)"
+    );
+    let log = std::fs::read_to_string(d.path().join("stderr.log")).unwrap();
+    assert!(log.contains("connection limits"), "the limits are logged: {log}");
+}

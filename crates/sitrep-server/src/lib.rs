@@ -118,17 +118,55 @@ fn listen_err(addr: SocketAddr) -> impl Fn(std::io::Error) -> ServerError {
     }
 }
 
+/// Descriptors kept back from connections: journal, snapshot and dead-letter files, the
+/// listening and UDP sockets, the runtime's epoll and event descriptors, webhook clients.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// How many connections each TCP listener may hold open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub http: usize,
+    pub syslog_tcp: usize,
+}
+
+/// Shares the descriptors this process may open between its TCP listeners, so that no
+/// listener's connections can take the descriptors another needs: idle syslog senders
+/// must not make `/healthz` unanswerable. First the soft `RLIMIT_NOFILE` is raised to the
+/// hard one, as Go's runtime and systemd's services commonly do (the soft default, 1024,
+/// is there for `select(2)`, which this process does not use). Of what remains after
+/// [`RESERVED_DESCRIPTORS`], syslog TCP gets at most half (less when configured lower),
+/// HTTP the rest.
+pub fn connection_limits(syslog_configured: Option<usize>) -> (ConnectionLimits, u64) {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+    let spare = usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS))
+        .unwrap_or(usize::MAX)
+        .max(2);
+    let syslog_tcp = syslog_configured
+        .unwrap_or(listeners::MAX_TCP_CONNECTIONS)
+        .clamp(1, spare / 2);
+    (
+        ConnectionLimits {
+            http: spare - syslog_tcp,
+            syslog_tcp,
+        },
+        limit,
+    )
+}
+
 /// The HTTP accept loop. A connection must send each request head within
 /// `header_timeout`; accept errors (out of file descriptors above all) are logged and
 /// waited out instead of retried in a tight loop, so the process stays responsive and
-/// recovers once descriptors are free.
+/// recovers once descriptors are free. Past `max_connections` open ones, a new connection
+/// is closed at once (and counted).
 async fn serve_http(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     header_timeout: std::time::Duration,
+    max_connections: usize,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let mut last_warning: Option<std::time::Instant> = None;
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,
@@ -137,8 +175,14 @@ async fn serve_http(
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            telemetry::connection_refused("http");
+            drop(stream);
+            continue;
+        };
         let app = app.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 tower_service::Service::call(&mut app.clone(), req.map(axum::body::Body::new))
             });
@@ -169,6 +213,28 @@ pub async fn start_with_clock(
     driven_from: Option<sitrep_core::time::Millis>,
 ) -> Result<Server, ServerError> {
     let metrics = metrics_handle();
+    let mut cfg = cfg;
+    let (limits, descriptors) = connection_limits(cfg.syslog.max_tcp_connections);
+    if cfg.syslog.tcp.is_some()
+        && cfg
+            .syslog
+            .max_tcp_connections
+            .is_some_and(|m| m > limits.syslog_tcp)
+    {
+        tracing::warn!(
+            descriptors,
+            configured = cfg.syslog.max_tcp_connections,
+            allowed = limits.syslog_tcp,
+            "syslog.max_tcp_connections lowered to fit the open-file limit (RLIMIT_NOFILE)"
+        );
+    }
+    tracing::info!(
+        descriptors,
+        http = limits.http,
+        syslog_tcp = limits.syslog_tcp,
+        "connection limits"
+    );
+    cfg.syslog.max_tcp_connections = Some(limits.syslog_tcp);
     let recovered = state::Shared::recover(&engine, cfg.clone())?;
     let shared = recovered.shared;
     if let Some(t) = driven_from {
@@ -220,7 +286,7 @@ pub async fn start_with_clock(
         }
     });
     let header_timeout = std::time::Duration::from_secs(cfg.header_timeout_secs.max(1));
-    let task = tokio::spawn(serve_http(listener, app, header_timeout));
+    let task = tokio::spawn(serve_http(listener, app, header_timeout, limits.http));
     Ok(Server {
         bound,
         replayed: recovered.replayed,

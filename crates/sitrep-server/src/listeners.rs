@@ -8,11 +8,11 @@
 use crate::snmp::TrapTable;
 use crate::state::Shared;
 use sitrep_core::DeadLetter;
-use sitrep_core::{Event, InputFormat};
+use sitrep_core::Event;
 use std::sync::Arc;
 
 type AppState = Arc<Shared>;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
 
@@ -23,23 +23,26 @@ fn default_max(s: &AppState) -> usize {
     s.cfg.syslog.max_message_bytes.unwrap_or(64 * 1024)
 }
 
-/// Normalises syslog messages; rejects go to the dead letters.
-fn syslog_events(s: &AppState, source: &str, msgs: &[Vec<u8>]) -> Vec<Event> {
+/// Normalises syslog messages, each with the address it came from (the source of a line
+/// that names no host); rejects go to the dead letters.
+fn syslog_events(s: &AppState, source: &str, msgs: &[(Vec<u8>, IpAddr)]) -> Vec<Event> {
     let now = s.now();
-    let mut out = Vec::new();
     let mut events = Vec::with_capacity(msgs.len());
-    for (i, m) in msgs.iter().enumerate() {
-        out.clear();
+    // the sender's address as text, made once per run of messages from one sender
+    let mut named: Option<(IpAddr, String)> = None;
+    for (i, (m, sender)) in msgs.iter().enumerate() {
+        if named.as_ref().is_none_or(|(ip, _)| ip != sender) {
+            named = Some((*sender, sender.to_canonical().to_string()));
+        }
+        let sender_name = named.as_ref().map_or("", |(_, n)| n.as_str());
         // a trailing newline or NUL is framing, not message
         let m = m.strip_suffix(b"\n").unwrap_or(m);
         let m = m.strip_suffix(b"\r").unwrap_or(m);
         let m = m.strip_suffix(b"\0").unwrap_or(m);
-        s.normaliser.normalise(&InputFormat::Syslog, m, now, &mut out);
-        for r in out.drain(..) {
-            match r.and_then(|e| s.normaliser.check_not_future(&e, now).map(|()| e)) {
-                Ok(e) => events.push(e),
-                Err(rej) => s.dead_letter(DeadLetter::new(source, i as u64, &rej, m, s.raw_limit())),
-            }
+        let r = s.normaliser.normalise_syslog_from(m, now, sender_name);
+        match r.and_then(|e| s.normaliser.check_not_future(&e, now).map(|()| e)) {
+            Ok(e) => events.push(e),
+            Err(rej) => s.dead_letter(DeadLetter::new(source, i as u64, &rej, m, s.raw_limit())),
         }
     }
     crate::telemetry::events_received(source, events.len() as u64);
@@ -93,13 +96,13 @@ async fn syslog_udp_loop(s: AppState, sock: Arc<UdpSocket>) {
         let mut buf = vec![0u8; max.max(2048) + 1];
         loop {
             let mut msgs = Vec::new();
-            let Ok((n, _)) = sock.recv_from(&mut buf).await else {
+            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
                 continue;
             };
-            msgs.push(buf[..n].to_vec());
+            msgs.push((buf[..n].to_vec(), from.ip()));
             while msgs.len() < UDP_BATCH {
                 match sock.try_recv_from(&mut buf) {
-                    Ok((n, _)) => msgs.push(buf[..n].to_vec()),
+                    Ok((n, from)) => msgs.push((buf[..n].to_vec(), from.ip())),
                     Err(_) => break,
                 }
             }
@@ -124,8 +127,9 @@ pub(crate) async fn accept_failed(
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
-/// Open syslog TCP connections at most unless configured.
-const MAX_TCP_CONNECTIONS: usize = 256;
+/// Open syslog TCP connections at most unless configured (and within the open-file limit:
+/// see [`crate::connection_limits`]).
+pub(crate) const MAX_TCP_CONNECTIONS: usize = 256;
 
 pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
@@ -170,9 +174,10 @@ pub async fn syslog_tcp(s: AppState, addr: SocketAddr) -> std::io::Result<Socket
 /// committed in batches; the ones read before a bad frame or the end are committed too.
 async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io::Result<()> {
     let max = default_max(s);
+    let peer = conn.peer_addr()?.ip();
     let mut r = BufReader::new(conn);
     loop {
-        let mut msgs: Vec<Vec<u8>> = Vec::new();
+        let mut msgs: Vec<(Vec<u8>, IpAddr)> = Vec::new();
         // one message (waiting), then whatever else is already buffered
         let end = loop {
             if !msgs.is_empty() && r.buffer().is_empty() {
@@ -180,7 +185,7 @@ async fn syslog_connection(s: &AppState, conn: tokio::net::TcpStream) -> std::io
             }
             match next_frame(s, &mut r, max).await {
                 Ok(Some(Frame::Message(m))) => {
-                    msgs.push(m);
+                    msgs.push((m, peer));
                     if msgs.len() >= UDP_BATCH {
                         break None;
                     }

@@ -268,7 +268,7 @@ impl Normaliser {
         match format {
             InputFormat::Native => native::parse(self, raw, out),
             InputFormat::Alertmanager => alertmanager::parse(self, raw, out),
-            InputFormat::Syslog => out.push(syslog::parse(self, raw, reference_time)),
+            InputFormat::Syslog => out.push(syslog::parse(self, raw, reference_time, None)),
             InputFormat::OtlpProto => otlp::parse(self, raw, false, out),
             InputFormat::OtlpJson => otlp::parse(self, raw, true, out),
             InputFormat::Mapping(name) => match self.inner.mappings.get(name) {
@@ -276,6 +276,24 @@ impl Normaliser {
                 None => out.push(Err(Rejection::UnknownMapping(name.clone()))),
             },
         }
+    }
+
+    /// One syslog line received from `sender` (the peer's address), which becomes the
+    /// source of a BSD line that carries no HOSTNAME (RFC 3164 §4.3.3). Too large a line is
+    /// refused as in [`Normaliser::normalise`].
+    pub fn normalise_syslog_from(
+        &self,
+        raw: &[u8],
+        reference_time: Millis,
+        sender: &str,
+    ) -> Result<Event, Rejection> {
+        if raw.len() > self.inner.limits.max_event_bytes {
+            return Err(Rejection::TooLarge {
+                size: raw.len(),
+                limit: self.inner.limits.max_event_bytes,
+            });
+        }
+        syslog::parse(self, raw, reference_time, Some(sender))
     }
 
     /// Resolves a severity name through the config's synonyms, then the built-in table.

@@ -5,11 +5,22 @@
 //!
 //! RFC 3164 stamps carry no year: the year is the reference time's, or the one before when
 //! that would put the stamp more than 31 days in the future (a December line read in January).
+//! A date that does not exist in that year (`Feb 30`) is refused, not rolled over.
+//!
+//! What other senders put in the BSD header, as rsyslog and syslog-ng read it:
+//! - an RFC 3339 stamp instead of `Mmm dd hh:mm:ss` (rsyslog's forwarding formats);
+//! - no HOSTNAME: the first word after the stamp is the TAG (`haproxy[73411]:`, `sshd:`).
+//!   As RFC 3164 §4.3.3 asks of a receiver, the sender's address becomes the source; where
+//!   none is known (a file, an HTTP body) the line is refused as `missing_field`.
+//!
+//! RFC 5424 header fields are separated by exactly one space: an empty field (two spaces)
+//! is refused rather than letting the fields after it shift. A VERSION other than 1 is
+//! refused as such.
 
 use super::{Normaliser, Rejection};
 use crate::event::Event;
 use crate::severity::Severity;
-use crate::time::{days_from_civil, parse_rfc3339, Millis};
+use crate::time::{days_from_civil, days_in_month, parse_rfc3339, Millis};
 use compact_str::CompactString;
 
 const FACILITIES: [&str; 24] = [
@@ -39,7 +50,13 @@ const FACILITIES: [&str; 24] = [
     "local7",
 ];
 
-pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Result<Event, Rejection> {
+/// One syslog line; `sender` is the address it came from, when the listener knows it.
+pub(super) fn parse(
+    n: &Normaliser,
+    raw: &[u8],
+    reference_time: Millis,
+    sender: Option<&str>,
+) -> Result<Event, Rejection> {
     let text = String::from_utf8_lossy(raw);
     let line = text.trim_end_matches(['\r', '\n', '\0']);
     if line.is_empty() {
@@ -59,8 +76,12 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Resul
     let (facility, level) = ((pri / 8) as usize, (pri % 8) as u8);
     let mut ev = if let Some(r) = rest.strip_prefix("1 ") {
         parse_5424(r, n)?
+    } else if let Some(v) = version(rest) {
+        return Err(err(&format!(
+            "syslog VERSION {v} is not supported (RFC 5424 defines version 1)"
+        )));
     } else {
-        parse_3164(rest, reference_time)?
+        parse_3164(rest, reference_time, sender)?
     };
     ev.severity = Severity::from_syslog(level);
     if n.syslog_config().check_from == "template" {
@@ -72,6 +93,13 @@ pub(super) fn parse(n: &Normaliser, raw: &[u8], reference_time: Millis) -> Resul
     n.validate(ev)
 }
 
+/// The VERSION of an RFC 5424-shaped header other than 1: 1–2 digits and a space right
+/// after PRI (no BSD stamp starts with a digit and a space).
+fn version(rest: &str) -> Option<&str> {
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    ((1..=2).contains(&digits) && rest.as_bytes().get(digits) == Some(&b' ')).then(|| &rest[..digits])
+}
+
 fn nil(s: &str) -> Option<&str> {
     (s != "-" && !s.is_empty()).then_some(s)
 }
@@ -79,11 +107,18 @@ fn nil(s: &str) -> Option<&str> {
 fn parse_5424(s: &str, n: &Normaliser) -> Result<Event, Rejection> {
     let err = |m: &str| Rejection::Syslog(format!("RFC 5424: {m}"));
     let mut it = s.splitn(6, ' ');
-    let ts = it.next().ok_or_else(|| err("missing TIMESTAMP"))?;
-    let host = it.next().ok_or_else(|| err("missing HOSTNAME"))?;
-    let app = it.next().ok_or_else(|| err("missing APP-NAME"))?;
-    let procid = it.next().ok_or_else(|| err("missing PROCID"))?;
-    let msgid = it.next().ok_or_else(|| err("missing MSGID"))?;
+    let mut field = |name: &str| match it.next() {
+        None => Err(err(&format!("missing {name}"))),
+        Some("") => Err(err(&format!(
+            "empty {name} (two spaces in the header; a missing field is written `-`)"
+        ))),
+        Some(f) => Ok(f),
+    };
+    let ts = field("TIMESTAMP")?;
+    let host = field("HOSTNAME")?;
+    let app = field("APP-NAME")?;
+    let procid = field("PROCID")?;
+    let msgid = field("MSGID")?;
     let rest = it.next().unwrap_or("-");
     let time = match nil(ts) {
         None => None,
@@ -185,23 +220,32 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-fn parse_3164(s: &str, reference_time: Millis) -> Result<Event, Rejection> {
+/// A BSD stamp, `Mmm dd hh:mm:ss ` (the day may be space-padded), dated with the year
+/// the reference time gives it; returns the time and what follows the stamp.
+fn bsd_stamp(s: &str, reference_time: Millis) -> Result<(Millis, &str), Rejection> {
     let err = |m: &str| Rejection::Syslog(format!("RFC 3164: {m}"));
-    // "Mmm dd hh:mm:ss " is 16 bytes; the day may be space-padded.
     let head = s.get(..16).ok_or_else(|| err("missing TIMESTAMP"))?;
     let month = MONTHS
         .iter()
         .position(|m| head.starts_with(m))
         .ok_or_else(|| err("bad month"))? as u32
         + 1;
-    let day: u32 = head[4..6].trim().parse().map_err(|_| err("bad day"))?;
-    let hms: Vec<u32> = head[7..15].split(':').filter_map(|x| x.parse().ok()).collect();
+    let day: u32 = head
+        .get(4..6)
+        .and_then(|d| d.trim().parse().ok())
+        .ok_or_else(|| err("bad day"))?;
+    let hms: Vec<u32> = head
+        .get(7..15)
+        .unwrap_or("")
+        .split(':')
+        .filter_map(|x| x.parse().ok())
+        .collect();
     if hms.len() != 3
         || hms[0] > 23
         || hms[1] > 59
         || hms[2] > 60
         || !(1..=31).contains(&day)
-        || &head[15..] != " "
+        || head.get(15..) != Some(" ")
     {
         return Err(err("bad TIMESTAMP"));
     }
@@ -211,12 +255,57 @@ fn parse_3164(s: &str, reference_time: Millis) -> Result<Event, Rejection> {
         (days_from_civil(y, month, day) * 86_400 + (hms[0] * 3600 + hms[1] * 60 + hms[2].min(59)) as i64)
             * 1000
     };
-    let mut time = stamp(ref_year);
-    if time > reference_time + 31 * 86_400_000 {
-        time = stamp(ref_year - 1);
+    let mut year = ref_year;
+    if stamp(year) > reference_time + 31 * 86_400_000 {
+        year -= 1;
     }
-    let rest = &s[16..];
-    let (host, rest) = rest.split_once(' ').ok_or_else(|| err("missing HOSTNAME"))?;
+    if day > days_in_month(year, month) {
+        return Err(err(&format!(
+            "no such date: {} {day} in {year}",
+            MONTHS[month as usize - 1]
+        )));
+    }
+    Ok((stamp(year), &s[16..]))
+}
+
+/// An RFC 3339 stamp where the BSD one would be (rsyslog's forwarding formats):
+/// `2026-11-24T10:00:00.123+01:00 host tag: msg`.
+fn rfc3339_stamp(s: &str) -> Option<Result<(Millis, &str), Rejection>> {
+    let b = s.as_bytes();
+    if !(b.len() > 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-') {
+        return None;
+    }
+    let (t, rest) = s.split_once(' ').unwrap_or((s, ""));
+    Some(
+        parse_rfc3339(t)
+            .map(|time| (time, rest))
+            .ok_or_else(|| Rejection::BadTime(t.to_string())),
+    )
+}
+
+/// Whether the word after the stamp is a TAG rather than a HOSTNAME: a host name has no
+/// `[` and does not end in `:` (an IPv6 address may hold colons, but never ends in one).
+fn is_tag(word: &str) -> bool {
+    word.ends_with(':') || word.contains('[')
+}
+
+fn parse_3164(s: &str, reference_time: Millis, sender: Option<&str>) -> Result<Event, Rejection> {
+    let err = |m: &str| Rejection::Syslog(format!("RFC 3164: {m}"));
+    let (time, rest) = match rfc3339_stamp(s) {
+        Some(r) => r?,
+        None => bsd_stamp(s, reference_time)?,
+    };
+    let (word, after) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (host, rest) = if is_tag(word) {
+        let host = sender.ok_or_else(|| {
+            Rejection::MissingField("source (the line has no HOSTNAME and no sender address is known)".into())
+        })?;
+        (host, rest)
+    } else if after.is_empty() && !rest.contains(' ') {
+        return Err(err("missing HOSTNAME"));
+    } else {
+        (word, after)
+    };
     // TAG is alphanumeric up to 32 chars, ended by '[' (pid) or ':'.
     let tag_end = rest.find(['[', ':', ' ']).unwrap_or(rest.len());
     let tag = &rest[..tag_end];
@@ -258,6 +347,7 @@ mod tests {
             &n,
             line.as_bytes(),
             parse_rfc3339("2026-11-24T12:00:00Z").unwrap(),
+            None,
         )
     }
 
