@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct GenArgs {
-    /// telco, micro, storm, or bench (the fixed throughput stream, no truth).
+    /// telco, micro, storm, or a fixed throughput load with no truth: bench (mostly pure
+    /// duplicates) or churn (nearly every event changes its alert).
     #[arg(long)]
     pub scenario: String,
     #[arg(long, default_value_t = 1)]
@@ -41,9 +42,9 @@ struct TopologyFile {
 }
 
 pub fn gen(a: GenArgs) -> Result<()> {
-    if a.scenario == "bench" {
+    if let Some(load) = sitrep_scenario::bench::Load::by_name(&a.scenario) {
         std::fs::create_dir_all(&a.out)?;
-        let lines = sitrep_scenario::bench::bench_stream(a.events, 0.1, a.seed);
+        let lines = sitrep_scenario::bench::load_stream(a.events, load, a.seed);
         let mut w = BufWriter::new(std::fs::File::create(a.out.join("events.jsonl"))?);
         for l in &lines {
             w.write_all(l.as_bytes())?;
@@ -51,14 +52,25 @@ pub fn gen(a: GenArgs) -> Result<()> {
         }
         w.flush()?;
         eprintln!(
-            "bench: {} events (10% new alerts), written to {}",
+            "{}: {} events ({:.0}% new alerts, {:.0}% clears{}), written to {}",
+            a.scenario,
             lines.len(),
+            load.new_alert_share * 100.0,
+            load.clear_share * 100.0,
+            if load.severity_churn {
+                ", severity drawn anew on each repeat"
+            } else {
+                ""
+            },
             a.out.display()
         );
         return Ok(());
     }
     let Some(scenario) = Scenario::parse(&a.scenario) else {
-        bail!("unknown scenario `{}` (telco, micro, storm, bench)", a.scenario);
+        bail!(
+            "unknown scenario `{}` (telco, micro, storm, bench, churn)",
+            a.scenario
+        );
     };
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("generating {} events of `{}`", a.events, a.scenario));

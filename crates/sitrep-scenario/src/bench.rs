@@ -1,7 +1,12 @@
-//! The throughput stream for benchmarks: exactly `events` native events of about 300 bytes,
-//! a share `new_alert_share` of which start a new alert (the rest are duplicates of a
-//! uniformly chosen earlier alert with the alert's own severity; ~5% of them are clears). Not a realistic estate (see
-//! [`crate::gen`] for that): a fixed, reproducible load with a known number of alerts.
+//! The throughput streams for benchmarks: exactly `events` native events of about 300 bytes,
+//! a share of which start a new alert; the rest repeat a uniformly chosen earlier alert.
+//! Not a realistic estate (see [`crate::gen`] for that): fixed, reproducible loads with a
+//! known number of alerts, in two shapes ([`Load`]):
+//! - `bench`: a repeat keeps its alert's severity, 5% are clears: mostly pure duplicates,
+//!   the cheap case (a count and a timestamp change);
+//! - `churn`: one repeat in five is a clear and every other draws its severity anew (it
+//!   changes on three repeats in four): nearly every event changes its alert's state and
+//!   makes an update, the expensive case.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -43,7 +48,51 @@ const CHECKS: [(&str, &str); 8] = [
 ];
 const SEVERITIES: [&str; 4] = ["warning", "minor", "major", "critical"];
 
+/// The shape of a fixed load (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Load {
+    /// Share of events that start a new alert (0.1: 100,000 alerts in 1,000,000 events).
+    pub new_alert_share: f64,
+    /// Share of events that are clears.
+    pub clear_share: f64,
+    /// Whether a repeat draws its severity anew instead of keeping its alert's.
+    pub severity_churn: bool,
+}
+
+impl Load {
+    pub const BENCH: Load = Load {
+        new_alert_share: 0.1,
+        clear_share: 0.05,
+        severity_churn: false,
+    };
+    pub const CHURN: Load = Load {
+        new_alert_share: 0.1,
+        clear_share: 0.2,
+        severity_churn: true,
+    };
+
+    pub fn by_name(name: &str) -> Option<Load> {
+        match name {
+            "bench" => Some(Load::BENCH),
+            "churn" => Some(Load::CHURN),
+            _ => None,
+        }
+    }
+}
+
 pub fn bench_stream(events: usize, new_alert_share: f64, seed: u64) -> Vec<String> {
+    load_stream(
+        events,
+        Load {
+            new_alert_share,
+            ..Load::BENCH
+        },
+        seed,
+    )
+}
+
+pub fn load_stream(events: usize, load: Load, seed: u64) -> Vec<String> {
+    let new_alert_share = load.new_alert_share;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let t0 = 1_795_478_400_000i64;
     let mut alerts: Vec<(u32, u8, u8)> = Vec::new();
@@ -61,8 +110,10 @@ pub fn bench_stream(events: usize, new_alert_share: f64, seed: u64) -> Vec<Strin
             alerts[rng.gen_range(0..alerts.len())]
         };
         let (name, tpl) = CHECKS[check as usize];
-        let sev = if rng.gen_bool(0.05) {
+        let sev = if rng.gen_bool(load.clear_share) {
             "clear"
+        } else if load.severity_churn {
+            SEVERITIES[rng.gen_range(0..SEVERITIES.len())]
         } else {
             SEVERITIES[sev as usize]
         };
@@ -81,6 +132,46 @@ pub fn bench_stream(events: usize, new_alert_share: f64, seed: u64) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn churn_changes_most_repeats() {
+        let s = load_stream(20_000, Load::CHURN, 1);
+        assert_eq!(s.len(), 20_000);
+        let sev = |l: &str| {
+            l.split("\"severity\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let key = |l: &str| {
+            l.split("\"source\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+                + l.split("\"check\":\"").nth(1).unwrap().split('"').next().unwrap()
+        };
+        let mut last = std::collections::HashMap::new();
+        let (mut repeats, mut changed, mut clears) = (0, 0, 0);
+        for l in &s {
+            let (k, v) = (key(l), sev(l));
+            clears += usize::from(v == "clear");
+            if let Some(prev) = last.insert(k, v.clone()) {
+                repeats += 1;
+                changed += usize::from(prev != v);
+            }
+        }
+        let (changed, clears) = (changed as f64 / repeats as f64, clears as f64 / s.len() as f64);
+        assert!(changed > 0.6, "{changed} of repeats change severity");
+        assert!((0.17..0.23).contains(&clears), "{clears} clears");
+        // the bench stream is the same as before the loads were named
+        assert_eq!(bench_stream(500, 0.1, 3), load_stream(500, Load::BENCH, 3));
+    }
 
     #[test]
     fn sized_and_duplicated() {

@@ -351,6 +351,33 @@ mod tests {
         assert_eq!(t.decode(b"hello", ip).unwrap_err().code(), "snmp_malformed");
     }
 
+    proptest::proptest! {
+        /// Any datagram, and a valid trap with bytes overwritten, inserted or cut anywhere
+        /// (BER lengths included): decoded or refused, never a panic.
+        #[test]
+        fn arbitrary_and_mutated_datagrams_never_panic(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<u8>(), 0..3u8),
+                1..6,
+            ),
+        ) {
+            let t = TrapTable::new(&SnmpSection::default());
+            let ip = "127.0.0.1".parse().unwrap();
+            let _ = t.decode(&raw, ip);
+            let mut trap = v1_link_down();
+            for (at, byte, op) in edits {
+                let i = at.index(trap.len() + 1);
+                match op {
+                    0 if i < trap.len() => trap[i] = byte,
+                    1 => trap.insert(i, byte),
+                    _ => trap.truncate(i),
+                }
+            }
+            let _ = t.decode(&trap, ip);
+        }
+    }
+
     #[test]
     fn oids_parse() {
         assert_eq!(parse_oid(".1.3.6"), Some(vec![1, 3, 6]));

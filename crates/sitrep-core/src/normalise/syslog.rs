@@ -405,12 +405,55 @@ mod tests {
         }
     }
 
+    /// Valid lines of each shape the parser knows, for mutation below.
+    const SHAPES: [&str; 6] = [
+        "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 [a@1 k=\"v\\\"é\"] \u{feff}'su root' failed",
+        "<13>Nov 24 11:59:01 web-1 sshd[4242]: Failed password for root",
+        "<13>Feb  5 17:32:18 haproxy[73411]: Connect from 10.0.0.1",
+        "<13>2026-11-24T10:00:00.123456+01:00 web-1 nginx[12]: GET / 200",
+        "<187>Nov 24 11:59:01 rtr1 %LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+        "<11>1 - host1 - - - - disk failed",
+    ];
+
     proptest! {
         #[test]
         fn arbitrary_lines_never_panic(s in "\\PC{0,120}") {
             let _ = p(&s);
             let _ = p(&format!("<13>{s}"));
             let _ = p(&format!("<13>1 {s}"));
+        }
+
+        /// Arbitrary bytes, with and without a sender: never a panic, and an accepted
+        /// line always has a source.
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let n = Normaliser::new(&Config::default()).unwrap();
+            for sender in [None, Some("192.0.2.1")] {
+                if let Ok(e) = parse(&n, &raw, 1_795_514_400_000, sender) {
+                    prop_assert!(!e.source.is_empty());
+                }
+            }
+        }
+
+        /// Valid lines with bytes overwritten, inserted or cut at random places (multi-byte
+        /// characters split included): never a panic, whatever the shape.
+        #[test]
+        fn mutated_valid_lines_never_panic(
+            shape in 0..SHAPES.len(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 1..6),
+        ) {
+            let n = Normaliser::new(&Config::default()).unwrap();
+            let mut raw = SHAPES[shape].as_bytes().to_vec();
+            for (at, byte, op) in edits {
+                let i = at.index(raw.len() + 1);
+                match op {
+                    0 if i < raw.len() => raw[i] = byte,
+                    1 => raw.insert(i, byte),
+                    _ => raw.truncate(i),
+                }
+            }
+            let _ = parse(&n, &raw, 1_795_514_400_000, Some("192.0.2.1"));
+            let _ = parse(&n, &raw, 1_795_514_400_000, None);
         }
     }
 }
