@@ -152,9 +152,9 @@ impl Ingest {
                 // dated too far after its own record (the producer's or broker's time): one
                 // such event would move its partition's clock for good. Judged against the
                 // record's timestamp, not the wall clock, so a replay judges it the same way.
-                let r = r.and_then(|e| match stamp {
+                let r = r.and_then(|mut e| match stamp {
                     0 => Ok(e),
-                    _ => self.normaliser.check_not_future(&e, stamp).map(|()| e),
+                    _ => self.normaliser.check_time_range(&mut e, stamp).map(|()| e),
                 });
                 match r {
                     Ok(mut e) => {

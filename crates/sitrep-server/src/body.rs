@@ -36,7 +36,7 @@ fn array_elements<'a>(format: &InputFormat, d: &'a [u8]) -> Vec<&'a [u8]> {
 }
 
 /// The events of one request body, dated `now` where they carry no time and refused when
-/// dated too far after it ([`Normaliser::check_not_future`]), in order; each
+/// dated outside the accepted range around it ([`Normaliser::check_time_range`]), in order; each
 /// rejection goes to `reject(index, rejection, raw document)`. Deterministic: the journal
 /// replays bodies through it.
 pub fn normalise_body(
@@ -61,7 +61,7 @@ pub fn normalise_body(
         let single = out.len() == 1;
         for r in out.drain(..) {
             let refused = match r {
-                Ok(mut e) => match normaliser.check_not_future(&e, now) {
+                Ok(mut e) => match normaliser.check_time_range(&mut e, now) {
                     Ok(()) => {
                         e.time.get_or_insert(now);
                         events.push(e);
@@ -121,6 +121,17 @@ mod tests {
         });
         assert_eq!(rejected, vec![(0, "future_time", true)]);
         assert_eq!(events.len(), 1, "ten minutes ahead is within the limit");
+
+        // re-dated instead: both kept, the far one dated at its arrival
+        let mut cfg = sitrep_core::Config::default();
+        cfg.limits.out_of_range = sitrep_core::config::OutOfRange::Redate;
+        let n = Normaliser::new(&cfg).unwrap();
+        let events = normalise_body(&n, &InputFormat::Native, body, now, |_, r, _| {
+            panic!("refused: {r}")
+        });
+        assert_eq!(events[0].time, Some(now));
+        assert_eq!(events[0].extra[0].0, "original_time");
+        assert_eq!(events[1].time, Some(1_800_000_600_000));
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn syslog_events(s: &AppState, source: &str, msgs: &[(Vec<u8>, IpAddr)]) -> Vec<
         let m = m.strip_suffix(b"\r").unwrap_or(m);
         let m = m.strip_suffix(b"\0").unwrap_or(m);
         let r = s.normaliser.normalise_syslog_from(m, now, sender_name);
-        match r.and_then(|e| s.normaliser.check_not_future(&e, now).map(|()| e)) {
+        match r.and_then(|mut e| s.normaliser.check_time_range(&mut e, now).map(|()| e)) {
             Ok(e) => events.push(e),
             Err(rej) => s.dead_letter(DeadLetter::new(source, i as u64, &rej, m, s.raw_limit())),
         }
@@ -306,7 +306,7 @@ async fn snmp_loop(s: AppState, sock: Arc<UdpSocket>, table: Arc<TrapTable>) {
                     Ok(e) => match s
                         .normaliser
                         .validate(e)
-                        .and_then(|e| s.normaliser.check_not_future(&e, s.now()).map(|()| e))
+                        .and_then(|mut e| s.normaliser.check_time_range(&mut e, s.now()).map(|()| e))
                     {
                         Ok(e) => events.push(e),
                         Err(rej) => s.dead_letter(DeadLetter::new("snmp", 0, &rej, &buf[..n], s.raw_limit())),

@@ -245,6 +245,16 @@ pub struct Limits {
     /// Live hosts refuse an event dated further than this after their own clock (one
     /// far-future event would move the engine's event-time clock for good).
     pub max_future_secs: u64,
+    /// Live hosts refuse an event dated further than this before their own clock; 0 (the
+    /// default) sets no bound. An old event cannot move the clock (it only ever moves
+    /// forward), and a relay flushing a day-long backlog, or sample data with fixed dates,
+    /// should not vanish by default: set it where stale events are noise.
+    pub max_past_secs: u64,
+    /// What a live host does with an event dated outside `max_past_secs` … `max_future_secs`
+    /// of its clock: `dead_letter` (the default) refuses it (`future_time`, `past_time`);
+    /// `redate` keeps it, dated at its arrival, with the time it carried in
+    /// `extra.original_time` (a device whose clock is wrong still raises its alerts).
+    pub out_of_range: OutOfRange,
     /// Purged incidents remembered (root cause, checks, sources, what operators did) for
     /// "similar past incidents"; the oldest is forgotten first. 0 keeps none.
     pub past_incidents: usize,
@@ -259,9 +269,20 @@ impl Default for Limits {
             max_field_bytes: 512,
             dead_letter_raw_bytes: 2048,
             max_future_secs: 3600,
+            max_past_secs: 0,
+            out_of_range: OutOfRange::DeadLetter,
             past_incidents: 1000,
         }
     }
+}
+
+/// See [`Limits::out_of_range`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfRange {
+    #[default]
+    DeadLetter,
+    Redate,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

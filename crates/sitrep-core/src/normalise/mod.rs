@@ -16,7 +16,7 @@ mod syslog;
 
 pub use mapping::CompiledMapping;
 
-use crate::config::{Config, Limits, OtlpConfig, SeverityConfig, SyslogConfig};
+use crate::config::{Config, Limits, OtlpConfig, OutOfRange, SeverityConfig, SyslogConfig};
 use crate::event::Event;
 use crate::severity::Severity;
 use crate::time::Millis;
@@ -108,6 +108,8 @@ pub enum Rejection {
     Empty,
     #[error("dated {ahead_secs} s ahead of the receiving clock, over the limit of {limit_secs} s (limits.max_future_secs): a device clock is wrong, or the time field is")]
     FutureTime { ahead_secs: i64, limit_secs: u64 },
+    #[error("dated {behind_secs} s before the receiving clock, over the limit of {limit_secs} s (limits.max_past_secs)")]
+    PastTime { behind_secs: i64, limit_secs: u64 },
 }
 
 impl Rejection {
@@ -128,6 +130,7 @@ impl Rejection {
             Rejection::UnknownMapping(_) => "unknown_mapping",
             Rejection::Empty => "empty",
             Rejection::FutureTime { .. } => "future_time",
+            Rejection::PastTime { .. } => "past_time",
         }
     }
 }
@@ -228,21 +231,41 @@ impl Normaliser {
         &self.inner.limits
     }
 
-    /// For hosts that receive live (the server's HTTP, syslog and SNMP): refuses an event
-    /// dated more than `limits.max_future_secs` after `now`, the receiving clock. The
+    /// For hosts that receive live (the server's HTTP, syslog, SNMP and OTLP, the Kafka
+    /// ingest against each record's timestamp): an event dated more than
+    /// `limits.max_future_secs` after `now`, the receiving clock, or (when set) more than
+    /// `limits.max_past_secs` before it, is refused — or, with `limits.out_of_range =
+    /// "redate"`, dated `now` with the time it carried kept in `extra.original_time`. The
     /// engine's clock is the greatest event time seen, so one event dated 9999-12-31 would
     /// otherwise purge every cleared alert at once and stop every timer for good. Replays
     /// of recorded streams do not call it: their times are whatever they were.
-    pub fn check_not_future(&self, e: &Event, now: Millis) -> Result<(), Rejection> {
-        let limit = self.inner.limits.max_future_secs;
-        match e.time {
-            Some(t) if t.saturating_sub(now) > (limit as i64).saturating_mul(1000) => {
-                Err(Rejection::FutureTime {
-                    ahead_secs: t.saturating_sub(now) / 1000,
-                    limit_secs: limit,
-                })
+    pub fn check_time_range(&self, e: &mut Event, now: Millis) -> Result<(), Rejection> {
+        let limits = &self.inner.limits;
+        let Some(t) = e.time else { return Ok(()) };
+        let ahead = t.saturating_sub(now);
+        let refusal = if ahead > (limits.max_future_secs as i64).saturating_mul(1000) {
+            Rejection::FutureTime {
+                ahead_secs: ahead / 1000,
+                limit_secs: limits.max_future_secs,
             }
-            _ => Ok(()),
+        } else if limits.max_past_secs > 0 && -ahead > (limits.max_past_secs as i64).saturating_mul(1000) {
+            Rejection::PastTime {
+                behind_secs: -ahead / 1000,
+                limit_secs: limits.max_past_secs,
+            }
+        } else {
+            return Ok(());
+        };
+        match limits.out_of_range {
+            OutOfRange::DeadLetter => Err(refusal),
+            OutOfRange::Redate => {
+                e.extra.push((
+                    "original_time".into(),
+                    serde_json::Value::String(crate::time::format_rfc3339(t)),
+                ));
+                e.time = Some(now);
+                Ok(())
+            }
         }
     }
 
@@ -416,6 +439,53 @@ mod tests {
             &mut out,
         );
         assert!(matches!(out[0], Err(Rejection::TooLarge { limit: 10, .. })));
+    }
+
+    #[test]
+    fn time_range_refuses_or_redates() {
+        let now = 1_795_514_400_000;
+        let event = |t: Millis| Event {
+            source: "h".into(),
+            check: "c".into(),
+            time: Some(t),
+            ..Default::default()
+        };
+        let day = 86_400_000;
+        // defaults: an hour ahead at most, no bound behind
+        let n = Normaliser::new(&Config::default()).unwrap();
+        let mut e = event(now + 2 * 3_600_000);
+        assert_eq!(n.check_time_range(&mut e, now).unwrap_err().code(), "future_time");
+        assert_eq!(n.check_time_range(&mut event(now + 60_000), now), Ok(()));
+        assert_eq!(n.check_time_range(&mut event(now - 400 * day), now), Ok(()));
+        // a bound behind, then re-dating instead of refusing
+        let mut cfg = Config::default();
+        cfg.limits.max_past_secs = 86_400;
+        let n = Normaliser::new(&cfg).unwrap();
+        let refused = n.check_time_range(&mut event(now - 2 * day), now).unwrap_err();
+        assert_eq!(refused.code(), "past_time");
+        assert!(refused.to_string().contains("172800 s before"), "{refused}");
+        assert_eq!(n.check_time_range(&mut event(now - day / 2), now), Ok(()));
+        cfg.limits.out_of_range = OutOfRange::Redate;
+        let n = Normaliser::new(&cfg).unwrap();
+        for t in [now - 2 * day, 253_402_214_400_000] {
+            let mut e = event(t);
+            assert_eq!(n.check_time_range(&mut e, now), Ok(()));
+            assert_eq!(e.time, Some(now), "dated at its arrival");
+            assert_eq!(
+                e.extra,
+                vec![(
+                    "original_time".to_string(),
+                    serde_json::json!(crate::time::format_rfc3339(t))
+                )]
+            );
+        }
+        // no time at all: the caller dates it
+        let mut e = Event {
+            time: None,
+            ..event(0)
+        };
+        assert_eq!(n.check_time_range(&mut e, now), Ok(()));
+        assert_eq!(e.time, None);
     }
 
     #[test]
