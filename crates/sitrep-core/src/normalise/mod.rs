@@ -8,6 +8,9 @@
 //! - `mapping`: declarative JSON → native mapping (paths, constants, severity table, regex).
 //! - [`otlp`]: OpenTelemetry logs (`ExportLogsServiceRequest`, protobuf or OTLP/JSON).
 
+// Parsers read untrusted bytes: no slicing or indexing that can panic (tests may).
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 mod alertmanager;
 mod mapping;
 mod native;
@@ -181,7 +184,7 @@ impl DeadLetter {
             position,
             code: code.to_string(),
             reason: reason.to_string(),
-            raw: text[..cut].to_string(),
+            raw: text.get(..cut).unwrap_or_default().to_string(),
             truncated: cut < text.len(),
         }
     }

@@ -68,11 +68,14 @@ pub(super) fn parse(
         .find('>')
         .filter(|&i| (1..=3).contains(&i))
         .ok_or_else(|| err("bad <PRI>"))?;
-    let pri: u16 = rest[..close].parse().map_err(|_| err("bad <PRI>"))?;
+    let pri: u16 = rest
+        .get(..close)
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| err("bad <PRI>"))?;
     if pri > 191 {
         return Err(err("PRI over 191"));
     }
-    let rest = &rest[close + 1..];
+    let rest = rest.get(close + 1..).unwrap_or_default();
     let (facility, level) = ((pri / 8) as usize, (pri % 8) as u8);
     let mut ev = if let Some(r) = rest.strip_prefix("1 ") {
         parse_5424(r, n)?
@@ -89,7 +92,8 @@ pub(super) fn parse(
         ev.mine_template = true;
     }
     ev.manager = Some(n.syslog_config().manager.as_str().into());
-    ev.labels.push(("facility".into(), FACILITIES[facility].into()));
+    let facility = FACILITIES.get(facility).copied().unwrap_or("local7");
+    ev.labels.push(("facility".into(), facility.into()));
     n.validate(ev)
 }
 
@@ -97,7 +101,9 @@ pub(super) fn parse(
 /// after PRI (no BSD stamp starts with a digit and a space).
 fn version(rest: &str) -> Option<&str> {
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    ((1..=2).contains(&digits) && rest.as_bytes().get(digits) == Some(&b' ')).then(|| &rest[..digits])
+    ((1..=2).contains(&digits) && rest.as_bytes().get(digits) == Some(&b' '))
+        .then(|| rest.get(..digits))
+        .flatten()
 }
 
 fn nil(s: &str) -> Option<&str> {
@@ -129,7 +135,7 @@ fn parse_5424(s: &str, n: &Normaliser) -> Result<Event, Rejection> {
         r.strip_prefix(' ').unwrap_or(r)
     } else if rest.starts_with('[') {
         let end = parse_sd(rest, &mut labels).ok_or_else(|| err("bad STRUCTURED-DATA"))?;
-        let r = &rest[end..];
+        let r = rest.get(end..).unwrap_or_default();
         r.strip_prefix(' ').unwrap_or(r)
     } else {
         return Err(err("bad STRUCTURED-DATA"));
@@ -160,21 +166,24 @@ fn parse_5424(s: &str, n: &Normaliser) -> Result<Event, Rejection> {
 }
 
 /// Parses `[id k="v" ...][id2 ...]`; returns the byte index just past the last `]`.
+/// Every index it slices at is just past an ASCII byte (`[`, ` `, `=`, `"`, `]`) or the
+/// end, so always a character boundary; `get` keeps that from being a panic if wrong.
 fn parse_sd(s: &str, labels: &mut Vec<(CompactString, CompactString)>) -> Option<usize> {
     let b = s.as_bytes();
+    let at = |i: usize| b.get(i).copied();
     let mut i = 0;
-    while i < b.len() && b[i] == b'[' {
+    while at(i) == Some(b'[') {
         i += 1;
         let id_start = i;
-        while i < b.len() && b[i] != b' ' && b[i] != b']' {
+        while at(i).is_some_and(|c| c != b' ' && c != b']') {
             i += 1;
         }
-        let id = &s[id_start..i];
+        let id = s.get(id_start..i)?;
         if id.is_empty() {
             return None;
         }
         loop {
-            match b.get(i)? {
+            match at(i)? {
                 b']' => {
                     i += 1;
                     break;
@@ -182,19 +191,19 @@ fn parse_sd(s: &str, labels: &mut Vec<(CompactString, CompactString)>) -> Option
                 b' ' => i += 1,
                 _ => {
                     let k_start = i;
-                    while i < b.len() && b[i] != b'=' {
+                    while at(i).is_some_and(|c| c != b'=') {
                         i += 1;
                     }
-                    let key = &s[k_start..i];
-                    if b.get(i + 1) != Some(&b'"') {
+                    let key = s.get(k_start..i)?;
+                    if at(i + 1) != Some(b'"') {
                         return None;
                     }
                     i += 2;
                     let mut val = String::new();
                     loop {
-                        match *b.get(i)? {
-                            b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\' | b']')) => {
-                                val.push(b[i + 1] as char);
+                        match at(i)? {
+                            b'\\' if matches!(at(i + 1), Some(b'"' | b'\\' | b']')) => {
+                                val.push(char::from(at(i + 1)?));
                                 i += 2;
                             }
                             b'"' => {
@@ -202,7 +211,7 @@ fn parse_sd(s: &str, labels: &mut Vec<(CompactString, CompactString)>) -> Option
                                 break;
                             }
                             _ => {
-                                let ch = s[i..].chars().next()?;
+                                let ch = s.get(i..)?.chars().next()?;
                                 val.push(ch);
                                 i += ch.len_utf8();
                             }
@@ -240,21 +249,16 @@ fn bsd_stamp(s: &str, reference_time: Millis) -> Result<(Millis, &str), Rejectio
         .split(':')
         .filter_map(|x| x.parse().ok())
         .collect();
-    if hms.len() != 3
-        || hms[0] > 23
-        || hms[1] > 59
-        || hms[2] > 60
-        || !(1..=31).contains(&day)
-        || head.get(15..) != Some(" ")
-    {
+    let &[h, m, sec] = hms.as_slice() else {
+        return Err(err("bad TIMESTAMP"));
+    };
+    if h > 23 || m > 59 || sec > 60 || !(1..=31).contains(&day) || head.get(15..) != Some(" ") {
         return Err(err("bad TIMESTAMP"));
     }
     let ref_days = reference_time.div_euclid(86_400_000);
     let (ref_year, _, _) = crate::time::civil_from_days(ref_days);
-    let stamp = |y: i64| {
-        (days_from_civil(y, month, day) * 86_400 + (hms[0] * 3600 + hms[1] * 60 + hms[2].min(59)) as i64)
-            * 1000
-    };
+    let stamp =
+        |y: i64| (days_from_civil(y, month, day) * 86_400 + (h * 3600 + m * 60 + sec.min(59)) as i64) * 1000;
     let mut year = ref_year;
     if stamp(year) > reference_time + 31 * 86_400_000 {
         year -= 1;
@@ -262,17 +266,18 @@ fn bsd_stamp(s: &str, reference_time: Millis) -> Result<(Millis, &str), Rejectio
     if day > days_in_month(year, month) {
         return Err(err(&format!(
             "no such date: {} {day} in {year}",
-            MONTHS[month as usize - 1]
+            head.get(..3).unwrap_or_default()
         )));
     }
-    Ok((stamp(year), &s[16..]))
+    Ok((stamp(year), s.get(16..).unwrap_or_default()))
 }
 
 /// An RFC 3339 stamp where the BSD one would be (rsyslog's forwarding formats):
 /// `2026-11-24T10:00:00.123+01:00 host tag: msg`.
 fn rfc3339_stamp(s: &str) -> Option<Result<(Millis, &str), Rejection>> {
     let b = s.as_bytes();
-    if !(b.len() > 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-') {
+    let year_dash = matches!(b.get(..5), Some([y @ .., b'-']) if y.iter().all(u8::is_ascii_digit));
+    if !(b.len() > 10 && year_dash) {
         return None;
     }
     let (t, rest) = s.split_once(' ').unwrap_or((s, ""));
@@ -308,9 +313,8 @@ fn parse_3164(s: &str, reference_time: Millis, sender: Option<&str>) -> Result<E
     };
     // TAG is alphanumeric up to 32 chars, ended by '[' (pid) or ':'.
     let tag_end = rest.find(['[', ':', ' ']).unwrap_or(rest.len());
-    let tag = &rest[..tag_end];
+    let (tag, mut msg) = rest.split_at_checked(tag_end).unwrap_or((rest, ""));
     let mut labels: Vec<(CompactString, CompactString)> = Vec::new();
-    let mut msg = &rest[tag_end..];
     if let Some(r) = msg.strip_prefix('[') {
         if let Some((pid, r2)) = r.split_once(']') {
             labels.push(("procid".into(), pid.into()));
