@@ -134,6 +134,53 @@ mod tests {
         assert_eq!(events[1].time, Some(1_800_000_600_000));
     }
 
+    proptest::proptest! {
+        /// Any body in any format: never a panic, and every event kept has a time.
+        #[test]
+        fn arbitrary_bodies_never_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            format in 0..5usize,
+        ) {
+            let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
+            let format = [
+                InputFormat::Native,
+                InputFormat::Alertmanager,
+                InputFormat::Syslog,
+                InputFormat::OtlpJson,
+                InputFormat::OtlpProto,
+            ][format]
+                .clone();
+            let events = normalise_body(&n, &format, &body, 1_800_000_000_000, |_, _, _| {});
+            for e in &events {
+                proptest::prop_assert!(e.time.is_some());
+            }
+        }
+
+        /// JSON lines mixing valid and broken documents: each valid one becomes an event,
+        /// each broken one a refusal at its own index; none is lost or counted twice.
+        #[test]
+        fn every_document_of_a_mixed_body_is_accounted_for(
+            valid in proptest::collection::vec(proptest::prelude::any::<bool>(), 1..20),
+        ) {
+            let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
+            let body: String = valid
+                .iter()
+                .enumerate()
+                .map(|(i, ok)| match ok {
+                    true => format!("{{\"source\":\"h{i}\",\"check\":\"c\",\"severity\":\"minor\"}}\n"),
+                    false => format!("{{\"source\":\"h{i}\",\n"),
+                })
+                .collect();
+            let mut refused = Vec::new();
+            let events = normalise_body(&n, &InputFormat::Native, body.as_bytes(), 1_800_000_000_000, |i, _, _| {
+                refused.push(i)
+            });
+            let want_refused: Vec<usize> = valid.iter().enumerate().filter(|(_, ok)| !**ok).map(|(i, _)| i).collect();
+            proptest::prop_assert_eq!(events.len(), valid.len() - want_refused.len());
+            proptest::prop_assert_eq!(refused, want_refused);
+        }
+    }
+
     #[test]
     fn a_refused_otlp_record_is_its_own_dead_letter() {
         let n = Normaliser::new(&sitrep_core::Config::default()).unwrap();
