@@ -133,29 +133,23 @@ pub fn load_stream(events: usize, load: Load, seed: u64) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The value of a string field in one generated line.
+    fn field<'a>(line: &'a str, name: &str) -> &'a str {
+        let start = format!("\"{name}\":\"");
+        line.split(start.as_str())
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+    }
+
     #[test]
     fn churn_changes_most_repeats() {
         let s = load_stream(20_000, Load::CHURN, 1);
         assert_eq!(s.len(), 20_000);
-        let sev = |l: &str| {
-            l.split("\"severity\":\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_string()
-        };
-        let key = |l: &str| {
-            l.split("\"source\":\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_string()
-                + l.split("\"check\":\"").nth(1).unwrap().split('"').next().unwrap()
-        };
+        let sev = |l: &str| field(l, "severity").to_string();
+        let key = |l: &str| format!("{}/{}", field(l, "source"), field(l, "check"));
         let mut last = std::collections::HashMap::new();
         let (mut repeats, mut changed, mut clears) = (0, 0, 0);
         for l in &s {
@@ -181,17 +175,7 @@ mod tests {
         assert!((250..=350).contains(&avg), "{avg} bytes per event");
         let distinct: std::collections::HashSet<(&str, &str)> = s
             .iter()
-            .map(|l| {
-                (
-                    l.split("\"source\":\"")
-                        .nth(1)
-                        .unwrap()
-                        .split('"')
-                        .next()
-                        .unwrap(),
-                    l.split("\"check\":\"").nth(1).unwrap().split('"').next().unwrap(),
-                )
-            })
+            .map(|l| (field(l, "source"), field(l, "check")))
             .collect();
         let share = distinct.len() as f64 / s.len() as f64;
         assert!((0.08..0.12).contains(&share), "{share}");
