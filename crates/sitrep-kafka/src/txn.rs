@@ -84,7 +84,13 @@ impl Transactional {
     pub fn begin(&mut self) -> Result<(), KafkaError> {
         if !self.open {
             if let Some(reason) = self.stale.take().or_else(|| self.fatal_state()) {
-                self.recreate(&reason)?;
+                if let Err(e) = self.recreate(&reason) {
+                    if !matches!(e, KafkaError::Fatal(_)) {
+                        // still out of reach: the next call tries again
+                        self.stale = Some(reason);
+                    }
+                    return Err(e);
+                }
             }
             self.producer.begin_transaction()?;
             self.open = true;
