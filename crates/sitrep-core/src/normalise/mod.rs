@@ -284,12 +284,11 @@ impl Normaliser {
     ) {
         // a batch format is judged record by record (the body limit bounds the whole)
         let batch = matches!(format, InputFormat::Alertmanager) || format.is_otlp();
-        if raw.len() > self.inner.limits.max_event_bytes && !batch {
-            out.push(Err(Rejection::TooLarge {
-                size: raw.len(),
-                limit: self.inner.limits.max_event_bytes,
-            }));
-            return;
+        if !batch {
+            if let Err(too_large) = self.check_event_size(raw) {
+                out.push(Err(too_large));
+                return;
+            }
         }
         match format {
             InputFormat::Native => native::parse(self, raw, out),
@@ -313,13 +312,20 @@ impl Normaliser {
         reference_time: Millis,
         sender: &str,
     ) -> Result<Event, Rejection> {
-        if raw.len() > self.inner.limits.max_event_bytes {
+        self.check_event_size(raw)?;
+        syslog::parse(self, raw, reference_time, Some(sender))
+    }
+
+    /// Refuses one raw event over `limits.max_event_bytes`, before any parsing.
+    fn check_event_size(&self, raw: &[u8]) -> Result<(), Rejection> {
+        let limit = self.inner.limits.max_event_bytes;
+        if raw.len() > limit {
             return Err(Rejection::TooLarge {
                 size: raw.len(),
-                limit: self.inner.limits.max_event_bytes,
+                limit,
             });
         }
-        syslog::parse(self, raw, reference_time, Some(sender))
+        Ok(())
     }
 
     /// Resolves a severity name through the config's synonyms, then the built-in table.
