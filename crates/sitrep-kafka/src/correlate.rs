@@ -12,7 +12,7 @@
 //! previous owner had at its last commit.
 
 use crate::tables::{kafka_error, Tables};
-use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
+use crate::txn::{poll_burst, stage_consumer, Rewind, StageContext, Transactional};
 use crate::wire::{self, SnapshotRecord};
 use crate::{client_config, KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -28,6 +28,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// A restore's replay that reads nothing for this long is given up (see `restore`).
+const REPLAY_STALL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CorrelateStats {
@@ -62,6 +64,8 @@ struct Correlate {
     txn: Transactional,
     partitions: HashMap<i32, Partition>,
     stats: CorrelateStats,
+    /// After an abort: partitions to read again from the committed offset.
+    rewind: Rewind,
     /// The records of the message in hand (buffer reused).
     records: Vec<Input>,
 }
@@ -138,10 +142,14 @@ impl Correlate {
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(topic, p, Offset::Offset(from))?;
             c.assign(&tpl)?;
-            let deadline = Instant::now() + Duration::from_secs(600);
+            // a replay may be long, but one that stops moving (the partition's leader
+            // gone) is given up well before the group's poll interval runs out; the stage
+            // then starts the partition over
+            let mut moved = Instant::now();
             loop {
                 if let Some(m) = c.poll(Duration::from_millis(100)) {
                     let m = m?;
+                    moved = Instant::now();
                     if m.offset() >= committed {
                         break;
                     }
@@ -161,10 +169,13 @@ impl Correlate {
                 if pos.is_some_and(|o| o >= committed) {
                     break;
                 }
-                if Instant::now() > deadline {
+                if moved.elapsed() > REPLAY_STALL {
                     return Err(KafkaError::State {
                         partition: p,
-                        reason: format!("replay from {from} did not reach the committed offset {committed}"),
+                        reason: format!(
+                            "replay from {from} stalled for {} s before the committed offset {committed}",
+                            REPLAY_STALL.as_secs()
+                        ),
                     });
                 }
             }
@@ -206,6 +217,9 @@ impl Correlate {
         m: &BorrowedMessage<'_>,
     ) -> Result<(), KafkaError> {
         let p = m.partition();
+        if self.rewind.skips(m.topic(), p) {
+            return Ok(());
+        }
         if !self.partitions.contains_key(&p) {
             let committed = self.committed_offset(consumer, p)?;
             self.restore(p, committed)?;
@@ -286,8 +300,7 @@ impl Correlate {
             // commit. Abort it and rebuild the state from the changelog, as after any abort,
             // rather than let the stage die.
             self.txn.abort_open()?;
-            self.stats.aborts += 1;
-            self.partitions.clear();
+            self.abandon();
             tracing::warn!(error = %e, "correlate: snapshot not sent; transaction aborted, partitions will be restored");
             return Ok(());
         }
@@ -295,14 +308,19 @@ impl Correlate {
             Ok(()) => Ok(()),
             Err(e @ KafkaError::Fatal(_)) => Err(e),
             Err(e) => {
-                // the state includes input whose outputs were aborted: rebuild it
-                self.stats.aborts += 1;
-                // each partition restores (and seeks back) on its next record
-                self.partitions.clear();
+                self.abandon();
                 tracing::warn!(error = %e, "correlate: transaction aborted; partitions will be restored");
                 Ok(())
             }
         }
+    }
+
+    /// After an abort the state includes input whose outputs were thrown away: every
+    /// partition is read again from its committed offset and restored on its first record.
+    fn abandon(&mut self) {
+        self.stats.aborts += 1;
+        self.partitions.clear();
+        self.rewind.everything();
     }
 }
 
@@ -327,6 +345,7 @@ pub fn run(
         txn: Transactional::new(k, &format!("{}-correlate-{instance}", k.group))?,
         partitions: HashMap::new(),
         stats: CorrelateStats::default(),
+        rewind: Rewind::default(),
         records: Vec::new(),
     }));
     let ctx = StageContext::default();
@@ -350,10 +369,12 @@ pub fn run(
                     Ok(()) => {}
                     Err(e @ KafkaError::Fatal(_)) => return Err(e),
                     Err(e) => {
-                        // a failed restore or send: start the partitions over rather than die
-                        tracing::warn!(error = %e, "correlate: restoring");
-                        s.commit(&consumer)?;
-                        s.partitions.clear();
+                        // a failed restore or send: nothing of this transaction may commit
+                        // (a send may have gone halfway); start the partitions over from
+                        // their committed offsets rather than die
+                        tracing::warn!(error = %e, "correlate: transaction abandoned; restoring");
+                        s.txn.abort_open()?;
+                        s.abandon();
                     }
                 },
                 Err(e) => tracing::error!(error = %e, "correlate"),
@@ -367,6 +388,7 @@ pub fn run(
         if s.txn.due(interval) {
             s.commit(&consumer)?;
         }
+        s.rewind.run(&consumer);
     }
     let mut s = state.lock().expect("stage lock");
     s.commit(&consumer)?;

@@ -8,13 +8,12 @@
 //! their incident (`INC{p}-…` → partition p), after that partition's pending batch, so
 //! they are ordered with its events. Consume and produce share one transaction.
 
-use crate::txn::{poll_burst, stage_consumer, StageContext, Transactional};
+use crate::txn::{poll_burst, stage_consumer, Rewind, StageContext, Transactional};
 use crate::wire::{self, KIND};
 use crate::{KafkaError, KafkaSection, Stop};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::BaseRecord;
-use rdkafka::{Offset, TopicPartitionList};
 use sitrep_core::actions::Command;
 use sitrep_core::{Config, InputFormat, Normaliser};
 use std::collections::HashMap;
@@ -41,10 +40,8 @@ struct Ingest {
     formats: HashMap<String, InputFormat>,
     txn: Transactional,
     stats: IngestStats,
-    /// After an abort: partitions whose position is past the committed offset; the next
-    /// record of each seeks back to it.
-    rewind: std::collections::HashSet<(String, i32)>,
-    abort_pending: bool,
+    /// After an abort: partitions to read again from the committed offset.
+    rewind: Rewind,
     /// Partitions of the events topic (read from the broker on start).
     partitions: i32,
     /// Pending batch per events-topic partition: framed events and their count.
@@ -244,8 +241,7 @@ pub fn run(
         formats,
         txn: Transactional::new(k, &format!("{}-ingest-{instance}", k.group))?,
         stats: IngestStats::default(),
-        rewind: Default::default(),
-        abort_pending: false,
+        rewind: Rewind::default(),
         partitions,
         batches: vec![(Vec::new(), 0); partitions as usize],
         scope: String::new(),
@@ -257,7 +253,7 @@ pub fn run(
             let mut s = hook_state.lock().expect("stage lock");
             if s.commit(consumer).is_err() {
                 s.stats.aborts += 1;
-                s.abort_pending = true;
+                s.rewind.everything();
             }
         },
     ));
@@ -269,35 +265,27 @@ pub fn run(
     while !stop.load(Ordering::Relaxed) {
         let handled = poll_burst(&consumer, |result| {
             let mut s = state.lock().expect("stage lock");
-            if std::mem::take(&mut s.abort_pending) {
-                s.rewind = assigned(&consumer);
-            }
             match result {
-                Ok(m) => {
-                    if s.rewind.remove(&(m.topic().to_string(), m.partition())) {
-                        seek_to_committed(&consumer, m.topic(), m.partition());
-                    } else {
-                        match s.handle(&m) {
-                            Ok(()) => {}
-                            Err(e @ KafkaError::Fatal(_)) => return Err(e),
-                            Err(e) => {
-                                // a send refused mid-transaction (librdkafka's "Erroneous
-                                // state" once a delivery failed, as while a broker is down) or
-                                // a transaction that would not begin: nothing of it may commit.
-                                // Abort, and read every assigned partition again from its
-                                // committed offset, as after a failed commit.
-                                tracing::warn!(error = %e, "ingest: transaction abandoned; rewinding");
-                                s.txn.abort_open()?;
-                                for b in &mut s.batches {
-                                    b.0.clear();
-                                    b.1 = 0;
-                                }
-                                s.stats.aborts += 1;
-                                s.rewind = assigned(&consumer);
-                            }
+                Ok(m) if s.rewind.skips(m.topic(), m.partition()) => {}
+                Ok(m) => match s.handle(&m) {
+                    Ok(()) => {}
+                    Err(e @ KafkaError::Fatal(_)) => return Err(e),
+                    Err(e) => {
+                        // a send refused mid-transaction (librdkafka's "Erroneous state"
+                        // once a delivery failed, as while a broker is down) or a
+                        // transaction that would not begin: nothing of it may commit. Abort,
+                        // and read every assigned partition again from its committed
+                        // offset, as after a failed commit.
+                        tracing::warn!(error = %e, "ingest: transaction abandoned; rewinding");
+                        s.txn.abort_open()?;
+                        for b in &mut s.batches {
+                            b.0.clear();
+                            b.1 = 0;
                         }
+                        s.stats.aborts += 1;
+                        s.rewind.everything();
                     }
-                }
+                },
                 Err(e) => tracing::error!(error = %e, "ingest"),
             }
             Ok(())
@@ -312,10 +300,11 @@ pub fn run(
                 Err(e @ KafkaError::Fatal(_)) => return Err(e),
                 Err(_) => {
                     s.stats.aborts += 1;
-                    s.rewind = assigned(&consumer);
+                    s.rewind.everything();
                 }
             }
         }
+        s.rewind.run(&consumer);
     }
     let mut s = state.lock().expect("stage lock");
     if s.commit(&consumer).is_err() {
@@ -324,35 +313,4 @@ pub fn run(
     s.stats.commits = s.txn.commits;
     s.stats.commit_ms = s.txn.commit_time.as_millis() as u64;
     Ok(s.stats)
-}
-
-fn assigned(consumer: &BaseConsumer<StageContext>) -> std::collections::HashSet<(String, i32)> {
-    consumer
-        .assignment()
-        .map(|a| {
-            a.elements()
-                .iter()
-                .map(|e| (e.topic().to_string(), e.partition()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Back to the group's committed offset (after an abort); on failure the records are
-/// processed from where the consumer is, which the next abort-free commit covers.
-fn seek_to_committed(consumer: &BaseConsumer<StageContext>, topic: &str, partition: i32) {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, partition);
-    let to = consumer
-        .committed_offsets(tpl, Duration::from_secs(30))
-        .ok()
-        .and_then(|c| c.find_partition(topic, partition).map(|e| e.offset()))
-        .and_then(|o| match o {
-            Offset::Offset(o) => Some(Offset::Offset(o)),
-            _ => None,
-        })
-        .unwrap_or(Offset::Beginning);
-    if let Err(e) = consumer.seek(topic, partition, to, Duration::from_secs(30)) {
-        tracing::warn!(%topic, partition, error = %e, "ingest: seek failed");
-    }
 }

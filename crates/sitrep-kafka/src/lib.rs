@@ -50,6 +50,10 @@ pub enum KafkaError {
     /// worker stops and its partitions move to the others.
     #[error("fatal: {0}")]
     Fatal(String),
+    /// A client call that did not return in time: the transaction is given up and its
+    /// producer re-created (see `txn::Transactional::send_offsets`).
+    #[error("kafka call hung: {0}")]
+    Hung(String),
     #[error("state of partition {partition}: {reason}")]
     State { partition: i32, reason: String },
 }

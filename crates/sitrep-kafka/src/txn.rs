@@ -9,10 +9,14 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long past its own timeout a librdkafka call that is known to ignore it may block
+/// before the producer is given up (see [`Transactional::send_offsets`]).
+const HUNG_GRACE: Duration = Duration::from_secs(5);
 /// Re-creations of a fenced producer tolerated in [`FENCED_WINDOW`] (see `abort`).
 const MAX_FENCED: usize = 5;
 const FENCED_WINDOW: Duration = Duration::from_secs(300);
@@ -22,7 +26,8 @@ const FENCED_WINDOW: Duration = Duration::from_secs(300);
 pub type TxnProducer = ThreadedProducer<DefaultProducerContext>;
 
 pub struct Transactional {
-    pub producer: TxnProducer,
+    /// Shared with the helper thread of [`Transactional::send_offsets`].
+    pub producer: Arc<TxnProducer>,
     k: KafkaSection,
     id: String,
     /// When the producer was last re-created after being fenced (see [`Transactional::abort`]).
@@ -30,6 +35,9 @@ pub struct Transactional {
     /// Why the producer must be re-created before its next transaction: it could not be
     /// re-created when it failed (the coordinator unreachable while a broker is down).
     stale: Option<String>,
+    /// Why the producer cannot be aborted: a call on it never returned (it is still
+    /// blocked on its helper thread), so it is re-created without trying.
+    hung: Option<String>,
     open: bool,
     started: Instant,
     /// Transactions committed, and the time the stage spent blocked committing them.
@@ -50,6 +58,7 @@ impl Transactional {
             id: id.to_string(),
             fenced_at: Vec::new(),
             stale: None,
+            hung: None,
             open: false,
             started: Instant::now(),
             commits: 0,
@@ -58,7 +67,7 @@ impl Transactional {
         })
     }
 
-    fn producer(k: &KafkaSection, id: &str) -> Result<TxnProducer, KafkaError> {
+    fn producer(k: &KafkaSection, id: &str) -> Result<Arc<TxnProducer>, KafkaError> {
         let producer: TxnProducer = client_config(k)
             .set("transactional.id", id)
             .set("enable.idempotence", "true")
@@ -69,7 +78,7 @@ impl Transactional {
             .set("transaction.timeout.ms", k.transaction_timeout_ms.to_string())
             .create()?;
         producer.init_transactions(TIMEOUT)?;
-        Ok(producer)
+        Ok(Arc::new(producer))
     }
 
     pub fn is_open(&self) -> bool {
@@ -172,7 +181,13 @@ impl Transactional {
     /// stop the stage instead, the only `Err` this returns.
     fn abort(&mut self) -> Result<(), KafkaError> {
         let mut last = String::new();
-        for _ in 0..3 {
+        let tries = if let Some(reason) = self.hung.take() {
+            last = reason;
+            0
+        } else {
+            3
+        };
+        for _ in 0..tries {
             match self.producer.abort_transaction(TIMEOUT) {
                 Ok(()) => return Ok(()),
                 Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_fatal() => {
@@ -251,6 +266,40 @@ impl Transactional {
         Ok(())
     }
 
+    /// `send_offsets_to_transaction`, bounded. librdkafka (2.12) ignores its timeout when
+    /// the group coordinator it has cached is down: the call waits until some other broker
+    /// changes state (librdkafka issues #5456 and #5511). With the coordinator killed it
+    /// blocked both workers of the broker-failure test for ten minutes. So the call runs on
+    /// a helper thread; if it has not returned [`HUNG_GRACE`] after its own timeout, the
+    /// transaction is given up and the producer re-created under the same id (which fences
+    /// the blocked one; its thread ends when the call finally returns).
+    fn send_offsets(
+        &mut self,
+        offsets: TopicPartitionList,
+        meta: rdkafka::consumer::ConsumerGroupMetadata,
+    ) -> Result<(), KafkaError> {
+        let producer = self.producer.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("send-offsets".into())
+            .spawn(move || {
+                let _ = tx.send(producer.send_offsets_to_transaction(&offsets, &meta, TIMEOUT));
+            })
+            .map_err(|e| KafkaError::Config(format!("cannot start a thread: {e}")))?;
+        match rx.recv_timeout(TIMEOUT + HUNG_GRACE) {
+            Ok(result) => Ok(result?),
+            Err(_) => {
+                let reason = format!(
+                    "send_offsets_to_transaction did not return in {} s (group coordinator down?)",
+                    (TIMEOUT + HUNG_GRACE).as_secs()
+                );
+                tracing::warn!(producer = %self.id, "{reason}; giving the producer up");
+                self.hung = Some(reason.clone());
+                Err(KafkaError::Hung(reason))
+            }
+        }
+    }
+
     fn try_commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Result<(), KafkaError> {
         self.drain()?;
         if !self.offsets.is_empty() {
@@ -261,7 +310,7 @@ impl Transactional {
             let meta = consumer
                 .group_metadata()
                 .ok_or_else(|| KafkaError::Config("consumer has no group metadata".into()))?;
-            self.producer.send_offsets_to_transaction(&tpl, &meta, TIMEOUT)?;
+            self.send_offsets(tpl, meta)?;
         }
         self.producer.commit_transaction(TIMEOUT)?;
         Ok(())
@@ -346,4 +395,86 @@ pub fn stage_consumer(
         .set("session.timeout.ms", "10000")
         .set("heartbeat.interval.ms", "1000")
         .create_with_context(ctx)?)
+}
+
+/// Partitions a stage must read again from the group's committed offset. After an abort
+/// that is every assigned partition: the consumer has moved past input whose outputs were
+/// thrown away. They are sought back on each pass of the stage loop ([`Rewind::run`]), not
+/// when a partition's next record arrives: at the end of the input no record may come, and
+/// the stage would sit behind its committed offset for good. Until a partition is sought
+/// back its records are skipped ([`Rewind::skips`]); a seek that fails is tried again on
+/// the next pass.
+#[derive(Debug, Default)]
+pub struct Rewind {
+    all: bool,
+    pending: HashSet<(String, i32)>,
+}
+
+impl Rewind {
+    /// Every assigned partition goes back (after an abort).
+    pub fn everything(&mut self) {
+        self.all = true;
+    }
+
+    /// Whether records of this partition are to be skipped until it is sought back.
+    pub fn skips(&self, topic: &str, partition: i32) -> bool {
+        self.all
+            || (!self.pending.is_empty() && self.pending.iter().any(|(t, p)| *p == partition && t == topic))
+    }
+
+    /// Seeks each pending partition to its committed offset (the beginning when the group
+    /// has none). A partition that is no longer assigned, or not fetched yet (its fetch
+    /// starts at the committed offset anyway), needs nothing.
+    pub fn run<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if !self.all && self.pending.is_empty() {
+            return;
+        }
+        let positions = match consumer.position() {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "rewind: no positions yet; trying again");
+                return;
+            }
+        };
+        let fetched: HashSet<(String, i32)> = positions
+            .elements()
+            .iter()
+            .filter(|e| e.offset().to_raw().is_some())
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        if std::mem::take(&mut self.all) {
+            self.pending = fetched;
+        } else {
+            self.pending.retain(|tp| fetched.contains(tp));
+        }
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (t, p) in &self.pending {
+            tpl.add_partition(t, *p);
+        }
+        let committed = match consumer.committed_offsets(tpl, TIMEOUT) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "rewind: committed offsets not read; trying again");
+                return;
+            }
+        };
+        let pending: Vec<(String, i32)> = self.pending.iter().cloned().collect();
+        for (topic, partition) in pending {
+            let to = match committed.find_partition(&topic, partition).map(|e| e.offset()) {
+                Some(Offset::Offset(o)) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            match consumer.seek(&topic, partition, to, TIMEOUT) {
+                Ok(()) => {
+                    self.pending.remove(&(topic, partition));
+                }
+                Err(e) => {
+                    tracing::warn!(%topic, partition, error = %e, "rewind: seek failed; trying again")
+                }
+            }
+        }
+    }
 }
