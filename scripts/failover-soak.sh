@@ -11,7 +11,13 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 stress=${2:-}
 mkdir -p target/failover-soak
-cargo test --release -p sitrep --test kafka_failover --no-run -q
+# run copies of the test and of sitrep, so that the tree can be edited and rebuilt meanwhile
+cargo build --release -p sitrep -q
+exe=$(cargo test --release -p sitrep --test kafka_failover --no-run 2>&1 | sed -n 's/.*Executable .*(\(.*\)).*/\1/p' | tail -1)
+mkdir -p target/failover-soak/bin
+cp "$exe" target/failover-soak/bin/kafka_failover
+cp target/release/sitrep target/failover-soak/bin/sitrep
+export SITREP_TEST_BIN=$PWD/target/failover-soak/bin/sitrep
 burners=()
 started=""
 cleanup() {
@@ -34,7 +40,7 @@ if [ "$stress" = "--stress" ]; then
 fi
 for k in $(seq "$runs"); do
   start=$(date +%s)
-  if timeout 1500 cargo test --release -p sitrep --test kafka_failover -q -- --nocapture \
+  if (cd crates/sitrep-cli && timeout 1500 ../../target/failover-soak/bin/kafka_failover --nocapture) \
       > "target/failover-soak/run-$k.log" 2>&1; then
     echo "run $k of $runs: ok in $(( $(date +%s) - start )) s"
   else

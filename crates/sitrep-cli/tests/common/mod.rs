@@ -145,7 +145,7 @@ format = "native"
 
     pub fn worker_with(&self, instance: &str, extra: &[&str]) -> Worker {
         let log = std::env::temp_dir().join(format!("{}-{instance}.log", self.prefix));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        let mut child = Command::new(sitrep_bin())
             .args([
                 "run",
                 "--config",
@@ -427,7 +427,7 @@ pub fn python_with_otel_sdk() -> bool {
 pub fn gen(dir: &Path, events: usize) -> PathBuf {
     let out = dir.join(format!("gen-{events}"));
     if !out.join("events.jsonl").exists() {
-        let st = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+        let st = Command::new(sitrep_bin())
             .args([
                 "gen",
                 "--scenario",
@@ -516,4 +516,10 @@ pub fn assert_same_tables_exactly_once(clean: &Setup, run: &Setup) {
             );
         }
     }
+}
+
+/// The `sitrep` binary the workers run: cargo's, or a copy named by `SITREP_TEST_BIN`
+/// (scripts/failover-soak.sh runs copies, so the tree can be rebuilt while it soaks).
+fn sitrep_bin() -> std::ffi::OsString {
+    std::env::var_os("SITREP_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sitrep").into())
 }
