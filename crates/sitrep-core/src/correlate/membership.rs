@@ -357,6 +357,10 @@ impl Correlator {
             if let Some(Some(a)) = env.store.alerts.get_mut(m.slot as usize) {
                 if a.id == m.alert {
                     a.pending.retain(|p| *p != cid);
+                    if a.pending.is_empty() {
+                        // most alerts end here for good: free the list
+                        a.pending = Default::default();
+                    }
                 }
             }
         }
