@@ -20,7 +20,10 @@ use serde::{Deserialize, Serialize};
 use std::hash::BuildHasher;
 use thin_vec::ThinVec;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One alert. Its in-memory layout is packed for the number of them held (issue 16: ≤ 400
+/// bytes per active alert, `--example memory`); its snapshot form is [`AlertRepr`], the
+/// same JSON as before the packing, so snapshots of either read the same.
+#[derive(Debug, Clone)]
 pub(crate) struct Alert {
     pub id: u64,
     pub signature: Box<str>,
@@ -29,16 +32,9 @@ pub(crate) struct Alert {
     pub service: Option<Sym>,
     pub manager: Option<Sym>,
     pub labels: Box<[(Sym, Sym)]>,
-    /// A `String` so that a changed description reuses its buffer.
-    pub description: String,
-    /// The description it was raised with, kept when a clear arrives with another text
-    /// ("link up" after "link down"): what an operator needs to read about a cleared member.
-    /// `None` while raised, or when the clear said nothing new.
-    #[serde(default)]
-    pub raised_description: Option<Box<str>>,
+    pub description: Box<str>,
     pub severity: Severity,
     /// The severity of its first event (or of its current occurrence's first raise).
-    #[serde(default)]
     pub first_severity: Severity,
     pub max_severity: Severity,
     pub open: bool,
@@ -49,7 +45,8 @@ pub(crate) struct Alert {
     pub first_time: Millis,
     pub last_time: Millis,
     pub last_emit: Millis,
-    pub cleared_at: Option<Millis>,
+    /// When it cleared; [`NOT_CLEARED`] while raised (see [`Alert::cleared_at`]).
+    cleared: Millis,
     /// Noise score, taken when the current occurrence started (creation or re-raise).
     pub entropy: f32,
     pub entity: Option<NodeId>,
@@ -57,8 +54,7 @@ pub(crate) struct Alert {
     pub history: Vec<SeverityChange>,
     /// Times of the last state changes (raise/clear), at most `dedup.flapping.changes`.
     /// These three lists are empty for most alerts most of the time: a `ThinVec` is one
-    /// pointer inline (a `Vec` three) and allocates nothing while empty, which with the
-    /// `pending` list freed when it empties is 80 of the bytes an active alert costs.
+    /// pointer inline (a `Vec` three) and allocates nothing while empty.
     pub changes: ThinVec<Millis>,
     /// The cluster (open incident) the current occurrence belongs to.
     pub incident: Option<u64>,
@@ -66,15 +62,222 @@ pub(crate) struct Alert {
     pub pending: ThinVec<u64>,
     /// Incident numbers of every incident any occurrence joined.
     pub incidents: ThinVec<u64>,
-    pub rule: Option<Box<RuleExplanation>>,
-    /// The latest event's unknown fields (the overflow map), when it had any: kept, never
-    /// dropped, and boxed so that alerts without them pay one pointer.
-    #[serde(default)]
-    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    /// What few alerts have, behind one pointer (`None` when none of it is set).
+    rare: Option<Box<Rare>>,
 }
 
-fn extra_of(ev: &Event) -> Option<Box<serde_json::Map<String, serde_json::Value>>> {
-    (!ev.extra.is_empty()).then(|| Box::new(ev.extra.iter().cloned().collect()))
+/// `cleared` of an alert that is raised.
+const NOT_CLEARED: Millis = Millis::MIN;
+
+/// The parts of an alert that most alerts do not have.
+#[derive(Debug, Clone, Default)]
+struct Rare {
+    /// The description it was raised with, kept when a clear arrives with another text
+    /// ("link up" after "link down"): what an operator needs to read about a cleared member.
+    raised_description: Option<Box<str>>,
+    rule: Option<RuleExplanation>,
+    /// The latest event's unknown fields (the overflow map), when it had any: kept, never
+    /// dropped.
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Alert {
+    /// When the current occurrence cleared (`None` while raised).
+    pub fn cleared_at(&self) -> Option<Millis> {
+        (self.cleared != NOT_CLEARED).then_some(self.cleared)
+    }
+
+    pub fn set_cleared_at(&mut self, t: Option<Millis>) {
+        self.cleared = t.unwrap_or(NOT_CLEARED);
+    }
+
+    pub fn raised_description(&self) -> Option<&str> {
+        self.rare.as_ref()?.raised_description.as_deref()
+    }
+
+    pub fn rule(&self) -> Option<&RuleExplanation> {
+        self.rare.as_ref()?.rule.as_ref()
+    }
+
+    pub fn extra(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.rare.as_ref()?.extra.as_ref()
+    }
+
+    pub fn set_raised_description(&mut self, d: Option<Box<str>>) {
+        self.edit_rare(|r| r.raised_description = d);
+    }
+
+    pub fn set_extra(&mut self, extra: Option<serde_json::Map<String, serde_json::Value>>) {
+        self.edit_rare(|r| r.extra = extra);
+    }
+
+    /// Changes the rare parts, allocating them on first use and freeing them when empty.
+    fn edit_rare(&mut self, f: impl FnOnce(&mut Rare)) {
+        let mut rare = self.rare.take().unwrap_or_default();
+        f(&mut rare);
+        if rare.raised_description.is_some() || rare.rule.is_some() || rare.extra.is_some() {
+            self.rare = Some(rare);
+        }
+    }
+}
+
+/// An alert as snapshots hold it (the fields and names of the unpacked alert).
+#[derive(Deserialize)]
+struct AlertRepr {
+    id: u64,
+    signature: Box<str>,
+    source: Sym,
+    check: Sym,
+    service: Option<Sym>,
+    manager: Option<Sym>,
+    labels: Box<[(Sym, Sym)]>,
+    description: Box<str>,
+    #[serde(default)]
+    raised_description: Option<Box<str>>,
+    severity: Severity,
+    #[serde(default)]
+    first_severity: Severity,
+    max_severity: Severity,
+    open: bool,
+    flapping: bool,
+    in_maintenance: bool,
+    occurrence: u32,
+    count: u64,
+    first_time: Millis,
+    last_time: Millis,
+    last_emit: Millis,
+    cleared_at: Option<Millis>,
+    entropy: f32,
+    entity: Option<NodeId>,
+    history: Vec<SeverityChange>,
+    changes: ThinVec<Millis>,
+    incident: Option<u64>,
+    pending: ThinVec<u64>,
+    incidents: ThinVec<u64>,
+    rule: Option<RuleExplanation>,
+    #[serde(default)]
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// [`AlertRepr`] borrowed, for writing a snapshot without copying the alert.
+#[derive(Serialize)]
+struct AlertReprRef<'a> {
+    id: u64,
+    signature: &'a str,
+    source: Sym,
+    check: Sym,
+    service: Option<Sym>,
+    manager: Option<Sym>,
+    labels: &'a [(Sym, Sym)],
+    description: &'a str,
+    raised_description: Option<&'a str>,
+    severity: Severity,
+    first_severity: Severity,
+    max_severity: Severity,
+    open: bool,
+    flapping: bool,
+    in_maintenance: bool,
+    occurrence: u32,
+    count: u64,
+    first_time: Millis,
+    last_time: Millis,
+    last_emit: Millis,
+    cleared_at: Option<Millis>,
+    entropy: f32,
+    entity: Option<NodeId>,
+    history: &'a [SeverityChange],
+    changes: &'a [Millis],
+    incident: Option<u64>,
+    pending: &'a [u64],
+    incidents: &'a [u64],
+    rule: Option<&'a RuleExplanation>,
+    extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Serialize for Alert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        AlertReprRef {
+            id: self.id,
+            signature: &self.signature,
+            source: self.source,
+            check: self.check,
+            service: self.service,
+            manager: self.manager,
+            labels: &self.labels,
+            description: &self.description,
+            raised_description: self.raised_description(),
+            severity: self.severity,
+            first_severity: self.first_severity,
+            max_severity: self.max_severity,
+            open: self.open,
+            flapping: self.flapping,
+            in_maintenance: self.in_maintenance,
+            occurrence: self.occurrence,
+            count: self.count,
+            first_time: self.first_time,
+            last_time: self.last_time,
+            last_emit: self.last_emit,
+            cleared_at: self.cleared_at(),
+            entropy: self.entropy,
+            entity: self.entity,
+            history: &self.history,
+            changes: &self.changes,
+            incident: self.incident,
+            pending: &self.pending,
+            incidents: &self.incidents,
+            rule: self.rule(),
+            extra: self.extra(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Alert {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Alert, D::Error> {
+        let r = AlertRepr::deserialize(d)?;
+        let mut a = Alert {
+            id: r.id,
+            signature: r.signature,
+            source: r.source,
+            check: r.check,
+            service: r.service,
+            manager: r.manager,
+            labels: r.labels,
+            description: r.description,
+            severity: r.severity,
+            first_severity: r.first_severity,
+            max_severity: r.max_severity,
+            open: r.open,
+            flapping: r.flapping,
+            in_maintenance: r.in_maintenance,
+            occurrence: r.occurrence,
+            count: r.count,
+            first_time: r.first_time,
+            last_time: r.last_time,
+            last_emit: r.last_emit,
+            cleared: NOT_CLEARED,
+            entropy: r.entropy,
+            entity: r.entity,
+            history: r.history,
+            changes: r.changes,
+            incident: r.incident,
+            pending: r.pending,
+            incidents: r.incidents,
+            rare: None,
+        };
+        a.set_cleared_at(r.cleared_at);
+        let (raised_description, rule, extra) = (r.raised_description, r.rule, r.extra);
+        a.edit_rare(|x| {
+            x.raised_description = raised_description;
+            x.rule = rule;
+            x.extra = extra;
+        });
+        Ok(a)
+    }
+}
+
+fn extra_of(ev: &Event) -> Option<serde_json::Map<String, serde_json::Value>> {
+    (!ev.extra.is_empty()).then(|| ev.extra.iter().cloned().collect())
 }
 
 /// Appends `v` to `out`, escaping `\` and `:`.
@@ -259,8 +462,7 @@ impl AlertStore {
                 .iter()
                 .map(|(k, v)| (i.intern(k), i.intern(v)))
                 .collect(),
-            description: ev.description.clone(),
-            raised_description: None,
+            description: ev.description.as_str().into(),
             severity: ev.severity,
             first_severity: ev.severity,
             max_severity: ev.severity,
@@ -272,7 +474,7 @@ impl AlertStore {
             first_time: t,
             last_time: t,
             last_emit: t,
-            cleared_at: (!open).then_some(t),
+            cleared: if open { NOT_CLEARED } else { t },
             entropy,
             entity,
             history: vec![SeverityChange {
@@ -283,9 +485,16 @@ impl AlertStore {
             incident: None,
             pending: ThinVec::new(),
             incidents: ThinVec::new(),
-            rule: rule.map(Box::new),
-            extra: extra_of(ev),
+            rare: None,
         };
+        let mut alert = alert;
+        let extra = extra_of(ev);
+        if rule.is_some() || extra.is_some() {
+            alert.edit_rare(|r| {
+                r.rule = rule;
+                r.extra = extra;
+            });
+        }
         self.next_alert += 1;
         let slot = match self.free_slots.pop() {
             Some(s) => {
@@ -322,14 +531,15 @@ impl AlertStore {
         a.last_time = a.last_time.max(t);
         a.in_maintenance = maintenance;
         if !ev.extra.is_empty() {
-            a.extra = extra_of(ev);
+            a.set_extra(extra_of(ev));
         }
-        if a.description != ev.description {
+        if *a.description != *ev.description {
             if a.open && ev.severity.is_clear() {
-                a.raised_description = Some(a.description.as_str().into());
+                let raised = std::mem::replace(&mut a.description, ev.description.as_str().into());
+                a.set_raised_description(Some(raised));
+            } else {
+                a.description = ev.description.as_str().into();
             }
-            a.description.clear();
-            a.description.push_str(&ev.description);
         }
         let was_open = a.open;
         let old = a.severity;
@@ -338,7 +548,7 @@ impl AlertStore {
                 self.set_severity(cfg, slot, Severity::Clear, t);
                 let a = self.alert_mut(slot);
                 a.open = false;
-                a.cleared_at = Some(t);
+                a.set_cleared_at(Some(t));
                 let pending = std::mem::take(&mut a.pending);
                 let incident = a.incident;
                 let flap = self.record_state_change(cfg, slot, t);
@@ -351,15 +561,17 @@ impl AlertStore {
             (false, false) => {
                 self.set_severity(cfg, slot, ev.severity, t);
                 let a = self.alert_mut(slot);
-                let entropy = if a.rule.is_some() {
+                let entropy = if a.rule().is_some() {
                     1.0
                 } else {
                     scorer.score(&a.description, &cfg.noise.priority_words)
                 };
                 a.open = true;
-                a.cleared_at = None;
+                a.set_cleared_at(None);
                 a.occurrence += 1;
-                a.raised_description = None;
+                if a.raised_description().is_some() {
+                    a.set_raised_description(None);
+                }
                 a.first_severity = ev.severity;
                 a.entropy = entropy;
                 let flap = self.record_state_change(cfg, slot, t);
@@ -437,7 +649,7 @@ impl AlertStore {
         let Some(a) = self.live_alert(slot, id) else {
             return false;
         };
-        !a.open && a.cleared_at.is_some_and(|c| c + retention <= now)
+        !a.open && a.cleared_at().is_some_and(|c| c + retention <= now)
     }
 
     /// A field of an alert by config name.
@@ -488,7 +700,7 @@ impl AlertStore {
                 .map(|(k, v)| (i.resolve(*k), i.resolve(*v)))
                 .collect(),
             description: &a.description,
-            raised_description: a.raised_description.as_deref(),
+            raised_description: a.raised_description(),
             severity: a.severity,
             first_severity: a.first_severity,
             max_severity: a.max_severity,
@@ -503,8 +715,8 @@ impl AlertStore {
             incident: a.incident.and_then(|c| clusters.get(&c)).and_then(|c| c.incident),
             incidents: &a.incidents,
             history: &a.history,
-            rule: a.rule.as_deref(),
-            extra: a.extra.as_deref(),
+            rule: a.rule(),
+            extra: a.extra(),
         }
     }
 }
@@ -541,6 +753,82 @@ mod tests {
             severity: sev,
             ..e.clone()
         }
+    }
+
+    #[test]
+    fn the_alert_stays_packed() {
+        // every byte here is a megabyte per million active alerts (docs/performance.md)
+        assert!(
+            std::mem::size_of::<Alert>() <= 216,
+            "{}",
+            std::mem::size_of::<Alert>()
+        );
+    }
+
+    #[test]
+    fn the_packed_alert_keeps_the_snapshot_form_of_the_unpacked_one() {
+        let cfg = Config::default();
+        let mut scorer = TokenStats::with_reference_range(64, 10, 10, 100);
+        let mut store = AlertStore::new();
+        let down = Event {
+            severity: Severity::Major,
+            description: "link down".into(),
+            extra: vec![("ticket".into(), serde_json::json!("T-1"))],
+            ..ev("h1", "link", None)
+        };
+        let rule = RuleExplanation {
+            rule: "r".into(),
+            kind: "count".into(),
+            key: "h1".into(),
+            observed: 3,
+            threshold: 2,
+            window_secs: 60,
+        };
+        let sig = store.signature_of(&cfg.dedup.signature, &down);
+        let slot = store.insert(&down, 1_000, false, Some(rule), &sig, 0.5, None);
+        store.return_scratch(sig);
+        let up = Event {
+            severity: Severity::Clear,
+            description: "link up".into(),
+            ..down.clone()
+        };
+        store.repeat(&cfg, slot, &up, 2_000, false, &mut scorer);
+        let a = store.alert(slot);
+        assert_eq!(a.raised_description(), Some("link down"));
+        assert_eq!(a.cleared_at(), Some(2_000));
+        // the field names and shapes of the alert before it was packed
+        let json = serde_json::to_value(a).unwrap();
+        assert_eq!(json["description"], "link up");
+        assert_eq!(json["raised_description"], "link down");
+        assert_eq!(json["cleared_at"], 2_000);
+        assert_eq!(json["extra"]["ticket"], "T-1");
+        assert_eq!(json["rule"]["observed"], 3);
+        assert_eq!(json["pending"], serde_json::json!([]));
+        let back: Alert = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        assert_eq!(back.rule().map(|r| r.threshold), Some(2));
+        // a snapshot written before these fields existed: none of the rare parts
+        let mut old = json;
+        for k in ["raised_description", "extra", "first_severity"] {
+            old.as_object_mut().unwrap().remove(k);
+        }
+        old["rule"] = serde_json::Value::Null;
+        old["cleared_at"] = serde_json::Value::Null;
+        let back: Alert = serde_json::from_value(old).unwrap();
+        assert!(back.rare.is_none(), "nothing rare allocated");
+        assert_eq!(back.cleared_at(), None);
+        // re-raised: the raised text is dropped with the clear
+        let mut store2 = AlertStore::new();
+        let slot = raise(&mut store2, &down, 1_000);
+        store2.repeat(&cfg, slot, &up, 2_000, false, &mut scorer);
+        store2.repeat(&cfg, slot, &down, 3_000, false, &mut scorer);
+        let a = store2.alert(slot);
+        assert_eq!((a.raised_description(), a.cleared_at()), (None, None));
+        assert_eq!(
+            a.extra().map(|e| e.len()),
+            Some(1),
+            "the latest event's extra is kept"
+        );
     }
 
     #[test]
@@ -597,7 +885,7 @@ mod tests {
             "it leaves its pending clusters"
         );
         assert!(!flap.became);
-        assert!(!store.alert(slot).open && store.alert(slot).cleared_at == Some(4_000));
+        assert!(!store.alert(slot).open && store.alert(slot).cleared_at() == Some(4_000));
         let again = store.repeat(&cfg, slot, &cpu, 5_000, false, &mut scorer);
         assert!(matches!(again, Repeat::Reraised { .. }));
         assert_eq!(store.alert(slot).occurrence, 2, "a re-raise is a new occurrence");
