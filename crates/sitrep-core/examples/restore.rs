@@ -20,11 +20,22 @@ fn main() {
     for i in 0..n {
         let ev = Event {
             source: format!("host-{:07}.dc{}.example.net", i / 8, i % 4).into(),
-            check: ["cpu_high", "disk_full", "link_down", "http_5xx", "mem", "bgp", "latency", "queue"]
-                [(i % 8) as usize]
+            check: [
+                "cpu_high",
+                "disk_full",
+                "link_down",
+                "http_5xx",
+                "mem",
+                "bgp",
+                "latency",
+                "queue",
+            ][(i % 8) as usize]
                 .into(),
             severity: Severity::Major,
-            description: format!("Filesystem /var usage {}% exceeds critical threshold", 50 + i % 50),
+            description: format!(
+                "Filesystem /var usage {}% exceeds critical threshold",
+                50 + i % 50
+            ),
             time: Some(t0 + i as i64 * step),
             service: Some(format!("svc-{}", i % 500).into()),
             labels: vec![

@@ -159,75 +159,78 @@ struct AlertRepr {
     extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// [`AlertRepr`] borrowed, for writing a snapshot without copying the alert.
+/// [`AlertRepr`] borrowed, for writing a snapshot without copying the alert. Written as a
+/// JSON array in [`AlertRepr`]'s field order (serde's derived struct reader takes an array
+/// as well as an object, so snapshots written with field names still read): the names were
+/// most of a snapshot's bytes and much of its time (docs/performance.md).
 #[derive(Serialize)]
-struct AlertReprRef<'a> {
-    id: u64,
-    signature: &'a str,
-    source: Sym,
-    check: Sym,
-    service: Option<Sym>,
-    manager: Option<Sym>,
-    labels: &'a [(Sym, Sym)],
-    description: &'a str,
-    raised_description: Option<&'a str>,
-    severity: Severity,
-    first_severity: Severity,
-    max_severity: Severity,
-    open: bool,
-    flapping: bool,
-    in_maintenance: bool,
-    occurrence: u32,
-    count: u64,
-    first_time: Millis,
-    last_time: Millis,
-    last_emit: Millis,
-    cleared_at: Option<Millis>,
-    entropy: f32,
-    entity: Option<NodeId>,
-    history: &'a [SeverityChange],
-    changes: &'a [Millis],
-    incident: Option<u64>,
-    pending: &'a [u64],
-    incidents: &'a [u64],
-    rule: Option<&'a RuleExplanation>,
-    extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
-}
+struct AlertReprRef<'a>(
+    u64,
+    &'a str,
+    Sym,
+    Sym,
+    Option<Sym>,
+    Option<Sym>,
+    &'a [(Sym, Sym)],
+    &'a str,
+    Option<&'a str>,
+    Severity,
+    Severity,
+    Severity,
+    bool,
+    bool,
+    bool,
+    u32,
+    u64,
+    Millis,
+    Millis,
+    Millis,
+    Option<Millis>,
+    f32,
+    Option<NodeId>,
+    &'a [SeverityChange],
+    &'a [Millis],
+    Option<u64>,
+    &'a [u64],
+    &'a [u64],
+    Option<&'a RuleExplanation>,
+    Option<&'a serde_json::Map<String, serde_json::Value>>,
+);
 
 impl Serialize for Alert {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        AlertReprRef {
-            id: self.id,
-            signature: &self.signature,
-            source: self.source,
-            check: self.check,
-            service: self.service,
-            manager: self.manager,
-            labels: &self.labels,
-            description: &self.description,
-            raised_description: self.raised_description(),
-            severity: self.severity,
-            first_severity: self.first_severity,
-            max_severity: self.max_severity,
-            open: self.open,
-            flapping: self.flapping,
-            in_maintenance: self.in_maintenance,
-            occurrence: self.occurrence,
-            count: self.count,
-            first_time: self.first_time,
-            last_time: self.last_time,
-            last_emit: self.last_emit,
-            cleared_at: self.cleared_at(),
-            entropy: self.entropy,
-            entity: self.entity,
-            history: &self.history,
-            changes: &self.changes,
-            incident: self.incident,
-            pending: &self.pending,
-            incidents: &self.incidents,
-            rule: self.rule(),
-            extra: self.extra(),
-        }
+        AlertReprRef(
+            self.id,
+            &self.signature,
+            self.source,
+            self.check,
+            self.service,
+            self.manager,
+            &self.labels,
+            &self.description,
+            self.raised_description(),
+            self.severity,
+            self.first_severity,
+            self.max_severity,
+            self.open,
+            self.flapping,
+            self.in_maintenance,
+            self.occurrence,
+            self.count,
+            self.first_time,
+            self.last_time,
+            self.last_emit,
+            self.cleared_at(),
+            self.entropy,
+            self.entity,
+            &self.history,
+            &self.changes,
+            self.incident,
+            &self.pending,
+            &self.incidents,
+            self.rule(),
+            self.extra(),
+        )
         .serialize(s)
     }
 }
@@ -796,25 +799,65 @@ mod tests {
         let a = store.alert(slot);
         assert_eq!(a.raised_description(), Some("link down"));
         assert_eq!(a.cleared_at(), Some(2_000));
-        // the field names and shapes of the alert before it was packed
+        // written as an array in the field order of the unpacked alert
         let json = serde_json::to_value(a).unwrap();
-        assert_eq!(json["description"], "link up");
-        assert_eq!(json["raised_description"], "link down");
-        assert_eq!(json["cleared_at"], 2_000);
-        assert_eq!(json["extra"]["ticket"], "T-1");
-        assert_eq!(json["rule"]["observed"], 3);
-        assert_eq!(json["pending"], serde_json::json!([]));
         let back: Alert = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(serde_json::to_value(&back).unwrap(), json);
         assert_eq!(back.rule().map(|r| r.threshold), Some(2));
-        // a snapshot written before these fields existed: none of the rare parts
-        let mut old = json;
+        assert_eq!(back.raised_description(), Some("link down"));
+        assert_eq!(
+            back.extra().and_then(|e| e.get("ticket")),
+            Some(&serde_json::json!("T-1"))
+        );
+        // the same alert as snapshots wrote it with field names (before 2026-12-05) reads
+        // the same
+        let names = [
+            "id",
+            "signature",
+            "source",
+            "check",
+            "service",
+            "manager",
+            "labels",
+            "description",
+            "raised_description",
+            "severity",
+            "first_severity",
+            "max_severity",
+            "open",
+            "flapping",
+            "in_maintenance",
+            "occurrence",
+            "count",
+            "first_time",
+            "last_time",
+            "last_emit",
+            "cleared_at",
+            "entropy",
+            "entity",
+            "history",
+            "changes",
+            "incident",
+            "pending",
+            "incidents",
+            "rule",
+            "extra",
+        ];
+        let values = json.as_array().expect("an array").clone();
+        assert_eq!(values.len(), names.len());
+        let mut named: serde_json::Map<String, serde_json::Value> =
+            names.iter().map(|n| n.to_string()).zip(values).collect();
+        assert_eq!(named["cleared_at"], 2_000);
+        assert_eq!(named["description"], "link up");
+        let back: Alert = serde_json::from_value(serde_json::Value::Object(named.clone())).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        // and one written before the rare fields existed: none of them allocated
         for k in ["raised_description", "extra", "first_severity"] {
-            old.as_object_mut().unwrap().remove(k);
+            named.remove(k);
         }
-        old["rule"] = serde_json::Value::Null;
-        old["cleared_at"] = serde_json::Value::Null;
-        let back: Alert = serde_json::from_value(old).unwrap();
+        named["rule"] = serde_json::Value::Null;
+        named["cleared_at"] = serde_json::Value::Null;
+        let back: Alert = serde_json::from_value(serde_json::Value::Object(named)).unwrap();
         assert!(back.rare.is_none(), "nothing rare allocated");
         assert_eq!(back.cleared_at(), None);
         // re-raised: the raised text is dropped with the clear
