@@ -3,10 +3,14 @@
 //!
 //! `cargo run --release -p sitrep-core --example restore -- [ALERTS]` (default 1,000,000):
 //! the alerts of `--example memory`, then `Engine::snapshot` and `Engine::restore` timed
-//! three times each (median printed), with the snapshot's size.
+//! three times each (median printed), with the snapshot's size. Under mimalloc, the
+//! allocator the `sitrep` binary runs with.
 
 use sitrep_core::{Config, Engine, EngineOptions, Event, Severity};
 use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let n: u64 = std::env::args()

@@ -379,6 +379,11 @@ impl AlertStore {
             next_alert,
             ..AlertStore::default()
         };
+        let held = store.alerts.iter().filter(|a| a.is_some()).count();
+        let (alerts, hasher) = (&store.alerts, &store.hasher);
+        store.sig_index.reserve(held, |&s| {
+            hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
+        });
         for (slot, a) in store.alerts.iter().enumerate() {
             if let Some(a) = a {
                 let h = store.hasher.hash_one(&*a.signature);

@@ -51,12 +51,22 @@ impl Serialize for Interner {
 
 impl<'de> Deserialize<'de> for Interner {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // the strings as read, in place (a symbol is its position); only the index is built,
+        // sized once (a restart with a million alerts spent a tenth of its time re-interning)
         let strings: Vec<Box<str>> = Vec::deserialize(d)?;
-        let mut i = Interner::default();
-        for s in strings {
-            i.intern(&s);
+        let hasher = rustc_hash::FxBuildHasher;
+        let mut index: HashTable<Sym> = HashTable::with_capacity(strings.len());
+        for (sym, s) in strings.iter().enumerate() {
+            let h = hasher.hash_one(&**s);
+            if index.find(h, |&x| strings[x as usize] == *s).is_none() {
+                index.insert_unique(h, sym as Sym, |&x| hasher.hash_one(&*strings[x as usize]));
+            }
         }
-        Ok(i)
+        Ok(Interner {
+            strings,
+            index,
+            hasher,
+        })
     }
 }
 
