@@ -5,7 +5,9 @@
 //! then lets two more hours pass so transient correlation state (pending clusters, window
 //! timers) expires, and reports heap bytes per active alert at both points.
 
-use sitrep_core::{Config, Engine, EngineOptions, Event, Severity};
+mod common;
+
+use sitrep_core::{Config, Engine, EngineOptions};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -36,43 +38,9 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let t0 = 1_795_478_400_000i64;
     let before = LIVE.load(Ordering::Relaxed);
     let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
-    let step = 3_600_000 / n.max(1) as i64;
-    for i in 0..n {
-        let ev = Event {
-            source: format!("host-{:07}.dc{}.example.net", i / 8, i % 4).into(),
-            check: [
-                "cpu_high",
-                "disk_full",
-                "link_down",
-                "http_5xx",
-                "mem",
-                "bgp",
-                "latency",
-                "queue",
-            ][(i % 8) as usize]
-                .into(),
-            severity: Severity::Major,
-            description: format!(
-                "Filesystem /var usage {}% exceeds critical threshold",
-                50 + i % 50
-            ),
-            time: Some(t0 + i as i64 * step.max(1)),
-            service: Some(format!("svc-{}", i % 500).into()),
-            labels: vec![
-                ("dc".into(), format!("dc{}", i % 4).into()),
-                ("env".into(), "prod".into()),
-            ],
-            ..Event::default()
-        };
-        e.process(&ev);
-        if i % 4096 == 0 {
-            e.drain_updates().for_each(drop);
-        }
-    }
-    e.drain_updates().for_each(drop);
+    common::fill(&mut e, n);
     let stats = e.stats();
     let live = LIVE.load(Ordering::Relaxed) - before;
     println!(
@@ -81,7 +49,7 @@ fn main() {
         live,
         live as f64 / stats.alerts_active as f64
     );
-    e.advance(t0 + 3 * 3_600_000);
+    e.advance(common::T0 + 3 * 3_600_000);
     e.drain_updates().for_each(drop);
     let live = LIVE.load(Ordering::Relaxed) - before;
     let stats = e.stats();

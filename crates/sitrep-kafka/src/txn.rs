@@ -478,3 +478,25 @@ impl Rewind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Rewind;
+
+    #[test]
+    fn after_an_abort_records_are_skipped_until_their_partition_is_sought_back() {
+        let mut r = Rewind::default();
+        assert!(!r.skips("events", 0), "nothing to rewind");
+        r.everything();
+        assert!(
+            r.skips("events", 0) && r.skips("raw", 5),
+            "every partition, before the pass"
+        );
+        // the pass found one partition it could not seek yet: only that one is skipped
+        r.all = false;
+        r.pending.insert(("events".to_string(), 1));
+        assert!(r.skips("events", 1));
+        assert!(!r.skips("events", 0));
+        assert!(!r.skips("raw", 1), "same partition number, other topic");
+    }
+}
