@@ -439,7 +439,9 @@ impl Rewind {
         let fetched: HashSet<(String, i32)> = positions
             .elements()
             .iter()
-            .filter(|e| e.offset().to_raw().is_some())
+            // `Offset::Invalid` until the application has read from the partition
+            // (`to_raw` would give it as Some(-1001))
+            .filter(|e| matches!(e.offset(), Offset::Offset(_)))
             .map(|e| (e.topic().to_string(), e.partition()))
             .collect();
         if std::mem::take(&mut self.all) {
