@@ -167,6 +167,7 @@ proptest! {
                 prop_assert!(k["values"].as_object().unwrap().len() <= 10);
             }
             prop_assert!(len_of(l, &["recent"]) <= 8);
+            prop_assert!(len_of(l, &["class_keys"]) <= 10);
             prop_assert!(len_of(l, &["costarts", "classes"]) <= 10);
             prop_assert!(len_of(l, &["costarts", "seen"]) <= 10);
             prop_assert!(len_of(l, &["costarts", "pairs"]) <= 10);

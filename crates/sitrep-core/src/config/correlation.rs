@@ -27,9 +27,10 @@ pub struct CorrelationConfig {
 pub struct LearnedConfig {
     /// Alerts that start within this of each other are a *close pair*.
     pub window_secs: u64,
-    /// A key is evidence once close pairs share its value this many times more often than
-    /// chance …
-    pub min_lift: f64,
+    /// A key is evidence once at least this share of the close pairs that share its value
+    /// are related beyond chance (`(1 − 1/lift) / (1 − chance of sharing)`; 0.65 is a lift
+    /// of 2.9 for a key of many values, 2.2 for one of six) …
+    pub min_related: f64,
     /// … over at least this many close pairs (decayed) …
     pub min_pairs: u64,
     /// … and chance alone would share it that often with probability at most this (a
@@ -57,6 +58,9 @@ pub struct LearnedConfig {
     /// counted, and class pairs counted.
     pub max_classes: usize,
     pub max_class_pairs: usize,
+    /// Time evidence (checks that start together, bursts of novel alerts) needs this many
+    /// times the chance count.
+    pub min_lift: f64,
     /// Link an alert whose description names the source of another (a host name in
     /// "BGP neighbor cr2.fra Down") to it.
     pub named_entities: bool,
@@ -66,7 +70,7 @@ impl Default for LearnedConfig {
     fn default() -> Self {
         LearnedConfig {
             window_secs: 60,
-            min_lift: 2.5,
+            min_related: 0.65,
             min_pairs: 20,
             max_chance: 1e-3,
             max_share: 0.25,
@@ -79,6 +83,7 @@ impl Default for LearnedConfig {
             cooccurrence: true,
             max_classes: 4096,
             max_class_pairs: 8192,
+            min_lift: 2.5,
             named_entities: true,
         }
     }

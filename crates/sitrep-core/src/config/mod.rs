@@ -134,11 +134,12 @@ impl Config {
         }
         if l.min_lift.is_nan()
             || l.min_lift <= 1.0
+            || !(l.min_related > 0.0 && l.min_related < 1.0)
             || !(0.0..=1.0).contains(&l.max_share)
             || !(l.max_chance > 0.0 && l.max_chance <= 1.0)
         {
             return bad(
-                "correlation.learned: min_lift > 1, max_share within 0..1, max_chance within (0, 1]".into(),
+                "correlation.learned: min_lift > 1, min_related within (0, 1), max_share within 0..1, max_chance within (0, 1]".into(),
             );
         }
         for (i, r) in self.correlation.recipes.iter().enumerate() {

@@ -4,6 +4,18 @@
 
 use super::*;
 
+/// What a new alert is compared with in a learned cluster: its anchor (the seed, fixed for
+/// the cluster's life) or its lead (the member that became root cause on joining).
+struct Reference<'a> {
+    alert: u64,
+    tokens: &'a [learned::Token],
+    class: u64,
+    start: Millis,
+    check: &'a str,
+    /// How an explanation names it.
+    what: &'a str,
+}
+
 impl Correlator {
     /// The attribute keys learned so far, strongest evidence first.
     pub fn learned_attributes(&self, env: &Env) -> Vec<LearnedAttributeView> {
@@ -179,6 +191,22 @@ impl Correlator {
                 why.evidence.push(named);
                 return Some((why, rank));
             }
+            let anchor = Reference {
+                alert: c.anchor,
+                tokens: &c.anchor_tokens,
+                class: c.anchor_class,
+                start: c.first_time,
+                check: c.members.first().map_or("", |m| &m.check),
+                what: "the first alert",
+            };
+            let lead = c.lead.as_ref().map(|l| Reference {
+                alert: l.alert,
+                tokens: &l.tokens,
+                class: l.class,
+                start: l.start,
+                check: &l.check,
+                what: "its root cause",
+            });
             let mut ev = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
@@ -190,6 +218,38 @@ impl Correlator {
                 via_member = true;
             }
             if ev.is_empty() {
+                if let Some(l) = &lead {
+                    ev = self.learned.shared_evidence(lcfg, &lt.ids, l.tokens, t - l.start);
+                    via_member = false;
+                    if !ev.is_empty() {
+                        why.compared_with = Some(env.alert_id(l.alert).to_string());
+                    }
+                }
+            }
+            if ev.is_empty() {
+                let frontier = c.frontier.as_ref().map(|l| Reference {
+                    alert: l.alert,
+                    tokens: &l.tokens,
+                    class: l.class,
+                    start: l.start,
+                    check: &l.check,
+                    what: "its latest member",
+                });
+                for reference in std::iter::once(&anchor)
+                    .chain(lead.as_ref())
+                    .chain(frontier.as_ref())
+                {
+                    if let Some((weight, evidence, matched)) =
+                        self.combined_evidence(env, reference, a, t, lt)
+                    {
+                        why.kind = "learned".into();
+                        why.compared_with = Some(env.alert_id(reference.alert).to_string());
+                        rank -= weight;
+                        why.evidence.push(evidence);
+                        why.matched.push(matched);
+                        return Some((why, rank));
+                    }
+                }
                 let (weight, evidence) = self.time_evidence(env, c, a, t, lt)?;
                 why.kind = "learned".into();
                 // weaker than any shared attribute (whose ranks are below 0): time evidence
@@ -235,6 +295,74 @@ impl Correlator {
             }
         }
         Some((why, rank))
+    }
+
+    /// A key the alert shares with the reference that is not evidence on its own (a
+    /// cluster of six: half the close pairs sharing it belong together), judged by the
+    /// checks involved: of the close pairs in which an alert of this check shares the key's
+    /// value, the share that belong together beyond chance (see `learned::class_related`).
+    /// A failure's checks share their place with the rest of the cascade nearly always; a
+    /// one-off on a random host only as often as chance. Joins when, for both checks, that
+    /// share reaches `min_related`. Within the window of the reference's start only, and
+    /// never across an informative place the two do not share.
+    fn combined_evidence(
+        &self,
+        env: &Env,
+        reference: &Reference,
+        a: &Alert,
+        t: Millis,
+        lt: &AlertTokens,
+    ) -> Option<(f64, String, FieldMatch)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        if reference.class == 0 || lt.class == 0 {
+            return None;
+        }
+        let gap = t - reference.start;
+        if gap < 0 || gap > lcfg.window_secs as i64 * 1000 {
+            return None;
+        }
+        let weak = self.learned.weak_shared(lcfg, &lt.ids, reference.tokens, gap)?;
+        let ours = self.learned.class_related(lcfg, lt.class, weak.key)?;
+        let theirs = self.learned.class_related(lcfg, reference.class, weak.key)?;
+        let related = ours.min(theirs);
+        if related < lcfg.min_related {
+            return None;
+        }
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        if self
+            .learned
+            .conflict(lcfg, &lt.ids, reference.tokens, place)
+            .is_some()
+        {
+            return None;
+        }
+        let name = self.learned.key_name(weak.key);
+        let value = lt
+            .text
+            .list
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str());
+        let other_check = reference.check;
+        let check = env.store.interner.resolve(a.check);
+        let words = format!(
+            "shares {name} = {value} with {}, {:.0} s after it: alerts that start close \
+             together and share {name} belong together {:.0}% of the time, but when one is \
+             `{check}` {:.0}% and when one is `{other_check}` {:.0}% (against chance)",
+            reference.what,
+            gap as f64 / 1000.0,
+            weak.lift * 100.0,
+            ours * 100.0,
+            theirs * 100.0,
+        );
+        let matched = FieldMatch {
+            field: name.to_string(),
+            value: value.to_string(),
+            other: value.to_string(),
+            method: "learned".into(),
+            similarity: (related * 100.0).round() / 100.0,
+        };
+        Some((-(1.0 - related).max(1e-9).ln(), words, matched))
     }
 
     /// Evidence from when the alert starts against the cluster's anchor (`cooccur`): its
@@ -454,6 +582,7 @@ impl Correlator {
             let burst_join = why.kind == "learned" && lt.novel && lt.burst.is_some();
             self.join(env, cid, slot, t, why);
             self.learn_member_entities(env, cid, &lt);
+            self.take_lead(env, cid, slot, t, &lt);
             if burst_join {
                 self.absorb_burst(env, cid, slot, t);
             }
@@ -462,7 +591,7 @@ impl Correlator {
         }
         if lt.observed {
             let lcfg = &env.c.cfg.correlation.learned;
-            self.learned.observe(lcfg, t, &lt.ids);
+            self.learned.observe_class(lcfg, t, &lt.ids, lt.class);
             if lt.class != 0 {
                 self.learned.costarts.observe(lcfg, t, lt.class, lt.seen_key);
             }
@@ -537,6 +666,49 @@ impl Correlator {
             };
             self.join(env, cid, member_slot, t, why);
         }
+    }
+
+    /// A member joined a learned cluster: it is the cluster's frontier, and when it became
+    /// the root cause its lead, compared with later alerts too (see [`Cluster::lead`]).
+    fn take_lead(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
+        let informative = self.informative(env, env.store.alert(slot));
+        let Some(c) = self.clusters.get_mut(&cid) else {
+            return;
+        };
+        if env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned
+            && informative
+            && lt.class != 0
+            && !lt.ids.is_empty()
+        {
+            let m = c.members.last().expect("just joined");
+            c.frontier = Some(Lead {
+                alert: m.alert,
+                check: m.check.clone(),
+                tokens: lt.ids.clone(),
+                class: lt.class,
+                start: t,
+            });
+        }
+        let root = &c.members[c.root];
+        if env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned
+            || c.root == 0
+            || root.slot != slot
+            || root.alert != env.store.alert(slot).id
+            || lt.ids.is_empty()
+            || !c.indexed
+        {
+            return;
+        }
+        let lead = Lead {
+            alert: root.alert,
+            check: root.check.clone(),
+            tokens: lt.ids.clone(),
+            class: lt.class,
+            start: t,
+        };
+        self.unindex_cluster(env, cid);
+        self.clusters.get_mut(&cid).expect("cluster").lead = Some(lead);
+        self.index_cluster(env, cid);
     }
 
     /// A member joined a learned cluster: the entities it names link later alerts to it.

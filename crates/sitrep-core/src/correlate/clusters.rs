@@ -40,6 +40,7 @@ impl Correlator {
                     .iter()
                     .chain(&c.member_entities)
                     .chain(&c.anchor_mentions)
+                    .chain(c.lead.iter().flat_map(|l| &l.tokens))
                     .copied()
                     .collect();
                 if c.anchor_class != 0 {
@@ -72,6 +73,7 @@ impl Correlator {
                 .iter()
                 .chain(&c.member_entities)
                 .chain(&c.anchor_mentions)
+                .chain(c.lead.iter().flat_map(|l| &l.tokens))
                 .copied()
                 .collect();
             if c.anchor_class != 0 {

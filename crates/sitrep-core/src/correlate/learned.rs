@@ -137,11 +137,34 @@ impl Band {
         (self.shared + 1.0) / (self.expected + 1.0)
     }
 
+    pub fn related(&self) -> f64 {
+        related_share(self.pairs, self.shared, self.expected)
+    }
+
     pub fn informative(&self, cfg: &LearnedConfig) -> bool {
         self.pairs >= cfg.min_pairs as f64
-            && self.lift() >= cfg.min_lift
+            && self.related() >= cfg.min_related
             && chernoff(self.shared, self.expected) <= cfg.max_chance
     }
+}
+
+/// Of the close pairs that share a key's value, the share that chance does not explain:
+/// the pairs are taken as a mix of related ones (which share it) and unrelated ones (which
+/// share it as often as chance, `expected / pairs`), and `lift = shared / expected` gives
+/// the mix: `(1 − 1/lift) / (1 − chance)`. For a key of many values (chance ≈ 0) it is
+/// `1 − 1/lift`; for a key of six values (chance ≈ 1/6) a lift of 2 already means 60% of
+/// the sharing pairs are related, where the lift alone could never reach 6.
+pub(crate) fn related_share(pairs: f64, shared: f64, expected: f64) -> f64 {
+    if pairs <= 0.0 {
+        return 0.0;
+    }
+    let chance = (expected / pairs).min(1.0);
+    if chance >= 0.99 {
+        return 0.0;
+    }
+    // the same pseudo-pair as the lift: an unseen key is no evidence
+    let lift = (shared + 1.0) / (expected + 1.0);
+    ((1.0 - 1.0 / lift) / (1.0 - chance)).clamp(0.0, 1.0)
 }
 
 impl KeyStats {
@@ -161,8 +184,18 @@ impl KeyStats {
 
     /// Whether the key, as learned so far, says anything: enough pairs, enough lift, and
     /// more sharing than chance explains.
+    /// Of the close pairs sharing this key's value, the share chance does not explain
+    /// (see [`related_share`]).
+    pub fn related(&self) -> f64 {
+        related_share(self.pairs, self.shared, self.expected)
+    }
+
+    /// Whether the key, as learned so far, says anything: enough pairs, enough of the pairs
+    /// sharing its value related, and more sharing than chance explains.
     pub fn informative(&self, cfg: &LearnedConfig) -> bool {
-        self.pairs >= cfg.min_pairs as f64 && self.lift() >= cfg.min_lift && self.chance() <= cfg.max_chance
+        self.pairs >= cfg.min_pairs as f64
+            && self.related() >= cfg.min_related
+            && self.chance() <= cfg.max_chance
     }
 }
 
@@ -170,6 +203,9 @@ impl KeyStats {
 struct Recent {
     time: Millis,
     tokens: Vec<Token>,
+    /// Its class (check hash; 0: none).
+    #[serde(default)]
+    class: u64,
 }
 
 /// The learned attribute statistics of one partition; part of the engine snapshot.
@@ -186,6 +222,19 @@ pub(crate) struct LearnedStats {
     /// before it existed).
     #[serde(default)]
     pub costarts: super::cooccur::CoStarts,
+    /// Close pairs per (class, key), seen from the class's side: how often an alert of
+    /// this check shares the key's value with an alert that starts close to it, against
+    /// chance. A failure's checks share their place with the rest of the cascade; a one-off
+    /// on a random host shares it by chance only. Keyed by [`class_key`]; bounded by
+    /// `max_class_pairs`.
+    #[serde(default)]
+    class_keys: BTreeMap<u64, Band>,
+}
+
+/// The map key of a (class, key) pair: the class hash's upper 48 bits and the key id (two
+/// classes colliding in 48 bits among a few thousand is out of reach).
+fn class_key(class: u64, key: u16) -> u64 {
+    (class & !0xffff) | key as u64
 }
 
 /// One piece of learned evidence for a pair of alerts.
@@ -336,6 +385,58 @@ impl LearnedStats {
         out
     }
 
+    /// The strongest key the two token lists (each sorted) share that is *not* evidence on
+    /// its own but is still beyond chance (enough pairs, chance within `max_chance`, the
+    /// value rare enough): the part of a combined judgement that another piece of evidence
+    /// may complete. Returns the evidence with its related share in `lift`'s place.
+    pub fn weak_shared(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        gap: Millis,
+    ) -> Option<Evidence> {
+        let mut best: Option<Evidence> = None;
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let token = a[i];
+                    i += 1;
+                    j += 1;
+                    let Some(k) = self.keys.get(token.0 as usize) else {
+                        continue;
+                    };
+                    let band = &k.bands[band_of(cfg, gap)];
+                    let (pairs, shared, expected) = if band.pairs >= cfg.min_pairs as f64 {
+                        (band.pairs, band.shared, band.expected)
+                    } else {
+                        (k.pairs, k.shared, k.expected)
+                    };
+                    if pairs < cfg.min_pairs as f64 || chernoff(shared, expected) > cfg.max_chance {
+                        continue;
+                    }
+                    let share = self.share(token);
+                    if share > cfg.max_share {
+                        continue;
+                    }
+                    let related = related_share(pairs, shared, expected);
+                    if best.as_ref().is_none_or(|b| related > b.lift) {
+                        best = Some(Evidence {
+                            key: token.0,
+                            weight: 0.0,
+                            lift: related,
+                            share,
+                        });
+                    }
+                }
+            }
+        }
+        best
+    }
+
     /// The first informative key on which the two token lists (each sorted) hold values and
     /// share none: counter-evidence that vetoes a join made on time alone (alerts in two
     /// regions do not belong together because they started together). `place_key` says
@@ -372,7 +473,23 @@ impl LearnedStats {
 
     /// Learns from an alert that starts at `t` with `tokens`: pairs it with the recent
     /// alerts within the window, then counts its values.
+    #[cfg(test)]
     pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token]) {
+        self.observe_class(cfg, t, tokens, 0);
+    }
+
+    /// Of the close pairs of alerts of class `class` that both hold `key`, the share that
+    /// shares its value because they belong together (see [`related_share`]), when beyond
+    /// chance (`None` with too few pairs or sharing chance explains).
+    pub fn class_related(&self, cfg: &LearnedConfig, class: u64, key: u16) -> Option<f64> {
+        let b = self.class_keys.get(&class_key(class, key))?;
+        (b.pairs >= cfg.min_pairs as f64 && chernoff(b.shared, b.expected) <= cfg.max_chance)
+            .then(|| b.related())
+    }
+
+    /// [`Self::observe`] for an alert of class `class` (check hash; 0: none), which also
+    /// counts the pairs per class and key.
+    pub fn observe_class(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token], class: u64) {
         self.decay(cfg, t);
         let window = cfg.window_secs as i64 * 1000;
         while self.recent.front().is_some_and(|r| r.time < t - window) {
@@ -402,6 +519,14 @@ impl LearnedStats {
                     b.pairs += 1.0;
                     b.expected += p.min(1.0);
                     b.shared += f64::from(u8::from(shared));
+                    for c in [class, r.class] {
+                        if c != 0 {
+                            let b = self.class_keys.entry(class_key(c, key)).or_default();
+                            b.pairs += 1.0;
+                            b.expected += p.min(1.0);
+                            b.shared += f64::from(u8::from(shared));
+                        }
+                    }
                 }
                 i = end;
             }
@@ -417,7 +542,14 @@ impl LearnedStats {
                 prune(&mut k.values, cfg.max_values);
             }
         }
+        if self.class_keys.len() > cfg.max_class_pairs {
+            let mut v: Vec<(u64, Band)> = std::mem::take(&mut self.class_keys).into_iter().collect();
+            v.sort_by(|a, b| b.1.pairs.total_cmp(&a.1.pairs).then(a.0.cmp(&b.0)));
+            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
+            self.class_keys = v.into_iter().collect();
+        }
         self.recent.push_back(Recent {
+            class,
             time: t,
             tokens: tokens.to_vec(),
         });
@@ -448,6 +580,12 @@ impl LearnedStats {
                 *c >= 0.01
             });
         }
+        self.class_keys.retain(|_, b| {
+            b.pairs *= f;
+            b.shared *= f;
+            b.expected *= f;
+            b.pairs >= 0.01
+        });
     }
 }
 
@@ -612,6 +750,72 @@ mod tests {
         assert!(site.chance() >= 6.7e-7);
     }
 
+    /// Of six clusters, one is shared by chance a sixth of the time: a lift of 2.2 then
+    /// means two thirds of the pairs sharing it belong together, which a lift threshold made
+    /// for keys of many values would never see (their lift could not pass 6 anyway).
+    #[test]
+    fn a_key_of_few_values_is_judged_by_the_share_of_pairs_it_explains() {
+        let k = |pairs, shared, expected| KeyStats {
+            pairs,
+            shared,
+            expected,
+            ..KeyStats::default()
+        };
+        let c = cfg();
+        let cluster = k(1200.0, 445.0, 200.0);
+        assert!((cluster.related() - 0.66).abs() < 0.01, "{}", cluster.related());
+        assert!(cluster.informative(&c));
+        // the same lift on a key of many values explains barely half the sharing pairs
+        let host = k(1200.0, 22.0, 10.0);
+        assert!((host.related() - 0.52).abs() < 0.01, "{}", host.related());
+        assert!(!host.informative(&c));
+        // a key every pair shares explains nothing; no pairs, nothing
+        assert_eq!(related_share(100.0, 100.0, 100.0), 0.0);
+        assert_eq!(related_share(0.0, 0.0, 0.0), 0.0);
+    }
+
+    /// Six clusters. Failures: three checks start within seconds in one cluster. One-offs:
+    /// a check on a random cluster every 40 s, some of them close to a failure. A failure's
+    /// checks are judged related by the cluster they share; the one-off check is not.
+    #[test]
+    fn checks_that_share_their_place_with_a_cascade_are_related_and_one_offs_are_not() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let (db, api, web, oneoff) = (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16);
+        let mut t = 1_000_000;
+        let mut rng = 7u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        for failure in 0..80 {
+            let cluster = format!("k8s-{}", next() % 6);
+            for (i, class) in [db, api, web].into_iter().enumerate() {
+                let tk = s.intern(&c, &toks(&[("labels.cluster", &cluster)]));
+                s.observe_class(&c, t + i as i64 * 8_000 + (failure % 3) * 1_000, &tk, class);
+            }
+            t += 30_000;
+            for _ in 0..8 {
+                let cluster = format!("k8s-{}", next() % 6);
+                let tk = s.intern(&c, &toks(&[("labels.cluster", &cluster)]));
+                s.observe_class(&c, t, &tk, oneoff);
+                t += 40_000;
+            }
+        }
+        let key = s.key_id("labels.cluster").unwrap();
+        for class in [db, api, web] {
+            let r = s.class_related(&c, class, key).expect("significant");
+            assert!(r >= c.min_related, "{r}");
+        }
+        assert!(
+            s.class_related(&c, oneoff, key).is_none_or(|r| r < 0.3),
+            "{:?}",
+            s.class_related(&c, oneoff, key)
+        );
+    }
+
     #[test]
     fn memory_stays_bounded() {
         let c = LearnedConfig {
@@ -630,6 +834,15 @@ mod tests {
         assert!(s.keys.len() <= 8);
         assert!(s.keys.iter().all(|k| k.values.len() <= 50));
         assert!(s.recent.len() <= 16);
+        let c = LearnedConfig {
+            max_class_pairs: 40,
+            ..c
+        };
+        for i in 0..5_000i64 {
+            let tk = s.intern(&c, &toks(&[("labels.host", "h")]));
+            s.observe_class(&c, 2_000_000 + i * 100, &tk, (i as u64 % 300 + 1) << 16);
+        }
+        assert!(s.class_keys.len() <= 40, "{}", s.class_keys.len());
     }
 
     #[test]

@@ -57,6 +57,8 @@ impl Correlator {
                 } else {
                     Vec::new()
                 },
+                lead: None,
+                frontier: None,
                 key: self.key_of(env, r, a),
                 root: 0,
                 root_reason: "earliest alert".into(),

@@ -132,6 +132,17 @@ pub(crate) struct Cluster {
     /// later alert on one of them is linked to the anchor.
     #[serde(default)]
     pub anchor_mentions: Vec<learned::Token>,
+    /// Learned recipes: the member that last became root cause on joining (a failure alert
+    /// that joined an incident seeded by a one-off, say). Later alerts are compared with it
+    /// as well as with the anchor, as topology recipes compare with the root's entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead: Option<Lead>,
+    /// Learned recipes: the latest member to join. Only the judgement by checks
+    /// (`combined_evidence`) compares with it, so a cascade that outlasts the window of
+    /// its first alert (a failing database, its service, that service's callers) stays
+    /// one incident while one-offs do not chain on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontier: Option<Lead>,
     pub key: u64,
     pub root: usize,
     pub root_reason: String,
@@ -153,6 +164,16 @@ pub(crate) struct Cluster {
     pub indexed_entities: Vec<NodeId>,
     #[serde(default)]
     pub assignee: Option<String>,
+}
+
+/// What a learned cluster knows of the member that became its root cause on joining.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Lead {
+    pub alert: u64,
+    pub check: Box<str>,
+    pub tokens: Vec<learned::Token>,
+    pub class: u64,
+    pub start: Millis,
 }
 
 /// Clusters by id (creation order): pending ones and incidents, until purged.
