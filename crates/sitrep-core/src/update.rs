@@ -604,7 +604,7 @@ pub struct LearnedAttributeView {
     pub values: usize,
     /// Bound on the probability that chance alone shares values this often.
     pub chance: f64,
-    /// Counts as evidence (enough pairs, lift at or above `min_lift`, chance at most
-    /// `max_chance`).
+    /// Counts as evidence (enough pairs, a share of related pairs at or above
+    /// `min_related`, chance at most `max_chance`).
     pub evidence: bool,
 }

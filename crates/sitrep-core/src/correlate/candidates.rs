@@ -298,13 +298,15 @@ impl Correlator {
     }
 
     /// A key the alert shares with the reference that is not evidence on its own (a
-    /// cluster of six: half the close pairs sharing it belong together), judged by the
-    /// checks involved: of the close pairs in which an alert of this check shares the key's
-    /// value, the share that belong together beyond chance (see `learned::class_related`).
-    /// A failure's checks share their place with the rest of the cascade nearly always; a
-    /// one-off on a random host only as often as chance. Joins when, for both checks, that
-    /// share reaches `min_related`. Within the window of the reference's start only, and
-    /// never across an informative place the two do not share.
+    /// cluster of six: half the close pairs sharing it belong together), judged with the
+    /// checks involved. For each check, of the close pairs in which an alert of it shares the
+    /// key's value, the share that belong together beyond chance (`learned::class_related`):
+    /// a failure's checks share their place with the rest of the cascade nearly always, a
+    /// one-off on a random host only as often as chance. The three views of the pair (its
+    /// gap band, its two checks) are combined as independent evidence against the key's
+    /// share over all pairs (naive Bayes in odds); joins when the result reaches
+    /// `min_related`. Within the window of the reference's start only, and never across an
+    /// informative place the two do not share.
     fn combined_evidence(
         &self,
         env: &Env,
@@ -324,7 +326,12 @@ impl Correlator {
         let weak = self.learned.weak_shared(lcfg, &lt.ids, reference.tokens, gap)?;
         let ours = self.learned.class_related(lcfg, lt.class, weak.key)?;
         let theirs = self.learned.class_related(lcfg, reference.class, weak.key)?;
-        let related = ours.min(theirs);
+        // naive Bayes over three views of one pair sharing the key: its gap (`weak`, from
+        // the gap band) and each side's check, each against the key's share over all pairs
+        let odds = |p: f64| p.clamp(1e-6, 1.0 - 1e-6) / (1.0 - p.clamp(1e-6, 1.0 - 1e-6));
+        let base = odds(self.learned.key_related(weak.key));
+        let combined = odds(weak.lift) * odds(ours) * odds(theirs) / (base * base);
+        let related = combined / (1.0 + combined);
         if related < lcfg.min_related {
             return None;
         }
@@ -346,14 +353,15 @@ impl Correlator {
         let other_check = reference.check;
         let check = env.store.interner.resolve(a.check);
         let words = format!(
-            "shares {name} = {value} with {}, {:.0} s after it: alerts that start close \
-             together and share {name} belong together {:.0}% of the time, but when one is \
-             `{check}` {:.0}% and when one is `{other_check}` {:.0}% (against chance)",
+            "shares {name} = {value} with {}, {:.0} s after it: alerts that start this close \
+             and share {name} belong together {:.0}% of the time (against chance), {:.0}% when \
+             one is `{check}`, {:.0}% when one is `{other_check}`: together {:.0}%",
             reference.what,
             gap as f64 / 1000.0,
             weak.lift * 100.0,
             ours * 100.0,
             theirs * 100.0,
+            related * 100.0,
         );
         let matched = FieldMatch {
             field: name.to_string(),

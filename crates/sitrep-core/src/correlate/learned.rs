@@ -15,10 +15,16 @@
 //! - **share of a value**: the fraction of recent alerts holding it. A value that most alerts
 //!   share (`env=prod`) is no evidence whatever its key's lift.
 //!
-//! A shared token is evidence when its key has seen `min_pairs` close pairs with a lift of at
-//! least `min_lift`, the shared count is one chance would give with probability at most
-//! `max_chance`, and the value's share is at most `max_share`; its weight is `ln(lift)`.
-//! Memory is bounded by `max_keys`, `max_values` per key and `recent` alerts.
+//! A shared token is evidence when its key has seen `min_pairs` close pairs, at least
+//! `min_related` of the pairs sharing its value share it beyond chance (`related_share`: a
+//! lift of 2.9 for a key of many values, 2.2 for one of six), the shared count is one chance
+//! would give with probability at most `max_chance`, and the value's share is at most
+//! `max_share`; its weight is `ln(lift)`. The same counts kept per (check, key) say how
+//! often an alert of that check shares the key's value with a close one because they
+//! belong together (`class_related`): what lets a key too common to decide alone (a
+//! cluster of six) decide for the checks of a cascade but not for one-offs.
+//! Memory is bounded by `max_keys`, `max_values` per key, `recent` alerts and
+//! `max_class_pairs` (check, key) counts.
 
 use crate::config::LearnedConfig;
 use crate::time::Millis;
@@ -485,6 +491,11 @@ impl LearnedStats {
         let b = self.class_keys.get(&class_key(class, key))?;
         (b.pairs >= cfg.min_pairs as f64 && chernoff(b.shared, b.expected) <= cfg.max_chance)
             .then(|| b.related())
+    }
+
+    /// The share of related pairs among close pairs sharing `key`'s value, over all gaps.
+    pub fn key_related(&self, key: u16) -> f64 {
+        self.keys.get(key as usize).map_or(0.0, KeyStats::related)
     }
 
     /// [`Self::observe`] for an alert of class `class` (check hash; 0: none), which also
