@@ -46,7 +46,7 @@ fn stream(hours: i64) -> Stream {
     };
     let mut faults = Vec::new();
     let mut oneoffs = Vec::new();
-    let mut raise = |raised: &mut HashMap<(String, String), u32>, source: &str, check: &str| {
+    let raise = |raised: &mut HashMap<(String, String), u32>, source: &str, check: &str| {
         let n = raised.entry((source.to_string(), check.to_string())).or_default();
         *n += 1;
         (source.to_string(), check.to_string(), *n)
