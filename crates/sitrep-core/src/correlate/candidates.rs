@@ -454,24 +454,28 @@ impl Correlator {
     /// An explicit link in words: the alert's description names a source in the cluster
     /// (its anchor's or a member's), or the anchor's description names the alert's source.
     fn named_link(&self, c: &Cluster, lt: &AlertTokens) -> Option<String> {
-        for (t, word) in &lt.mentions {
+        for (t, phrase) in &lt.mentions {
             if c.anchor_tokens.binary_search(t).is_ok() || c.member_entities.binary_search(t).is_ok() {
-                return Some(format!(
-                    "its description names {word}, the source of an alert in this incident"
-                ));
+                return Some(format!("{phrase}, an entity of this incident"));
             }
         }
         let entity = self.learned.key_id("entity")?;
-        for t in lt.ids.iter().filter(|t| t.0 == entity) {
-            if c.anchor_mentions.binary_search(t).is_ok() {
-                let name = lt
-                    .text
-                    .list
-                    .iter()
-                    .find(|(k, v)| k == "entity" && learned::hash_value(v) == t.1)
-                    .map_or("", |(_, v)| v.as_str());
+        // the alert's own source only: the anchor names things, and a label value of the
+        // alert that the anchor holds too (a site) is a shared place, not a name
+        let name = lt
+            .text
+            .list
+            .iter()
+            .find(|(k, _)| k == "entity")
+            .map(|(_, v)| v.as_str());
+        if let Some(name) = name {
+            if c.anchor_mentions
+                .binary_search(&(entity, learned::hash_value(name)))
+                .is_ok()
+            {
                 return Some(format!(
-                    "the description of this incident's first alert names {name}, this alert's source"
+                    "this incident's first alert names {name}, this alert's source, in its \
+                     description or labels"
                 ));
             }
         }
@@ -778,10 +782,10 @@ impl Correlator {
                 burst = self.learned.costarts.burst(lcfg, t);
             }
         }
-        let mentions = if lcfg.named_entities {
-            self.mentions(env, a)
+        let (mentions, names) = if lcfg.named_entities {
+            (self.mentions(env, a), self.names(env, a))
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
         AlertTokens {
             text,
@@ -792,17 +796,58 @@ impl Correlator {
             novel,
             burst,
             mentions,
+            names,
         }
     }
 
-    /// The known sources an alert's description names (not its own source): words of the
-    /// description that are the names of sources alerts started on recently. At most 8.
+    /// Every label value and the service of an alert as `entity` tokens, known sources or
+    /// not: what a cluster's anchor names, so that an alert on one of them later (a node
+    /// that had never alerted before its pods did) is linked to it by its source.
+    fn names(&self, env: &Env, a: &Alert) -> Vec<learned::Token> {
+        let Some(entity) = self.learned.key_id("entity") else {
+            return Vec::new();
+        };
+        let i = &env.store.interner;
+        let mut out: Vec<learned::Token> = a
+            .labels
+            .iter()
+            .map(|(_, v)| *v)
+            .chain(a.service)
+            .filter(|v| *v != a.source)
+            .map(|v| (entity, learned::hash_value(i.resolve(v))))
+            .take(16)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The sources alerts started on recently that an alert names, each with the phrase
+    /// that says where: its labels' values and its service (a pod's `node = node-3-7`,
+    /// `service = cart-6`), then words of its description. Not its own source; at most 8.
+    /// A label naming a place or a kind (`cluster = k8s-6`, `env = prod`) is no source and
+    /// links nothing.
     fn mentions(&self, env: &Env, a: &Alert) -> Vec<(learned::Token, String)> {
         let Some(entity) = self.learned.key_id("entity") else {
             return Vec::new();
         };
-        let own = env.store.interner.resolve(a.source);
+        let i = &env.store.interner;
+        let own = i.resolve(a.source);
         let mut out: Vec<(learned::Token, String)> = Vec::new();
+        let named = a
+            .labels
+            .iter()
+            .map(|(k, v)| (format!("labels.{}", i.resolve(*k)), i.resolve(*v)))
+            .chain(a.service.map(|s| ("service".to_string(), i.resolve(s))));
+        for (field, v) in named {
+            if v.len() < 3 || v == own || v.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let h = learned::hash_value(v);
+            if self.learned.costarts.is_source(h) && !out.iter().any(|(t, _)| t.1 == h) && out.len() < 8 {
+                out.push(((entity, h), format!("its {field} names {v}")));
+            }
+        }
         let words = a
             .description
             .split(|c: char| c.is_whitespace() || ",;()[]{}\"'<>=|".contains(c))
@@ -811,8 +856,11 @@ impl Correlator {
             .take(64);
         for w in words {
             let h = learned::hash_value(w);
+            if out.len() == 8 {
+                break;
+            }
             if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|(t, _)| t.1 == h) {
-                out.push(((entity, h), w.to_string()));
+                out.push(((entity, h), format!("its description names {w}")));
                 if out.len() == 8 {
                     break;
                 }

@@ -53,7 +53,15 @@ impl Correlator {
                 },
                 anchor_novel: r.kind == RecipeKind::Learned && lt.novel,
                 anchor_mentions: if r.kind == RecipeKind::Learned {
-                    lt.mentions.iter().map(|(t, _)| *t).collect()
+                    let mut m: Vec<learned::Token> = lt
+                        .mentions
+                        .iter()
+                        .map(|(t, _)| *t)
+                        .chain(lt.names.iter().copied())
+                        .collect();
+                    m.sort_unstable();
+                    m.dedup();
+                    m
                 } else {
                     Vec::new()
                 },

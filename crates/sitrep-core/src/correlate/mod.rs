@@ -263,6 +263,8 @@ pub(crate) struct AlertTokens {
     burst: Option<cooccur::Burst>,
     /// Known sources its description names (`entity` tokens, sorted) and their text.
     mentions: Vec<(learned::Token, String)>,
+    /// Every label value and the service as `entity` tokens (sorted; see `names`).
+    names: Vec<learned::Token>,
 }
 
 /// The candidate-index token under which learned clusters that may take alerts on time
@@ -515,7 +517,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             inc.members[1].why.evidence,
-            ["its description names as1.ams, the source of an alert in this incident"]
+            ["its description names as1.ams, an entity of this incident"]
         );
         // the other way round: the first alert names a source that alerts after it
         ev(
@@ -551,6 +553,54 @@ mod tests {
         );
         ev(&mut e, "z5.lon", "disk_full", "Filesystem /var full", t + 9010);
         assert_eq!(incident_of(&e, "x1.lon"), None);
+    }
+
+    /// Labels name entities too, with nothing learned: a pod whose `node` label is a node
+    /// that alerted joins the node's incident; a node that alerts after its pods joins
+    /// theirs; two alerts that only carry the same site are not linked by it.
+    #[test]
+    fn a_label_that_names_another_alerts_source_links_them_both_ways() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = |e: &mut Engine, host: &str, check: &str, labels: &[(&str, &str)], secs: i64| {
+            let mut a = alert(host, "", check, secs);
+            a.labels = labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            a.description = format!("{check} on {host}");
+            e.process(&a);
+        };
+        ev(&mut e, "node-6-3", "node_not_ready", &[("site", "dc-1")], 0);
+        ev(
+            &mut e,
+            "cart-6-c9f26",
+            "crash_loop",
+            &[("node", "node-6-3"), ("site", "dc-1")],
+            12,
+        );
+        let node = incident_of(&e, "node-6-3").expect("linked by the pod's node label");
+        assert_eq!(incident_of(&e, "cart-6-c9f26").as_deref(), Some(node.as_str()));
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == node.as_str())
+            .unwrap();
+        assert_eq!(
+            inc.members[1].why.evidence,
+            ["its labels.node names node-6-3, an entity of this incident"]
+        );
+        // the other way round, an hour later: the pod first, then its node (never seen)
+        ev(
+            &mut e,
+            "user-2-a8393",
+            "oom_killed",
+            &[("node", "node-2-4"), ("site", "dc-2")],
+            3600,
+        );
+        ev(&mut e, "node-2-4", "disk_pressure", &[("site", "dc-2")], 3610);
+        let pod = incident_of(&e, "user-2-a8393").expect("linked by the anchor's node label");
+        assert_eq!(incident_of(&e, "node-2-4").as_deref(), Some(pod.as_str()));
+        // sharing a site is no name
+        ev(&mut e, "fw-1", "session_table_full", &[("site", "dc-3")], 7200);
+        ev(&mut e, "lb-7", "backend_down", &[("site", "dc-3")], 7210);
+        assert_eq!(incident_of(&e, "fw-1"), None);
     }
 
     #[test]
