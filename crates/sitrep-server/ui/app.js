@@ -110,11 +110,15 @@ function renderList(flashId) {
 }
 
 // The service filter asks the API (an incident's services are its members'), then filters
-// the live list by the ids it returned.
+// the live list by the ids it returned. Only the answer to the latest request counts: an
+// earlier, slower one must not overwrite the filter typed after it.
+let serviceFilterSeq = 0;
 async function loadServiceFilter() {
+  const seq = ++serviceFilterSeq;
   const svc = $('#service-filter').value.trim();
   if (!svc) { state.serviceIds = null; renderList(); return; }
   const page = await api('/api/v1/incidents?limit=10000&service=' + encodeURIComponent(svc));
+  if (seq !== serviceFilterSeq) return;
   state.serviceIds = new Set(page.items.map((i) => i.id));
   renderList();
 }
