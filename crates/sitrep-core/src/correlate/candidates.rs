@@ -330,7 +330,7 @@ impl Correlator {
         // the gap band) and each side's check, each against the key's share over all pairs
         let odds = |p: f64| p.clamp(1e-6, 1.0 - 1e-6) / (1.0 - p.clamp(1e-6, 1.0 - 1e-6));
         let base = odds(self.learned.key_related(weak.key));
-        let combined = odds(weak.lift) * odds(ours) * odds(theirs) / (base * base);
+        let combined = odds(weak.related) * odds(ours) * odds(theirs) / (base * base);
         let related = combined / (1.0 + combined);
         if related < lcfg.min_related {
             return None;
@@ -358,7 +358,7 @@ impl Correlator {
              one is `{check}`, {:.0}% when one is `{other_check}`: together {:.0}%",
             reference.what,
             gap as f64 / 1000.0,
-            weak.lift * 100.0,
+            weak.related * 100.0,
             ours * 100.0,
             theirs * 100.0,
             related * 100.0,

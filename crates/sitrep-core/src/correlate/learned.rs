@@ -252,6 +252,15 @@ pub(crate) struct Evidence {
     pub share: f64,
 }
 
+/// A shared key that is beyond chance but not evidence on its own: its key and the share of
+/// related pairs among the close pairs sharing it (in the pair's gap band when it has enough
+/// pairs).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WeakEvidence {
+    pub key: u16,
+    pub related: f64,
+}
+
 /// The hash of two strings as one key (`check`, `source`), without building the pair.
 pub(crate) fn hash_pair(a: &str, b: &str) -> u64 {
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
@@ -394,15 +403,15 @@ impl LearnedStats {
     /// The strongest key the two token lists (each sorted) share that is *not* evidence on
     /// its own but is still beyond chance (enough pairs, chance within `max_chance`, the
     /// value rare enough): the part of a combined judgement that another piece of evidence
-    /// may complete. Returns the evidence with its related share in `lift`'s place.
+    /// may complete.
     pub fn weak_shared(
         &self,
         cfg: &LearnedConfig,
         a: &[Token],
         b: &[Token],
         gap: Millis,
-    ) -> Option<Evidence> {
-        let mut best: Option<Evidence> = None;
+    ) -> Option<WeakEvidence> {
+        let mut best: Option<WeakEvidence> = None;
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
             match a[i].cmp(&b[j]) {
@@ -429,12 +438,10 @@ impl LearnedStats {
                         continue;
                     }
                     let related = related_share(pairs, shared, expected);
-                    if best.as_ref().is_none_or(|b| related > b.lift) {
-                        best = Some(Evidence {
+                    if best.as_ref().is_none_or(|b| related > b.related) {
+                        best = Some(WeakEvidence {
                             key: token.0,
-                            weight: 0.0,
-                            lift: related,
-                            share,
+                            related,
                         });
                     }
                 }
