@@ -366,10 +366,33 @@ format = "native"
             from.add_partition_offset(topic, p, o).unwrap();
         }
         c.assign(&from).unwrap();
-        let deadline = Instant::now() + Duration::from_millis(1500);
+        let mut end = Vec::new();
+        for p in 0..parts {
+            end.push(c.fetch_watermarks(topic, p, Duration::from_secs(10)).unwrap().1);
+        }
+        // Nothing pending once the reader's position has passed the end of every partition
+        // (it moves past transaction markers too). A fixed listening window was not enough:
+        // on a loaded machine the first fetch can take longer than the window, and a stage
+        // still behind looked drained (a live table read before it was complete).
+        let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Some(Ok(_)) = c.poll(Duration::from_millis(100)) {
                 return true;
+            }
+            let Ok(pos) = c.position() else { continue };
+            let reached = (0..parts).all(|p| {
+                let at = pos.find_partition(topic, p).and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+                let from = match from.find_partition(topic, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => 0,
+                };
+                at.unwrap_or(from) >= end[p as usize]
+            });
+            if reached {
+                return false;
             }
         }
         false
@@ -496,15 +519,37 @@ extern "C" {
 
 /// The alerts and incidents tables of `run` equal those of `clean`, and a read_committed
 /// reader of `run`'s topics sees every (entity, seq) update once.
+/// Two tables alike, or a failure that names how many keys differ and shows the first.
+pub fn assert_same_table(topic: &str, expected: &BTreeMap<String, String>, got: &BTreeMap<String, String>) {
+    assert!(!expected.is_empty(), "{topic}: empty");
+    let missing: Vec<&String> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
+    let changed: Vec<&String> = expected
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k)
+        .collect();
+    if missing.is_empty() && extra.is_empty() && changed.is_empty() {
+        return;
+    }
+    let first = changed
+        .first()
+        .map(|k| format!("\n{k} expected {}\n{k} got      {}", expected[*k], got[*k]))
+        .unwrap_or_default();
+    panic!(
+        "{topic}: {} of {} keys missing ({:?}…), {} extra ({:?}…), {} changed{first}",
+        missing.len(),
+        expected.len(),
+        missing.iter().take(3).collect::<Vec<_>>(),
+        extra.len(),
+        extra.iter().take(3).collect::<Vec<_>>(),
+        changed.len(),
+    );
+}
+
 pub fn assert_same_tables_exactly_once(clean: &Setup, run: &Setup) {
     for topic in ["alerts", "incidents"] {
-        let a = clean.table(topic);
-        let b = run.table(topic);
-        assert!(!a.is_empty());
-        assert_eq!(a.len(), b.len(), "{topic}: same keys");
-        for (k, v) in &a {
-            assert_eq!(Some(v), b.get(k), "{topic} {k}");
-        }
+        assert_same_table(topic, &clean.table(topic), &run.table(topic));
         let mut seen = std::collections::HashSet::new();
         for (k, v) in run.read(topic) {
             let Some(v) = v else { continue };
