@@ -13,6 +13,7 @@ use crate::event::Event;
 use crate::intern::{Interner, Sym};
 use crate::score::TokenStats;
 use crate::severity::Severity;
+use crate::slots::Slots;
 use crate::time::Millis;
 use crate::update::*;
 use hashbrown::HashTable;
@@ -346,7 +347,7 @@ pub(crate) struct Flap {
 /// index over it, and the interner their strings live in.
 #[derive(Default)]
 pub(crate) struct AlertStore {
-    pub alerts: Vec<Option<Alert>>,
+    pub alerts: Slots<Alert>,
     pub free_slots: Vec<u32>,
     pub interner: Interner,
     /// The next alert number.
@@ -367,7 +368,7 @@ impl AlertStore {
 
     /// A store over restored alerts; the signature index is rebuilt.
     pub fn restore(
-        alerts: Vec<Option<Alert>>,
+        alerts: Slots<Alert>,
         free_slots: Vec<u32>,
         interner: Interner,
         next_alert: u64,

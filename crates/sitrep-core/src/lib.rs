@@ -13,7 +13,7 @@
 //! - [`engine`]: the state machine ([`Engine`]) that runs the stages below on one
 //!   partition's state, driven by event time, with snapshot and restore.
 //! - `dedup`: the alert store — signature → alert; counts, clears, re-raises, flapping,
-//!   retention.
+//!   retention. `slots`: its slot array, chunks shared copy-on-write with snapshots.
 //! - [`score`]: the noise score (entropy) of an alert's description.
 //! - `rules`: per-key sliding-window count and heartbeat rules raising synthetic alerts.
 //! - [`correlate`]: recipes (attribute, topology) clustering alerts into incidents, with
@@ -43,6 +43,7 @@ pub mod query;
 mod rules;
 pub mod score;
 pub mod severity;
+mod slots;
 pub mod template;
 pub mod time;
 mod timers;

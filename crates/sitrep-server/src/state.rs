@@ -550,20 +550,27 @@ impl Shared {
     }
 
     /// Writes the engine's state, atomically, as of the start of a new journal generation;
-    /// then deletes the generations it covers. The engine lock is held only to serialise
-    /// the state and queue the rotation; the file is written outside it. A crash at any
+    /// then deletes the generations it covers. The engine lock is held only to take a
+    /// copy-on-write view of the state and queue the rotation; the view is encoded and the
+    /// file written outside it. A crash at any
     /// step leaves files that recover to the same state.
     fn snapshot(&self) -> std::io::Result<()> {
-        let (bytes, generation, rotated) = {
+        let (view, generation, rotated) = {
             let mut core = self.core.lock().expect("engine lock");
-            let bytes = core.engine.snapshot();
+            let held = std::time::Instant::now();
+            // a copy-on-write view: ingest waits for the copy (milliseconds), not for the
+            // encoding below (about a second per million alerts)
+            let view = core.engine.snapshot_view();
+            telemetry::snapshot_paused(held.elapsed().as_secs_f64());
             core.generation += 1;
             core.since_snapshot = 0;
             core.last_snapshot = std::time::Instant::now();
             // ordered after every append queued so far: the new file starts exactly here
             let rotated = self.journal.rotate(journal_path(&self.dir, core.generation));
-            (bytes, core.generation, rotated)
+            (view, core.generation, rotated)
         };
+        let bytes = view.encode();
+        drop(view);
         // a snapshot that says "generation G" while appends still go to an older file would
         // make recovery skip them: without the rotation there is no snapshot
         match rotated.blocking_recv() {

@@ -71,6 +71,11 @@ pub fn describe() {
         Unit::Seconds,
         "Time to write one engine snapshot"
     );
+    describe_histogram!(
+        "sitrep_snapshot_pause_seconds",
+        Unit::Seconds,
+        "Time a snapshot held the engine (taking its copy-on-write view); ingest waits that long"
+    );
     describe_gauge!(
         "sitrep_snapshot_bytes",
         Unit::Bytes,
@@ -156,6 +161,11 @@ pub fn journal_unreadable_record() {
 
 pub fn processed(seconds: f64) {
     histogram!("sitrep_processing_seconds").record(seconds);
+}
+
+/// How long a snapshot held the engine (ingest waits that long).
+pub fn snapshot_paused(seconds: f64) {
+    histogram!("sitrep_snapshot_pause_seconds").record(seconds);
 }
 
 pub fn snapshot_written(seconds: f64, bytes: usize) {

@@ -27,7 +27,7 @@ mod env;
 mod snapshot;
 
 pub(crate) use env::{compile, Compiled, Env};
-pub use snapshot::SNAPSHOT_FORMAT;
+pub use snapshot::{SnapshotView, SNAPSHOT_FORMAT};
 
 use crate::config::{Config, ConfigError};
 use crate::correlate::Correlator;
@@ -87,8 +87,17 @@ impl Engine {
 
     /// The state as bytes (JSON), to be restored with [`Engine::restore`] under the same config.
     pub fn snapshot(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.state_ref()).expect("engine state serialises")
+    }
+
+    /// A copy of the state to encode later, away from the engine (see [`SnapshotView`]).
+    pub fn snapshot_view(&self) -> SnapshotView {
+        SnapshotView::new(self.state_ref())
+    }
+
+    fn state_ref(&self) -> snapshot::StateRef<'_> {
         let (env, corr) = (&self.env, &self.correlator);
-        let st = snapshot::StateRef {
+        snapshot::StateRef {
             format: SNAPSHOT_FORMAT,
             options: env.options,
             now: env.now,
@@ -108,8 +117,7 @@ impl Engine {
             stats: env.stats,
             learned: &corr.learned,
             past: &corr.past,
-        };
-        serde_json::to_vec(&st).expect("engine state serialises")
+        }
     }
 
     /// Fails, saying why, on a snapshot this build cannot read: one written by a newer
@@ -489,6 +497,44 @@ mod tests {
             None => drop(v.as_object_mut().unwrap().remove("format")),
         }
         serde_json::to_vec(&v).unwrap()
+    }
+
+    /// The embedded server encodes a view after releasing the engine: whatever the engine
+    /// does meanwhile (repeats, clears, new alerts across many chunks, purges), the view
+    /// encodes the state of the instant it was taken, byte for byte.
+    #[test]
+    fn a_snapshot_view_encodes_its_instant_while_the_engine_goes_on() {
+        let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
+        let ev = |i: u64, t: i64, severity| Event {
+            source: format!("h{i}").into(),
+            check: "cpu".into(),
+            service: Some(format!("s{}", i % 7).into()),
+            severity,
+            time: Some(t),
+            ..Event::default()
+        };
+        for i in 0..3000 {
+            e.process(&ev(i, 1_000 + i as i64, Severity::Major));
+        }
+        e.drain_updates().for_each(drop);
+        let expected = e.snapshot();
+        let view = e.snapshot_view();
+        for i in 0..3000 {
+            let severity = if i % 2 == 0 {
+                Severity::Clear
+            } else {
+                Severity::Critical
+            };
+            e.process(&ev(i, 10_000 + i as i64, severity));
+        }
+        for i in 3000..5000 {
+            e.process(&ev(i, 20_000 + i as i64, Severity::Minor));
+        }
+        // a day later: the cleared alerts are purged and their slots reused
+        e.advance(90_000_000);
+        e.process(&ev(9999, 90_000_001, Severity::Major));
+        assert_ne!(e.snapshot(), expected, "the engine moved on");
+        assert_eq!(view.encode(), expected);
     }
 
     #[test]
