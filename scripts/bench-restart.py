@@ -10,7 +10,7 @@ import http.client, json, os, shutil, signal, subprocess, sys, tempfile, time
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 every = sys.argv[2] if len(sys.argv) > 2 else "100000"
 min_interval = sys.argv[3] if len(sys.argv) > 3 else "10000"
-bin_ = os.path.join(os.path.dirname(__file__), "..", "target", "release", "sitrep")
+bin_ = os.environ.get("SITREP_BIN") or os.path.join(os.path.dirname(__file__), "..", "target", "release", "sitrep")
 data = tempfile.mkdtemp(prefix="sitrep-restart-")
 
 
