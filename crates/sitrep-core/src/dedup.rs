@@ -157,7 +157,37 @@ struct AlertRepr {
     incidents: ThinVec<u64>,
     rule: Option<RuleExplanation>,
     #[serde(default)]
-    extra: Option<serde_json::Map<String, serde_json::Value>>,
+    extra: Option<Extra>,
+}
+
+/// An alert's unknown fields: a JSON object in JSON snapshots; in binary ones (format 3,
+/// whose encoding is not self-describing and cannot carry a free-form value) the same
+/// object as JSON text.
+struct Extra(serde_json::Map<String, serde_json::Value>);
+
+struct ExtraRef<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl Serialize for ExtraRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            self.0.serialize(s)
+        } else {
+            s.serialize_str(&serde_json::to_string(self.0).map_err(serde::ser::Error::custom)?)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Extra {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Extra, D::Error> {
+        if d.is_human_readable() {
+            serde_json::Map::deserialize(d).map(Extra)
+        } else {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+            serde_json::from_str(&text)
+                .map(Extra)
+                .map_err(serde::de::Error::custom)
+        }
+    }
 }
 
 /// [`AlertRepr`] borrowed, for writing a snapshot without copying the alert. Written as a
@@ -195,7 +225,7 @@ struct AlertReprRef<'a>(
     &'a [u64],
     &'a [u64],
     Option<&'a RuleExplanation>,
-    Option<&'a serde_json::Map<String, serde_json::Value>>,
+    Option<ExtraRef<'a>>,
 );
 
 impl Serialize for Alert {
@@ -230,7 +260,7 @@ impl Serialize for Alert {
             &self.pending,
             &self.incidents,
             self.rule(),
-            self.extra(),
+            self.extra().map(ExtraRef),
         )
         .serialize(s)
     }
@@ -270,7 +300,7 @@ impl<'de> Deserialize<'de> for Alert {
             rare: None,
         };
         a.set_cleared_at(r.cleared_at);
-        let (raised_description, rule, extra) = (r.raised_description, r.rule, r.extra);
+        let (raised_description, rule, extra) = (r.raised_description, r.rule, r.extra.map(|e| e.0));
         a.edit_rare(|x| {
             x.raised_description = raised_description;
             x.rule = rule;
