@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::correlate::topology::NodeId;
 use crate::correlate::Clusters;
 use crate::event::Event;
-use crate::intern::{Interner, Sym};
+use crate::intern::{Hash32, Interner, Sym};
 use crate::score::TokenStats;
 use crate::severity::Severity;
 use crate::slots::Slots;
@@ -18,7 +18,6 @@ use crate::time::Millis;
 use crate::update::*;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
-use std::hash::BuildHasher;
 use thin_vec::ThinVec;
 
 /// One alert. Its in-memory layout is packed for the number of them held (issue 16: ≤ 400
@@ -382,8 +381,8 @@ pub(crate) struct AlertStore {
     pub interner: Interner,
     /// The next alert number.
     pub next_alert: u64,
-    sig_index: HashTable<u32>,
-    hasher: rustc_hash::FxBuildHasher,
+    /// Slot and signature hash (kept so that growing the table never reads the alerts).
+    sig_index: HashTable<(u32, Hash32)>,
     /// The signature buffer, reused from one event to the next.
     scratch: String,
 }
@@ -411,18 +410,13 @@ impl AlertStore {
             ..AlertStore::default()
         };
         let held = store.alerts.iter().filter(|a| a.is_some()).count();
-        let (alerts, hasher) = (&store.alerts, &store.hasher);
-        store.sig_index.reserve(held, |&s| {
-            hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
-        });
+        store.sig_index.reserve(held, |&(_, h)| h.spread());
         for (slot, a) in store.alerts.iter().enumerate() {
             if let Some(a) = a {
-                let h = store.hasher.hash_one(&*a.signature);
-                let alerts = &store.alerts;
-                let hasher = &store.hasher;
-                store.sig_index.insert_unique(h, slot as u32, |&s| {
-                    hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
-                });
+                let h = Hash32::of(&a.signature);
+                store
+                    .sig_index
+                    .insert_unique(h.spread(), (slot as u32, h), |&(_, xh)| xh.spread());
             }
         }
         store
@@ -441,13 +435,13 @@ impl AlertStore {
     }
 
     pub fn find(&self, sig: &str) -> Option<u32> {
-        let h = self.hasher.hash_one(sig);
+        let h = Hash32::of(sig);
         let alerts = &self.alerts;
         self.sig_index
-            .find(h, |&s| {
-                alerts[s as usize].as_ref().is_some_and(|a| &*a.signature == sig)
+            .find(h.spread(), |&(s, sh)| {
+                sh == h && alerts[s as usize].as_ref().is_some_and(|a| &*a.signature == sig)
             })
-            .copied()
+            .map(|&(s, _)| s)
     }
 
     pub fn alert(&self, slot: u32) -> &Alert {
@@ -545,12 +539,9 @@ impl AlertStore {
                 (self.alerts.len() - 1) as u32
             }
         };
-        let h = self.hasher.hash_one(sig);
-        let alerts = &self.alerts;
-        let hasher = &self.hasher;
-        self.sig_index.insert_unique(h, slot, |&s| {
-            hasher.hash_one(&*alerts[s as usize].as_ref().expect("indexed slot").signature)
-        });
+        let h = Hash32::of(sig);
+        self.sig_index
+            .insert_unique(h.spread(), (slot, h), |&(_, xh)| xh.spread());
         slot
     }
 
@@ -713,8 +704,8 @@ impl AlertStore {
 
     /// Forgets the alert; its slot is reused.
     pub fn remove(&mut self, slot: u32) {
-        let h = self.hasher.hash_one(&*self.alert(slot).signature);
-        if let Ok(entry) = self.sig_index.find_entry(h, |&s| s == slot) {
+        let h = Hash32::of(&self.alert(slot).signature);
+        if let Ok(entry) = self.sig_index.find_entry(h.spread(), |&(s, _)| s == slot) {
             entry.remove();
         }
         self.alerts[slot as usize] = None;

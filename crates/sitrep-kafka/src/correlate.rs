@@ -120,6 +120,9 @@ impl Correlate {
             }
         }
         let Some(bytes) = latest else { return Ok(None) };
+        if let Some((offset, engine)) = wire::split_snapshot_record(&bytes) {
+            return Ok(Some((offset, Engine::restore(&self.cfg, engine)?)));
+        }
         let snap: SnapshotRecord = serde_json::from_slice(&bytes).map_err(|e| KafkaError::State {
             partition: p,
             reason: format!("changelog snapshot: {e}"),
