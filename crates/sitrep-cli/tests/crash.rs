@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 
 /// `sitrep run` on `data` with snapshots every 300 records: (process, HTTP address).
-fn spawn(data: &std::path::Path) -> (Child, String) {
+fn spawn(data: &std::path::Path) -> (Server, String) {
     let (child, addr, _) = spawn_with(
         data,
         &["--snapshot-every", "300", "--snapshot-min-interval-ms", "0"],
@@ -15,15 +15,41 @@ fn spawn(data: &std::path::Path) -> (Child, String) {
     (child, addr)
 }
 
+/// A server process that is killed when the test ends, panics included: a failed
+/// assertion once left a server running beside the tests that followed.
+struct Server(Child);
+
+impl std::ops::Deref for Server {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // already gone when the test killed it itself
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `sitrep run` on `data` with `extra` arguments: (process, HTTP address, the first line it said).
-fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Child, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
+fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Server, String, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
         .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let mut child = Server(child);
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut line)
@@ -183,18 +209,20 @@ fn mid_journal_damage_refuses_to_start_until_recovered() {
     std::fs::write(&journal, &bytes).unwrap();
 
     // refused, saying where and what to do
-    let mut refused = Command::new(env!("CARGO_BIN_EXE_sitrep"))
-        .args([
-            "run",
-            "--data",
-            d.path().to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut refused = Server(
+        Command::new(env!("CARGO_BIN_EXE_sitrep"))
+            .args([
+                "run",
+                "--data",
+                d.path().to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let status = loop {
         if let Some(s) = refused.try_wait().unwrap() {
@@ -254,15 +282,17 @@ fn idle_connections_past_the_descriptor_limit_leave_the_api_answering() {
     use std::time::{Duration, Instant};
     let d = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(d.path().join("stderr.log")).unwrap();
-    let mut child = Command::new("sh")
-        .args(["-c", "ulimit -n 128 && exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_sitrep"))
-        .args(["run", "--data", d.path().join("data").to_str().unwrap()])
-        .args(["--listen", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = Server(
+        Command::new("sh")
+            .args(["-c", "ulimit -n 128 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_sitrep"))
+            .args(["run", "--data", d.path().join("data").to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
     let mut out = BufReader::new(child.stdout.take().unwrap());
     // the first address on each line: HTTP first, then syslog tcp
     let mut next_addr = || {
