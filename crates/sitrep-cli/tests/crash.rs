@@ -4,10 +4,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod common;
+// killed when a test ends, panics included: a failed assertion once left a server running
+use common::Worker;
 
 /// `sitrep run` on `data` with snapshots every 300 records: (process, HTTP address).
-fn spawn(data: &std::path::Path) -> (Server, String) {
+fn spawn(data: &std::path::Path) -> (Worker, String) {
     let (child, addr, _) = spawn_with(
         data,
         &["--snapshot-every", "300", "--snapshot-min-interval-ms", "0"],
@@ -15,33 +19,8 @@ fn spawn(data: &std::path::Path) -> (Server, String) {
     (child, addr)
 }
 
-/// A server process that is killed when the test ends, panics included: a failed
-/// assertion once left a server running beside the tests that followed.
-struct Server(Child);
-
-impl std::ops::Deref for Server {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Server {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // already gone when the test killed it itself
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `sitrep run` on `data` with `extra` arguments: (process, HTTP address, the first line it said).
-fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Server, String, String) {
+fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Worker, String, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_sitrep"))
         .args(["run", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .args(extra)
@@ -49,7 +28,7 @@ fn spawn_with(data: &std::path::Path, extra: &[&str]) -> (Server, String, String
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut child = Server(child);
+    let mut child = Worker(child);
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut line)
@@ -209,7 +188,7 @@ fn mid_journal_damage_refuses_to_start_until_recovered() {
     std::fs::write(&journal, &bytes).unwrap();
 
     // refused, saying where and what to do
-    let mut refused = Server(
+    let mut refused = Worker(
         Command::new(env!("CARGO_BIN_EXE_sitrep"))
             .args([
                 "run",
@@ -282,7 +261,7 @@ fn idle_connections_past_the_descriptor_limit_leave_the_api_answering() {
     use std::time::{Duration, Instant};
     let d = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(d.path().join("stderr.log")).unwrap();
-    let mut child = Server(
+    let mut child = Worker(
         Command::new("sh")
             .args(["-c", "ulimit -n 128 && exec \"$0\" \"$@\""])
             .arg(env!("CARGO_BIN_EXE_sitrep"))

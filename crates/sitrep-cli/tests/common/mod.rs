@@ -472,7 +472,7 @@ pub fn gen(dir: &Path, events: usize) -> PathBuf {
 
 /// A `sitrep run` child process, killed if the test ends (or panics) while it still runs,
 /// so a failed test does not leave workers competing with the next tests for the cores.
-pub struct Worker(Child);
+pub struct Worker(pub Child);
 
 impl std::ops::Deref for Worker {
     type Target = Child;
