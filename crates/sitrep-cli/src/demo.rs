@@ -73,6 +73,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
         chunk_bytes: 4 << 20,
         quiet: true,
         parse_only: false,
+        updates: replay::UpdatesForm::Compact,
+        full_state_secs: 3600,
     })?;
     println!(
         "  replayed in {:.2} s ({:.0} events/s): {} alerts, {} incidents\n",

@@ -6,6 +6,7 @@ use crate::load;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sitrep_core::compact::AlertUpdateForm;
 use sitrep_core::update::EngineStats;
 use sitrep_core::{Engine, EngineOptions, InputFormat, Normaliser};
 use sitrep_ingest::{FileSource, ParallelDecoder};
@@ -47,6 +48,21 @@ pub struct ReplayArgs {
     /// replay's throughput is compared with in docs/performance.md.
     #[arg(long)]
     pub parse_only: bool,
+    /// How alert changes are written to updates.jsonl: `compact` (a full state on creation
+    /// and at an alert's first change in every `--full-state-secs` of event time, the changing
+    /// fields only in between: docs/schema.md) or `full` (every record a full state).
+    #[arg(long, value_enum, default_value_t = UpdatesForm::Compact)]
+    pub updates: UpdatesForm,
+    /// In the compact form, the period (event time) at whose first change an alert's full
+    /// state is written again.
+    #[arg(long, default_value_t = 3600)]
+    pub full_state_secs: u64,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdatesForm {
+    Compact,
+    Full,
 }
 
 pub struct ReplayOutcome {
@@ -76,7 +92,12 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
             partition: a.partition,
         },
     )?;
-    engine.set_json_output(true);
+    engine.set_json_output_form(Some(match a.updates {
+        UpdatesForm::Full => AlertUpdateForm::Full,
+        UpdatesForm::Compact => AlertUpdateForm::Compact {
+            full_state_every: (a.full_state_secs as i64).saturating_mul(1000),
+        },
+    }));
     let reference_time = match &a.reference_time {
         Some(s) => sitrep_core::time::parse_rfc3339(s).context("--reference-time must be RFC 3339")?,
         None => std::time::SystemTime::now()

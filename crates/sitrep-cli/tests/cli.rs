@@ -436,3 +436,57 @@ fn live_demo_forms_the_incidents_of_the_batch_demo() {
     );
     assert_eq!(from_live, from_batch, "live and batch incidents differ");
 }
+
+/// `updates.jsonl` is compact by default (partial records between full states) and full with
+/// `--updates full`; rebuilt with `AlertStates`, the compact file is the full one, line for
+/// line, and smaller.
+#[test]
+fn compact_updates_file_rebuilds_to_the_full_one() {
+    use sitrep_core::compact::{AlertStates, UpdateRecord};
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    ok(&[
+        "gen",
+        "--scenario",
+        "churn",
+        "--seed",
+        "2",
+        "--events",
+        "20000",
+        "--out",
+        s(&data),
+    ]);
+    let run = |form: &str| {
+        let out = d.path().join(form);
+        ok(&[
+            "replay",
+            "--input",
+            s(&data.join("events.jsonl")),
+            "--out",
+            s(&out),
+            "--updates",
+            form,
+            "--full-state-secs",
+            "20",
+        ]);
+        std::fs::read_to_string(out.join("updates.jsonl")).unwrap()
+    };
+    let (compact, full) = (run("compact"), run("full"));
+    assert!(!full.contains("\"partial\":true"));
+    let partial = compact.lines().filter(|l| l.contains("\"partial\":true")).count();
+    assert!(partial * 2 > compact.lines().count(), "{partial} partial records");
+    assert!(
+        compact.len() * 4 < full.len() * 3,
+        "{} vs {} bytes",
+        compact.len(),
+        full.len()
+    );
+    let mut states = AlertStates::new();
+    assert_eq!(compact.lines().count(), full.lines().count());
+    for (i, (c, f)) in compact.lines().zip(full.lines()).enumerate() {
+        let rebuilt = states
+            .apply(serde_json::from_str::<UpdateRecord>(c).unwrap())
+            .unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        assert_eq!(serde_json::to_string(&rebuilt).unwrap(), f, "line {}", i + 1);
+    }
+}

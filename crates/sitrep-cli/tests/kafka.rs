@@ -37,7 +37,7 @@ fn interop_with_kcat_and_dead_letters() {
         let u: serde_json::Value = serde_json::from_str(v).unwrap();
         assert_eq!(
             (u["v"].as_u64(), u["type"].as_str()),
-            (Some(2), Some("alert")),
+            (Some(3), Some("alert")),
             "{u}"
         );
     }

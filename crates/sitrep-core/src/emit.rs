@@ -5,11 +5,14 @@
 //!   take, to publish, serve and fan out;
 //! - **JSON lines** ([`Engine::take_json_updates`]): serialised at once from borrowed state,
 //!   the replay's form. It saves building an owned view (a dozen allocations) per update.
-//!   The bytes are exactly `serde_json` of the owned [`Update`] followed by a newline.
+//!   In the [`AlertUpdateForm::Full`] form the bytes are exactly `serde_json` of the owned
+//!   [`Update`] followed by a newline; in the compact form (the replay's default) most alert
+//!   changes are partial records (see [`crate::compact`]).
 //!
 //! [`Engine::drain_updates`]: crate::Engine::drain_updates
 //! [`Engine::take_json_updates`]: crate::Engine::take_json_updates
 
+use crate::compact::{AlertChangesRef, AlertChangesUpdateRef, AlertUpdateForm};
 use crate::time::Millis;
 use crate::update::{
     AlertChange, AlertUpdate, AlertUpdateRef, AlertViewRef, IncidentUpdate, Update, SCHEMA_VERSION,
@@ -20,7 +23,8 @@ pub(crate) struct Emitter {
     /// The last sequence number given (part of the snapshot: numbering goes on after a
     /// restore).
     pub(crate) seq: u64,
-    json_lines: bool,
+    /// `Some`: JSON lines in that form; `None`: owned updates.
+    json_lines: Option<AlertUpdateForm>,
     updates: Vec<Update>,
     json: Vec<u8>,
 }
@@ -33,10 +37,10 @@ impl Emitter {
         }
     }
 
-    /// Chooses JSON lines (`true`) or owned updates for what is emitted from now on; what
-    /// was emitted before stays where it is until taken.
-    pub fn set_json_lines(&mut self, on: bool) {
-        self.json_lines = on;
+    /// Chooses JSON lines in a form (`Some`) or owned updates (`None`) for what is emitted
+    /// from now on; what was emitted before stays where it is until taken.
+    pub fn set_json_lines(&mut self, form: Option<AlertUpdateForm>) {
+        self.json_lines = form;
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -44,19 +48,39 @@ impl Emitter {
         self.seq
     }
 
-    /// Emits an alert change from a borrowed view; returns its sequence number.
-    pub fn alert(&mut self, time: Millis, change: AlertChange, alert: AlertViewRef<'_>) -> u64 {
+    /// Emits an alert change from a borrowed view; returns its sequence number. `previous`
+    /// is the event time of the alert's previous update (the compact form's rule).
+    pub fn alert(
+        &mut self,
+        time: Millis,
+        change: AlertChange,
+        alert: AlertViewRef<'_>,
+        previous: Millis,
+    ) -> u64 {
         let seq = self.next_seq();
-        if self.json_lines {
-            let u = AlertUpdateRef {
-                kind: "alert",
-                v: SCHEMA_VERSION,
-                seq,
-                time,
-                change,
-                alert,
-            };
-            serde_json::to_writer(&mut self.json, &u).expect("alert update serialises");
+        if let Some(form) = self.json_lines {
+            if form.full(change, previous, time) {
+                let u = AlertUpdateRef {
+                    kind: "alert",
+                    v: SCHEMA_VERSION,
+                    seq,
+                    time,
+                    change,
+                    alert,
+                };
+                serde_json::to_writer(&mut self.json, &u).expect("alert update serialises");
+            } else {
+                let u = AlertChangesUpdateRef {
+                    kind: "alert",
+                    v: SCHEMA_VERSION,
+                    seq,
+                    time,
+                    change,
+                    partial: true,
+                    alert: AlertChangesRef { view: &alert, time },
+                };
+                serde_json::to_writer(&mut self.json, &u).expect("alert update serialises");
+            }
             self.json.push(b'\n');
         } else {
             self.updates.push(Update::Alert(AlertUpdate {
@@ -75,7 +99,7 @@ impl Emitter {
         u.seq = self.next_seq();
         let seq = u.seq;
         let u = Update::Incident(u);
-        if self.json_lines {
+        if self.json_lines.is_some() {
             serde_json::to_writer(&mut self.json, &u).expect("incident update serialises");
             self.json.push(b'\n');
         } else {
@@ -107,7 +131,7 @@ mod tests {
     fn both_forms_number_on_from_the_restored_sequence_and_agree_byte_for_byte() {
         let mut owned = Emitter::new(41);
         let mut lines = Emitter::new(41);
-        lines.set_json_lines(true);
+        lines.set_json_lines(Some(AlertUpdateForm::Full));
         assert_eq!(owned.incident(incident_update()), 42);
         assert_eq!(lines.incident(incident_update()), 42);
         let mut bytes = Vec::new();

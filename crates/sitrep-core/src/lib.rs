@@ -21,6 +21,8 @@
 //! - [`template`]: online log-template mining (Drain-style) for free-text messages.
 //! - `timers`: what is due when, in event time (windows, closes, purges, rule deadlines).
 //! - [`emit`]: the ordered output, as owned updates or JSON lines.
+//! - [`compact`]: compact alert updates (changes only between full states) and
+//!   [`compact::AlertStates`], which rebuilds full states from them.
 //! - [`actions`]: operator commands on incidents (ack, assign, resolve, merge, split…).
 //! - [`update`]: the versioned output schema (alert and incident updates, final views).
 //! - [`query`]: filtered, paginated reads of alerts and incidents (for APIs and UIs).
@@ -28,6 +30,7 @@
 //! - [`matcher`], `intern`: glob matchers and the string interner.
 
 pub mod actions;
+pub mod compact;
 pub mod config;
 pub mod correlate;
 mod dedup;

@@ -7,7 +7,7 @@ use crate::severity::Severity;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 // Unboxed on purpose: updates are made and consumed one at a time on the hot path, and a
 // box would cost an allocation per alert update for a size that matters only in bulk.
@@ -212,7 +212,7 @@ impl AlertViewRef<'_> {
     }
 }
 
-struct Ids<'a>(u32, &'a [u64]);
+pub(crate) struct Ids<'a>(pub u32, pub &'a [u64]);
 
 impl Serialize for Ids<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -512,6 +512,38 @@ pub struct EngineStats {
     pub updates: u64,
 }
 
+/// An alert's full state, for tests that need one.
+#[cfg(test)]
+pub(crate) fn sample_alert_view() -> AlertView {
+    AlertView {
+        id: "A0-1".parse().unwrap(),
+        signature: "h::c".into(),
+        source: "h".into(),
+        check: "c".into(),
+        service: None,
+        manager: None,
+        labels: vec![("region".into(), "ams".into())],
+        description: "d".into(),
+        raised_description: None,
+        severity: Severity::Major,
+        first_severity: Severity::Major,
+        max_severity: Severity::Major,
+        state: "open".into(),
+        count: 1,
+        occurrence: 1,
+        first_time: 0,
+        last_time: 0,
+        entropy: 1.0,
+        flapping: false,
+        in_maintenance: false,
+        incident: None,
+        incidents: vec![],
+        history: vec![],
+        rule: None,
+        extra: None,
+    }
+}
+
 /// An opened incident's update, for tests that need one.
 #[cfg(test)]
 pub(crate) fn sample_incident_update() -> IncidentUpdate {
@@ -557,7 +589,7 @@ mod tests {
         });
         let j = serde_json::to_value(&u).unwrap();
         assert_eq!(j["type"], "incident");
-        assert_eq!(j["v"], 2);
+        assert_eq!(j["v"], 3);
         assert_eq!(j["change"], "opened");
         assert_eq!(j["incident"]["state"], "open");
         let back: Update = serde_json::from_value(j).unwrap();

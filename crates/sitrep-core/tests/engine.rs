@@ -762,6 +762,93 @@ fn json_output_mode_writes_the_same_bytes_as_typed_updates() {
     assert_eq!(String::from_utf8(bytes).unwrap(), expected);
 }
 
+/// The compact form loses nothing: rebuilding full states from its records gives exactly
+/// the owned updates, and it writes fewer bytes.
+#[test]
+fn compact_updates_rebuild_exactly_the_full_ones() {
+    use sitrep_core::compact::{AlertStates, AlertUpdateForm, UpdateRecord};
+    let mut events = mixed_stream();
+    // unknown fields and changing text on some repeats, so that `extra` and the
+    // descriptions travel in partial records too
+    for (i, x) in events.iter_mut().enumerate() {
+        if i % 9 == 0 {
+            x.extra = vec![("ticket".into(), serde_json::json!({"n": i}))];
+            x.description = format!("{} #{i}", x.description);
+        }
+    }
+    let mut typed = engine(TOPO);
+    let mut expected = Vec::new();
+    for x in &events {
+        typed.process(x);
+        expected.extend(typed.drain_updates());
+    }
+    let mut compact = engine(TOPO);
+    compact.set_json_output_form(Some(AlertUpdateForm::Compact {
+        full_state_every: 300 * S,
+    }));
+    let mut bytes = Vec::new();
+    for x in &events {
+        compact.process(x);
+        compact.take_json_updates(&mut bytes);
+    }
+    let text = String::from_utf8(bytes).unwrap();
+    let partial = text.lines().filter(|l| l.contains("\"partial\":true")).count();
+    let full_alerts = text
+        .lines()
+        .filter(|l| l.starts_with("{\"type\":\"alert\"") && !l.contains("\"partial\":true"))
+        .count();
+    assert!(
+        partial > 30 && full_alerts > 10,
+        "{partial} partial, {full_alerts} full"
+    );
+    let mut states = AlertStates::new();
+    let rebuilt: Vec<_> = text
+        .lines()
+        .map(|l| {
+            states
+                .apply(serde_json::from_str::<UpdateRecord>(l).unwrap())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(rebuilt.len(), expected.len());
+    for (r, e) in rebuilt.iter().zip(&expected) {
+        assert_eq!(
+            serde_json::to_string(r).unwrap(),
+            serde_json::to_string(e).unwrap()
+        );
+    }
+    let full_bytes: usize = expected
+        .iter()
+        .map(|u| serde_json::to_string(u).unwrap().len() + 1)
+        .sum();
+    assert!(text.len() < full_bytes, "{} vs {full_bytes}", text.len());
+
+    // a reader that starts in the middle holds every changing alert's full state one
+    // period later: from there on, every record rebuilds
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len() / 2;
+    let t_start = serde_json::from_str::<serde_json::Value>(lines[start]).unwrap()["time"]
+        .as_i64()
+        .unwrap();
+    let mut late = AlertStates::new();
+    let mut rebuilt_after_a_period = 0;
+    for (i, l) in lines.iter().enumerate().skip(start) {
+        let r = late.apply(serde_json::from_str::<UpdateRecord>(l).unwrap());
+        let t = serde_json::from_str::<serde_json::Value>(l).unwrap()["time"]
+            .as_i64()
+            .unwrap();
+        if t >= (t_start.div_euclid(300 * S) + 1) * 300 * S {
+            let r = r.unwrap_or_else(|e| panic!("line {i}: {e}"));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                serde_json::to_string(&expected[i]).unwrap()
+            );
+            rebuilt_after_a_period += 1;
+        }
+    }
+    assert!(rebuilt_after_a_period > 20, "{rebuilt_after_a_period}");
+}
+
 #[test]
 fn alerts_jsonl_writer_matches_the_views() {
     let mut e = engine(TOPO);

@@ -214,6 +214,18 @@ struct Recent {
     class: u64,
 }
 
+/// One key of an alert being observed (see [`LearnedStats::observe_class`]).
+struct OurKey {
+    key: u16,
+    /// Its values' run in the alert's tokens.
+    values: std::ops::Range<usize>,
+    /// The chance a random alert holding the key holds one of these values (at most 1).
+    p: f64,
+    class_key: u64,
+    /// The alert's class's counts for the key while the pairs are counted.
+    class_band: Option<Band>,
+}
+
 /// The learned attribute statistics of one partition; part of the engine snapshot.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct LearnedStats {
@@ -513,40 +525,75 @@ impl LearnedStats {
         while self.recent.front().is_some_and(|r| r.time < t - window) {
             self.recent.pop_front();
         }
+        // Per key of ours (a run of `tokens`): the chance that a random alert holding the key
+        // holds one of our values, and our class's counts for the key. Both are taken once,
+        // not once per recent alert: neither changes within the loop, and the additions
+        // below are the per-pair ones in the same order, so every count is bit-for-bit what
+        // a lookup per pair gave (these map lookups were most of a re-raise's cost).
+        let mut runs: Vec<OurKey> = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            let key = tokens[i].0;
+            let end = i + tokens[i..].iter().take_while(|t| t.0 == key).count();
+            let k = &self.keys[key as usize];
+            let n = k.alerts.max(1.0);
+            let p: f64 = tokens[i..end]
+                .iter()
+                .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
+                .sum();
+            runs.push(OurKey {
+                key,
+                values: i..end,
+                p: p.min(1.0),
+                class_key: class_key(class, key),
+                class_band: None,
+            });
+            i = end;
+        }
         for r in self.recent.iter().rev().take(cfg.max_pairs) {
             let band = band_of(cfg, t - r.time);
             // per key both alerts hold: one pair; shared when any value is the same;
             // expected by chance: the chance a random alert with the key holds one of ours
-            let mut i = 0;
-            while i < tokens.len() {
-                let key = tokens[i].0;
-                let end = i + tokens[i..].iter().take_while(|t| t.0 == key).count();
-                let theirs: Vec<u64> = r.tokens.iter().filter(|t| t.0 == key).map(|t| t.1).collect();
-                if !theirs.is_empty() {
-                    let k = &mut self.keys[key as usize];
-                    let n = k.alerts.max(1.0);
-                    let p: f64 = tokens[i..end]
-                        .iter()
-                        .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
-                        .sum();
-                    let shared = tokens[i..end].iter().any(|t| theirs.contains(&t.1));
-                    k.pairs += 1.0;
-                    k.expected += p.min(1.0);
-                    k.shared += f64::from(u8::from(shared));
-                    let b = &mut k.bands[band];
-                    b.pairs += 1.0;
-                    b.expected += p.min(1.0);
-                    b.shared += f64::from(u8::from(shared));
-                    for c in [class, r.class] {
-                        if c != 0 {
-                            let b = self.class_keys.entry(class_key(c, key)).or_default();
-                            b.pairs += 1.0;
-                            b.expected += p.min(1.0);
-                            b.shared += f64::from(u8::from(shared));
-                        }
-                    }
+            for run in &mut runs {
+                let ours = &tokens[run.values.clone()];
+                let mut held = false;
+                let mut shared = false;
+                for theirs in r.tokens.iter().filter(|t| t.0 == run.key) {
+                    held = true;
+                    shared |= ours.iter().any(|t| t.1 == theirs.1);
                 }
-                i = end;
+                if !held {
+                    continue;
+                }
+                let p = run.p;
+                let k = &mut self.keys[run.key as usize];
+                k.pairs += 1.0;
+                k.expected += p;
+                k.shared += f64::from(u8::from(shared));
+                let b = &mut k.bands[band];
+                b.pairs += 1.0;
+                b.expected += p;
+                b.shared += f64::from(u8::from(shared));
+                for c in [class, r.class] {
+                    if c == 0 {
+                        continue;
+                    }
+                    let ck = class_key(c, run.key);
+                    let b = if class != 0 && ck == run.class_key {
+                        run.class_band
+                            .get_or_insert_with(|| self.class_keys.get(&ck).copied().unwrap_or_default())
+                    } else {
+                        self.class_keys.entry(ck).or_default()
+                    };
+                    b.pairs += 1.0;
+                    b.expected += p;
+                    b.shared += f64::from(u8::from(shared));
+                }
+            }
+        }
+        for run in runs {
+            if let Some(b) = run.class_band {
+                self.class_keys.insert(run.class_key, b);
             }
         }
         self.alerts += 1.0;

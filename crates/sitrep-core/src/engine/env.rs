@@ -68,10 +68,10 @@ impl Env {
 
     /// Emits the alert's current state as a change.
     pub fn emit_alert(&mut self, clusters: &Clusters, slot: u32, change: AlertChange, t: Millis) {
-        self.store.alert_mut(slot).last_emit = t;
+        let previous = std::mem::replace(&mut self.store.alert_mut(slot).last_emit, t);
         self.stats.updates += 1;
         let view = self.store.view(slot, self.options.partition, clusters);
-        self.emitter.alert(t, change, view);
+        self.emitter.alert(t, change, view, previous);
     }
 
     pub fn emit_incident(&mut self, u: IncidentUpdate) {

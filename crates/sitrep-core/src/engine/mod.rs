@@ -29,6 +29,7 @@ mod snapshot;
 pub(crate) use env::{compile, Compiled, Env};
 pub use snapshot::{SnapshotView, SNAPSHOT_FORMAT};
 
+use crate::compact::AlertUpdateForm;
 use crate::config::{Config, ConfigError};
 use crate::correlate::Correlator;
 use crate::dedup::{AlertStore, Flap, Repeat};
@@ -429,7 +430,14 @@ impl Engine {
     /// to [`Engine::drain_updates`]. The bytes are exactly `serde_json` of each [`Update`]
     /// followed by a newline. This is the replay's mode (see [`crate::emit`]).
     pub fn set_json_output(&mut self, on: bool) {
-        self.env.emitter.set_json_lines(on);
+        self.set_json_output_form(on.then_some(AlertUpdateForm::Full));
+    }
+
+    /// JSON-lines output with alert updates in the given form (`None`: owned updates, as
+    /// [`Engine::drain_updates`] gives them). The compact form writes most alert changes as
+    /// partial records, which [`crate::compact::AlertStates`] turns back into full ones.
+    pub fn set_json_output_form(&mut self, form: Option<AlertUpdateForm>) {
+        self.env.emitter.set_json_lines(form);
     }
 
     /// Appends the JSON lines produced since the last call to `out`.
