@@ -97,12 +97,36 @@ impl Correlator {
         sets: &[Vec<u64>],
         lt: &AlertTokens,
     ) -> Option<(Explanation, f64)> {
+        let (mut why, rank, compared) = self.judge(env, ri, cid, a, t, nb, sets, lt)?;
+        why.recipe = env.c.recipes[ri].name.clone();
+        if why.kind.is_empty() {
+            why.kind = "attribute".into();
+        }
+        why.compared_with = Some(env.alert_id(compared).to_string());
+        Some((why, rank))
+    }
+
+    /// [`Self::evaluate`] without the explanation's recipe, kind `attribute` and the name
+    /// of the member compared with (returned as its alert number): most candidates are
+    /// refused, and naming them first was an allocation and a formatting each.
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &self,
+        env: &Env,
+        ri: usize,
+        cid: u64,
+        a: &Alert,
+        t: Millis,
+        nb: &[(NodeId, u32)],
+        sets: &[Vec<u64>],
+        lt: &AlertTokens,
+    ) -> Option<(Explanation, f64, u64)> {
         let r = &env.c.recipes[ri];
         let c = &self.clusters[&cid];
+        let mut compared = c.anchor;
         let mut why = Explanation {
-            compared_with: Some(env.alert_id(c.anchor).to_string()),
             gap_ms: (t - c.last_time).max(0),
-            ..Explanation::new(r.name.clone(), "attribute")
+            ..Explanation::new(String::new(), "")
         };
         let mut rank = 0.0;
         for (i, f) in r.equal.iter().enumerate() {
@@ -162,7 +186,7 @@ impl Correlator {
                 "related"
             };
             why.kind = "topology".into();
-            why.compared_with = Some(env.alert_id(target_id).to_string());
+            compared = target_id;
             why.hops = Some(hops);
             why.direction = Some(dir.into());
             why.matched.push(FieldMatch {
@@ -189,7 +213,7 @@ impl Correlator {
                 why.kind = "learned".into();
                 rank -= NAMED_WEIGHT;
                 why.evidence.push(named);
-                return Some((why, rank));
+                return Some((why, rank, compared));
             }
             let anchor = Reference {
                 alert: c.anchor,
@@ -222,7 +246,7 @@ impl Correlator {
                     ev = self.learned.shared_evidence(lcfg, &lt.ids, l.tokens, t - l.start);
                     via_member = false;
                     if !ev.is_empty() {
-                        why.compared_with = Some(env.alert_id(l.alert).to_string());
+                        compared = l.alert;
                     }
                 }
             }
@@ -243,11 +267,11 @@ impl Correlator {
                         self.combined_evidence(env, reference, a, t, lt)
                     {
                         why.kind = "learned".into();
-                        why.compared_with = Some(env.alert_id(reference.alert).to_string());
+                        compared = reference.alert;
                         rank -= weight;
                         why.evidence.push(evidence);
                         why.matched.push(matched);
-                        return Some((why, rank));
+                        return Some((why, rank, compared));
                     }
                 }
                 let (weight, evidence) = self.time_evidence(env, c, a, t, lt)?;
@@ -256,7 +280,7 @@ impl Correlator {
                 // decides only where no attribute does
                 rank += 1.0 - weight.min(10.0) / 100.0;
                 why.evidence.push(evidence);
-                return Some((why, rank));
+                return Some((why, rank, compared));
             }
             let best = ev.first()?;
             why.kind = "learned".into();
@@ -294,7 +318,7 @@ impl Correlator {
                 });
             }
         }
-        Some((why, rank))
+        Some((why, rank, compared))
     }
 
     /// A key the alert shares with the reference that is not evidence on its own (a
