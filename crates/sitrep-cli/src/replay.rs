@@ -144,9 +144,10 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         for e in &chunk.events {
             engine.process(e);
         }
-        let mut lines = sink.buffer();
-        engine.take_json_updates(&mut lines);
-        sink.send_lines(lines)?;
+        // encoded here, rendered as JSON on the writer's thread
+        let mut encoded = sink.buffer();
+        engine.take_encoded_updates(&mut encoded);
+        sink.send_encoded(encoded)?;
         sink.write_dead_letters(&chunk.dead_letters)?;
         records += chunk.records;
         bar.inc(chunk.bytes);

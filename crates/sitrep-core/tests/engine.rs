@@ -849,6 +849,48 @@ fn compact_updates_rebuild_exactly_the_full_ones() {
     assert!(rebuilt_after_a_period > 20, "{rebuilt_after_a_period}");
 }
 
+/// Encoded updates rendered elsewhere (the replay's writer thread) are the JSON lines,
+/// byte for byte, in either form, whatever the batches they were taken in.
+#[test]
+fn encoded_updates_render_to_the_json_lines() {
+    use sitrep_core::compact::AlertUpdateForm;
+    let mut events = mixed_stream();
+    for (i, x) in events.iter_mut().enumerate().filter(|(i, _)| i % 11 == 0) {
+        x.extra = vec![("ticket".into(), serde_json::json!({"n": i, "s": "a\"b"}))];
+    }
+    for form in [
+        AlertUpdateForm::Full,
+        AlertUpdateForm::Compact {
+            full_state_every: 120 * S,
+        },
+    ] {
+        let mut direct = engine(TOPO);
+        direct.set_json_output_form(Some(form));
+        let mut expected = Vec::new();
+        let mut encoded = engine(TOPO);
+        encoded.set_json_output_form(Some(form));
+        let mut rendered = Vec::new();
+        for (i, x) in events.iter().enumerate() {
+            direct.process(x);
+            encoded.process(x);
+            if i % 13 == 0 {
+                direct.take_json_updates(&mut expected);
+                let mut bin = Vec::new();
+                encoded.take_encoded_updates(&mut bin);
+                sitrep_core::emit::render_json_lines(&bin, &mut rendered);
+            }
+        }
+        direct.take_json_updates(&mut expected);
+        let mut bin = Vec::new();
+        encoded.take_encoded_updates(&mut bin);
+        sitrep_core::emit::render_json_lines(&bin, &mut rendered);
+        let text = String::from_utf8(rendered).unwrap();
+        assert!(text.contains(r#""ticket":{"n":0,"s":"a\"b"}"#), "extra travels");
+        assert!(text.lines().count() > 40, "{}", text.lines().count());
+        assert_eq!(text, String::from_utf8(expected).unwrap(), "{form:?}");
+    }
+}
+
 #[test]
 fn alerts_jsonl_writer_matches_the_views() {
     let mut e = engine(TOPO);

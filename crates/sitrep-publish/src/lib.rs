@@ -190,6 +190,8 @@ impl Sink for JsonlDirSink {
 enum Message {
     Updates(Vec<Update>),
     Lines(Vec<u8>),
+    /// Encoded updates, rendered to JSON lines on the writer thread.
+    Encoded(Vec<u8>),
     DeadLetters(Vec<DeadLetter>),
     Commit(std::sync::mpsc::SyncSender<Result<(), PublishError>>),
 }
@@ -210,6 +212,7 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
         let (spare_tx, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(queue.max(1) + 1);
         let thread = std::thread::spawn(move || {
             let mut failed: Option<PublishError> = None;
+            let mut rendered = Vec::new();
             for msg in rx {
                 let r = match msg {
                     Message::Updates(u) if failed.is_none() => sink.write_updates(&mut u.into_iter()),
@@ -217,6 +220,12 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
                         let r = sink.write_update_lines(&buf);
                         let _ = spare_tx.try_send(buf);
                         r
+                    }
+                    Message::Encoded(buf) if failed.is_none() => {
+                        rendered.clear();
+                        sitrep_core::emit::render_json_lines(&buf, &mut rendered);
+                        let _ = spare_tx.try_send(buf);
+                        sink.write_update_lines(&rendered)
                     }
                     Message::DeadLetters(d) if failed.is_none() => sink.write_dead_letters(&d),
                     Message::Commit(reply) => {
@@ -252,6 +261,16 @@ impl<S: Sink + Send + 'static> BackgroundSink<S> {
             return Ok(());
         }
         self.send(Message::Lines(lines))
+    }
+
+    /// Hands a buffer of encoded updates (`Engine::take_encoded_updates`) to the writer,
+    /// which renders them as JSON lines there: the engine's thread does not wait for the
+    /// rendering.
+    pub fn send_encoded(&mut self, encoded: Vec<u8>) -> Result<(), PublishError> {
+        if encoded.is_empty() {
+            return Ok(());
+        }
+        self.send(Message::Encoded(encoded))
     }
 
     /// An empty buffer for the next batch of lines, reused when one has come back.

@@ -445,6 +445,13 @@ impl Engine {
         self.env.emitter.take_json_lines(out);
     }
 
+    /// Appends the updates produced since the last call to `out` in their encoded form,
+    /// which [`crate::emit::render_json_lines`] turns into exactly the lines
+    /// [`Engine::take_json_updates`] gives — on any thread: the engine goes on meanwhile.
+    pub fn take_encoded_updates(&mut self, out: &mut Vec<u8>) {
+        self.env.emitter.take_encoded(out);
+    }
+
     /// Final state of every alert still held, in creation order.
     pub fn alerts(&self) -> Vec<AlertView> {
         self.env
