@@ -327,7 +327,13 @@ impl Emitter {
     /// Appends the encoded updates emitted since the last call to `out`, for
     /// [`render_json_lines`] (nothing in owned mode).
     pub fn take_encoded(&mut self, out: &mut Vec<u8>) {
-        out.append(&mut self.encoded);
+        if out.is_empty() {
+            // no copy: `out` (a writer's recycled buffer, typically) becomes the next one
+            // to encode into, so its pages are reused instead of fresh ones faulted in
+            std::mem::swap(out, &mut self.encoded);
+        } else {
+            out.append(&mut self.encoded);
+        }
     }
 }
 
