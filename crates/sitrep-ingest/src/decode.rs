@@ -78,7 +78,12 @@ impl ParallelDecoder {
         let name = source.name().to_string();
         let mut threads = Vec::new();
         let reader_tx = out_tx.clone();
+        // decoded chunks' buffers go back to the reader to be read into again
+        let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(workers * 2 + 2);
         threads.push(std::thread::spawn(move || loop {
+            while let Ok(buf) = recycle_rx.try_recv() {
+                source.recycle(buf);
+            }
             match source.poll() {
                 Ok(Some(c)) => {
                     let pos = source.checkpoint();
@@ -99,17 +104,20 @@ impl ParallelDecoder {
             let n = normaliser.clone();
             let f = format.clone();
             let name = name.clone();
+            let recycle = recycle_tx.clone();
             threads.push(std::thread::spawn(move || loop {
                 let msg = rx.lock().expect("decoder queue").recv();
                 let Ok((chunk, pos)) = msg else { return };
                 let mut d = decode_chunk(&n, &f, &name, &chunk, reference_time);
                 d.position = pos;
+                let _ = recycle.try_send(chunk.data);
                 if tx.send(Ok(d)).is_err() {
                     return;
                 }
             }));
         }
         drop(out_tx);
+        drop(recycle_tx);
         ParallelDecoder {
             rx: out_rx,
             reorder: BTreeMap::new(),
