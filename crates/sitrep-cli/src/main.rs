@@ -78,6 +78,9 @@ fn init_tracing(format: Option<LogFormat>) {
 enum Command {
     /// Run the engine over a recorded stream and write updates, alerts and incidents.
     Replay(replay::ReplayArgs),
+    /// Rewrite an `updates.jsonl` in the compact form (partial alert records) with every
+    /// alert record whole, for tools that expect full states.
+    ExpandUpdates(replay::ExpandArgs),
     /// Generate a scenario stream with its ground truth.
     Gen(scenario::GenArgs),
     /// Score a replay's output against a ground truth.
@@ -224,6 +227,7 @@ fn main() -> Result<()> {
     init_tracing(cli.log_format);
     match cli.command {
         Command::Replay(a) => replay::run(a).map(|_| ()),
+        Command::ExpandUpdates(a) => replay::expand(a),
         Command::Gen(a) => scenario::gen(a),
         Command::Eval(a) => scenario::eval(a).map(|_| ()),
         Command::Demo(a) => demo::run(a),

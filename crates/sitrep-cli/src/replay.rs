@@ -190,3 +190,47 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
     }
     Ok(ReplayOutcome { stats, seconds })
 }
+
+#[derive(Args, Clone)]
+pub struct ExpandArgs {
+    /// A compact (or full) `updates.jsonl`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the full records (JSON lines).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `sitrep expand-updates`: every record of a compact updates file as a full one. A partial
+/// record of an alert whose full state came before the file starts is an error naming the
+/// line (a file cut from the middle of a stream rebuilds from its first full states on).
+pub fn expand(a: ExpandArgs) -> Result<()> {
+    use sitrep_core::compact::{AlertStates, UpdateRecord};
+    use std::io::{BufRead, Write};
+    let input = std::fs::File::open(&a.input).with_context(|| format!("reading {}", a.input.display()))?;
+    let out = std::fs::File::create(&a.out).with_context(|| format!("writing {}", a.out.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let mut states = AlertStates::new();
+    let mut line = Vec::new();
+    let mut input = std::io::BufReader::with_capacity(1 << 20, input);
+    let mut n = 0u64;
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        n += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let record: UpdateRecord = serde_json::from_slice(&line)
+            .with_context(|| format!("{} line {n}: not an update record", a.input.display()))?;
+        let full = states
+            .apply(record)
+            .with_context(|| format!("{} line {n}", a.input.display()))?;
+        serde_json::to_writer(&mut out, &full)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -481,6 +481,25 @@ fn compact_updates_file_rebuilds_to_the_full_one() {
         compact.len(),
         full.len()
     );
+    // the command does the same rebuild
+    let compact_file = d.path().join("compact/updates.jsonl");
+    let expanded = d.path().join("expanded.jsonl");
+    ok(&[
+        "expand-updates",
+        "--input",
+        s(&compact_file),
+        "--out",
+        s(&expanded),
+    ]);
+    assert_eq!(std::fs::read_to_string(&expanded).unwrap(), full);
+    // a partial record without the full state before it is refused, by line
+    let first_partial = compact.lines().find(|l| l.contains("\"partial\":true")).unwrap();
+    let cut = d.path().join("cut.jsonl");
+    std::fs::write(&cut, format!("\n{first_partial}\n")).unwrap();
+    let refused = sitrep(&["expand-updates", "--input", s(&cut), "--out", s(&expanded)]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("line 2") && err.contains("not seen before"), "{err}");
     let mut states = AlertStates::new();
     assert_eq!(compact.lines().count(), full.lines().count());
     for (i, (c, f)) in compact.lines().zip(full.lines()).enumerate() {
