@@ -136,7 +136,7 @@ pub fn render_json_lines(encoded: &[u8], out: &mut Vec<u8>) {
             RECORD_ALERT => {
                 let (d, after): (DecodedAlert, _) =
                     postcard::take_from_bytes(after).expect("an encoded alert update decodes");
-                render_alert(&d, out);
+                render_alert(d, out);
                 rest = after;
             }
             other => panic!("encoded updates: unknown record {other}"),
@@ -144,7 +144,7 @@ pub fn render_json_lines(encoded: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn render_alert(d: &DecodedAlert<'_>, out: &mut Vec<u8>) {
+fn render_alert(d: DecodedAlert<'_>, out: &mut Vec<u8>) {
     let extra: Option<serde_json::Map<String, serde_json::Value>> = d
         .extra
         .map(|x| serde_json::from_str(x).expect("encoded extra is a JSON object"));
@@ -156,7 +156,7 @@ fn render_alert(d: &DecodedAlert<'_>, out: &mut Vec<u8>) {
         check: d.check,
         service: d.service,
         manager: d.manager,
-        labels: d.labels.clone(),
+        labels: d.labels,
         description: d.description,
         raised_description: d.raised_description,
         severity: d.severity,
