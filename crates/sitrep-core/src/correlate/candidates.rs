@@ -3,6 +3,7 @@
 //! brings.
 
 use super::*;
+use crate::config::LearnedConfig;
 
 /// What a new alert is compared with in a learned cluster: its anchor (the seed, fixed for
 /// the cluster's life) or its lead (the member that became root cause on joining).
@@ -209,7 +210,7 @@ impl Correlator {
             {
                 return None;
             }
-            if let Some(named) = self.named_link(c, lt) {
+            if let Some(named) = self.named_link(lcfg, c, lt) {
                 why.kind = "learned".into();
                 rank -= NAMED_WEIGHT;
                 why.evidence.push(named);
@@ -231,19 +232,28 @@ impl Correlator {
                 check: &l.check,
                 what: "its root cause",
             });
+            // a value shared by chance is no evidence for a check that shares it with close
+            // alerts no more than chance does (a one-off), on either side of the pair
+            let typical = |e: &learned::Evidence, theirs: u64| {
+                !self.learned.class_undershares(lcfg, lt.class, e.key)
+                    && !self.learned.class_undershares(lcfg, theirs, e.key)
+            };
             let mut ev = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
+            ev.retain(|e| typical(e, c.anchor_class));
             let mut via_member = false;
             if ev.is_empty() {
                 ev = self
                     .learned
                     .shared_evidence(lcfg, &lt.ids, &c.member_entities, t - c.last_time);
+                ev.retain(|e| typical(e, 0));
                 via_member = true;
             }
             if ev.is_empty() {
                 if let Some(l) = &lead {
                     ev = self.learned.shared_evidence(lcfg, &lt.ids, l.tokens, t - l.start);
+                    ev.retain(|e| typical(e, l.class));
                     via_member = false;
                     if !ev.is_empty() {
                         compared = l.alert;
@@ -477,13 +487,24 @@ impl Correlator {
 
     /// An explicit link in words: the alert's description names a source in the cluster
     /// (its anchor's or a member's), or the anchor's description names the alert's source.
-    fn named_link(&self, c: &Cluster, lt: &AlertTokens) -> Option<String> {
-        for (t, phrase) in &lt.mentions {
-            if c.anchor_tokens.binary_search(t).is_ok() || c.member_entities.binary_search(t).is_ok() {
-                return Some(format!("{phrase}, an entity of this incident"));
+    /// A link by a label value or the service (not by text) is a shared `entity` value, and
+    /// the checks' statistics of sharing it may refuse it (`class_undershares`): the pods of
+    /// a failing service name it, and so does a `fan_speed` one-off on one of them.
+    fn named_link(&self, lcfg: &LearnedConfig, c: &Cluster, lt: &AlertTokens) -> Option<String> {
+        let entity = self.learned.key_id("entity")?;
+        let set_apart = self.learned.class_undershares(lcfg, lt.class, entity)
+            || self.learned.class_undershares(lcfg, c.anchor_class, entity);
+        for m in &lt.mentions {
+            if (m.in_text || !set_apart)
+                && (c.anchor_tokens.binary_search(&m.token).is_ok()
+                    || c.member_entities.binary_search(&m.token).is_ok())
+            {
+                return Some(format!("{}, an entity of this incident", m.phrase));
             }
         }
-        let entity = self.learned.key_id("entity")?;
+        if set_apart {
+            return None;
+        }
         // the alert's own source only: the anchor names things, and a label value of the
         // alert that the anchor holds too (a site) is a shared place, not a name
         let name = lt
@@ -573,7 +594,7 @@ impl Correlator {
                     v.extend(
                         lt.mentions
                             .iter()
-                            .filter_map(|(t, _)| self.index.learned.get(&(ri as u16, *t)))
+                            .filter_map(|m| self.index.learned.get(&(ri as u16, m.token)))
                             .flatten(),
                     );
                     if lt.class != 0 {
@@ -851,13 +872,13 @@ impl Correlator {
     /// `service = cart-6`), then words of its description. Not its own source; at most 8.
     /// A label naming a place or a kind (`cluster = k8s-6`, `env = prod`) is no source and
     /// links nothing.
-    fn mentions(&self, env: &Env, a: &Alert) -> Vec<(learned::Token, String)> {
+    fn mentions(&self, env: &Env, a: &Alert) -> Vec<Mention> {
         let Some(entity) = self.learned.key_id("entity") else {
             return Vec::new();
         };
         let i = &env.store.interner;
         let own = i.resolve(a.source);
-        let mut out: Vec<(learned::Token, String)> = Vec::new();
+        let mut out: Vec<Mention> = Vec::new();
         let named = a
             .labels
             .iter()
@@ -868,8 +889,12 @@ impl Correlator {
                 continue;
             }
             let h = learned::hash_value(v);
-            if self.learned.costarts.is_source(h) && !out.iter().any(|(t, _)| t.1 == h) && out.len() < 8 {
-                out.push(((entity, h), format!("its {field} names {v}")));
+            if self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) && out.len() < 8 {
+                out.push(Mention {
+                    token: (entity, h),
+                    phrase: format!("its {field} names {v}"),
+                    in_text: false,
+                });
             }
         }
         let words = a
@@ -883,14 +908,18 @@ impl Correlator {
             if out.len() == 8 {
                 break;
             }
-            if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|(t, _)| t.1 == h) {
-                out.push(((entity, h), format!("its description names {w}")));
+            if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) {
+                out.push(Mention {
+                    token: (entity, h),
+                    phrase: format!("its description names {w}"),
+                    in_text: true,
+                });
                 if out.len() == 8 {
                     break;
                 }
             }
         }
-        out.sort_unstable();
+        out.sort_by_key(|m| m.token);
         out
     }
 }

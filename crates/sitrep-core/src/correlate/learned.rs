@@ -512,6 +512,31 @@ impl LearnedStats {
             .then(|| b.related())
     }
 
+    /// Whether alerts of class `class` share `key`'s value with the alerts that start close
+    /// to them significantly *less* often than alerts in general do: the check of a one-off
+    /// (`fan_speed` on a random pod, `cert_expiry`), whose value is shared with a cascade
+    /// nearby only by chance. Null hypothesis: the class is typical, so its close pairs
+    /// share the value by chance (`expected`) plus at the key's rate of sharing beyond
+    /// chance per pair; the class is set apart when its shared count is in that Poisson's
+    /// lower tail with probability ≤ `max_chance` (the Chernoff bound). Needs `min_pairs`
+    /// pairs of the class; a class not yet seen enough is typical.
+    pub fn class_undershares(&self, cfg: &LearnedConfig, class: u64, key: u16) -> bool {
+        if class == 0 {
+            return false;
+        }
+        let Some(b) = self.class_keys.get(&class_key(class, key)) else {
+            return false;
+        };
+        let Some(k) = self.keys.get(key as usize) else {
+            return false;
+        };
+        if b.pairs < cfg.min_pairs as f64 || k.pairs <= 0.0 {
+            return false;
+        }
+        let beyond_chance = (k.shared - k.expected).max(0.0) / k.pairs;
+        chernoff_below(b.shared, b.expected + beyond_chance * b.pairs) <= cfg.max_chance
+    }
+
     /// The share of related pairs among close pairs sharing `key`'s value, over all gaps.
     pub fn key_related(&self, key: u16) -> f64 {
         self.keys.get(key as usize).map_or(0.0, KeyStats::related)
@@ -680,6 +705,19 @@ pub(crate) fn chernoff(k: f64, lambda: f64) -> f64 {
     let lambda = lambda.max(1e-9);
     if k <= lambda {
         return 1.0;
+    }
+    (-lambda + k * (1.0 + lambda.ln() - k.ln())).exp().min(1.0)
+}
+
+/// The lower tail's counterpart of [`chernoff`]: an upper bound on the probability that
+/// chance gives a count of `k` or fewer when `lambda` was expected, `P(X ≤ k) ≤ e^-λ (eλ/k)^k`
+/// for `k < λ` (`e^-λ` for `k = 0`).
+pub(crate) fn chernoff_below(k: f64, lambda: f64) -> f64 {
+    if k >= lambda {
+        return 1.0;
+    }
+    if k <= 0.0 {
+        return (-lambda).exp();
     }
     (-lambda + k * (1.0 + lambda.ln() - k.ln())).exp().min(1.0)
 }
@@ -879,6 +917,64 @@ mod tests {
             "{:?}",
             s.class_related(&c, oneoff, key)
         );
+    }
+
+    /// Forty nodes. Failures: three checks start within seconds on one node. One-offs: a
+    /// check on a random node every 40 s. The node is strong evidence over all pairs, but
+    /// the one-off check shares it with close alerts only as often as chance: it is set
+    /// apart (its shared node is no evidence for it), the failure's checks are not, and a
+    /// check seen too little is typical until its counts say otherwise.
+    #[test]
+    fn a_check_that_shares_a_strong_key_only_by_chance_is_set_apart() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let (db, api, web, oneoff, rare) = (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16, 15u64 << 16);
+        let mut t = 1_000_000;
+        let mut rng = 11u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        for failure in 0..60 {
+            let node = format!("node-{}", next() % 40);
+            for (i, class) in [db, api, web].into_iter().enumerate() {
+                let tk = s.intern(&c, &toks(&[("labels.node", &node)]));
+                s.observe_class(&c, t + i as i64 * 5_000, &tk, class);
+            }
+            t += 20_000;
+            for _ in 0..6 {
+                let node = format!("node-{}", next() % 40);
+                let tk = s.intern(&c, &toks(&[("labels.node", &node)]));
+                s.observe_class(&c, t, &tk, oneoff);
+                t += 10_000;
+            }
+            if failure % 20 == 0 {
+                let tk = s.intern(&c, &toks(&[("labels.node", "node-99")]));
+                s.observe_class(&c, t, &tk, rare);
+            }
+            t += 30_000;
+        }
+        let key = s.key_id("labels.node").unwrap();
+        assert!(
+            s.keys[key as usize].informative(&c),
+            "the node is evidence over all pairs"
+        );
+        assert!(s.class_undershares(&c, oneoff, key));
+        for class in [db, api, web, rare, 0] {
+            assert!(!s.class_undershares(&c, class, key), "{class}");
+        }
+    }
+
+    #[test]
+    fn the_lower_tail_bound_is_never_below_the_exact_tail() {
+        // P(X <= 0 | 7) = e^-7; P(X <= 2 | 10) = 0.0028
+        assert!((chernoff_below(0.0, 7.0) - (-7.0f64).exp()).abs() < 1e-12);
+        assert!(chernoff_below(2.0, 10.0) >= 0.0028);
+        assert!(chernoff_below(2.0, 10.0) < 0.05);
+        assert_eq!(chernoff_below(10.0, 10.0), 1.0);
+        assert_eq!(chernoff_below(12.0, 10.0), 1.0);
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl Correlator {
                     let mut m: Vec<learned::Token> = lt
                         .mentions
                         .iter()
-                        .map(|(t, _)| *t)
+                        .map(|m| m.token)
                         .chain(lt.names.iter().copied())
                         .collect();
                     m.sort_unstable();

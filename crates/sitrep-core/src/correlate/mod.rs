@@ -261,10 +261,22 @@ pub(crate) struct AlertTokens {
     /// Its start is novel, and the significant burst of novel starts it is part of.
     novel: bool,
     burst: Option<cooccur::Burst>,
-    /// Known sources its description names (`entity` tokens, sorted) and their text.
-    mentions: Vec<(learned::Token, String)>,
+    /// Known sources its labels, service and description name (sorted by token).
+    mentions: Vec<Mention>,
     /// Every label value and the service as `entity` tokens (sorted; see `names`).
     names: Vec<learned::Token>,
+}
+
+/// A known source an alert names, and where it names it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Mention {
+    /// The named source as an `entity` token.
+    token: learned::Token,
+    /// Where, in words: "its labels.node names node-3-7".
+    phrase: String,
+    /// Named in the description's words, not by a label value or the service: a statement
+    /// in text, which the attribute statistics (of shared values) say nothing about.
+    in_text: bool,
 }
 
 /// The candidate-index token under which learned clusters that may take alerts on time
