@@ -72,16 +72,16 @@ fn every_scenario_meets_the_quality_bar_with_default_config() {
 
 /// Issue 12: the same streams with the topology file removed, as a user without one would
 /// run them. The engine must find the structure itself (learned recipe). The bars are the
-/// levels reached when this test was written, with a margin: a regression guard, below the
-/// issue's target of 0.90 (docs/evaluation.md has the figures).
+/// levels reached on seed 1 (2026-12-05: 0.895 / 0.920 / 0.954), with a margin: a regression
+/// guard (docs/evaluation.md has the figures over five seeds).
 #[test]
 fn without_topology_the_learned_recipe_finds_the_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for (scenario, min_f1, min_root) in [
-        ("telco", 0.75, 0.75),
-        ("micro", 0.80, 0.85),
-        ("storm", 0.85, 0.85),
+        ("telco", 0.85, 0.85),
+        ("micro", 0.87, 0.85),
+        ("storm", 0.90, 0.85),
     ] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
@@ -131,10 +131,14 @@ fn without_topology_the_learned_recipe_finds_the_incidents() {
             serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
         let f1 = r["f1"].as_f64().unwrap();
         let root = r["root_cause_accuracy"].as_f64().unwrap();
-        eprintln!("{scenario} without topology: F1 {f1:.3} root cause {root:.3}");
-        if f1 < min_f1 || root < min_root {
+        // one-off alerts on a failing service's pods or a failing site's cells are set apart
+        // by their checks (docs/correlation.md): the issue's bar is 5%
+        let noise = r["noise_in_incidents"].as_f64().unwrap();
+        eprintln!("{scenario} without topology: F1 {f1:.3} root cause {root:.3} noise {noise:.3}");
+        if f1 < min_f1 || root < min_root || noise > 0.03 {
             failures.push(format!(
-                "{scenario}: F1 {f1:.3} (bar {min_f1}), root {root:.3} (bar {min_root})"
+                "{scenario}: F1 {f1:.3} (bar {min_f1}), root {root:.3} (bar {min_root}), noise in \
+                 incidents {noise:.3} (bar 0.03)"
             ));
         }
         // what was learned is written out, and the place keys are evidence
