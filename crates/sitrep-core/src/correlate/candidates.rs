@@ -238,10 +238,24 @@ impl Correlator {
                 !self.learned.class_undershares(lcfg, lt.class, e.key)
                     && !self.learned.class_undershares(lcfg, theirs, e.key)
             };
+            let place = |key: u16| self.place_key(self.learned.key_name(key));
+            // two alerts that differ on a place key stronger than the strongest they share are
+            // in two places: two sites of one region, where the region alone would join two
+            // faults that start seconds apart
+            let finer_differs = |ev: &[learned::Evidence], tokens: &[learned::Token]| {
+                ev.first().is_some_and(|best| {
+                    self.learned
+                        .conflict(lcfg, &lt.ids, tokens, place)
+                        .is_some_and(|k| self.learned.key_lift(k) > best.lift)
+                })
+            };
             let mut ev = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
             ev.retain(|e| typical(e, c.anchor_class));
+            if finer_differs(&ev, &c.anchor_tokens) {
+                ev.clear();
+            }
             let mut via_member = false;
             if ev.is_empty() {
                 ev = self
@@ -254,6 +268,9 @@ impl Correlator {
                 if let Some(l) = &lead {
                     ev = self.learned.shared_evidence(lcfg, &lt.ids, l.tokens, t - l.start);
                     ev.retain(|e| typical(e, l.class));
+                    if finer_differs(&ev, l.tokens) {
+                        ev.clear();
+                    }
                     via_member = false;
                     if !ev.is_empty() {
                         compared = l.alert;

@@ -537,6 +537,11 @@ impl LearnedStats {
         chernoff_below(b.shared, b.expected + beyond_chance * b.pairs) <= cfg.max_chance
     }
 
+    /// How much more often than chance close alerts share `key`'s value, over all gaps.
+    pub fn key_lift(&self, key: u16) -> f64 {
+        self.keys.get(key as usize).map_or(1.0, KeyStats::lift)
+    }
+
     /// The share of related pairs among close pairs sharing `key`'s value, over all gaps.
     pub fn key_related(&self, key: u16) -> f64 {
         self.keys.get(key as usize).map_or(0.0, KeyStats::related)
