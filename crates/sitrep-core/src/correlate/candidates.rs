@@ -660,6 +660,7 @@ impl Correlator {
             if burst_join {
                 self.absorb_burst(env, cid, slot, t);
             }
+            self.absorb_named(env, cid, slot, t, &lt);
         } else {
             self.seed(env, slot, t, &lt);
         }
@@ -675,6 +676,95 @@ impl Correlator {
                     .costarts
                     .observe_source(lcfg, learned::hash_value(source));
             }
+        }
+    }
+
+    /// An alert joined `cid` and names (by a label value, its service or its description's
+    /// words) the source of an alert that started earlier within the window and is still
+    /// alone in a pending cluster: the service alert that came before its pod's, which the
+    /// pod's node links to the failing node's incident. The named link the other way round
+    /// (`named_link`) could not see it: when the lone alert came, nothing in the incident
+    /// named it yet. It joins the incident too, unless its check or this alert's is set
+    /// apart on `entity` (for names that are label values or the service).
+    fn absorb_named(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(entity) = self.learned.key_id("entity") else {
+            return;
+        };
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let ri = c.recipe;
+        if env.c.recipes[ri as usize].kind != RecipeKind::Learned || lt.mentions.is_empty() {
+            return;
+        }
+        let ours_apart = self.learned.class_undershares(lcfg, lt.class, entity);
+        let joined_id = env.alert_id(env.store.alert(slot).id).to_string();
+        // in cluster order, whatever the order of the index (rebuilt on restore)
+        let mut found: Vec<(u64, usize)> = lt
+            .mentions
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                self.index
+                    .learned
+                    .get(&(ri, m.token))
+                    .into_iter()
+                    .flatten()
+                    .map(move |&pid| (pid, i))
+            })
+            .collect();
+        found.sort_unstable();
+        let mut lonely: Vec<(u64, u32, Millis, String)> = Vec::new();
+        for (pid, i) in found {
+            let m = &lt.mentions[i];
+            let Some(p) = self.clusters.get(&pid) else {
+                continue;
+            };
+            let Some(first) = p.members.first() else {
+                continue;
+            };
+            let alone = pid != cid
+                && p.state == ClusterState::Pending
+                && p.members.len() == 1
+                && first.slot != slot
+                && t - p.first_time <= window;
+            if !alone || lonely.iter().any(|l| l.0 == pid) {
+                continue;
+            }
+            let Some(a) = env.store.live_alert(first.slot, first.alert) else {
+                continue;
+            };
+            let named_source = learned::hash_value(env.store.interner.resolve(a.source)) == m.token.1;
+            let apart =
+                !m.in_text && (ours_apart || self.learned.class_undershares(lcfg, p.anchor_class, entity));
+            if a.open && a.incident.is_none() && named_source && !apart {
+                lonely.push((pid, first.slot, p.first_time, m.phrase.clone()));
+            }
+        }
+        for (pid, member_slot, started, phrase) in lonely {
+            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+                return;
+            }
+            if !self.clusters.contains_key(&pid) {
+                continue;
+            }
+            self.dissolve(env, pid);
+            for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
+                self.dissolve(env, p);
+            }
+            let why = Explanation {
+                compared_with: Some(joined_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![format!(
+                    "absorbed: {joined_id} joined this incident {:.0} s after this alert \
+                     started, and {phrase}, this alert's source",
+                    (t - started) as f64 / 1000.0
+                )],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            self.join(env, cid, member_slot, t, why);
         }
     }
 

@@ -615,6 +615,95 @@ mod tests {
         assert_eq!(incident_of(&e, "fw-1"), None);
     }
 
+    /// A service alert that arrives before any of its pods' alerts stands alone; when a pod
+    /// of that service on the failing node joins the node's incident, the service alert
+    /// joins it too, explained.
+    #[test]
+    fn an_alert_named_by_a_later_member_is_absorbed_into_its_incident() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = |e: &mut Engine,
+                  host: &str,
+                  check: &str,
+                  labels: &[(&str, &str)],
+                  service: Option<&str>,
+                  secs: i64| {
+            let mut a = alert(host, "", check, secs);
+            a.labels = labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            a.service = service.map(Into::into);
+            a.description = format!("{check} on {host}");
+            e.process(&a);
+        };
+        ev(
+            &mut e,
+            "node-6-3",
+            "node_not_ready",
+            &[("cluster", "k8s-6")],
+            None,
+            0,
+        );
+        ev(
+            &mut e,
+            "cart-6-c9f26",
+            "crash_loop",
+            &[("node", "node-6-3")],
+            Some("cart-6"),
+            8,
+        );
+        ev(
+            &mut e,
+            "checkout-6",
+            "error_rate_high",
+            &[("cluster", "k8s-6")],
+            Some("checkout-6"),
+            19,
+        );
+        assert_eq!(
+            incident_of(&e, "checkout-6"),
+            None,
+            "nothing names checkout-6 yet"
+        );
+        ev(
+            &mut e,
+            "checkout-6-aa7b4",
+            "oom_killed",
+            &[("node", "node-6-3")],
+            Some("checkout-6"),
+            31,
+        );
+        let node = incident_of(&e, "node-6-3").expect("the node's incident");
+        assert_eq!(
+            incident_of(&e, "checkout-6-aa7b4").as_deref(),
+            Some(node.as_str())
+        );
+        assert_eq!(incident_of(&e, "checkout-6").as_deref(), Some(node.as_str()));
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == node.as_str())
+            .unwrap();
+        let absorbed = inc
+            .members
+            .iter()
+            .find(|m| m.signature.starts_with("checkout-6::"))
+            .unwrap();
+        assert_eq!(absorbed.why.kind, "absorbed");
+        assert!(
+            absorbed.why.evidence[0].ends_with("joined this incident 12 s after this alert started, and its service names checkout-6, this alert's source"),
+            "{:?}",
+            absorbed.why.evidence
+        );
+        // an alert named by no member stays alone
+        ev(
+            &mut e,
+            "payment-6",
+            "latency_high",
+            &[("cluster", "k8s-6")],
+            Some("payment-6"),
+            40,
+        );
+        assert_eq!(incident_of(&e, "payment-6"), None);
+    }
+
     #[test]
     fn a_restored_correlator_goes_on_exactly_as_the_original() {
         let mut a = engine();
