@@ -176,6 +176,12 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         std::fs::write(&path, serde_json::to_vec_pretty(&learned)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let edges = engine.learned_edges(usize::MAX);
+    if !edges.is_empty() {
+        let path = a.out.join("learned_edges.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&edges)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     if !a.quiet {
         eprintln!(
             "replayed {records} records in {seconds:.2} s ({:.0} events/s): {} events, {} dead letters, {} alerts ({} raised at the end), {} incidents; output in {}",

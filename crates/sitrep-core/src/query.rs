@@ -203,6 +203,12 @@ impl Engine {
     pub fn learned_attributes(&self) -> Vec<crate::update::LearnedAttributeView> {
         self.correlator.learned_attributes(&self.env)
     }
+
+    /// The learned topology (which sources' alerts name which), strongest first, at most
+    /// `limit` edges.
+    pub fn learned_edges(&self, limit: usize) -> Vec<crate::update::LearnedEdgeView> {
+        self.correlator.learned_edges(limit)
+    }
 }
 
 // Lookups the queries need, kept here rather than spread over the modules that own the

@@ -623,6 +623,19 @@ mod tests {
     }
 }
 
+/// One edge of the learned topology (`Engine::learned_edges`): alerts on `from` named `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedEdgeView {
+    pub from: String,
+    pub to: String,
+    /// The field that named it the last time: `labels.node`, `service`, `description`.
+    pub via: String,
+    /// How many alerts named it (decayed with `half_life_secs`).
+    pub weight: f64,
+    /// When it was last named (event time, ms since the epoch).
+    pub last_time: i64,
+}
+
 /// One attribute key as learned recipes see it (`Engine::learned_attributes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedAttributeView {

@@ -39,6 +39,7 @@ pub fn router(shared: AppState, metrics: Option<metrics_exporter_prometheus::Pro
         .route("/api/v1/incidents/:id/actions", post(post_action))
         .route("/api/v1/incidents/:id/similar", get(similar_incidents))
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/learned", get(learned))
         .route("/api/v1/live", get(live))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), auth));
     Router::new()
@@ -479,6 +480,23 @@ async fn stats(State(s): State<AppState>) -> Response {
     let engine = s.engine().stats();
     Json(serde_json::json!({ "engine": engine, "history": s.history(), "feed": s.feed_status() }))
         .into_response()
+}
+
+/// What learned recipes have learned: every attribute key (its lift, close pairs, whether it
+/// is evidence) and the learned topology (which sources' alerts name which), strongest
+/// first; `?limit=` bounds the edges (1..5000, default 500).
+async fn learned(State(s): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let q = match parse_query(raw) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let limit = if q.limit == 0 { 500 } else { q.limit.min(5000) };
+    let e = s.engine();
+    Json(serde_json::json!({
+        "attributes": e.learned_attributes(),
+        "edges": e.learned_edges(limit),
+    }))
+    .into_response()
 }
 
 /// Server-sent events: `incident` (an incident update, schema v1) and `stats` (a sample

@@ -359,6 +359,39 @@ async fn overload_answers_503_with_retry_after() {
     server.abort();
 }
 
+/// A node's alert and a pod's naming it by its `node` label: the learned topology holds the
+/// edge, shown by `GET /api/v1/learned` with the field that named it.
+#[tokio::test]
+async fn the_learned_topology_is_shown() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let (status, _) = c
+        .post(
+            "/api/v1/events",
+            r#"[{"source":"node-6-3","check":"node_not_ready","severity":"critical","time":"2026-12-05T10:00:00Z"},
+                {"source":"cart-6-c9f26","check":"crash_loop","severity":"major","time":"2026-12-05T10:00:12Z",
+                 "service":"cart-6","labels":{"node":"node-6-3"}}]"#,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (status, learned) = c.get("/api/v1/learned").await;
+    assert_eq!(status, 200);
+    let edges = learned["edges"].as_array().unwrap();
+    assert!(
+        edges.iter().any(|e| e["from"] == "cart-6-c9f26"
+            && e["to"] == "node-6-3"
+            && e["via"] == "labels.node"
+            && e["weight"] == 1.0),
+        "{learned}"
+    );
+    assert!(learned["attributes"].is_array(), "{learned}");
+    let (status, one) = c.get("/api/v1/learned?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(one["edges"].as_array().unwrap().len(), 1);
+    server.abort();
+}
+
 #[tokio::test]
 async fn openapi_and_metrics() {
     let d = tempfile::tempdir().unwrap();
@@ -376,6 +409,7 @@ async fn openapi_and_metrics() {
         "/api/v1/alertmanager",
         "/api/v1/ingest/{mapping}",
         "/api/v1/incidents/{id}/actions",
+        "/api/v1/learned",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }

@@ -38,6 +38,23 @@ impl Correlator {
         v
     }
 
+    /// The learned topology, strongest edges first, at most `limit`.
+    pub fn learned_edges(&self, limit: usize) -> Vec<LearnedEdgeView> {
+        self.learned
+            .edges
+            .strongest()
+            .into_iter()
+            .take(limit)
+            .map(|e| LearnedEdgeView {
+                from: e.from.to_string(),
+                to: e.to.to_string(),
+                via: e.via.to_string(),
+                weight: (e.weight * 100.0).round() / 100.0,
+                last_time: e.last,
+            })
+            .collect()
+    }
+
     /// An alert's learned attribute tokens: service, source and its name parts, labels.
     pub(super) fn alert_tokens(&self, env: &Env, a: &Alert) -> learned::Tokens {
         let i = &env.store.interner;
@@ -516,7 +533,7 @@ impl Correlator {
                 && (c.anchor_tokens.binary_search(&m.token).is_ok()
                     || c.member_entities.binary_search(&m.token).is_ok())
             {
-                return Some(format!("{}, an entity of this incident", m.phrase));
+                return Some(format!("{}, an entity of this incident", m.phrase()));
             }
         }
         if set_apart {
@@ -672,9 +689,13 @@ impl Correlator {
             }
             if lcfg.named_entities {
                 let source = env.store.interner.resolve(env.store.alert(slot).source);
-                self.learned
-                    .costarts
-                    .observe_source(lcfg, learned::hash_value(source));
+                let from = learned::hash_value(source);
+                self.learned.costarts.observe_source(lcfg, from);
+                for m in &lt.mentions {
+                    self.learned
+                        .edges
+                        .observe(lcfg, t, from, source, m.token.1, &m.name, &m.via);
+                }
             }
         }
     }
@@ -740,7 +761,7 @@ impl Correlator {
             let apart =
                 !m.in_text && (ours_apart || self.learned.class_undershares(lcfg, p.anchor_class, entity));
             if a.open && a.incident.is_none() && named_source && !apart {
-                lonely.push((pid, first.slot, p.first_time, m.phrase.clone()));
+                lonely.push((pid, first.slot, p.first_time, m.phrase()));
             }
         }
         for (pid, member_slot, started, phrase) in lonely {
@@ -999,7 +1020,8 @@ impl Correlator {
             if self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) && out.len() < 8 {
                 out.push(Mention {
                     token: (entity, h),
-                    phrase: format!("its {field} names {v}"),
+                    name: v.into(),
+                    via: field.as_str().into(),
                     in_text: false,
                 });
             }
@@ -1018,7 +1040,8 @@ impl Correlator {
             if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) {
                 out.push(Mention {
                     token: (entity, h),
-                    phrase: format!("its description names {w}"),
+                    name: w.into(),
+                    via: "description".into(),
                     in_text: true,
                 });
                 if out.len() == 8 {

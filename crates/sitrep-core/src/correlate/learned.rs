@@ -240,6 +240,9 @@ pub(crate) struct LearnedStats {
     /// before it existed).
     #[serde(default)]
     pub costarts: super::cooccur::CoStarts,
+    /// The learned topology: which sources name which (absent in older snapshots).
+    #[serde(default)]
+    pub edges: super::edges::LearnedEdges,
     /// Close pairs per (class, key), seen from the class's side: how often an alert of
     /// this check shares the key's value with an alert that starts close to it, against
     /// chance. A failure's checks share their place with the rest of the cascade; a one-off

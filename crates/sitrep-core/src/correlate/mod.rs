@@ -36,10 +36,12 @@
 // - `views`: incident summaries and updates.
 // - `learned`: attribute statistics learned from the stream (pure data, own unit tests).
 // - `cooccur`: which checks start together, and bursts of novel alerts (pure data, tests).
+// - `edges`: the learned topology — which sources name which (pure data, tests).
 // - `similarity`, `topology`: the comparisons attribute and topology recipes use.
 mod candidates;
 mod clusters;
 pub(crate) mod cooccur;
+pub(crate) mod edges;
 pub(crate) mod learned;
 mod lifecycle;
 mod membership;
@@ -272,11 +274,20 @@ pub(crate) struct AlertTokens {
 pub(crate) struct Mention {
     /// The named source as an `entity` token.
     token: learned::Token,
-    /// Where, in words: "its labels.node names node-3-7".
-    phrase: String,
+    /// The named source.
+    name: Box<str>,
+    /// The field that names it: `labels.node`, `service`, `description`.
+    via: Box<str>,
     /// Named in the description's words, not by a label value or the service: a statement
     /// in text, which the attribute statistics (of shared values) say nothing about.
     in_text: bool,
+}
+
+impl Mention {
+    /// Where, in words: "its labels.node names node-3-7".
+    fn phrase(&self) -> String {
+        format!("its {} names {}", self.via, self.name)
+    }
 }
 
 /// The candidate-index token under which learned clusters that may take alerts on time

@@ -1,0 +1,160 @@
+//! correlate::edges: the learned topology — which sources name which, accumulated from the
+//! stream. Every observed alert whose labels, service or description name another known
+//! source (`correlate::candidates::mentions`: a pod's `node = node-6-3`, `service = cart-6`,
+//! "BGP neighbor cr2.fra Down") adds to the edge *its source → the named source*, tagged
+//! with the field that named it. Counts decay with `half_life_secs` like every learned
+//! statistic; at most `max_class_pairs` edges are kept (the weakest tenth dropped when
+//! full, ties by hash: deterministic). Part of the snapshot.
+//!
+//! The edges are what sitrep has learned of the estate's structure, shown to operators
+//! (`Engine::learned_edges`, `GET /api/v1/learned`, `learned_edges.json` of a replay) beside
+//! any configured topology. The joins themselves are made by the named links of the
+//! learned recipe as the alerts come; the graph is their memory, not a second mechanism.
+
+use super::learned::decay_step;
+use crate::config::LearnedConfig;
+use crate::time::Millis;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One learned edge: alerts of `from` named `to` by `via`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Edge {
+    pub from: Box<str>,
+    pub to: Box<str>,
+    /// The field that named it the last time: `labels.node`, `service`, `description`.
+    pub via: Box<str>,
+    /// Decayed count of the alerts that named it.
+    pub weight: f64,
+    /// Event time it was last named.
+    pub last: Millis,
+}
+
+/// The learned edges of one partition; part of the snapshot (inside the learned statistics).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LearnedEdges {
+    /// Keyed by (hash of `from`, hash of `to`).
+    #[serde(with = "edge_map")]
+    edges: BTreeMap<(u64, u64), Edge>,
+    decayed_at: Millis,
+}
+
+impl LearnedEdges {
+    /// An alert on `from` (hash `from_hash`) named `to` (hash `to_hash`) by `via` at `t`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        cfg: &LearnedConfig,
+        t: Millis,
+        from_hash: u64,
+        from: &str,
+        to_hash: u64,
+        to: &str,
+        via: &str,
+    ) {
+        if let Some(f) = decay_step(cfg, &mut self.decayed_at, t) {
+            self.edges.retain(|_, e| {
+                e.weight *= f;
+                e.weight >= 0.01
+            });
+        }
+        let e = self.edges.entry((from_hash, to_hash)).or_insert_with(|| Edge {
+            from: from.into(),
+            to: to.into(),
+            via: via.into(),
+            weight: 0.0,
+            last: t,
+        });
+        e.weight += 1.0;
+        e.last = e.last.max(t);
+        if *e.via != *via {
+            e.via = via.into();
+        }
+        if self.edges.len() > cfg.max_class_pairs {
+            let mut v: Vec<((u64, u64), Edge)> = std::mem::take(&mut self.edges).into_iter().collect();
+            v.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
+            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
+            self.edges = v.into_iter().collect();
+        }
+    }
+
+    /// The edges, strongest first (ties by name).
+    pub fn strongest(&self) -> Vec<&Edge> {
+        let mut v: Vec<&Edge> = self.edges.values().collect();
+        v.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.from.cmp(&b.from))
+                .then_with(|| a.to.cmp(&b.to))
+        });
+        v
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.edges.len()
+    }
+}
+
+/// A map keyed by hash pairs, written as a list of entries (JSON keys must be strings).
+mod edge_map {
+    use super::Edge;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<(u64, u64), Edge>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(u64, u64), Edge>, D::Error> {
+        let v: Vec<((u64, u64), Edge)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> LearnedConfig {
+        LearnedConfig::default()
+    }
+
+    #[test]
+    fn edges_accumulate_decay_and_stay_bounded() {
+        let c = LearnedConfig {
+            max_class_pairs: 50,
+            ..cfg()
+        };
+        let mut g = LearnedEdges::default();
+        let t0 = 1_000_000_000;
+        for i in 0..3 {
+            g.observe(&c, t0 + i, 1, "pod-a", 2, "node-1", "labels.node");
+        }
+        g.observe(&c, t0 + 5, 3, "pod-b", 2, "node-1", "labels.node");
+        let s = g.strongest();
+        assert_eq!(
+            (&*s[0].from, &*s[0].to, &*s[0].via, s[0].weight),
+            ("pod-a", "node-1", "labels.node", 3.0)
+        );
+        assert_eq!(s[1].weight, 1.0);
+        // a half-life later every count has halved
+        let later = t0 + c.half_life_secs as i64 * 1000 + 10;
+        g.observe(&c, later, 9, "x", 8, "y", "service");
+        let a = g
+            .strongest()
+            .into_iter()
+            .find(|e| &*e.from == "pod-a")
+            .unwrap()
+            .weight;
+        assert!((a - 1.5).abs() < 0.01, "{a}");
+        for i in 0..500u64 {
+            g.observe(&c, later + i as i64, 100 + i, "p", 7, "n", "labels.node");
+        }
+        assert!(g.len() <= 50, "{}", g.len());
+        // restores identically
+        let json = serde_json::to_string(&g).unwrap();
+        let back: LearnedEdges = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, g);
+    }
+}
