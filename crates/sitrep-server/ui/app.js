@@ -424,11 +424,38 @@ function connect() {
   es.addEventListener('lagged', () => loadList());
 }
 
+// What learned recipes have learned: the learned topology and the attribute keys.
+async function showLearned() {
+  const l = await api('/api/v1/learned?limit=500');
+  const edges = $('#learned-edges tbody');
+  edges.replaceChildren();
+  for (const e of l.edges) {
+    const tr = el('tr');
+    tr.append(el('td', e.from), el('td', e.to), el('td', e.via), el('td', e.weight.toFixed(1)), el('td', fmtDateTime(e.last_time)));
+    edges.append(tr);
+  }
+  if (!l.edges.length) {
+    const tr = el('tr');
+    tr.append(el('td', 'No alert has named another alert\'s source yet.', 'muted'));
+    edges.append(tr);
+  }
+  const keys = $('#learned-keys tbody');
+  keys.replaceChildren();
+  for (const k of l.attributes) {
+    const tr = el('tr');
+    tr.append(el('td', k.key), el('td', k.evidence ? 'yes' : 'no', k.evidence ? '' : 'muted'), el('td', k.lift.toFixed(2)), el('td', String(Math.round(k.close_pairs))), el('td', String(k.values)));
+    keys.append(tr);
+  }
+}
+
 function route() {
   const m = location.hash.match(/^#\/incident\/(.+)$/);
-  $('#overview-view').hidden = !!m;
+  const learned = location.hash === '#/learned';
+  $('#overview-view').hidden = !!m || learned;
   $('#incident-view').hidden = !m;
+  $('#learned-view').hidden = !learned;
   if (m) showIncident(decodeURIComponent(m[1])).catch((e) => { $('#inc-title').textContent = e.message; });
+  else if (learned) { state.current = null; showLearned().catch((e) => { $('#learned-edges tbody').replaceChildren(el('tr', e.message)); }); }
   else { state.current = null; renderList(); }
 }
 

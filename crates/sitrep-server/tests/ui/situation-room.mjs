@@ -122,6 +122,21 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll('#timeline li')].some((li) => li.textContent.includes('checked from the browser')), null, { timeout: 10000 });
   check(true, 'comment lands in the timeline');
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
+
+  // what was learned: a pod's node label names the node's source — the learned topology
+  const t0 = Date.now();
+  const named = [
+    { source: 'node-6-3', check: 'node_not_ready', severity: 'critical', description: 'Kubelet stopped posting node status', time: t0 },
+    { source: 'cart-6-c9f26', check: 'crash_loop', severity: 'major', service: 'cart-6', labels: { node: 'node-6-3' }, description: 'CrashLoopBackOff', time: t0 + 5 },
+  ].map((e) => JSON.stringify(e)).join('\n');
+  const posted = await fetch(base + '/api/v1/events', { method: 'POST', body: named, headers: { authorization: 'Bearer ' + token } });
+  check(posted.status === 202, 'posted a pod naming its node');
+  await page.click('#nav-learned');
+  await page.waitForFunction(() => [...document.querySelectorAll('#learned-edges tbody tr')].some((tr) => tr.textContent.includes('cart-6-c9f26') && tr.textContent.includes('node-6-3') && tr.textContent.includes('labels.node')), null, { timeout: 10000 });
+  check(true, 'the learned topology shows the pod naming its node');
+  const keyRows = await page.locator('#learned-keys tbody tr').count();
+  check(keyRows >= 1, `learned attribute keys listed (${keyRows})`);
+  if (process.env.SCREENSHOTS) await page.screenshot({ path: process.env.SCREENSHOTS + '/learned.png', fullPage: true });
   check(errors.length === 0, 'no script errors: ' + errors.join('; '));
 } catch (e) {
   console.error('FAIL ' + e.message);
