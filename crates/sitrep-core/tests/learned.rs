@@ -328,6 +328,8 @@ fn without_topology_failures_on_two_sites_of_one_region_stay_apart() {
     let s = sites_stream(12);
     let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
     let mut placed: HashMap<Named, u64> = HashMap::new();
+    // (the member's source, each sentence of why it joined)
+    let mut whys: Vec<(String, String)> = Vec::new();
     for ev in &s.events {
         e.process(ev);
         for u in e.drain_updates() {
@@ -336,11 +338,23 @@ fn without_topology_failures_on_two_sites_of_one_region_stay_apart() {
                     let mut parts = m.signature.split("::");
                     let source = parts.next().unwrap().to_string();
                     let check = parts.next().unwrap().to_string();
+                    whys.extend(m.why.evidence.iter().map(|w| (source.clone(), w.clone())));
                     placed.insert((source, check, m.occurrence), i.incident.id.number);
                 }
             }
         }
     }
+    // an explanation names the value the two alerts share: for `entity` (source and site
+    // here, the site having many values) the site, never just the first of the alert's
+    let named: Vec<&str> = whys
+        .iter()
+        .filter_map(|(_, w)| w.strip_prefix("shares entity = ")?.split(':').next())
+        .collect();
+    assert!(
+        named.iter().any(|v| v.starts_with("reg")),
+        "{:?}",
+        &named[..named.len().min(5)]
+    );
     let half = 6 * 60 * MIN;
     let late: Vec<&(i64, Vec<Named>)> = s.faults.iter().filter(|(t, _)| *t >= half).collect();
     let incident_of = |alerts: &[Named]| -> Option<u64> {

@@ -332,12 +332,7 @@ impl Correlator {
             rank -= best.weight * if via_member { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
                 let name = self.learned.key_name(e.key);
-                let value = lt
-                    .text
-                    .list
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map_or("", |(_, v)| v.as_str());
+                let value = shared_text(lt, name, e.value);
                 why.evidence.push(if via_member {
                     format!(
                         "names {value}, an entity a member of this incident names too \
@@ -412,12 +407,7 @@ impl Correlator {
             return None;
         }
         let name = self.learned.key_name(weak.key);
-        let value = lt
-            .text
-            .list
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str());
+        let value = shared_text(lt, name, weak.value);
         let other_check = reference.check;
         let check = env.store.interner.resolve(a.check);
         let words = format!(
@@ -1052,4 +1042,14 @@ impl Correlator {
         out.sort_by_key(|m| m.token);
         out
     }
+}
+
+/// The text of the alert's value of key `name` whose hash is `value` (the one it shares):
+/// a key may hold several values of an alert (`entity`: its source, its service, a site).
+fn shared_text<'a>(lt: &'a AlertTokens, name: &str, value: u64) -> &'a str {
+    lt.text
+        .list
+        .iter()
+        .find(|(k, v)| k == name && learned::hash_value(v) == value)
+        .map_or("", |(_, v)| v.as_str())
 }

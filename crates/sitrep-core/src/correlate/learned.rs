@@ -262,6 +262,8 @@ fn class_key(class: u64, key: u16) -> u64 {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Evidence {
     pub key: u16,
+    /// The shared value's hash (which of the alert's values of the key it is).
+    pub value: u64,
     pub weight: f64,
     pub lift: f64,
     pub share: f64,
@@ -273,6 +275,8 @@ pub(crate) struct Evidence {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WeakEvidence {
     pub key: u16,
+    /// The shared value's hash.
+    pub value: u64,
     pub related: f64,
 }
 
@@ -374,6 +378,7 @@ impl LearnedStats {
         }
         Some(Evidence {
             key: token.0,
+            value: token.1,
             weight: lift.ln(),
             lift,
             share,
@@ -456,6 +461,7 @@ impl LearnedStats {
                     if best.as_ref().is_none_or(|b| related > b.related) {
                         best = Some(WeakEvidence {
                             key: token.0,
+                            value: token.1,
                             related,
                         });
                     }
