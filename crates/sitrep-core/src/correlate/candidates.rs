@@ -755,16 +755,6 @@ impl Correlator {
             }
         }
         for (pid, member_slot, started, phrase) in lonely {
-            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
-                return;
-            }
-            if !self.clusters.contains_key(&pid) {
-                continue;
-            }
-            self.dissolve(env, pid);
-            for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
-                self.dissolve(env, p);
-            }
             let why = Explanation {
                 compared_with: Some(joined_id.clone()),
                 gap_ms: (t - started).max(0),
@@ -775,8 +765,37 @@ impl Correlator {
                 )],
                 ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
             };
-            self.join(env, cid, member_slot, t, why);
+            if !self.take_lonely(env, cid, pid, member_slot, t, why) {
+                return;
+            }
         }
+    }
+
+    /// Moves the lone member of pending cluster `pid` into `cid` with `why`: `pid` and the
+    /// member's other pending clusters go (as when a pending cluster is absorbed
+    /// downstream). `false` once `cid` no longer takes members; a `pid` already gone is
+    /// skipped.
+    fn take_lonely(
+        &mut self,
+        env: &mut Env,
+        cid: u64,
+        pid: u64,
+        member_slot: u32,
+        t: Millis,
+        why: Explanation,
+    ) -> bool {
+        if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+            return false;
+        }
+        if !self.clusters.contains_key(&pid) {
+            return true;
+        }
+        self.dissolve(env, pid);
+        for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
+            self.dissolve(env, p);
+        }
+        self.join(env, cid, member_slot, t, why);
+        true
     }
 
     /// A novel alert joined `cid` as part of a burst that is now beyond chance: the burst's
@@ -821,14 +840,6 @@ impl Correlator {
             })
             .collect();
         for (pid, member_slot, started) in lonely.into_iter().rev() {
-            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
-                return;
-            }
-            self.dissolve(env, pid);
-            // as when a pending cluster is absorbed downstream: its other pending clusters go
-            for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
-                self.dissolve(env, p);
-            }
             let why = Explanation {
                 compared_with: Some(anchor_id.clone()),
                 gap_ms: (t - started).max(0),
@@ -839,7 +850,9 @@ impl Correlator {
                 )],
                 ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
             };
-            self.join(env, cid, member_slot, t, why);
+            if !self.take_lonely(env, cid, pid, member_slot, t, why) {
+                return;
+            }
         }
     }
 
