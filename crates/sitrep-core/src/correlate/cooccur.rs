@@ -105,7 +105,8 @@ impl Association {
 }
 
 /// A map keyed by class pairs, written as a list of entries (JSON keys must be strings).
-mod pair_map {
+/// Also used for the learned edges (`correlate::edges`).
+pub(crate) mod pair_map {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 

@@ -34,7 +34,7 @@ pub(crate) struct Edge {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LearnedEdges {
     /// Keyed by (hash of `from`, hash of `to`).
-    #[serde(with = "edge_map")]
+    #[serde(with = "super::cooccur::pair_map")]
     edges: BTreeMap<(u64, u64), Edge>,
     decayed_at: Millis,
 }
@@ -93,22 +93,6 @@ impl LearnedEdges {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.edges.len()
-    }
-}
-
-/// A map keyed by hash pairs, written as a list of entries (JSON keys must be strings).
-mod edge_map {
-    use super::Edge;
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::collections::BTreeMap;
-
-    pub fn serialize<S: Serializer>(m: &BTreeMap<(u64, u64), Edge>, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(m.iter())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(u64, u64), Edge>, D::Error> {
-        let v: Vec<((u64, u64), Edge)> = Vec::deserialize(d)?;
-        Ok(v.into_iter().collect())
     }
 }
 
