@@ -20,7 +20,8 @@ fetch() {
   if [ -f "$lib/.complete" ]; then return; fi
   echo "fetching Apache Kafka from Maven Central into $lib" >&2
   mkdir -p "$lib"
-  mvn -q -f "$repo/scripts/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$lib"
+  # to stderr: callers take the bootstrap address from the last line of stdout
+  mvn -q -B -f "$repo/scripts/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$lib" >&2
   touch "$lib/.complete"
 }
 
