@@ -2,11 +2,12 @@
 //! third-party subscriber sees it (docs/performance.md). A read_committed consumer of the
 //! incidents topic starts at its end; then the scenario's events (undated, so Kafka's
 //! timestamp dates them, as in a live feed) are produced at a fixed rate with acks=all.
-//! For each incident update the latency is the time since the most recent produce of an
-//! alert it adds (its signature), as the HTTP variant in loadgen.rs measures it. It covers
-//! both stages and both transactions: a read_committed reader sees nothing before them.
+//! For each incident update the latency is the time since the produce of the event that
+//! raised the newest alert it adds ([`RaisedAt`]), as the HTTP variant in loadgen.rs
+//! measures it. It covers both stages and both transactions: a read_committed reader sees
+//! nothing before them.
 
-use crate::loadgen::percentile;
+use crate::loadgen::{percentile, RaisedAt};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -14,12 +15,11 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use sitrep_core::{Config, InputFormat, Normaliser};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type SentAt = Arc<Mutex<HashMap<String, Instant>>>;
+type SentAt = Arc<Mutex<RaisedAt>>;
 
 pub fn run(
     brokers: &str,
@@ -31,7 +31,7 @@ pub fn run(
 ) -> Result<()> {
     let normaliser = Normaliser::new(&Config::default())?;
     let signature_fields = Config::default().dedup.signature;
-    // (payload without its time, signature)
+    // (payload without its time, signature, a clear)
     let mut events = Vec::with_capacity(lines.len());
     let mut out = Vec::new();
     for l in lines {
@@ -41,7 +41,7 @@ pub fn run(
             e.time = None;
             let mut sig = String::new();
             sitrep_core::build_signature(&signature_fields, &e, &mut sig);
-            events.push((e.to_native_json(), sig));
+            events.push((e.to_native_json(), sig, e.severity.is_clear()));
         }
     }
     let sent_at: SentAt = Arc::default();
@@ -70,19 +70,25 @@ pub fn run(
         let (sent_at, latencies, done) = (sent_at.clone(), latencies.clone(), done.clone());
         std::thread::spawn(move || read_incidents(consumer, sent_at, latencies, done))
     };
-    // let the reader's assignment settle before the first event
-    std::thread::sleep(Duration::from_millis(1000));
-
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "1")
         .create()?;
+    // connected, the topic's leaders known and (idempotence) a producer id acquired before
+    // the first timed event: otherwise the first events wait for all that and the update
+    // they cause is timed with it
+    producer
+        .client()
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .context("the input topic's metadata")?;
+    // let the reader's assignment settle before the first event
+    std::thread::sleep(Duration::from_millis(1000));
     let bar = ProgressBar::new(events.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec}").expect("template"));
     let start = Instant::now();
-    for (i, (payload, sig)) in events.iter().enumerate() {
+    for (i, (payload, sig, clear)) in events.iter().enumerate() {
         if rate > 0.0 {
             // open loop: event i is due at i / rate
             let due = start + Duration::from_secs_f64(i as f64 / rate);
@@ -92,7 +98,7 @@ pub fn run(
             }
         }
         let mut record = BaseRecord::<(), str>::to(topic).payload(payload.as_str());
-        sent_at.lock().expect("lock").insert(sig.clone(), Instant::now());
+        sent_at.lock().expect("lock").sent(sig, *clear, Instant::now());
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -160,17 +166,22 @@ fn read_incidents(
         let Ok(sitrep_core::Update::Incident(u)) = serde_json::from_slice(payload) else {
             continue;
         };
-        let sent = sent_at.lock().expect("lock");
-        let caused = u
-            .added
-            .iter()
-            .filter_map(|a| sent.get(&a.signature).copied())
-            .map(|t| now.duration_since(t).as_secs_f64() * 1000.0)
-            .min_by(f64::total_cmp);
+        let caused = sent_at
+            .lock()
+            .expect("lock")
+            .latency_ms(u.added.iter().map(|a| a.signature.as_str()), now);
         if let Some(ms) = caused {
             latencies.lock().expect("lock").push(ms);
-            if ms > 500.0 && std::env::var_os("LOADGEN_DEBUG").is_some() {
-                eprintln!("slow: {ms:.0} ms, incident {} seq {}", u.incident.id, u.seq);
+            if ms > 300.0 && std::env::var_os("LOADGEN_DEBUG").is_some() {
+                let at = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                eprintln!(
+                    "slow: {ms:.0} ms, incident {} seq {} at {:.3} (unix s)",
+                    u.incident.id,
+                    u.seq,
+                    at.as_secs_f64()
+                );
             }
         }
     }

@@ -5,8 +5,8 @@
 //!
 //! - Throughput: events/s over the whole run, and request latency percentiles.
 //! - `--incident-latency`: subscribes to the live feed (SSE) first and measures, for every
-//!   incident update, the time from posting the event that caused it (the most recent
-//!   event of any alert it names) to receiving it.
+//!   incident update, the time from posting the event that caused it (the raise of the
+//!   newest alert it adds: see [`RaisedAt`]) to receiving it.
 //! - `--format alertmanager-v2`: the same alerts in Prometheus Alertmanager's own API
 //!   format (`POST /api/v2/alerts`), for the side-by-side comparison.
 //! - `--format otlp`: the same events as OpenTelemetry log records, one protobuf
@@ -152,6 +152,35 @@ enum Wire {
     Otlp,
 }
 
+/// When each alert's current episode was raised, by signature: the send time of its first
+/// event, or of its first event after a clear. An incident update adds an alert because it
+/// was raised (or re-raised), so the update was caused by the raise of the newest alert it
+/// adds (an incident opens when its second alert arrives; the first only waited for
+/// company). Timing from the *latest* event of an added alert instead, as this tool did
+/// before 2026-12-05, measures from whatever duplicate was sent last — on a stream of 95%
+/// duplicates often a few ms before the update arrived — and reads far too low.
+#[derive(Default)]
+pub(crate) struct RaisedAt(HashMap<String, Instant>);
+
+impl RaisedAt {
+    pub fn sent(&mut self, signature: &str, clear: bool, at: Instant) {
+        if clear {
+            self.0.remove(signature);
+        } else if !self.0.contains_key(signature) {
+            self.0.insert(signature.to_owned(), at);
+        }
+    }
+
+    /// Milliseconds from the newest raise among `added` (signatures) to `now`; `None` when
+    /// none of them was raised by this run.
+    pub fn latency_ms<'a>(&self, added: impl Iterator<Item = &'a str>, now: Instant) -> Option<f64> {
+        added
+            .filter_map(|s| self.0.get(s))
+            .map(|t| now.duration_since(*t).as_secs_f64() * 1000.0)
+            .min_by(f64::total_cmp)
+    }
+}
+
 pub fn run(a: LoadgenArgs) -> Result<()> {
     let Some(scenario) = Scenario::parse(&a.scenario) else {
         bail!("unknown scenario `{}`", a.scenario)
@@ -187,7 +216,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
     let batch = a.batch.max(1);
     let signature_fields = Config::default().dedup.signature;
     let mut bodies = Vec::new();
-    let mut first_in_batch: Vec<Vec<String>> = Vec::new();
+    let mut first_in_batch: Vec<Vec<(String, bool)>> = Vec::new();
     for chunk in events.chunks(batch) {
         let body = match wire {
             Wire::AlertmanagerV2 => {
@@ -208,7 +237,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
             for e in chunk {
                 let mut sig = String::new();
                 sitrep_core::build_signature(&signature_fields, e, &mut sig);
-                firsts.push(sig);
+                firsts.push((sig, e.severity.is_clear()));
             }
         }
         bodies.push(bytes_of(body));
@@ -225,7 +254,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async move {
         let client = reqwest::Client::builder().pool_max_idle_per_host(a.connections).build()?;
-        let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let sent_at: Arc<Mutex<RaisedAt>> = Arc::default();
         let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
         let feed = if a.incident_latency {
             Some(tokio::spawn(read_feed(
@@ -276,8 +305,8 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
                     let sent = Instant::now();
                     if !firsts[i].is_empty() {
                         let mut m = sent_at.lock().expect("lock");
-                        for s in &firsts[i] {
-                            m.insert(s.clone(), sent);
+                        for (s, clear) in &firsts[i] {
+                            m.sent(s, *clear, sent);
                         }
                     }
                     let mut req = client
@@ -362,7 +391,7 @@ async fn read_feed(
     client: reqwest::Client,
     url: String,
     token: Option<String>,
-    sent_at: Arc<Mutex<HashMap<String, Instant>>>,
+    sent_at: Arc<Mutex<RaisedAt>>,
     latencies: Arc<Mutex<Vec<f64>>>,
 ) -> Result<()> {
     let mut req = client.get(&url);
@@ -386,15 +415,10 @@ async fn read_feed(
             let Ok(u) = serde_json::from_str::<sitrep_core::update::IncidentUpdate>(data) else {
                 continue;
             };
-            // the update was caused by the most recent of the events it names (an incident
-            // opens when its second alert arrives; the first one only waited for company)
-            let sent = sent_at.lock().expect("lock");
-            let caused = u
-                .added
-                .iter()
-                .filter_map(|m| sent.get(&m.signature).copied())
-                .map(|t| now.duration_since(t).as_secs_f64() * 1000.0)
-                .min_by(f64::total_cmp);
+            let caused = sent_at
+                .lock()
+                .expect("lock")
+                .latency_ms(u.added.iter().map(|m| m.signature.as_str()), now);
             if let Some(ms) = caused {
                 latencies.lock().expect("lock").push(ms);
                 if ms > 1000.0 && std::env::var_os("LOADGEN_DEBUG").is_some() {
@@ -404,4 +428,31 @@ async fn read_feed(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RaisedAt;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn an_update_is_timed_from_the_raise_of_the_newest_alert_it_adds_not_from_a_duplicate() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut r = RaisedAt::default();
+        r.sent("a", false, ms(0));
+        r.sent("b", false, ms(100));
+        // duplicates of both after their raises do not move them
+        r.sent("a", false, ms(150));
+        r.sent("b", false, ms(190));
+        let at = ms(200);
+        assert_eq!(r.latency_ms(["a", "b"].into_iter(), at), Some(100.0));
+        assert_eq!(r.latency_ms(["a"].into_iter(), at), Some(200.0));
+        assert_eq!(r.latency_ms(["unknown"].into_iter(), at), None);
+        // a clear ends the episode: the next event raises it again
+        r.sent("a", true, ms(300));
+        assert_eq!(r.latency_ms(["a"].into_iter(), ms(400)), None);
+        r.sent("a", false, ms(350));
+        assert_eq!(r.latency_ms(["a"].into_iter(), ms(400)), Some(50.0));
+    }
 }

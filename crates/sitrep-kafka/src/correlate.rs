@@ -388,7 +388,7 @@ pub fn run(
             activity.touch();
         }
         let mut s = state.lock().expect("stage lock");
-        if s.txn.due(interval) {
+        if s.txn.due(interval, handled == 0) {
             s.commit(&consumer)?;
         }
         s.rewind.run(&consumer);

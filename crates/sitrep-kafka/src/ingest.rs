@@ -294,7 +294,7 @@ pub fn run(
             activity.touch();
         }
         let mut s = state.lock().expect("stage lock");
-        if s.txn.due(interval) {
+        if s.txn.due(interval, handled == 0) {
             match s.commit(&consumer) {
                 Ok(()) => {}
                 Err(e @ KafkaError::Fatal(_)) => return Err(e),
