@@ -2,9 +2,9 @@
 //! third-party subscriber sees it (docs/performance.md). A read_committed consumer of the
 //! incidents topic starts at its end; then the scenario's events (undated, so Kafka's
 //! timestamp dates them, as in a live feed) are produced at a fixed rate with acks=all.
-//! For each incident update the latency is the time since the produce of the event that
-//! raised the newest alert it adds ([`RaisedAt`]), as the HTTP variant in loadgen.rs
-//! measures it. It covers both stages and both transactions: a read_committed reader sees
+//! For each incident update the latency is the time since the produce of the latest
+//! change (raise or severity) of the newest alert it adds ([`RaisedAt`]), as the HTTP
+//! variant in loadgen.rs measures it. It covers both stages and both transactions: a read_committed reader sees
 //! nothing before them.
 
 use crate::loadgen::{percentile, RaisedAt};
@@ -31,7 +31,7 @@ pub fn run(
 ) -> Result<()> {
     let normaliser = Normaliser::new(&Config::default())?;
     let signature_fields = Config::default().dedup.signature;
-    // (payload without its time, signature, a clear)
+    // (payload without its time, signature, severity)
     let mut events = Vec::with_capacity(lines.len());
     let mut out = Vec::new();
     for l in lines {
@@ -41,7 +41,7 @@ pub fn run(
             e.time = None;
             let mut sig = String::new();
             sitrep_core::build_signature(&signature_fields, &e, &mut sig);
-            events.push((e.to_native_json(), sig, e.severity.is_clear()));
+            events.push((e.to_native_json(), sig, e.severity));
         }
     }
     let sent_at: SentAt = Arc::default();
@@ -88,7 +88,7 @@ pub fn run(
     let bar = ProgressBar::new(events.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec}").expect("template"));
     let start = Instant::now();
-    for (i, (payload, sig, clear)) in events.iter().enumerate() {
+    for (i, (payload, sig, severity)) in events.iter().enumerate() {
         if rate > 0.0 {
             // open loop: event i is due at i / rate
             let due = start + Duration::from_secs_f64(i as f64 / rate);
@@ -98,7 +98,7 @@ pub fn run(
             }
         }
         let mut record = BaseRecord::<(), str>::to(topic).payload(payload.as_str());
-        sent_at.lock().expect("lock").sent(sig, *clear, Instant::now());
+        sent_at.lock().expect("lock").sent(sig, *severity, Instant::now());
         loop {
             match producer.send(record) {
                 Ok(()) => break,

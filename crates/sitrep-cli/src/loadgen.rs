@@ -5,8 +5,8 @@
 //!
 //! - Throughput: events/s over the whole run, and request latency percentiles.
 //! - `--incident-latency`: subscribes to the live feed (SSE) first and measures, for every
-//!   incident update, the time from posting the event that caused it (the raise of the
-//!   newest alert it adds: see [`RaisedAt`]) to receiving it.
+//!   incident update, the time from posting the event that caused it (the latest raise or
+//!   severity change of the newest alert it adds: see [`RaisedAt`]) to receiving it.
 //! - `--format alertmanager-v2`: the same alerts in Prometheus Alertmanager's own API
 //!   format (`POST /api/v2/alerts`), for the side-by-side comparison.
 //! - `--format otlp`: the same events as OpenTelemetry log records, one protobuf
@@ -15,7 +15,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use sitrep_core::{Config, Event, InputFormat, Normaliser};
+use sitrep_core::{Config, Event, InputFormat, Normaliser, Severity};
 use sitrep_scenario::{generate, Scenario};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -152,31 +152,39 @@ enum Wire {
     Otlp,
 }
 
-/// When each alert's current episode was raised, by signature: the send time of its first
-/// event, or of its first event after a clear. An incident update adds an alert because it
-/// was raised (or re-raised), so the update was caused by the raise of the newest alert it
-/// adds (an incident opens when its second alert arrives; the first only waited for
-/// company). Timing from the *latest* event of an added alert instead, as this tool did
-/// before 2026-12-05, measures from whatever duplicate was sent last — on a stream of 95%
-/// duplicates often a few ms before the update arrived — and reads far too low.
+/// When each alert last changed state, by signature: the send time of its raising event (its
+/// first, or its first after a clear) or of its latest change of severity. An incident
+/// update adds an alert because of such a change (a raise, or a severity change that offers
+/// it to correlation again), never because of a pure duplicate, so the update was caused by
+/// the latest change of the newest alert it adds (an incident opens when its second alert
+/// arrives; the first only waited for company). Timing from the *latest event* of an added
+/// alert instead, as this tool did before 2026-12-05, measures from whatever duplicate was
+/// sent last — on a stream of 95% duplicates often a few ms before the update arrived — and
+/// reads far too low.
 #[derive(Default)]
-pub(crate) struct RaisedAt(HashMap<String, Instant>);
+pub(crate) struct RaisedAt(HashMap<String, (Instant, Severity)>);
 
 impl RaisedAt {
-    pub fn sent(&mut self, signature: &str, clear: bool, at: Instant) {
-        if clear {
+    pub fn sent(&mut self, signature: &str, severity: Severity, at: Instant) {
+        if severity.is_clear() {
             self.0.remove(signature);
-        } else if !self.0.contains_key(signature) {
-            self.0.insert(signature.to_owned(), at);
+            return;
+        }
+        match self.0.get_mut(signature) {
+            Some(last) if last.1 == severity => {}
+            Some(last) => *last = (at, severity),
+            None => {
+                self.0.insert(signature.to_owned(), (at, severity));
+            }
         }
     }
 
-    /// Milliseconds from the newest raise among `added` (signatures) to `now`; `None` when
-    /// none of them was raised by this run.
+    /// Milliseconds from the latest change among `added` (signatures) to `now`; `None` when
+    /// none of them was sent by this run.
     pub fn latency_ms<'a>(&self, added: impl Iterator<Item = &'a str>, now: Instant) -> Option<f64> {
         added
             .filter_map(|s| self.0.get(s))
-            .map(|t| now.duration_since(*t).as_secs_f64() * 1000.0)
+            .map(|(t, _)| now.duration_since(*t).as_secs_f64() * 1000.0)
             .min_by(f64::total_cmp)
     }
 }
@@ -216,7 +224,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
     let batch = a.batch.max(1);
     let signature_fields = Config::default().dedup.signature;
     let mut bodies = Vec::new();
-    let mut first_in_batch: Vec<Vec<(String, bool)>> = Vec::new();
+    let mut first_in_batch: Vec<Vec<(String, Severity)>> = Vec::new();
     for chunk in events.chunks(batch) {
         let body = match wire {
             Wire::AlertmanagerV2 => {
@@ -237,7 +245,7 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
             for e in chunk {
                 let mut sig = String::new();
                 sitrep_core::build_signature(&signature_fields, e, &mut sig);
-                firsts.push((sig, e.severity.is_clear()));
+                firsts.push((sig, e.severity));
             }
         }
         bodies.push(bytes_of(body));
@@ -305,8 +313,8 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
                     let sent = Instant::now();
                     if !firsts[i].is_empty() {
                         let mut m = sent_at.lock().expect("lock");
-                        for (s, clear) in &firsts[i] {
-                            m.sent(s, *clear, sent);
+                        for (s, severity) in &firsts[i] {
+                            m.sent(s, *severity, sent);
                         }
                     }
                     let mut req = client
@@ -436,23 +444,27 @@ mod tests {
     use std::time::{Duration, Instant};
 
     #[test]
-    fn an_update_is_timed_from_the_raise_of_the_newest_alert_it_adds_not_from_a_duplicate() {
+    fn an_update_is_timed_from_the_latest_change_of_the_newest_alert_it_adds_not_a_duplicate() {
+        use sitrep_core::Severity::{Clear, Critical, Major};
         let t0 = Instant::now();
         let ms = |n| t0 + Duration::from_millis(n);
         let mut r = RaisedAt::default();
-        r.sent("a", false, ms(0));
-        r.sent("b", false, ms(100));
-        // duplicates of both after their raises do not move them
-        r.sent("a", false, ms(150));
-        r.sent("b", false, ms(190));
+        r.sent("a", Major, ms(0));
+        r.sent("b", Major, ms(100));
+        // duplicates (same severity) after the raises do not move them
+        r.sent("a", Major, ms(150));
+        r.sent("b", Major, ms(190));
         let at = ms(200);
         assert_eq!(r.latency_ms(["a", "b"].into_iter(), at), Some(100.0));
         assert_eq!(r.latency_ms(["a"].into_iter(), at), Some(200.0));
         assert_eq!(r.latency_ms(["unknown"].into_iter(), at), None);
+        // a change of severity does
+        r.sent("a", Critical, ms(250));
+        assert_eq!(r.latency_ms(["a"].into_iter(), ms(260)), Some(10.0));
         // a clear ends the episode: the next event raises it again
-        r.sent("a", true, ms(300));
+        r.sent("a", Clear, ms(300));
         assert_eq!(r.latency_ms(["a"].into_iter(), ms(400)), None);
-        r.sent("a", false, ms(350));
+        r.sent("a", Critical, ms(350));
         assert_eq!(r.latency_ms(["a"].into_iter(), ms(400)), Some(50.0));
     }
 }
