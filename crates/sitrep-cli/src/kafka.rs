@@ -79,7 +79,8 @@ pub fn run(
             ))
             .route("/healthz", get(|| async { "ok" }))
             .with_state(sender);
-        rt.spawn(async move { axum::serve(listener, app).await });
+        // small replies sent at once (see serve_http in sitrep-server: Nagle + delayed ACK)
+        rt.spawn(async move { axum::serve(listener, app).tcp_nodelay(true).await });
     }
     println!(
         "kafka worker {instance}: brokers {}, group {}",

@@ -430,7 +430,11 @@ async fn read_feed(
             if let Some(ms) = caused {
                 latencies.lock().expect("lock").push(ms);
                 if ms > 1000.0 && std::env::var_os("LOADGEN_DEBUG").is_some() {
-                    eprintln!("slow {ms:.0} ms: {data}");
+                    let wall = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis();
+                    eprintln!("slow {ms:.0} ms, received at {wall} (unix ms): {data}");
                 }
             }
         }

@@ -180,6 +180,13 @@ async fn serve_http(
             drop(stream);
             continue;
         };
+        // Nagle's algorithm held each small write (an SSE incident update, a short reply)
+        // until the previous one was acknowledged, and the client acknowledges late (its
+        // delayed-ACK timer, 40 ms on Linux): 1% of live-feed updates arrived 30–40 ms late
+        // (docs/performance.md). Writes here are whole messages: send them at once.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
         let app = app.clone();
         tokio::spawn(async move {
             let _slot = slot;
