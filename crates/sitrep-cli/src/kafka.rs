@@ -116,7 +116,7 @@ pub fn run(
         "stopped: ingested {} messages ({} events, {} dead letters, {} commands); correlated {} events ({} updates) in {:.2} s, {:.2} s from first ingest; {} restores ({} events replayed, {} ms), {} snapshots, {} aborts; commits: ingest {} ({} ms blocked), correlate {} ({} ms blocked)",
         stats.ingest.messages,
         stats.ingest.events,
-        stats.ingest.dead_letters,
+        stats.ingest.dead_letters + stats.correlate.dead_letters,
         stats.ingest.commands,
         stats.correlate.events,
         stats.correlate.updates,

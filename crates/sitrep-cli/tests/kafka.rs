@@ -399,3 +399,109 @@ fn replay_from_an_offset_or_a_time_into_separate_topics() {
         "resumed, not restarted"
     );
 }
+
+/// `keyed_input`: an input topic already partitioned by scope is read by the correlate
+/// stage itself (no ingest stage, no events topic). The tables equal the two-stage run's,
+/// across a restart that restores from the changelog and replays the input topic's tail;
+/// an event on a partition its scope does not hash to and a record that is not JSON are
+/// dead-lettered with their reasons; an operator action reaches its incident's partition.
+#[test]
+fn keyed_input_correlates_in_one_hop_like_the_two_stages() {
+    let Some(brokers) = bootstrap() else { return };
+    let d = tempfile::tempdir().unwrap();
+    let lines = std::fs::read_to_string(gen(d.path(), 20_000)).unwrap();
+    // a probe event: the last one's place and time, a check of its own
+    let mut probe: serde_json::Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+    probe["check"] = "misrouted_probe".into();
+    let region = |v: &serde_json::Value| v["labels"]["region"].as_str().unwrap_or("").to_string();
+
+    let clean = Setup::new(d.path(), &brokers, "keyclean", true);
+    let w = clean.worker("c1");
+    let clean_input = d.path().join("clean.jsonl");
+    std::fs::write(&clean_input, format!("{lines}{probe}\n")).unwrap();
+    clean.produce(&clean_input);
+    clean.wait_drained(lines.lines().count() as i64 + 1, Duration::from_secs(300));
+    stop(w);
+
+    let keyed = Setup::with(d.path(), &brokers, "keyed", false, 1, "keyed_input = true");
+    keyed.create_topic(&keyed.topic("raw"), 6);
+    let keyed_lines: Vec<String> = lines
+        .lines()
+        .map(|l| format!("{}\t{l}\n", region(&serde_json::from_str(l).unwrap())))
+        .collect();
+    let half = keyed_lines.len() / 2;
+    keyed.produce_keyed(&keyed_lines[..half].concat(), None);
+    let w = keyed.worker("k1");
+    keyed.wait_drained_keyed(half as i64, Duration::from_secs(300));
+    stop(w);
+    // the second worker restores each partition from its last snapshot and the input's
+    // tail, then goes on with the second half
+    keyed.produce_keyed(&keyed_lines[half..].concat(), None);
+    // the probe on every partition: its own is right, the five others are not
+    for p in 0..6 {
+        keyed.produce_keyed(&format!("{}\t{probe}\n", region(&probe)), Some(p));
+    }
+    keyed.produce_keyed("x\tthis is not json\n", Some(0));
+    let w = keyed.worker_with("k2", &["--listen", "127.0.0.1:0"]);
+    keyed.wait_drained_keyed(keyed_lines.len() as i64 + 7, Duration::from_secs(300));
+    assert!(
+        keyed
+            .progress(&format!("{}-ingest", keyed.group()), &keyed.topic("raw"))
+            .0
+            == 0,
+        "no ingest stage ran"
+    );
+    assert_same_tables_exactly_once(&clean, &keyed);
+
+    let out = Command::new("kcat")
+        .args([
+            "-b",
+            &brokers,
+            "-C",
+            "-t",
+            &keyed.topic("dlq"),
+            "-e",
+            "-q",
+            "-f",
+            "%h\n",
+        ])
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        headers.matches("sitrep-code=wrong_partition").count(),
+        5,
+        "{headers}"
+    );
+    assert!(headers.contains("sitrep-code=not_json"), "{headers}");
+    assert!(headers.contains("belongs on partition"), "{headers}");
+
+    // an operator action goes straight to the partition of its incident in the input topic
+    let incidents = keyed.table("incidents");
+    let id = incidents
+        .iter()
+        .find(|(_, v)| v.contains("\"state\":\"open\""))
+        .map(|(k, _)| k.clone())
+        .expect("an open incident");
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-XPOST"])
+        .args(["-H", "content-type: application/json"])
+        .args([
+            "-d",
+            r#"{"action":"acknowledge","by":"ann"}"#,
+            &format!("http://{}/api/v1/incidents/{id}/actions", keyed.api_addr("k2")),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "202");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let v: serde_json::Value = serde_json::from_str(&keyed.table("incidents")[&id]).unwrap();
+        if v["change"] == "acknowledged" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the command was applied: {v}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    stop(w);
+}

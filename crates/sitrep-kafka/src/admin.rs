@@ -13,13 +13,15 @@ pub fn ensure_topics(k: &KafkaSection) -> Result<(), KafkaError> {
     let t = &k.topics;
     let isr = k.min_insync_replicas.map(|n| n.to_string());
     let mut wanted: Vec<(&str, bool)> = vec![
-        (&t.events, false),
         (&t.changelog, true),
         (&t.alerts, true),
         (&t.incidents, true),
         (&t.dead_letters, false),
-        (&t.commands, false),
     ];
+    if !k.keyed_input {
+        // the repartition hop and the ingest stage's command input
+        wanted.extend([(t.events.as_str(), false), (t.commands.as_str(), false)]);
+    }
     for r in &k.routes {
         wanted.push((&r.topic, false));
     }

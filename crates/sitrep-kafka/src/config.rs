@@ -21,6 +21,13 @@ pub struct KafkaSection {
     /// Fields whose values form the correlation scope (the partition key): everything
     /// that can be correlated must share it. Empty: one scope (one partition's worth).
     pub scope: Vec<String>,
+    /// The one input topic is already partitioned by the scope: every event on the
+    /// partition its scope key gives under Kafka's default partitioner (murmur2 of the key,
+    /// as the Java client and kcat's `murmur2_random` do). The correlate stage then reads
+    /// it directly — no repartition hop, no ingest stage, one transaction per batch of
+    /// input — and dead-letters an event found on another partition (`wrong_partition`).
+    /// Operator commands are written to the input topic's owning partition.
+    pub keyed_input: bool,
     pub topics: Topics,
     /// Partitions of the topics sitrep creates (events, changelog, outputs).
     pub partitions: i32,
@@ -47,6 +54,7 @@ impl Default for KafkaSection {
             client: BTreeMap::new(),
             inputs: Vec::new(),
             scope: Vec::new(),
+            keyed_input: false,
             topics: Topics::default(),
             partitions: 8,
             replication_factor: 1,
@@ -125,6 +133,15 @@ impl KafkaSection {
                     message: e.to_string(),
                 })?;
         }
+        if k.keyed_input && k.inputs.len() != 1 {
+            return Err(ConfigError::Key {
+                path: "kafka.keyed_input".into(),
+                message: format!(
+                    "needs exactly one [[kafka.inputs]] topic (its partitions are the engines'), found {}",
+                    k.inputs.len()
+                ),
+            });
+        }
         if k.partitions < 1 {
             return Err(ConfigError::Key {
                 path: "kafka.partitions".into(),
@@ -132,6 +149,15 @@ impl KafkaSection {
             });
         }
         Ok(k)
+    }
+
+    /// The topic whose partitions the correlate stage owns, one engine each: the internal
+    /// events topic, or the input topic itself with `keyed_input`.
+    pub fn state_topic(&self) -> &str {
+        match (self.keyed_input, self.inputs.first()) {
+            (true, Some(input)) => &input.topic,
+            _ => &self.topics.events,
+        }
     }
 
     /// Consumer group of the ingest stage.
@@ -178,6 +204,21 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("inputs[0].format"));
+    }
+
+    #[test]
+    fn keyed_input_needs_exactly_one_input() {
+        let t: toml::Table = toml::from_str("keyed_input = true").unwrap();
+        let e = KafkaSection::from_table(&t).unwrap_err();
+        assert_eq!(e.path(), Some("kafka.keyed_input"), "{e}");
+        let t: toml::Table = toml::from_str("keyed_input = true\n[[inputs]]\ntopic = \"raw\"").unwrap();
+        let k = KafkaSection::from_table(&t).unwrap();
+        assert_eq!(k.state_topic(), "raw");
+        let t: toml::Table = toml::from_str("[[inputs]]\ntopic = \"raw\"").unwrap();
+        assert_eq!(
+            KafkaSection::from_table(&t).unwrap().state_topic(),
+            "sitrep.events"
+        );
     }
 
     #[test]

@@ -10,7 +10,12 @@
 //! the group's committed offset are replayed with their outputs discarded — those outputs
 //! were committed already. The core is deterministic, so the state is exactly the one the
 //! previous owner had at its last commit.
+//!
+//! With `keyed_input` the stage reads the input topic itself (already partitioned by
+//! scope): each record is normalised here ([`KeyedInput`]), rejects and misrouted events go
+//! to the dead-letter topic in the same transaction, and a restore replays the input topic.
 
+use crate::ingest::{dead_letter, normalise_record};
 use crate::tables::{kafka_error, Tables};
 use crate::txn::{poll_burst, stage_consumer, Rewind, StageContext, Transactional};
 use crate::wire::{self, SnapshotRecord};
@@ -19,8 +24,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::BaseRecord;
 use rdkafka::{Offset, TopicPartitionList};
+use sitrep_core::actions::Command;
 use sitrep_core::matcher::CompiledMatcher;
-use sitrep_core::{Config, Engine, EngineOptions, Input};
+use sitrep_core::{Config, Engine, EngineOptions, Event, Input, InputFormat, Normaliser, Rejection};
 use sitrep_publish::Sink;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -35,6 +41,8 @@ const REPLAY_STALL: Duration = Duration::from_secs(60);
 pub struct CorrelateStats {
     pub events: u64,
     pub commands: u64,
+    /// With `keyed_input`: input records or events refused here (dead-lettered).
+    pub dead_letters: u64,
     pub unreadable: u64,
     pub updates: u64,
     pub snapshots: u64,
@@ -68,6 +76,84 @@ struct Correlate {
     rewind: Rewind,
     /// The records of the message in hand (buffer reused).
     records: Vec<Input>,
+    /// With `keyed_input`: how this stage reads the input topic itself.
+    keyed: Option<KeyedInput>,
+    /// Refusals of the message in hand: (code, reason).
+    rejects: Vec<(&'static str, String)>,
+}
+
+/// The one-hop path (`keyed_input`): an input record becomes engine inputs in this stage,
+/// as the ingest stage would have made them, plus a check that the producer keyed it by
+/// scope — an event on another partition than its scope's would start a second copy of
+/// its alert on the wrong engine, so it is refused, not correlated.
+struct KeyedInput {
+    normaliser: Normaliser,
+    format: InputFormat,
+    /// Partitions of the input topic (the scope key's partition is taken modulo these).
+    partitions: i32,
+    scope: String,
+    normalised: Vec<Result<Event, Rejection>>,
+}
+
+impl KeyedInput {
+    fn decode<M: Message>(
+        &mut self,
+        k: &KafkaSection,
+        m: &M,
+        out: &mut Vec<Input>,
+        rejects: &mut Vec<(&'static str, String)>,
+    ) {
+        if wire::is_command(m) {
+            match serde_json::from_slice::<Command>(m.payload().unwrap_or(b"")) {
+                Ok(c) => out.push(Input::Command(c)),
+                Err(e) => rejects.push(("bad_command", e.to_string())),
+            }
+            return;
+        }
+        self.normalised.clear();
+        normalise_record(&self.normaliser, &self.format, m, &mut self.normalised);
+        for r in self.normalised.drain(..) {
+            match r {
+                Ok(e) => {
+                    k.scope_key_into(&e, &mut self.scope);
+                    let p = wire::partition_of(&self.scope, self.partitions);
+                    if p == m.partition() {
+                        out.push(Input::Event(e));
+                    } else {
+                        rejects.push((
+                            "wrong_partition",
+                            format!(
+                                "scope key `{}` belongs on partition {p} of {}, found on partition {} \
+                                 (keyed_input: key each event by its scope with Kafka's default partitioner)",
+                                self.scope,
+                                m.topic(),
+                                m.partition()
+                            ),
+                        ));
+                    }
+                }
+                Err(rej) => rejects.push((rej.code(), rej.to_string())),
+            }
+        }
+    }
+}
+
+/// One record of the state topic as engine inputs; returns how many entries could not be
+/// read (events-topic records only: refusals of keyed input land in `rejects`).
+fn decode_record<M: Message>(
+    keyed: &mut Option<KeyedInput>,
+    k: &KafkaSection,
+    m: &M,
+    out: &mut Vec<Input>,
+    rejects: &mut Vec<(&'static str, String)>,
+) -> u64 {
+    match keyed {
+        Some(keyed) => {
+            keyed.decode(k, m, out, rejects);
+            0
+        }
+        None => wire::decode(m, out),
+    }
 }
 
 /// A command that does not apply (closed incident, unknown alert) changes nothing but the
@@ -141,7 +227,8 @@ impl Correlate {
         let mut replayed = 0u64;
         if from < committed {
             let c = self.restore_consumer()?;
-            let topic = &self.k.topics.events;
+            let topic = self.k.state_topic().to_string();
+            let topic = &topic;
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(topic, p, Offset::Offset(from))?;
             c.assign(&tpl)?;
@@ -157,7 +244,10 @@ impl Correlate {
                         break;
                     }
                     let mut records = Vec::new();
-                    self.stats.unreadable += wire::decode(&m, &mut records);
+                    // refusals were dead-lettered when the input was first read
+                    let mut rejects = Vec::new();
+                    self.stats.unreadable +=
+                        decode_record(&mut self.keyed, &self.k, &m, &mut records, &mut rejects);
                     for r in &records {
                         apply(&mut engine, r);
                     }
@@ -199,18 +289,17 @@ impl Correlate {
     }
 
     fn committed_offset(&self, consumer: &BaseConsumer<StageContext>, p: i32) -> Result<i64, KafkaError> {
+        let topic = self.k.state_topic();
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(&self.k.topics.events, p);
+        tpl.add_partition(topic, p);
         let c = consumer.committed_offsets(tpl, TIMEOUT)?;
-        let o = c
-            .find_partition(&self.k.topics.events, p)
-            .and_then(|e| match e.offset() {
-                Offset::Offset(o) => Some(o),
-                _ => None,
-            });
+        let o = c.find_partition(topic, p).and_then(|e| match e.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
+        });
         match o {
             Some(o) => Ok(o),
-            None => Ok(consumer.fetch_watermarks(&self.k.topics.events, p, TIMEOUT)?.0),
+            None => Ok(consumer.fetch_watermarks(topic, p, TIMEOUT)?.0),
         }
     }
 
@@ -244,7 +333,13 @@ impl Correlate {
         }
         self.txn.begin()?;
         self.records.clear();
-        self.stats.unreadable += wire::decode(m, &mut self.records);
+        self.rejects.clear();
+        self.stats.unreadable +=
+            decode_record(&mut self.keyed, &self.k, m, &mut self.records, &mut self.rejects);
+        for (code, reason) in &self.rejects {
+            self.stats.dead_letters += 1;
+            dead_letter(&mut self.txn, &self.k, m, code, reason)?;
+        }
         for r in &self.records {
             match r {
                 Input::Event(_) => self.stats.events += 1,
@@ -341,6 +436,30 @@ pub fn run(
             .map_err(|e| KafkaError::Config(format!("route {}: {e}", r.topic)))?;
         routes.push((r.topic.clone(), m));
     }
+    let keyed = match k.keyed_input {
+        false => None,
+        true => {
+            let input = &k.inputs[0];
+            let partitions = crate::admin::partitions(k, &input.topic)?;
+            let changelog = crate::admin::partitions(k, &k.topics.changelog)?;
+            if changelog < partitions {
+                return Err(KafkaError::Config(format!(
+                    "keyed_input: the changelog {} has {changelog} partitions, fewer than the input topic {} ({partitions}): one per engine is needed",
+                    k.topics.changelog, input.topic
+                )));
+            }
+            Some(KeyedInput {
+                normaliser: Normaliser::new(engine_cfg)?,
+                format: input
+                    .format
+                    .parse()
+                    .map_err(|e: sitrep_core::normalise::UnknownFormat| KafkaError::Config(e.to_string()))?,
+                partitions,
+                scope: String::new(),
+                normalised: Vec::new(),
+            })
+        }
+    };
     let state = Arc::new(Mutex::new(Correlate {
         k: k.clone(),
         cfg: engine_cfg.clone(),
@@ -350,6 +469,8 @@ pub fn run(
         stats: CorrelateStats::default(),
         rewind: Rewind::default(),
         records: Vec::new(),
+        keyed,
+        rejects: Vec::new(),
     }));
     let ctx = StageContext::default();
     let hook_state = state.clone();
@@ -362,7 +483,7 @@ pub fn run(
             }
         }));
     let consumer = stage_consumer(k, &k.group, ctx)?;
-    consumer.subscribe(&[&k.topics.events])?;
+    consumer.subscribe(&[k.state_topic()])?;
     let interval = Duration::from_millis(k.commit_interval_ms);
     while !stop.load(Ordering::Relaxed) {
         let handled = poll_burst(&consumer, |result| {

@@ -15,7 +15,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::BaseRecord;
 use sitrep_core::actions::Command;
-use sitrep_core::{Config, InputFormat, Normaliser};
+use sitrep_core::normalise::Rejection;
+use sitrep_core::{Config, Event, InputFormat, Normaliser};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,8 @@ pub struct IngestStats {
     pub events: u64,
     pub dead_letters: u64,
     pub commands: u64,
+    /// Commands met in an input topic (`keyed_input`'s, during a replay): not repeated.
+    pub skipped_commands: u64,
     pub aborts: u64,
     /// Transactions committed and the milliseconds spent blocked in their commits.
     pub commits: u64,
@@ -54,10 +57,11 @@ struct Ingest {
 const BATCH_EVENTS: usize = 2000;
 const BATCH_BYTES: usize = 1 << 20;
 
-fn dead_letter(
+/// Sends a rejected input record to the dead-letter topic, the reason in its headers.
+pub(crate) fn dead_letter<M: Message>(
     txn: &mut Transactional,
     k: &KafkaSection,
-    m: &BorrowedMessage<'_>,
+    m: &M,
     code: &str,
     reason: &str,
 ) -> Result<(), KafkaError> {
@@ -136,26 +140,21 @@ impl Ingest {
                     dead_letter(&mut self.txn, k, m, "bad_command", &reason)?
                 }
             }
+        } else if wire::is_command(m) {
+            // an operator command written into a keyed input topic by a live worker with
+            // `keyed_input`: this is a replay of it, which never repeats live commands
+            self.stats.skipped_commands += 1;
         } else {
             let format = self
                 .formats
                 .get(m.topic())
                 .cloned()
                 .unwrap_or(InputFormat::Native);
-            let stamp = m.timestamp().to_millis().unwrap_or(0);
             let mut out = Vec::new();
-            self.normaliser.normalise(&format, payload, stamp, &mut out);
+            normalise_record(&self.normaliser, &format, m, &mut out);
             for r in out {
-                // dated too far after its own record (the producer's or broker's time): one
-                // such event would move its partition's clock for good. Judged against the
-                // record's timestamp, not the wall clock, so a replay judges it the same way.
-                let r = r.and_then(|mut e| match stamp {
-                    0 => Ok(e),
-                    _ => self.normaliser.check_time_range(&mut e, stamp).map(|()| e),
-                });
                 match r {
-                    Ok(mut e) => {
-                        e.time.get_or_insert(stamp);
+                    Ok(e) => {
                         self.k.scope_key_into(&e, &mut self.scope);
                         let p = wire::partition_of(&self.scope, self.partitions);
                         let batch = &mut self.batches[p as usize];
@@ -212,6 +211,32 @@ impl Ingest {
                 let _ = self.txn.abort_open();
                 Err(e)
             }
+        }
+    }
+}
+
+/// Normalises one input record with its topic's format. An event without a time is dated
+/// by the record's Kafka timestamp; one dated over `limits.max_future_secs` after it is
+/// refused (`future_time`): it would move its partition's clock for good. Judged against
+/// the record's timestamp, not the wall clock, so reprocessing judges it the same way.
+pub(crate) fn normalise_record<M: Message>(
+    normaliser: &Normaliser,
+    format: &InputFormat,
+    m: &M,
+    out: &mut Vec<Result<Event, Rejection>>,
+) {
+    let stamp = m.timestamp().to_millis().unwrap_or(0);
+    let from = out.len();
+    normaliser.normalise(format, m.payload().unwrap_or(b""), stamp, out);
+    for r in &mut out[from..] {
+        if let Ok(e) = r {
+            if stamp != 0 {
+                if let Err(rej) = normaliser.check_time_range(e, stamp) {
+                    *r = Err(rej);
+                    continue;
+                }
+            }
+            e.time.get_or_insert(stamp);
         }
     }
 }

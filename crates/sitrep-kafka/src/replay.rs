@@ -9,7 +9,9 @@
 //! (offsets, or the offsets for a time) of every input partition for the replay's ingest
 //! group, once: a group that already has offsets (a replay resumed, or a second worker of
 //! the same replay) keeps them. From there on the replay is an ordinary worker group: it
-//! scales out, crashes and resumes as the live one does. Undated events are dated by their
+//! scales out, crashes and resumes as the live one does. A replay of `keyed_input` runs the
+//! two stages (it needs its empty start state); live operator commands written into the
+//! keyed input topic are skipped, as a replay never repeats the live commands. Undated events are dated by their
 //! Kafka timestamp in both, so a replay with the live config gives the live outputs.
 
 use crate::{client_config, KafkaError, KafkaSection};
@@ -69,6 +71,10 @@ pub fn section(live: &KafkaSection, name: &str) -> Result<KafkaSection, KafkaErr
         )));
     }
     let mut k = live.clone();
+    // A replay starts at a chosen offset or time with empty state, which the two-stage
+    // pipeline gives (its own events topic from offset 0); keyed input repartitions to the
+    // same engine partitions in the same order, so the outputs match the live run's.
+    k.keyed_input = false;
     let suffix = |t: &mut String| *t = format!("{t}.{name}");
     k.group = format!("{}.{name}", live.group);
     let t = &mut k.topics;

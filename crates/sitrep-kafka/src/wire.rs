@@ -22,6 +22,11 @@ fn header<'a, M: Message>(m: &'a M, key: &str) -> Option<&'a [u8]> {
     h.iter().find(|h| h.key == key).and_then(|h| h.value)
 }
 
+/// Whether a record is an operator command (`sitrep-kind: command`).
+pub fn is_command<M: Message>(m: &M) -> bool {
+    header(m, KIND) == Some(b"command")
+}
+
 /// Appends one normalised event to a batch.
 pub fn push_event(batch: &mut Vec<u8>, e: &Event) {
     let at = batch.len();

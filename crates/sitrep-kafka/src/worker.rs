@@ -1,8 +1,10 @@
 //! One `sitrep run` worker on Kafka: creates missing topics, then runs the ingest and
-//! correlate stages on their own threads until stopped. Start as many workers as there
+//! correlate stages on their own threads until stopped (the correlate stage alone with
+//! `keyed_input`). Start as many workers as there
 //! are cores to spare, on as many machines as needed: they share the partitions.
 
 use crate::{admin, client_config, correlate, ingest, KafkaError, KafkaSection, Stop};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use sitrep_core::actions::Command;
 use sitrep_core::Config;
@@ -37,10 +39,13 @@ pub fn run(
         stop.clone(),
         ingest_activity.clone(),
     );
-    let ingest = std::thread::Builder::new()
-        .name("ingest".into())
-        .spawn(move || ingest::run(&k1, &c1, &i1, s1, a1))
-        .expect("thread");
+    // keyed input needs no repartition: the correlate stage reads it itself
+    let ingest = (!k.keyed_input).then(|| {
+        std::thread::Builder::new()
+            .name("ingest".into())
+            .spawn(move || ingest::run(&k1, &c1, &i1, s1, a1))
+            .expect("thread")
+    });
     let (k2, c2, i2, s2, a2) = (
         k.clone(),
         engine_cfg.clone(),
@@ -53,7 +58,7 @@ pub fn run(
         .spawn(move || correlate::run(&k2, &c2, &i2, s2, a2))
         .expect("thread");
     // a stage that fails stops the worker (its partitions move to the others)
-    while !ingest.is_finished() && !correlate.is_finished() {
+    while !ingest.as_ref().is_some_and(|i| i.is_finished()) && !correlate.is_finished() {
         std::thread::sleep(Duration::from_millis(100));
         if let Some(idle) = idle_exit {
             // idle: some work was done, and none for `idle` (a worker may own partitions of
@@ -65,16 +70,19 @@ pub fn run(
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let i = ingest.join().expect("ingest thread");
+    let i = match ingest {
+        Some(i) => i.join().expect("ingest thread")?,
+        None => ingest::IngestStats::default(),
+    };
     let c = correlate.join().expect("correlate thread");
-    let (first_in, _) = ingest_activity.span();
     let (first_out, last_out) = correlate_activity.span();
+    let first_in = ingest_activity.span().0.or(first_out);
     let secs = |a: Option<std::time::Instant>, b: Option<std::time::Instant>| match (a, b) {
         (Some(a), Some(b)) => b.duration_since(a).as_secs_f64(),
         _ => 0.0,
     };
     Ok(WorkerStats {
-        ingest: i?,
+        ingest: i,
         correlate: c?,
         busy_secs: secs(first_in, last_out),
         correlate_secs: secs(first_out, last_out),
@@ -82,10 +90,13 @@ pub fn run(
 }
 
 /// Sends an operator command to the commands topic; the ingest stage forwards it to the
-/// partition that owns the incident, whichever worker that is.
+/// partition that owns the incident, whichever worker that is. With `keyed_input` there is
+/// no ingest stage: the command goes straight to the owning partition of the input topic,
+/// marked `sitrep-kind: command`, in line with that partition's events.
 pub struct CommandSender {
     producer: BaseProducer,
     topic: String,
+    keyed_input: bool,
 }
 
 impl CommandSender {
@@ -96,20 +107,33 @@ impl CommandSender {
             .create()?;
         Ok(CommandSender {
             producer,
-            topic: k.topics.commands.clone(),
+            topic: match k.keyed_input {
+                true => k.state_topic().to_string(),
+                false => k.topics.commands.clone(),
+            },
+            keyed_input: k.keyed_input,
         })
     }
 
     /// Returns once the broker has the command.
     pub fn send(&self, c: &Command) -> Result<(), KafkaError> {
         let json = serde_json::to_vec(c).expect("command serialises");
-        self.producer
-            .send(
-                BaseRecord::to(&self.topic)
-                    .key(c.incident.as_str())
-                    .payload(&json[..]),
-            )
-            .map_err(|(e, _)| e)?;
+        let mut record = BaseRecord::to(&self.topic)
+            .key(c.incident.as_str())
+            .payload(&json[..]);
+        if self.keyed_input {
+            let id: sitrep_core::IncidentId = c
+                .incident
+                .parse()
+                .map_err(|_| KafkaError::Config(format!("`{}` is not an incident id", c.incident)))?;
+            let p = i32::try_from(id.partition)
+                .map_err(|_| KafkaError::Config(format!("`{}` names no partition", c.incident)))?;
+            record = record.partition(p).headers(OwnedHeaders::new().insert(Header {
+                key: crate::wire::KIND,
+                value: Some("command"),
+            }));
+        }
+        self.producer.send(record).map_err(|(e, _)| e)?;
         self.producer.flush(Duration::from_secs(30))?;
         Ok(())
     }

@@ -409,6 +409,37 @@ format = "native"
         self.progress(&self.group(), &self.topic("events")).0 > 0
     }
 
+    /// Produces `lines` (each `key<TAB>value`) to partition `partition` of the input
+    /// topic, or by Kafka's default partitioner (murmur2 of the key, as the Java client)
+    /// when `None`: a producer keying by scope, as `keyed_input` expects.
+    pub fn produce_keyed(&self, lines: &str, partition: Option<i32>) {
+        let file = std::env::temp_dir().join(format!("{}-keyed-{}.txt", self.prefix, std::process::id()));
+        std::fs::write(&file, lines).unwrap();
+        let mut cmd = Command::new("kcat");
+        cmd.args(["-b", &self.brokers, "-t", &self.topic("raw"), "-X", "acks=all"])
+            .args(["-X", "partitioner=murmur2_random", "-K", "\t", "-P", "-l"])
+            .arg(&file);
+        if let Some(p) = partition {
+            cmd.args(["-p", &p.to_string()]);
+        }
+        assert!(cmd.status().expect("kcat").success());
+        let _ = std::fs::remove_file(file);
+    }
+
+    /// With `keyed_input`: waits until the correlate stage has committed all
+    /// `input_records` of the input topic.
+    pub fn wait_drained_keyed(&self, input_records: i64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (done, end) = self.progress(&self.group(), &self.topic("raw"));
+            if done >= input_records && end >= input_records {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not drained: {done}/{input_records}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     /// Waits until both stages have committed everything there is.
     pub fn wait_drained(&self, input_records: i64, timeout: Duration) {
         let deadline = Instant::now() + timeout;
