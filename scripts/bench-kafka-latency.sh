@@ -5,7 +5,8 @@
 # topic (`sitrep loadgen --kafka`, src/kafka_latency.rs).
 # Usage: scripts/bench-kafka-latency.sh [EVENTS=200000] [RATE=20000]
 #   (starts a broker unless SITREP_KAFKA_BOOTSTRAP names one; COMMIT_MS sets the commit
-#   interval, default 100)
+#   interval, default 100; KEYED=1 keys the events by region and runs the worker with
+#   `keyed_input`: one transactional hop instead of two)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-200000}
@@ -28,6 +29,7 @@ group = "$g"
 scope = ["labels.region"]
 partitions = 6
 commit_interval_ms = ${COMMIT_MS:-100}
+keyed_input = $([ "${KEYED:-0}" = 1 ] && echo true || echo false)
 [kafka.topics]
 events = "$g.events"
 changelog = "$g.changelog"
@@ -45,8 +47,10 @@ worker=$!
 for _ in $(seq 100); do grep -q "kafka worker" "$work/w.out" 2>/dev/null && break; sleep 0.1; done
 sleep 5  # the group forms (the broker delays the first rebalance 3 s)
 # warm-up: partitions assigned and restored, topics' leaders known, before measuring
+key=()
+[ "${KEYED:-0}" = 1 ] && key=(--key-field labels.region)
 $bin loadgen --kafka "$SITREP_KAFKA_BOOTSTRAP" --topic "$g.raw" --incidents-topic "$g.incidents" \
-  --events 40000 --rate "$rate" --seed 2 >/dev/null
-echo "== $events events at $rate/s into $g.raw (6 partitions), one worker, commit every ${COMMIT_MS:-100} ms"
+  --events 40000 --rate "$rate" --seed 2 "${key[@]}" >/dev/null
+echo "== $events events at $rate/s into $g.raw (6 partitions), one worker, commit every ${COMMIT_MS:-100} ms, keyed_input ${KEYED:-0}"
 $bin loadgen --kafka "$SITREP_KAFKA_BOOTSTRAP" --topic "$g.raw" --incidents-topic "$g.incidents" \
-  --events "$events" --rate "$rate"
+  --events "$events" --rate "$rate" "${key[@]}"

@@ -28,10 +28,11 @@ pub fn run(
     lines: &[String],
     rate: f64,
     json: bool,
+    key_field: Option<&str>,
 ) -> Result<()> {
     let normaliser = Normaliser::new(&Config::default())?;
     let signature_fields = Config::default().dedup.signature;
-    // (payload without its time, signature, severity)
+    // (payload without its time, signature, severity, key)
     let mut events = Vec::with_capacity(lines.len());
     let mut out = Vec::new();
     for l in lines {
@@ -41,7 +42,8 @@ pub fn run(
             e.time = None;
             let mut sig = String::new();
             sitrep_core::build_signature(&signature_fields, &e, &mut sig);
-            events.push((e.to_native_json(), sig, e.severity));
+            let key = key_field.map(|f| e.field(f).unwrap_or("").to_string());
+            events.push((e.to_native_json(), sig, e.severity, key));
         }
     }
     let sent_at: SentAt = Arc::default();
@@ -75,6 +77,8 @@ pub fn run(
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "1")
+        // Java's default partitioner for keyed records (the workers' `keyed_input` check)
+        .set("partitioner", "murmur2_random")
         .create()?;
     // connected, the topic's leaders known and (idempotence) a producer id acquired before
     // the first timed event: otherwise the first events wait for all that and the update
@@ -88,7 +92,7 @@ pub fn run(
     let bar = ProgressBar::new(events.len() as u64);
     bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} events {per_sec}").expect("template"));
     let start = Instant::now();
-    for (i, (payload, sig, severity)) in events.iter().enumerate() {
+    for (i, (payload, sig, severity, key)) in events.iter().enumerate() {
         if rate > 0.0 {
             // open loop: event i is due at i / rate
             let due = start + Duration::from_secs_f64(i as f64 / rate);
@@ -97,7 +101,10 @@ pub fn run(
                 producer.poll(due - now);
             }
         }
-        let mut record = BaseRecord::<(), str>::to(topic).payload(payload.as_str());
+        let mut record = BaseRecord::<str, str>::to(topic).payload(payload.as_str());
+        if let Some(key) = key {
+            record = record.key(key.as_str());
+        }
         sent_at.lock().expect("lock").sent(sig, *severity, Instant::now());
         loop {
             match producer.send(record) {

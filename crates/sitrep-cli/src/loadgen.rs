@@ -64,6 +64,11 @@ pub struct LoadgenArgs {
     pub topic: Option<String>,
     #[arg(long, requires = "kafka")]
     pub incidents_topic: Option<String>,
+    /// Key each record by this field of its event (e.g. `labels.region`) and partition by
+    /// murmur2 of the key, as a Java producer keying by the workers' scope does (for
+    /// `keyed_input`). Without it records are unkeyed.
+    #[arg(long, requires = "kafka")]
+    pub key_field: Option<String>,
 }
 
 pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -208,7 +213,15 @@ pub fn run(a: LoadgenArgs) -> Result<()> {
         let (Some(topic), Some(incidents)) = (&a.topic, &a.incidents_topic) else {
             bail!("--kafka needs --topic and --incidents-topic")
         };
-        return crate::kafka_latency::run(brokers, topic, incidents, &g.lines, a.rate, a.json);
+        return crate::kafka_latency::run(
+            brokers,
+            topic,
+            incidents,
+            &g.lines,
+            a.rate,
+            a.json,
+            a.key_field.as_deref(),
+        );
     }
     let normaliser = Normaliser::new(&Config::default())?;
     let mut events = Vec::with_capacity(g.lines.len());
