@@ -46,7 +46,8 @@ pub(crate) struct Tokens {
 }
 
 /// Cuts a source name into its parts, each under its own key. `cell-5-6-3` gives
-/// `path1=5, path2=5-6, path3=5-6-3, prefix2=cell-5, prefix3=cell-5-6`; `srv303.ams.example.net`
+/// `path1=5, path2=5-6, path3=5-6-3, prefix2=cell-5, prefix3=cell-5-6`; `api-gateway-3`
+/// gives `wpath1=gateway, wpath2=gateway-3, path1=3, prefix2=api-gateway`; `srv303.ams.example.net`
 /// gives `domain=ams.example.net` and the host part's parts; `10.1.2.3` gives `net16=10.1`
 /// and `net24=10.1.2`.
 pub(crate) fn name_parts(field: &str, name: &str, out: &mut Tokens) {
@@ -74,16 +75,30 @@ pub(crate) fn name_parts(field: &str, name: &str, out: &mut Tokens) {
     if segments.len() < 2 {
         return;
     }
-    // The path after the first segment (often a kind: cell-, agg-, srv): `5`, `5-6` of
-    // cell-5-6-3 and agg-5-6 alike, so that places meet across kinds. A lone later segment
-    // (`6`) is not kept: its meaning depends on the ones before it. At most 4 levels.
-    let mut path = String::new();
-    for (i, s) in segments.iter().enumerate().skip(1).take(4) {
-        if i > 1 {
-            path.push('-');
+    // The path after the kind, under keys by its shape, so that parts meet only parts of
+    // their own kind. `path` starts at the first segment after the first that begins with
+    // a digit: `5`, `5-6` of cell-5-6-3 and agg-5-6 alike (places meet across kinds), and
+    // `3` of user-3 and api-gateway-3 alike (a kind may be several words). `wpath` starts
+    // at a word right after the first segment: `ams`, `ams-01` of web-ams-01 — a place, or
+    // the second word of a kind, which syntax cannot tell apart; kept apart from `path`,
+    // so `gateway` is never a value that differs from `3`. A lone later segment (`6`) is
+    // not kept: its meaning depends on the ones before it. At most 4 levels each.
+    let digit_led = |s: &str| s.as_bytes()[0].is_ascii_digit();
+    let mut parts = |key: &str, from: usize| {
+        let mut path = String::new();
+        for (i, s) in segments[from..].iter().enumerate().take(4) {
+            if i > 0 {
+                path.push('-');
+            }
+            path.push_str(s);
+            out.list.push((format!("{field}.{key}{}", i + 1), path.clone()));
         }
-        path.push_str(s);
-        out.list.push((format!("{field}.path{i}"), path.clone()));
+    };
+    if !digit_led(segments[1]) {
+        parts("wpath", 1);
+    }
+    if let Some(first) = (1..segments.len()).find(|&i| digit_led(segments[i])) {
+        parts("path", first);
     }
     let mut prefix = segments[0].to_string();
     for (i, s) in segments.iter().enumerate().skip(1).take(4) {
@@ -778,6 +793,31 @@ mod tests {
                 "source.path3=5-6-3",
                 "source.prefix2=cell-5",
                 "source.prefix3=cell-5-6"
+            ]
+        );
+        let mut t = Tokens::default();
+        name_parts("source", "api-gateway-3", &mut t);
+        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            got,
+            [
+                "source.wpath1=gateway",
+                "source.wpath2=gateway-3",
+                "source.path1=3",
+                "source.prefix2=api-gateway"
+            ],
+            "the cluster number meets user-3's; the kind's second word is no path"
+        );
+        let mut t = Tokens::default();
+        name_parts("source", "web-ams-01", &mut t);
+        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            got,
+            [
+                "source.wpath1=ams",
+                "source.wpath2=ams-01",
+                "source.path1=01",
+                "source.prefix2=web-ams"
             ]
         );
         let mut t = Tokens::default();
