@@ -200,6 +200,60 @@ fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_o
     );
 }
 
+/// The same failures with no routine chatter at all: their words are then the stream's
+/// commonest (every description is one of three), so the noise score puts them below the
+/// gate; the checks still come in bursts in one cluster, which is learned
+/// (`class_belongs`), and the failures form their incidents as in the noisy stream.
+#[test]
+fn without_topology_or_chatter_failures_whose_words_are_common_still_form_incidents() {
+    let s = stream(12);
+    let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
+    let mut placed: HashMap<Named, u64> = HashMap::new();
+    for ev in s.events.iter().filter(|ev| !ev.source.starts_with("host-")) {
+        e.process(ev);
+        for u in e.drain_updates() {
+            if let Update::Incident(i) = u {
+                for m in i.added {
+                    let mut parts = m.signature.split("::");
+                    let source = parts.next().unwrap().to_string();
+                    let check = parts.next().unwrap().to_string();
+                    placed.insert((source, check, m.occurrence), i.incident.id.number);
+                }
+            }
+        }
+    }
+    let half = 6 * 60 * MIN;
+    let late: Vec<&Vec<Named>> = s
+        .faults
+        .iter()
+        .filter(|(t, _)| *t >= half)
+        .map(|(_, a)| a)
+        .collect();
+    let whole = late
+        .iter()
+        .filter(|alerts| {
+            let first = placed.get(&alerts[0]);
+            first.is_some() && alerts.iter().all(|a| placed.get(a) == first)
+        })
+        .count();
+    eprintln!("{whole} of {} late failures whole without chatter", late.len());
+    assert!(
+        whole * 10 >= late.len() * 8,
+        "{whole} of {} late failures are one incident",
+        late.len()
+    );
+    // and failures are rarely merged (one 8 minutes after another in the same cluster may
+    // reopen its incident within the reopen grace, as in the noisy stream)
+    let mut seen = std::collections::HashSet::new();
+    let merged = late
+        .iter()
+        .filter_map(|alerts| placed.get(&alerts[0]))
+        .filter(|i| !seen.insert(**i))
+        .count();
+    eprintln!("{merged} late failures in an incident of an earlier one");
+    assert!(merged * 10 <= late.len(), "{merged} of {} merged", late.len());
+}
+
 /// A telco-like stream: 6 regions × 8 sites, a failure every 4 minutes on one site (its
 /// switch, then two cells, within seconds), and every third failure a second, independent
 /// one on another site of the same region 3–6 s later; one-offs every 10 s on a random

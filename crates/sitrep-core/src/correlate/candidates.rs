@@ -553,7 +553,7 @@ impl Correlator {
 
     /// Keys whose differing values veto a join on time evidence: places and groups, not the
     /// keys that name entities (two alerts on two hosts differ on `source` as a rule).
-    fn place_key(&self, name: &str) -> bool {
+    pub(super) fn place_key(&self, name: &str) -> bool {
         let names_entities = matches!(name, "source" | "entity" | "service")
             || (name.starts_with("labels.") && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES);
         !names_entities
@@ -564,10 +564,17 @@ impl Correlator {
     pub(crate) fn correlate(&mut self, env: &mut Env, slot: u32, t: Millis) {
         let a = env.store.alert(slot);
         let noise = &env.c.cfg.noise;
-        if (a.entropy as f64) < noise.join_threshold {
+        let quiet = (a.entropy as f64) < noise.join_threshold;
+        let lt = self.learned_tokens(env, slot, t);
+        if quiet && !self.check_belongs(env, env.store.alert(slot)) {
+            // no correlation for it, but the learned statistics see it: a check whose
+            // alerts keep coming with related ones is learned to belong (`check_belongs`)
+            if lt.observed {
+                let lcfg = &env.c.cfg.correlation.learned;
+                self.learned.observe_quiet(lcfg, t, &lt.ids, lt.class);
+            }
             return;
         }
-        let lt = self.learned_tokens(env, slot, t);
         let a = env.store.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
@@ -671,6 +678,12 @@ impl Correlator {
         } else {
             self.seed(env, slot, t, &lt);
         }
+        self.observe_learned(env, slot, t, &lt);
+    }
+
+    /// Counts a newly raised occurrence into the learned statistics (attribute pairs,
+    /// co-starts, the edges its mentions name).
+    fn observe_learned(&mut self, env: &Env, slot: u32, t: Millis, lt: &AlertTokens) {
         if lt.observed {
             let lcfg = &env.c.cfg.correlation.learned;
             self.learned.observe_class(lcfg, t, &lt.ids, lt.class);

@@ -227,6 +227,10 @@ struct Recent {
     /// Its class (check hash; 0: none).
     #[serde(default)]
     class: u64,
+    /// Below the noise gate ([`LearnedStats::observe_quiet`]): paired for its own class's
+    /// counts only, never in the attribute statistics the joins use.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    quiet: bool,
 }
 
 /// One key of an alert being observed (see [`LearnedStats::observe_class`]).
@@ -536,6 +540,23 @@ impl LearnedStats {
             .then(|| b.related())
     }
 
+    /// Whether alerts of check class `class` are shown to belong with the alerts that start
+    /// close to them: on some place key (`place_key`: a region, a site, a cluster, not a
+    /// name — routine jobs on one host come together too), the share of their close pairs
+    /// that shares its value beyond chance reaches `min_related`. Such a check is part of
+    /// failures, however common its words: in a stream of failures alone (no routine chatter
+    /// to be rarer than) its text scores as noise, yet its alerts come in bursts in one
+    /// place.
+    pub fn class_belongs(&self, cfg: &LearnedConfig, class: u64, place_key: impl Fn(u16) -> bool) -> bool {
+        class != 0
+            && (0..self.keys.len() as u16).any(|k| {
+                place_key(k)
+                    && self
+                        .class_related(cfg, class, k)
+                        .is_some_and(|r| r >= cfg.min_related)
+            })
+    }
+
     /// Whether alerts of class `class` share `key`'s value with the alerts that start close
     /// to them significantly *less* often than alerts in general do: the check of a one-off
     /// (`fan_speed` on a random pod, `cert_expiry`), whose value is shared with a cascade
@@ -579,32 +600,8 @@ impl LearnedStats {
         while self.recent.front().is_some_and(|r| r.time < t - window) {
             self.recent.pop_front();
         }
-        // Per key of ours (a run of `tokens`): the chance that a random alert holding the key
-        // holds one of our values, and our class's counts for the key. Both are taken once,
-        // not once per recent alert: neither changes within the loop, and the additions
-        // below are the per-pair ones in the same order, so every count is bit-for-bit what
-        // a lookup per pair gave (these map lookups were most of a re-raise's cost).
-        let mut runs: Vec<OurKey> = Vec::new();
-        let mut i = 0;
-        while i < tokens.len() {
-            let key = tokens[i].0;
-            let end = i + tokens[i..].iter().take_while(|t| t.0 == key).count();
-            let k = &self.keys[key as usize];
-            let n = k.alerts.max(1.0);
-            let p: f64 = tokens[i..end]
-                .iter()
-                .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
-                .sum();
-            runs.push(OurKey {
-                key,
-                values: i..end,
-                p: p.min(1.0),
-                class_key: class_key(class, key),
-                class_band: None,
-            });
-            i = end;
-        }
-        for r in self.recent.iter().rev().take(cfg.max_pairs) {
+        let mut runs = self.our_keys(tokens, class);
+        for r in self.recent.iter().rev().filter(|r| !r.quiet).take(cfg.max_pairs) {
             let band = band_of(cfg, t - r.time);
             // per key both alerts hold: one pair; shared when any value is the same;
             // expected by chance: the chance a random alert with the key holds one of ours
@@ -667,14 +664,108 @@ impl LearnedStats {
             v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
             self.class_keys = v.into_iter().collect();
         }
+        self.remember(cfg, t, tokens, class, false);
+    }
+
+    /// Per key of ours (a run of `tokens`): the chance that a random alert holding the key
+    /// holds one of our values, and our class's counts for the key. Both are taken once per
+    /// observed alert, not once per recent alert: neither changes while its pairs are
+    /// counted, and the additions are the per-pair ones in the same order, so every count is
+    /// bit-for-bit what a lookup per pair gave (these map lookups were most of a re-raise's
+    /// cost).
+    fn our_keys(&self, tokens: &[Token], class: u64) -> Vec<OurKey> {
+        let mut runs: Vec<OurKey> = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            let key = tokens[i].0;
+            let end = i + tokens[i..].iter().take_while(|t| t.0 == key).count();
+            let k = &self.keys[key as usize];
+            let n = k.alerts.max(1.0);
+            let p: f64 = tokens[i..end]
+                .iter()
+                .map(|t| k.values.get(&t.1).copied().unwrap_or(0.0) / n)
+                .sum();
+            runs.push(OurKey {
+                key,
+                values: i..end,
+                p: p.min(1.0),
+                class_key: class_key(class, key),
+                class_band: None,
+            });
+            i = end;
+        }
+        runs
+    }
+
+    fn remember(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token], class: u64, quiet: bool) {
         self.recent.push_back(Recent {
             class,
             time: t,
             tokens: tokens.to_vec(),
+            quiet,
         });
         if self.recent.len() > cfg.recent {
             self.recent.pop_front();
         }
+    }
+
+    /// Learns from an alert below the noise gate (its words too common to correlate on):
+    /// only whether its *check* belongs with the alerts that start close to it (the counts
+    /// [`LearnedStats::class_belongs`] reads), from its pairs with the recent alerts; a pair
+    /// of two such alerts counts for both checks. Nothing else changes, so routine chatter
+    /// leaves the statistics the joins use as they were.
+    pub fn observe_quiet(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token], class: u64) {
+        if class == 0 {
+            return;
+        }
+        self.decay(cfg, t);
+        let window = cfg.window_secs as i64 * 1000;
+        while self.recent.front().is_some_and(|r| r.time < t - window) {
+            self.recent.pop_front();
+        }
+        let runs = self.our_keys(tokens, class);
+        let pairs: Vec<(u64, bool)> = self
+            .recent
+            .iter()
+            .rev()
+            .take(cfg.max_pairs)
+            .map(|r| (r.class, r.quiet))
+            .collect();
+        for (n, (their_class, their_quiet)) in pairs.into_iter().enumerate() {
+            let r = &self.recent[self.recent.len() - 1 - n];
+            let mut counts: Vec<(u64, f64, bool)> = Vec::new();
+            for run in &runs {
+                let ours = &tokens[run.values.clone()];
+                let mut held = false;
+                let mut shared = false;
+                for theirs in r.tokens.iter().filter(|t| t.0 == run.key) {
+                    held = true;
+                    shared |= ours.iter().any(|t| t.1 == theirs.1);
+                }
+                if held {
+                    counts.push((run.key as u64, run.p, shared));
+                }
+            }
+            for (key, p, shared) in counts {
+                let classes = [
+                    Some(class),
+                    (their_quiet && their_class != 0).then_some(their_class),
+                ];
+                for c in classes.into_iter().flatten() {
+                    let b = self.class_keys.entry(class_key(c, key as u16)).or_default();
+                    b.pairs += 1.0;
+                    b.expected += p;
+                    b.shared += f64::from(u8::from(shared));
+                }
+            }
+        }
+        if self.class_keys.len() > cfg.max_class_pairs {
+            let mut v: Vec<(u64, Band)> = std::mem::take(&mut self.class_keys).into_iter().collect();
+            v.sort_by(|a, b| b.1.pairs.total_cmp(&a.1.pairs).then(a.0.cmp(&b.0)));
+            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
+            self.class_keys = v.into_iter().collect();
+        }
+        self.remember(cfg, t, tokens, class, true);
     }
 
     /// Exponential decay in event time, applied in whole steps of a tenth of the half-life

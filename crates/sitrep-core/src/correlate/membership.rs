@@ -4,9 +4,24 @@
 use super::*;
 
 impl Correlator {
+    /// Whether an alert may start an incident and be its root cause: its words carry
+    /// information (noise score ≥ `noise.threshold`), or its check is shown to belong with
+    /// the alerts around it (`LearnedStats::class_belongs`).
     pub(super) fn informative(&self, env: &Env, a: &Alert) -> bool {
         let n = &env.c.cfg.noise;
-        a.entropy as f64 >= n.threshold
+        a.entropy as f64 >= n.threshold || self.check_belongs(env, a)
+    }
+
+    /// The learned evidence that an alert's check is a failure's, whatever its noise score.
+    pub(super) fn check_belongs(&self, env: &Env, a: &Alert) -> bool {
+        let lcfg = &env.c.cfg.correlation.learned;
+        lcfg.cooccurrence
+            && env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned)
+            && self.learned.class_belongs(
+                lcfg,
+                learned::hash_value(env.store.interner.resolve(a.check)) | 1,
+                |key| self.place_key(self.learned.key_name(key)),
+            )
     }
 
     pub(super) fn seed(&mut self, env: &mut Env, slot: u32, t: Millis, lt: &AlertTokens) {
