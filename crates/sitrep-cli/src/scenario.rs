@@ -9,7 +9,7 @@ use sitrep_core::config::{MaintenanceWindow, TopologyConfig};
 use sitrep_core::update::{IncidentView, Update};
 use sitrep_scenario::eval::{evaluate, Report};
 use sitrep_scenario::truth::Truth;
-use sitrep_scenario::{generate, Scenario};
+use sitrep_scenario::{generate_with, Scenario};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,10 @@ pub struct GenArgs {
     /// Writes events.jsonl, truth.json, topology.json and sitrep.toml here.
     #[arg(long)]
     pub out: PathBuf,
+    /// A quiet estate: no one-off, flapping or chatty alerts, only the failures (and
+    /// maintenance). Telco, micro and storm only.
+    #[arg(long)]
+    pub no_routine_noise: bool,
 }
 
 /// What `gen` writes as the scenario's config: facts about the estate (topology,
@@ -75,7 +79,7 @@ pub fn gen(a: GenArgs) -> Result<()> {
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("generating {} events of `{}`", a.events, a.scenario));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let g = generate(scenario, a.seed, a.events);
+    let g = generate_with(scenario, a.seed, a.events, !a.no_routine_noise);
     spinner.finish_and_clear();
     write_generated(&a.out, &g.lines, &g.truth, &g.topology, g.maintenance)?;
     eprintln!(
