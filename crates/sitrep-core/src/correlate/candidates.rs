@@ -551,6 +551,16 @@ impl Correlator {
         None
     }
 
+    /// Keys on which a check below the noise gate can show that it belongs
+    /// (`class_belongs`): labels of few values — a region, a site, a cluster. Not names (a
+    /// host's, a service's, a label of many values) and not the parts of source names: the
+    /// number in `host-000123` is a host's identity, and routine jobs on one host come
+    /// together, which says nothing of a failure.
+    pub(super) fn group_label(&self, key: u16) -> bool {
+        let name = self.learned.key_name(key);
+        name.starts_with("labels.") && self.place_key(name)
+    }
+
     /// Keys whose differing values veto a join on time evidence: places and groups, not the
     /// keys that name entities (two alerts on two hosts differ on `source` as a rule).
     pub(super) fn place_key(&self, name: &str) -> bool {
@@ -564,17 +574,25 @@ impl Correlator {
     pub(crate) fn correlate(&mut self, env: &mut Env, slot: u32, t: Millis) {
         let a = env.store.alert(slot);
         let noise = &env.c.cfg.noise;
-        let quiet = (a.entropy as f64) < noise.join_threshold;
-        let lt = self.learned_tokens(env, slot, t);
-        if quiet && !self.check_belongs(env, env.store.alert(slot)) {
-            // no correlation for it, but the learned statistics see it: a check whose
-            // alerts keep coming with related ones is learned to belong (`check_belongs`)
-            if lt.observed {
-                let lcfg = &env.c.cfg.correlation.learned;
-                self.learned.observe_quiet(lcfg, t, &lt.ids, lt.class);
+        if (a.entropy as f64) < noise.join_threshold {
+            // below the gate: no correlation for it unless its check is learned to belong
+            // with the alerts around it, for which the learned statistics see it (its
+            // check's counts only; the cheap part of its tokens, as most such alerts are
+            // routine chatter)
+            let Some((ids, class)) = self.quiet_tokens(env, slot) else {
+                return;
+            };
+            let lcfg = &env.c.cfg.correlation.learned;
+            let group = |key: u16| self.group_label(key);
+            if !self
+                .learned
+                .class_belongs(lcfg, class, ids.iter().map(|t| t.0), group)
+            {
+                self.learned.observe_quiet(lcfg, t, &ids, class);
+                return;
             }
-            return;
         }
+        let lt = self.learned_tokens(env, slot, t);
         let a = env.store.alert(slot);
         let mut chosen: Option<(u64, Explanation)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
@@ -943,6 +961,33 @@ impl Correlator {
             }
         }
         self.index_cluster(env, cid);
+    }
+
+    /// An alert's group-label token ids and check class, when a learned recipe takes it and
+    /// classes are learned: what [`learned::LearnedStats::observe_quiet`] needs, no more
+    /// (most alerts below the noise gate are routine chatter, and there are many).
+    fn quiet_tokens(&mut self, env: &Env, slot: u32) -> Option<(Vec<learned::Token>, u64)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let a = env.store.alert(slot);
+        let takes = env
+            .c
+            .recipes
+            .iter()
+            .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(env, r, a));
+        if !takes || !lcfg.cooccurrence {
+            return None;
+        }
+        // its labels only, and of those the group labels: all `class_belongs` reads
+        let i = &env.store.interner;
+        let mut text = learned::Tokens::default();
+        for (k, v) in a.labels.iter() {
+            text.list
+                .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
+        }
+        let mut ids = self.learned.intern(lcfg, &text);
+        ids.retain(|t| self.group_label(t.0));
+        let class = learned::hash_value(i.resolve(a.check)) | 1;
+        Some((ids, class))
     }
 
     /// The alert's learned tokens, when a learned recipe takes it (else empty).

@@ -541,16 +541,23 @@ impl LearnedStats {
     }
 
     /// Whether alerts of check class `class` are shown to belong with the alerts that start
-    /// close to them: on some place key (`place_key`: a region, a site, a cluster, not a
+    /// close to them: on some group key (`group_key`: a region, a site, a cluster, not a
     /// name — routine jobs on one host come together too), the share of their close pairs
     /// that shares its value beyond chance reaches `min_related`. Such a check is part of
     /// failures, however common its words: in a stream of failures alone (no routine chatter
     /// to be rarer than) its text scores as noise, yet its alerts come in bursts in one
     /// place.
-    pub fn class_belongs(&self, cfg: &LearnedConfig, class: u64, place_key: impl Fn(u16) -> bool) -> bool {
+    /// Only `keys` are looked at (an alert's own keys: the others hold no counts for it).
+    pub fn class_belongs(
+        &self,
+        cfg: &LearnedConfig,
+        class: u64,
+        mut keys: impl Iterator<Item = u16>,
+        group_key: impl Fn(u16) -> bool,
+    ) -> bool {
         class != 0
-            && (0..self.keys.len() as u16).any(|k| {
-                place_key(k)
+            && keys.any(|k| {
+                group_key(k)
                     && self
                         .class_related(cfg, class, k)
                         .is_some_and(|r| r >= cfg.min_related)
@@ -711,8 +718,8 @@ impl LearnedStats {
 
     /// Learns from an alert below the noise gate (its words too common to correlate on):
     /// only whether its *check* belongs with the alerts that start close to it (the counts
-    /// [`LearnedStats::class_belongs`] reads), from its pairs with the recent alerts; a pair
-    /// of two such alerts counts for both checks. Nothing else changes, so routine chatter
+    /// [`LearnedStats::class_belongs`] reads), from its pairs with the recent alerts (each
+    /// pair counted for the later alert's check). Nothing else changes, so routine chatter
     /// leaves the statistics the joins use as they were.
     pub fn observe_quiet(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token], class: u64) {
         if class == 0 {
@@ -723,18 +730,11 @@ impl LearnedStats {
         while self.recent.front().is_some_and(|r| r.time < t - window) {
             self.recent.pop_front();
         }
-        let runs = self.our_keys(tokens, class);
-        let pairs: Vec<(u64, bool)> = self
-            .recent
-            .iter()
-            .rev()
-            .take(cfg.max_pairs)
-            .map(|r| (r.class, r.quiet))
-            .collect();
-        for (n, (their_class, their_quiet)) in pairs.into_iter().enumerate() {
-            let r = &self.recent[self.recent.len() - 1 - n];
-            let mut counts: Vec<(u64, f64, bool)> = Vec::new();
-            for run in &runs {
+        // per key, the class's counts summed over the pairs and added once (a map write per
+        // key, not per pair: most alerts below the gate are chatter, and many)
+        let mut runs = self.our_keys(tokens, class);
+        for r in self.recent.iter().rev().take(cfg.max_pairs) {
+            for run in &mut runs {
                 let ours = &tokens[run.values.clone()];
                 let mut held = false;
                 let mut shared = false;
@@ -743,20 +743,19 @@ impl LearnedStats {
                     shared |= ours.iter().any(|t| t.1 == theirs.1);
                 }
                 if held {
-                    counts.push((run.key as u64, run.p, shared));
-                }
-            }
-            for (key, p, shared) in counts {
-                let classes = [
-                    Some(class),
-                    (their_quiet && their_class != 0).then_some(their_class),
-                ];
-                for c in classes.into_iter().flatten() {
-                    let b = self.class_keys.entry(class_key(c, key as u16)).or_default();
+                    let b = run.class_band.get_or_insert_with(Band::default);
                     b.pairs += 1.0;
-                    b.expected += p;
+                    b.expected += run.p;
                     b.shared += f64::from(u8::from(shared));
                 }
+            }
+        }
+        for run in runs {
+            if let Some(add) = run.class_band {
+                let b = self.class_keys.entry(run.class_key).or_default();
+                b.pairs += add.pairs;
+                b.expected += add.expected;
+                b.shared += add.shared;
             }
         }
         if self.class_keys.len() > cfg.max_class_pairs {

@@ -20,7 +20,8 @@ impl Correlator {
             && self.learned.class_belongs(
                 lcfg,
                 learned::hash_value(env.store.interner.resolve(a.check)) | 1,
-                |key| self.place_key(self.learned.key_name(key)),
+                0..self.learned.keys.len() as u16,
+                |key| self.group_label(key),
             )
     }
 
