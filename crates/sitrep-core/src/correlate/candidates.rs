@@ -552,13 +552,12 @@ impl Correlator {
     }
 
     /// Keys on which a check below the noise gate can show that it belongs
-    /// (`class_belongs`): labels of few values — a region, a site, a cluster. Not names (a
-    /// host's, a service's, a label of many values) and not the parts of source names: the
-    /// number in `host-000123` is a host's identity, and routine jobs on one host come
+    /// (`class_belongs`): labels — a region, a site, a cluster, a node. Not the source's
+    /// name or its parts (the number in `host-000123` is a host's identity), and only
+    /// between alerts on two sources (`observe_quiet`): routine jobs on one host come
     /// together, which says nothing of a failure.
     pub(super) fn group_label(&self, key: u16) -> bool {
-        let name = self.learned.key_name(key);
-        name.starts_with("labels.") && self.place_key(name)
+        self.learned.key_name(key).starts_with("labels.")
     }
 
     /// Keys whose differing values veto a join on time evidence: places and groups, not the
@@ -977,15 +976,18 @@ impl Correlator {
         if !takes || !lcfg.cooccurrence {
             return None;
         }
-        // its labels only, and of those the group labels: all `class_belongs` reads
+        // its labels (all `class_belongs` reads) and its source (pairs on one source are
+        // not counted)
         let i = &env.store.interner;
         let mut text = learned::Tokens::default();
+        text.list.push(("source".into(), i.resolve(a.source).into()));
         for (k, v) in a.labels.iter() {
             text.list
                 .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
         }
         let mut ids = self.learned.intern(lcfg, &text);
-        ids.retain(|t| self.group_label(t.0));
+        let source = self.learned.key_id("source");
+        ids.retain(|t| Some(t.0) == source || self.group_label(t.0));
         let class = learned::hash_value(i.resolve(a.check)) | 1;
         Some((ids, class))
     }

@@ -718,8 +718,8 @@ impl LearnedStats {
 
     /// Learns from an alert below the noise gate (its words too common to correlate on):
     /// only whether its *check* belongs with the alerts that start close to it (the counts
-    /// [`LearnedStats::class_belongs`] reads), from its pairs with the recent alerts (each
-    /// pair counted for the later alert's check). Nothing else changes, so routine chatter
+    /// [`LearnedStats::class_belongs`] reads), from its pairs with the recent alerts on
+    /// other sources (each pair counted for the later alert's check). Nothing else changes, so routine chatter
     /// leaves the statistics the joins use as they were.
     pub fn observe_quiet(&mut self, cfg: &LearnedConfig, t: Millis, tokens: &[Token], class: u64) {
         if class == 0 {
@@ -731,9 +731,16 @@ impl LearnedStats {
             self.recent.pop_front();
         }
         // per key, the class's counts summed over the pairs and added once (a map write per
-        // key, not per pair: most alerts below the gate are chatter, and many)
+        // key, not per pair: most alerts below the gate are chatter, and many); a pair on
+        // one source is not counted (routine jobs on one host come together)
+        let source_key = self.key_id("source");
+        let own_source = tokens.iter().find(|t| Some(t.0) == source_key).copied();
         let mut runs = self.our_keys(tokens, class);
+        runs.retain(|r| Some(r.key) != source_key);
         for r in self.recent.iter().rev().take(cfg.max_pairs) {
+            if own_source.is_some_and(|s| r.tokens.contains(&s)) {
+                continue;
+            }
             for run in &mut runs {
                 let ours = &tokens[run.values.clone()];
                 let mut held = false;
