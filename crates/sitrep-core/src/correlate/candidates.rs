@@ -578,17 +578,25 @@ impl Correlator {
             // with the alerts around it, for which the learned statistics see it (its
             // check's counts only; the cheap part of its tokens, as most such alerts are
             // routine chatter)
-            let Some((ids, class)) = self.quiet_tokens(env, slot) else {
+            let Some(class) = self.quiet_class(env, slot) else {
                 return;
             };
             let lcfg = &env.c.cfg.correlation.learned;
-            let group = |key: u16| self.group_label(key);
-            if !self
-                .learned
-                .class_belongs(lcfg, class, ids.iter().map(|t| t.0), group)
-            {
-                self.learned.observe_quiet(lcfg, t, &ids, class);
-                return;
+            match self.learned.quiet_turn(lcfg, class) {
+                Some(false) => return,
+                Some(true) => {}
+                None => {
+                    let ids = self.quiet_tokens(env, slot);
+                    let group = |key: u16| self.group_label(key);
+                    let belongs = self
+                        .learned
+                        .class_belongs(lcfg, class, ids.iter().map(|t| t.0), group);
+                    self.learned.quiet_judged(class, belongs);
+                    if !belongs {
+                        self.learned.observe_quiet(lcfg, t, &ids, class);
+                        return;
+                    }
+                }
             }
         }
         let lt = self.learned_tokens(env, slot, t);
@@ -962,10 +970,9 @@ impl Correlator {
         self.index_cluster(env, cid);
     }
 
-    /// An alert's group-label token ids and check class, when a learned recipe takes it and
-    /// classes are learned: what [`learned::LearnedStats::observe_quiet`] needs, no more
-    /// (most alerts below the noise gate are routine chatter, and there are many).
-    fn quiet_tokens(&mut self, env: &Env, slot: u32) -> Option<(Vec<learned::Token>, u64)> {
+    /// The check class of an alert below the noise gate, when a learned recipe takes it and
+    /// classes are learned (else it is simply not correlated).
+    fn quiet_class(&self, env: &Env, slot: u32) -> Option<u64> {
         let lcfg = &env.c.cfg.correlation.learned;
         let a = env.store.alert(slot);
         let takes = env
@@ -973,9 +980,15 @@ impl Correlator {
             .recipes
             .iter()
             .any(|r| r.kind == RecipeKind::Learned && self.recipe_accepts(env, r, a));
-        if !takes || !lcfg.cooccurrence {
-            return None;
-        }
+        (takes && lcfg.cooccurrence).then(|| learned::hash_value(env.store.interner.resolve(a.check)) | 1)
+    }
+
+    /// An alert's source and label token ids: what [`learned::LearnedStats::observe_quiet`]
+    /// and `class_belongs` read, no more (most alerts below the noise gate are routine
+    /// chatter, and there are many).
+    fn quiet_tokens(&mut self, env: &Env, slot: u32) -> Vec<learned::Token> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let a = env.store.alert(slot);
         // its labels (all `class_belongs` reads) and its source (pairs on one source are
         // not counted)
         let i = &env.store.interner;
@@ -988,8 +1001,7 @@ impl Correlator {
         let mut ids = self.learned.intern(lcfg, &text);
         let source = self.learned.key_id("source");
         ids.retain(|t| Some(t.0) == source || self.group_label(t.0));
-        let class = learned::hash_value(i.resolve(a.check)) | 1;
-        Some((ids, class))
+        ids
     }
 
     /// The alert's learned tokens, when a learned recipe takes it (else empty).

@@ -269,7 +269,17 @@ pub(crate) struct LearnedStats {
     /// `max_class_pairs`.
     #[serde(default)]
     class_keys: BTreeMap<u64, Band>,
+    /// Per check below the noise gate: its alerts seen there and whether it was last
+    /// judged to belong ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    quiet_checks: BTreeMap<u64, (u64, bool)>,
 }
+
+/// Alerts of one check below the noise gate that are all counted; after that one in
+/// [`QUIET_SAMPLE`] is (the others take the last judgement): routine chatter is most of the
+/// alerts below the gate, and its counts settle long before.
+const QUIET_ALL: u64 = 256;
+const QUIET_SAMPLE: u64 = 4;
 
 /// The map key of a (class, key) pair: the class hash's upper 48 bits and the key id (two
 /// classes colliding in 48 bits among a few thousand is out of reach).
@@ -713,6 +723,31 @@ impl LearnedStats {
         });
         if self.recent.len() > cfg.recent {
             self.recent.pop_front();
+        }
+    }
+
+    /// An alert of check `class` below the noise gate: `Some(belongs)` when its check's
+    /// last judgement stands for it (a sampled-out alert of a check seen often), `None`
+    /// when it is to be judged and counted ([`LearnedStats::quiet_judged`] records it).
+    pub fn quiet_turn(&mut self, cfg: &LearnedConfig, class: u64) -> Option<bool> {
+        let (seen, belongs) = self.quiet_checks.entry(class).or_insert((0, false));
+        *seen += 1;
+        let skip = *seen > QUIET_ALL && *seen % QUIET_SAMPLE != 0;
+        let verdict = skip.then_some(*belongs);
+        if self.quiet_checks.len() > cfg.max_classes {
+            // the checks seen least go first (ties by hash: deterministic)
+            let mut v: Vec<(u64, (u64, bool))> = std::mem::take(&mut self.quiet_checks).into_iter().collect();
+            v.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+            v.truncate(cfg.max_classes - cfg.max_classes / 10);
+            self.quiet_checks = v.into_iter().collect();
+        }
+        verdict
+    }
+
+    /// Records the judgement of a check below the noise gate (see [`LearnedStats::quiet_turn`]).
+    pub fn quiet_judged(&mut self, class: u64, belongs: bool) {
+        if let Some(c) = self.quiet_checks.get_mut(&class) {
+            c.1 = belongs;
         }
     }
 
