@@ -912,6 +912,35 @@ mod tests {
         }
     }
 
+    /// A check below the noise gate is judged on each of its first `QUIET_ALL` alerts, then
+    /// on one in `QUIET_SAMPLE`; between, its last judgement stands. The table is bounded.
+    #[test]
+    fn quiet_checks_are_sampled_once_seen_often_and_bounded() {
+        let c = LearnedConfig {
+            max_classes: 10,
+            ..cfg()
+        };
+        let mut s = LearnedStats::default();
+        let judged = (1..=QUIET_ALL + 8)
+            .filter(|_| s.quiet_turn(&c, 7 << 16).is_none())
+            .count() as u64;
+        assert_eq!(judged, QUIET_ALL + 8 / QUIET_SAMPLE);
+        s.quiet_judged(7 << 16, true);
+        let verdicts: Vec<Option<bool>> = (0..4).map(|_| s.quiet_turn(&c, 7 << 16)).collect();
+        assert!(
+            verdicts.contains(&Some(true)) && verdicts.contains(&None),
+            "{verdicts:?}"
+        );
+        for class in 1..=20u64 {
+            s.quiet_turn(&c, class << 16);
+        }
+        assert!(s.quiet_checks.len() <= 10);
+        assert!(
+            s.quiet_checks.contains_key(&(7 << 16)),
+            "the check seen most is kept"
+        );
+    }
+
     #[test]
     fn host_names_are_cut_into_parts() {
         let mut t = Tokens::default();
