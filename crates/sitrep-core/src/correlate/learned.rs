@@ -675,12 +675,7 @@ impl LearnedStats {
                 prune(&mut k.values, cfg.max_values);
             }
         }
-        if self.class_keys.len() > cfg.max_class_pairs {
-            let mut v: Vec<(u64, Band)> = std::mem::take(&mut self.class_keys).into_iter().collect();
-            v.sort_by(|a, b| b.1.pairs.total_cmp(&a.1.pairs).then(a.0.cmp(&b.0)));
-            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
-            self.class_keys = v.into_iter().collect();
-        }
+        self.bound_class_keys(cfg);
         self.remember(cfg, t, tokens, class, false);
     }
 
@@ -690,6 +685,17 @@ impl LearnedStats {
     /// counted, and the additions are the per-pair ones in the same order, so every count is
     /// bit-for-bit what a lookup per pair gave (these map lookups were most of a re-raise's
     /// cost).
+    /// Keeps the (class, key) counts within `max_class_pairs`: when over, the tenth with the
+    /// fewest pairs goes (ties by key: deterministic).
+    fn bound_class_keys(&mut self, cfg: &LearnedConfig) {
+        if self.class_keys.len() > cfg.max_class_pairs {
+            let mut v: Vec<(u64, Band)> = std::mem::take(&mut self.class_keys).into_iter().collect();
+            v.sort_by(|a, b| b.1.pairs.total_cmp(&a.1.pairs).then(a.0.cmp(&b.0)));
+            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
+            self.class_keys = v.into_iter().collect();
+        }
+    }
+
     fn our_keys(&self, tokens: &[Token], class: u64) -> Vec<OurKey> {
         let mut runs: Vec<OurKey> = Vec::new();
         let mut i = 0;
@@ -800,12 +806,7 @@ impl LearnedStats {
                 b.shared += add.shared;
             }
         }
-        if self.class_keys.len() > cfg.max_class_pairs {
-            let mut v: Vec<(u64, Band)> = std::mem::take(&mut self.class_keys).into_iter().collect();
-            v.sort_by(|a, b| b.1.pairs.total_cmp(&a.1.pairs).then(a.0.cmp(&b.0)));
-            v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
-            self.class_keys = v.into_iter().collect();
-        }
+        self.bound_class_keys(cfg);
         self.remember(cfg, t, tokens, class, true);
     }
 
@@ -943,11 +944,16 @@ mod tests {
 
     #[test]
     fn host_names_are_cut_into_parts() {
-        let mut t = Tokens::default();
-        name_parts("source", "cell-5-6-3", &mut t);
-        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let parts = |name: &str| {
+            let mut t = Tokens::default();
+            name_parts("source", name, &mut t);
+            t.list
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<String>>()
+        };
         assert_eq!(
-            got,
+            parts("cell-5-6-3"),
             [
                 "source.path1=5",
                 "source.path2=5-6",
@@ -956,11 +962,8 @@ mod tests {
                 "source.prefix3=cell-5-6"
             ]
         );
-        let mut t = Tokens::default();
-        name_parts("source", "api-gateway-3", &mut t);
-        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
-            got,
+            parts("api-gateway-3"),
             [
                 "source.wpath1=gateway",
                 "source.wpath2=gateway-3",
@@ -969,11 +972,8 @@ mod tests {
             ],
             "the cluster number meets user-3's; the kind's second word is no path"
         );
-        let mut t = Tokens::default();
-        name_parts("source", "web-ams-01", &mut t);
-        let got: Vec<String> = t.list.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
-            got,
+            parts("web-ams-01"),
             [
                 "source.wpath1=ams",
                 "source.wpath2=ams-01",
