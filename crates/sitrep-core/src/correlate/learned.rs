@@ -281,6 +281,18 @@ pub(crate) struct LearnedStats {
 const QUIET_ALL: u64 = 256;
 const QUIET_SAMPLE: u64 = 4;
 
+/// Whether an alert of `theirs` holds `key` at all, and whether it holds one of `ours`
+/// (our values of that key): one pair, and shared or not.
+fn held_shared(ours: &[Token], theirs: &[Token], key: u16) -> (bool, bool) {
+    let mut held = false;
+    let mut shared = false;
+    for t in theirs.iter().filter(|t| t.0 == key) {
+        held = true;
+        shared |= ours.iter().any(|o| o.1 == t.1);
+    }
+    (held, shared)
+}
+
 /// The map key of a (class, key) pair: the class hash's upper 48 bits and the key id (two
 /// classes colliding in 48 bits among a few thousand is out of reach).
 fn class_key(class: u64, key: u16) -> u64 {
@@ -623,13 +635,7 @@ impl LearnedStats {
             // per key both alerts hold: one pair; shared when any value is the same;
             // expected by chance: the chance a random alert with the key holds one of ours
             for run in &mut runs {
-                let ours = &tokens[run.values.clone()];
-                let mut held = false;
-                let mut shared = false;
-                for theirs in r.tokens.iter().filter(|t| t.0 == run.key) {
-                    held = true;
-                    shared |= ours.iter().any(|t| t.1 == theirs.1);
-                }
+                let (held, shared) = held_shared(&tokens[run.values.clone()], &r.tokens, run.key);
                 if !held {
                     continue;
                 }
@@ -783,13 +789,7 @@ impl LearnedStats {
                 continue;
             }
             for run in &mut runs {
-                let ours = &tokens[run.values.clone()];
-                let mut held = false;
-                let mut shared = false;
-                for theirs in r.tokens.iter().filter(|t| t.0 == run.key) {
-                    held = true;
-                    shared |= ours.iter().any(|t| t.1 == theirs.1);
-                }
+                let (held, shared) = held_shared(&tokens[run.values.clone()], &r.tokens, run.key);
                 if held {
                     let b = run.class_band.get_or_insert_with(Band::default);
                     b.pairs += 1.0;
