@@ -187,13 +187,15 @@ fn without_topology_the_learned_recipe_finds_the_incidents() {
 /// A quiet estate: the scenarios with no routine noise (`gen --no-routine-noise`: only the
 /// failures and maintenance) and no topology. With nothing routine to be rarer than, the
 /// failures' words score as noise; the checks learned to belong must still form the
-/// incidents (docs/evaluation.md, "Quiet estates": before that, F1 0.06 / 0.26 / 0.05 on
-/// seed 1). Bars: seed 1's levels (2026-12-05: 0.901 / 0.881 / 0.953) with a margin.
+/// incidents, and checks not yet judged must not be held at the gate while the first
+/// failures pass (docs/evaluation.md, "Quiet estates": F1 0.06 / 0.26 / 0.05 on seed 1
+/// before the first, 0.900 / 0.872 / 0.919 before the second). Bars: seed 1's levels
+/// (2026-12-05, fourteenth session: 0.906 / 0.892 / 0.967) with a margin.
 #[test]
 fn a_quiet_estate_without_topology_still_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.85), ("micro", 0.80), ("storm", 0.88)] {
+    for (scenario, min_f1) in [("telco", 0.88), ("micro", 0.85), ("storm", 0.93)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[

@@ -575,7 +575,8 @@ impl Correlator {
         let noise = &env.c.cfg.noise;
         if (a.entropy as f64) < noise.join_threshold {
             // below the gate: no correlation for it unless its check is learned to belong
-            // with the alerts around it, for which the learned statistics see it (its
+            // with the alerts around it or not yet shown not to, for which the learned
+            // statistics see it (its
             // check's counts only; the cheap part of its tokens, as most such alerts are
             // routine chatter)
             let Some(class) = self.quiet_class(env, slot) else {
@@ -588,11 +589,14 @@ impl Correlator {
                 None => {
                     let ids = self.quiet_tokens(env, slot);
                     let group = |key: u16| self.group_label(key);
-                    let belongs = self
-                        .learned
-                        .class_belongs(lcfg, class, ids.iter().map(|t| t.0), group);
-                    self.learned.quiet_judged(class, belongs);
-                    if !belongs {
+                    // a check shown to belong passes; so does one not yet shown *not* to
+                    // (a stream's first failures, before their checks have enough pairs
+                    // to be judged: chatter is refuted within a few of its alerts)
+                    let keys = || ids.iter().map(|t| t.0);
+                    let passes = self.learned.class_belongs(lcfg, class, keys(), group)
+                        || !self.learned.class_refuted(lcfg, class, keys(), group);
+                    self.learned.quiet_judged(class, passes);
+                    if !passes {
                         self.learned.observe_quiet(lcfg, t, &ids, class);
                         return;
                     }

@@ -269,8 +269,8 @@ pub(crate) struct LearnedStats {
     /// `max_class_pairs`.
     #[serde(default)]
     class_keys: BTreeMap<u64, Band>,
-    /// Per check below the noise gate: its alerts seen there and whether it was last
-    /// judged to belong ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
+    /// Per check below the noise gate: its alerts seen there and whether it last passed
+    /// the gate ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     quiet_checks: BTreeMap<u64, (u64, bool)>,
 }
@@ -586,6 +586,36 @@ impl LearnedStats {
             })
     }
 
+    /// Whether alerts of check class `class` are shown *not* to belong with the alerts that
+    /// start close to them: on every group key among `keys` on which the class has close
+    /// pairs, a check that belonged (`min_related` of its sharing pairs related) would
+    /// have shared the key's value more often than it did, with probability at most
+    /// `max_chance`. A check with no such pairs yet is not refuted.
+    pub fn class_refuted(
+        &self,
+        cfg: &LearnedConfig,
+        class: u64,
+        keys: impl Iterator<Item = u16>,
+        group_key: impl Fn(u16) -> bool,
+    ) -> bool {
+        let mut counted = false;
+        for k in keys.filter(|&k| group_key(k)) {
+            let Some(b) = self.class_keys.get(&class_key(class, k)) else {
+                continue;
+            };
+            if b.pairs < 1.0 {
+                continue;
+            }
+            counted = true;
+            let chance = (b.expected / b.pairs).min(0.99);
+            let min_lift = 1.0 / (1.0 - cfg.min_related * (1.0 - chance));
+            if chernoff_below(b.shared, b.expected * min_lift) > cfg.max_chance {
+                return false;
+            }
+        }
+        class != 0 && counted
+    }
+
     /// Whether alerts of class `class` share `key`'s value with the alerts that start close
     /// to them significantly *less* often than alerts in general do: the check of a one-off
     /// (`fan_speed` on a random pod, `cert_expiry`), whose value is shared with a cascade
@@ -757,9 +787,9 @@ impl LearnedStats {
     }
 
     /// Records the judgement of a check below the noise gate (see [`LearnedStats::quiet_turn`]).
-    pub fn quiet_judged(&mut self, class: u64, belongs: bool) {
+    pub fn quiet_judged(&mut self, class: u64, passes: bool) {
         if let Some(c) = self.quiet_checks.get_mut(&class) {
-            c.1 = belongs;
+            c.1 = passes;
         }
     }
 
@@ -1179,6 +1209,53 @@ mod tests {
         assert!(s.class_undershares(&c, oneoff, key));
         for class in [db, api, web, rare, 0] {
             assert!(!s.class_undershares(&c, class, key), "{class}");
+        }
+    }
+
+    /// Six clusters. Failures: three checks start within seconds in one cluster.
+    /// Chatter: a check in a random cluster every 40 s. After the first failure nothing is
+    /// known either way: the failure's checks are not refuted (nor belong yet). After many,
+    /// the chatter is refuted, the failure's checks are not, and an unseen check is not.
+    #[test]
+    fn a_check_is_refuted_only_once_its_pairs_show_it_does_not_belong() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let (db, api, web, chatter, unseen) =
+            (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16, 15u64 << 16);
+        let mut t = 1_000_000;
+        let mut rng = 5u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        let refuted = |s: &LearnedStats, class| {
+            let keys = s.key_id("labels.cluster").into_iter();
+            s.class_refuted(&c, class, keys, |_| true)
+        };
+        for failure in 0..60 {
+            let cluster = format!("k8s-{}", next() % 6);
+            for (i, class) in [db, api, web].into_iter().enumerate() {
+                let tk = s.intern(&c, &toks(&[("labels.cluster", &cluster)]));
+                s.observe_class(&c, t + i as i64 * 8_000, &tk, class);
+            }
+            if failure == 0 {
+                for class in [db, api, web] {
+                    assert!(!refuted(&s, class), "judged on one failure");
+                }
+            }
+            t += 30_000;
+            for _ in 0..8 {
+                let cluster = format!("k8s-{}", next() % 6);
+                let tk = s.intern(&c, &toks(&[("labels.cluster", &cluster)]));
+                s.observe_class(&c, t, &tk, chatter);
+                t += 40_000;
+            }
+        }
+        assert!(refuted(&s, chatter), "chatter shares its cluster by chance only");
+        for class in [db, api, web, unseen, 0] {
+            assert!(!refuted(&s, class), "{class}");
         }
     }
 
