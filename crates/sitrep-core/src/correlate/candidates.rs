@@ -591,10 +591,11 @@ impl Correlator {
                     let group = |key: u16| self.group_label(key);
                     // a check shown to belong passes; so does one not yet shown *not* to
                     // (a stream's first failures, before their checks have enough pairs
-                    // to be judged: chatter is refuted within a few of its alerts)
+                    // to be judged: chatter is refuted within a few of its alerts) — if it
+                    // can be judged at all: an alert with no label stays below the gate
                     let keys = || ids.iter().map(|t| t.0);
                     let passes = self.learned.class_belongs(lcfg, class, keys(), group)
-                        || !self.learned.class_refuted(lcfg, class, keys(), group);
+                        || (keys().any(group) && !self.learned.class_refuted(lcfg, class, keys(), group));
                     self.learned.quiet_judged(class, passes);
                     if !passes {
                         self.learned.observe_quiet(lcfg, t, &ids, class);

@@ -590,7 +590,8 @@ impl LearnedStats {
     /// start close to them: on every group key among `keys` on which the class has close
     /// pairs, a check that belonged (`min_related` of its sharing pairs related) would
     /// have shared the key's value more often than it did, with probability at most
-    /// `max_chance`. A check with no such pairs yet is not refuted.
+    /// `max_chance`. A check with no such pairs yet is not refuted; a key (nearly) all
+    /// alerts share is passed over.
     pub fn class_refuted(
         &self,
         cfg: &LearnedConfig,
@@ -603,11 +604,13 @@ impl LearnedStats {
             let Some(b) = self.class_keys.get(&class_key(class, k)) else {
                 continue;
             };
-            if b.pairs < 1.0 {
+            let chance = b.expected / b.pairs.max(1.0);
+            // a key (nearly) every alert shares can neither show belonging (see
+            // `related_share`) nor refute it
+            if b.pairs < 1.0 || chance >= 0.99 {
                 continue;
             }
             counted = true;
-            let chance = (b.expected / b.pairs).min(0.99);
             let min_lift = 1.0 / (1.0 - cfg.min_related * (1.0 - chance));
             if chernoff_below(b.shared, b.expected * min_lift) > cfg.max_chance {
                 return false;
