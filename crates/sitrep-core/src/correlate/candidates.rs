@@ -318,6 +318,46 @@ impl Correlator {
                         return Some((why, rank, compared));
                     }
                 }
+                // early in the stream, before any label is known to be evidence: the
+                // labels two alerts close together share (as a person new to the estate
+                // would join on them), weaker than anything learned
+                if c.anchor_class != 0 && lt.class != 0 {
+                    let place = |key: u16| self.place_key(self.learned.key_name(key));
+                    for reference in frontier.iter().chain(std::iter::once(&anchor)) {
+                        let gap = t - reference.start;
+                        let Some(p) = self
+                            .learned
+                            .provisional_shared(lcfg, &lt.ids, reference.tokens, gap)
+                        else {
+                            continue;
+                        };
+                        if self
+                            .learned
+                            .conflict(lcfg, &lt.ids, reference.tokens, place)
+                            .is_some()
+                        {
+                            continue;
+                        }
+                        let name = self.learned.key_name(p.key);
+                        let value = shared_text(lt, name, p.value);
+                        why.kind = "learned".into();
+                        compared = reference.alert;
+                        rank += 1.0;
+                        why.evidence.push(format!(
+                            "shares {name} = {value} and {} other label(s) with {}, {:.0} s after \
+                             it: too early in the stream to know whether {name} is evidence \
+                             ({:.0} close pairs so far; the value is held by {:.1}% of the \
+                             alerts), so labels shared this close are taken as evidence until \
+                             it is known",
+                            p.labels - 1,
+                            reference.what,
+                            gap as f64 / 1000.0,
+                            p.pairs,
+                            p.share * 100.0
+                        ));
+                        return Some((why, rank, compared));
+                    }
+                }
                 let (weight, evidence) = self.time_evidence(env, c, a, t, lt)?;
                 why.kind = "learned".into();
                 // weaker than any shared attribute (whose ranks are below 0): time evidence

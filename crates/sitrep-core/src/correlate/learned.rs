@@ -145,6 +145,28 @@ pub(crate) fn band_of(cfg: &LearnedConfig, gap: Millis) -> usize {
     }
 }
 
+/// A label shared before the stream has shown whether it is evidence
+/// ([`LearnedStats::provisional_shared`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Provisional {
+    pub key: u16,
+    pub value: u64,
+    /// Share of the alerts so far holding the value (of at least `min_pairs`).
+    pub share: f64,
+    /// Close pairs the key has had.
+    pub pairs: f64,
+    /// Such labels the two alerts share.
+    pub labels: usize,
+}
+
+/// A label is still unknown, for [`LearnedStats::provisional_shared`], while it has had
+/// fewer than this many times `min_pairs` close pairs: after that, one that is neither
+/// evidence nor refuted is weak, and the checks decide (`class_related`).
+const PROVISIONAL_PAIRS: f64 = 5.0;
+/// Unknown labels two alerts must share to be put together on them: one shared label is
+/// often chance (a cluster of six, a kind of two).
+const PROVISIONAL_LABELS: usize = 2;
+
 /// Close pairs in one gap band: pairs, those sharing the value, those expected to by chance.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Band {
@@ -209,6 +231,18 @@ impl KeyStats {
     /// (see [`related_share`]).
     pub fn related(&self) -> f64 {
         related_share(self.pairs, self.shared, self.expected)
+    }
+
+    /// Whether the key, as learned so far, is shown to say nothing: with `min_pairs` pairs,
+    /// a key whose sharing pairs were `min_related` related would have shared its values
+    /// more often than it did, with probability at most `max_chance`.
+    pub fn refuted(&self, cfg: &LearnedConfig) -> bool {
+        let chance = self.expected / self.pairs.max(1.0);
+        if self.pairs < cfg.min_pairs as f64 || chance >= 0.99 {
+            return self.pairs >= cfg.min_pairs as f64;
+        }
+        let min_lift = 1.0 / (1.0 - cfg.min_related * (1.0 - chance));
+        chernoff_below(self.shared, (self.expected * min_lift).min(self.pairs)) <= cfg.max_chance
     }
 
     /// Whether the key, as learned so far, says anything: enough pairs, enough of the pairs
@@ -510,6 +544,70 @@ impl LearnedStats {
             }
         }
         best
+    }
+
+    /// Before the stream has shown whether a label is evidence: the rarest value the two
+    /// token lists (each sorted) share on labels that are still neither informative nor
+    /// refuted and have fewer than [`PROVISIONAL_PAIRS`] × `min_pairs` close pairs, when
+    /// the two start within half the window and share at least [`PROVISIONAL_LABELS`] such
+    /// labels. A value's share counts at least `min_pairs` alerts: in the first minutes the
+    /// burst being judged is all there is, and its own place would look common.
+    pub fn provisional_shared(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        gap: Millis,
+    ) -> Option<Provisional> {
+        if gap < 0 || band_of(cfg, gap) > 1 {
+            return None;
+        }
+        let mut best: Option<Provisional> = None;
+        let mut labels = 0;
+        let mut last_key = None;
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    let token = a[i];
+                    i += 1;
+                    j += 1;
+                    let Some(k) = self.keys.get(token.0 as usize) else {
+                        continue;
+                    };
+                    if !k.name.starts_with("labels.")
+                        || k.pairs >= PROVISIONAL_PAIRS * cfg.min_pairs as f64
+                        || k.informative(cfg)
+                        || k.refuted(cfg)
+                    {
+                        continue;
+                    }
+                    let count = k.values.get(&token.1).copied().unwrap_or(0.0);
+                    let share = count / self.alerts.max(cfg.min_pairs as f64);
+                    if share > cfg.max_share {
+                        continue;
+                    }
+                    if last_key != Some(token.0) {
+                        labels += 1;
+                        last_key = Some(token.0);
+                    }
+                    if best.as_ref().is_none_or(|b| share < b.share) {
+                        best = Some(Provisional {
+                            key: token.0,
+                            value: token.1,
+                            share,
+                            pairs: k.pairs,
+                            labels: 0,
+                        });
+                    }
+                }
+            }
+        }
+        let mut best = best?;
+        best.labels = labels;
+        (labels >= PROVISIONAL_LABELS).then_some(best)
     }
 
     /// The first informative key on which the two token lists (each sorted) hold values and
@@ -1260,6 +1358,79 @@ mod tests {
         for class in [db, api, web, unseen, 0] {
             assert!(!refuted(&s, class), "{class}");
         }
+    }
+
+    /// At the start of a stream two alerts close together that share two labels are put
+    /// together provisionally; one shared label, a gap beyond half the window, or a name
+    /// part alone are not enough; once the labels have had their pairs they are judged
+    /// like any key and nothing is provisional any more.
+    #[test]
+    fn early_in_a_stream_two_labels_shared_close_together_are_provisional_evidence() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let earlier = s.intern(
+            &c,
+            &toks(&[("labels.region", "reg3"), ("labels.site", "reg3-s1")]),
+        );
+        s.observe_class(&c, 900_000, &earlier, 12 << 16);
+        let first = s.intern(
+            &c,
+            &toks(&[
+                ("labels.region", "reg3"),
+                ("labels.site", "reg3-s6"),
+                ("source.prefix2", "cell-3"),
+            ]),
+        );
+        s.observe_class(&c, 1_000_000, &first, 11 << 16);
+        let same_site = s.intern(
+            &c,
+            &toks(&[
+                ("labels.region", "reg3"),
+                ("labels.site", "reg3-s6"),
+                ("source.prefix2", "agg-3"),
+            ]),
+        );
+        let p = s
+            .provisional_shared(&c, &same_site, &first, 5_000)
+            .expect("two labels shared 5 s apart");
+        assert_eq!(p.labels, 2);
+        assert_eq!(s.key_name(p.key), "labels.site", "the rarer value speaks");
+        assert!(
+            s.provisional_shared(&c, &same_site, &first, 45_000).is_none(),
+            "beyond half the window"
+        );
+        let other_site = s.intern(
+            &c,
+            &toks(&[
+                ("labels.region", "reg3"),
+                ("labels.site", "reg3-s2"),
+                ("source.prefix2", "cell-3"),
+            ]),
+        );
+        assert!(
+            s.provisional_shared(&c, &other_site, &first, 5_000).is_none(),
+            "one label and a name part"
+        );
+        // an hour of alerts in random places: the labels have their pairs and are judged
+        let mut rng = 3u64;
+        let mut t = 1_010_000;
+        for _ in 0..400 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (rng >> 33) % 8;
+            let site = format!("reg{r}-s{}", (rng >> 40) % 10);
+            let tk = s.intern(
+                &c,
+                &toks(&[("labels.region", &format!("reg{r}")), ("labels.site", &site)]),
+            );
+            s.observe_class(&c, t, &tk, 12 << 16);
+            t += 9_000;
+        }
+        assert!(
+            s.provisional_shared(&c, &same_site, &first, 5_000).is_none(),
+            "judged by now"
+        );
     }
 
     #[test]
