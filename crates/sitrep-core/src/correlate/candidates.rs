@@ -616,9 +616,8 @@ impl Correlator {
         if (a.entropy as f64) < noise.join_threshold {
             // below the gate: no correlation for it unless its check is learned to belong
             // with the alerts around it or not yet shown not to, for which the learned
-            // statistics see it (its
-            // check's counts only; the cheap part of its tokens, as most such alerts are
-            // routine chatter)
+            // statistics see it (its check's counts only; the cheap part of its tokens, as
+            // most such alerts are routine chatter)
             let Some(class) = self.quiet_class(env, slot) else {
                 return;
             };

@@ -153,6 +153,8 @@ pub(crate) struct Provisional {
     pub value: u64,
     /// Share of the alerts so far holding the value (of at least `min_pairs`).
     pub share: f64,
+    /// Distinct values the key has held.
+    pub values: usize,
     /// Close pairs the key has had.
     pub pairs: f64,
     /// Such labels the two alerts share.
@@ -197,6 +199,12 @@ impl Band {
 /// the mix: `(1 − 1/lift) / (1 − chance)`. For a key of many values (chance ≈ 0) it is
 /// `1 − 1/lift`; for a key of six values (chance ≈ 1/6) a lift of 2 already means 60% of
 /// the sharing pairs are related, where the lift alone could never reach 6.
+/// The lift over chance at which `min_related` of the pairs sharing a value are related
+/// (the inverse of [`related_share`]): what sharing that belongs would show.
+fn belonging_lift(cfg: &LearnedConfig, chance: f64) -> f64 {
+    1.0 / (1.0 - cfg.min_related * (1.0 - chance))
+}
+
 pub(crate) fn related_share(pairs: f64, shared: f64, expected: f64) -> f64 {
     if pairs <= 0.0 {
         return 0.0;
@@ -236,13 +244,17 @@ impl KeyStats {
     /// Whether the key, as learned so far, is shown to say nothing: with `min_pairs` pairs,
     /// a key whose sharing pairs were `min_related` related would have shared its values
     /// more often than it did, with probability at most `max_chance`.
+    /// A key (nearly) every alert shares says nothing, once it has its pairs.
     pub fn refuted(&self, cfg: &LearnedConfig) -> bool {
-        let chance = self.expected / self.pairs.max(1.0);
-        if self.pairs < cfg.min_pairs as f64 || chance >= 0.99 {
-            return self.pairs >= cfg.min_pairs as f64;
+        if self.pairs < cfg.min_pairs as f64 {
+            return false;
         }
-        let min_lift = 1.0 / (1.0 - cfg.min_related * (1.0 - chance));
-        chernoff_below(self.shared, (self.expected * min_lift).min(self.pairs)) <= cfg.max_chance
+        let chance = self.expected / self.pairs;
+        if chance >= 0.99 {
+            return true;
+        }
+        let lift = belonging_lift(cfg, chance);
+        chernoff_below(self.shared, (self.expected * lift).min(self.pairs)) <= cfg.max_chance
     }
 
     /// Whether the key, as learned so far, says anything: enough pairs, enough of the pairs
@@ -546,12 +558,13 @@ impl LearnedStats {
         best
     }
 
-    /// Before the stream has shown whether a label is evidence: the rarest value the two
-    /// token lists (each sorted) share on labels that are still neither informative nor
+    /// Before the stream has shown whether a label is evidence: the value of the finest
+    /// label (most values) the two token lists (each sorted) share on labels that are still neither informative nor
     /// refuted and have fewer than [`PROVISIONAL_PAIRS`] × `min_pairs` close pairs, when
     /// the two start within half the window and share at least [`PROVISIONAL_LABELS`] such
-    /// labels. A value's share counts at least `min_pairs` alerts: in the first minutes the
-    /// burst being judged is all there is, and its own place would look common.
+    /// labels, and hold no finer label (more values) with different values. A value's share
+    /// counts at least `min_pairs` alerts: in the first minutes the burst being judged is
+    /// all there is, and its own place would look common.
     pub fn provisional_shared(
         &self,
         cfg: &LearnedConfig,
@@ -593,11 +606,19 @@ impl LearnedStats {
                         labels += 1;
                         last_key = Some(token.0);
                     }
-                    if best.as_ref().is_none_or(|b| share < b.share) {
+                    // the label of most values speaks (a site before its region, anything
+                    // before a kind: this early, counts of a value are too few to rank
+                    // by), then the rarer value
+                    let values = k.values.len();
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| values > b.values || (values == b.values && share < b.share))
+                    {
                         best = Some(Provisional {
                             key: token.0,
                             value: token.1,
                             share,
+                            values,
                             pairs: k.pairs,
                             labels: 0,
                         });
@@ -607,7 +628,16 @@ impl LearnedStats {
         }
         let mut best = best?;
         best.labels = labels;
-        (labels >= PROVISIONAL_LABELS).then_some(best)
+        // a finer label both hold and do not share: two places (two sites of one region)
+        let finer_differs = a.iter().any(|x| {
+            let (held, shared) = held_shared(std::slice::from_ref(x), b, x.0);
+            held && !shared
+                && !a.iter().any(|y| y.0 == x.0 && b.contains(y))
+                && self.keys.get(x.0 as usize).is_some_and(|k| {
+                    k.name.starts_with("labels.") && !k.refuted(cfg) && k.values.len() > best.values
+                })
+        });
+        (labels >= PROVISIONAL_LABELS && !finer_differs).then_some(best)
     }
 
     /// The first informative key on which the two token lists (each sorted) hold values and
@@ -709,8 +739,7 @@ impl LearnedStats {
                 continue;
             }
             counted = true;
-            let min_lift = 1.0 / (1.0 - cfg.min_related * (1.0 - chance));
-            if chernoff_below(b.shared, b.expected * min_lift) > cfg.max_chance {
+            if chernoff_below(b.shared, b.expected * belonging_lift(cfg, chance)) > cfg.max_chance {
                 return false;
             }
         }
