@@ -339,6 +339,25 @@ fn held_shared(ours: &[Token], theirs: &[Token], key: u16) -> (bool, bool) {
     (held, shared)
 }
 
+/// The tokens two sorted token lists both hold, in order.
+fn shared_tokens<'a>(a: &'a [Token], b: &'a [Token]) -> impl Iterator<Item = Token> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        while i < a.len() && j < b.len() {
+            match a[i].cmp(&b[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    return Some(a[i - 1]);
+                }
+            }
+        }
+        None
+    })
+}
+
 /// The map key of a (class, key) pair: the class hash's upper 48 bits and the key id (two
 /// classes colliding in 48 bits among a few thousand is out of reach).
 fn class_key(class: u64, key: u16) -> u64 {
@@ -519,40 +538,30 @@ impl LearnedStats {
         gap: Millis,
     ) -> Option<WeakEvidence> {
         let mut best: Option<WeakEvidence> = None;
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            match a[i].cmp(&b[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    let token = a[i];
-                    i += 1;
-                    j += 1;
-                    let Some(k) = self.keys.get(token.0 as usize) else {
-                        continue;
-                    };
-                    let band = &k.bands[band_of(cfg, gap)];
-                    let (pairs, shared, expected) = if band.pairs >= cfg.min_pairs as f64 {
-                        (band.pairs, band.shared, band.expected)
-                    } else {
-                        (k.pairs, k.shared, k.expected)
-                    };
-                    if pairs < cfg.min_pairs as f64 || chernoff(shared, expected) > cfg.max_chance {
-                        continue;
-                    }
-                    let share = self.share(token);
-                    if share > cfg.max_share {
-                        continue;
-                    }
-                    let related = related_share(pairs, shared, expected);
-                    if best.as_ref().is_none_or(|b| related > b.related) {
-                        best = Some(WeakEvidence {
-                            key: token.0,
-                            value: token.1,
-                            related,
-                        });
-                    }
-                }
+        for token in shared_tokens(a, b) {
+            let Some(k) = self.keys.get(token.0 as usize) else {
+                continue;
+            };
+            let band = &k.bands[band_of(cfg, gap)];
+            let (pairs, shared, expected) = if band.pairs >= cfg.min_pairs as f64 {
+                (band.pairs, band.shared, band.expected)
+            } else {
+                (k.pairs, k.shared, k.expected)
+            };
+            if pairs < cfg.min_pairs as f64 || chernoff(shared, expected) > cfg.max_chance {
+                continue;
+            }
+            let share = self.share(token);
+            if share > cfg.max_share {
+                continue;
+            }
+            let related = related_share(pairs, shared, expected);
+            if best.as_ref().is_none_or(|b| related > b.related) {
+                best = Some(WeakEvidence {
+                    key: token.0,
+                    value: token.1,
+                    related,
+                });
             }
         }
         best
@@ -578,52 +587,42 @@ impl LearnedStats {
         let mut best: Option<Provisional> = None;
         let mut labels = 0;
         let mut last_key = None;
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            match a[i].cmp(&b[j]) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    let token = a[i];
-                    i += 1;
-                    j += 1;
-                    let Some(k) = self.keys.get(token.0 as usize) else {
-                        continue;
-                    };
-                    if !k.name.starts_with("labels.")
-                        || k.pairs >= PROVISIONAL_PAIRS * cfg.min_pairs as f64
-                        || k.informative(cfg)
-                        || k.refuted(cfg)
-                    {
-                        continue;
-                    }
-                    let count = k.values.get(&token.1).copied().unwrap_or(0.0);
-                    let share = count / self.alerts.max(cfg.min_pairs as f64);
-                    if share > cfg.max_share {
-                        continue;
-                    }
-                    if last_key != Some(token.0) {
-                        labels += 1;
-                        last_key = Some(token.0);
-                    }
-                    // the label of most values speaks (a site before its region, anything
-                    // before a kind: this early, counts of a value are too few to rank
-                    // by), then the rarer value
-                    let values = k.values.len();
-                    if best
-                        .as_ref()
-                        .is_none_or(|b| values > b.values || (values == b.values && share < b.share))
-                    {
-                        best = Some(Provisional {
-                            key: token.0,
-                            value: token.1,
-                            share,
-                            values,
-                            pairs: k.pairs,
-                            labels: 0,
-                        });
-                    }
-                }
+        for token in shared_tokens(a, b) {
+            let Some(k) = self.keys.get(token.0 as usize) else {
+                continue;
+            };
+            if !k.name.starts_with("labels.")
+                || k.pairs >= PROVISIONAL_PAIRS * cfg.min_pairs as f64
+                || k.informative(cfg)
+                || k.refuted(cfg)
+            {
+                continue;
+            }
+            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
+            let share = count / self.alerts.max(cfg.min_pairs as f64);
+            if share > cfg.max_share {
+                continue;
+            }
+            if last_key != Some(token.0) {
+                labels += 1;
+                last_key = Some(token.0);
+            }
+            // the label of most values speaks (a site before its region, anything
+            // before a kind: this early, counts of a value are too few to rank
+            // by), then the rarer value
+            let values = k.values.len();
+            if best
+                .as_ref()
+                .is_none_or(|b| values > b.values || (values == b.values && share < b.share))
+            {
+                best = Some(Provisional {
+                    key: token.0,
+                    value: token.1,
+                    share,
+                    values,
+                    pairs: k.pairs,
+                    labels: 0,
+                });
             }
         }
         let mut best = best?;
