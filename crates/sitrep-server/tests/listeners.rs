@@ -48,10 +48,17 @@ async fn alerts(addr: std::net::SocketAddr, query: &str) -> Value {
 
 /// Polls until `want` alerts match (the clients give no acknowledgement to wait on).
 async fn wait_for(addr: std::net::SocketAddr, query: &str, want: u64) -> Value {
+    wait_until(addr, query, |a| a["total"].as_u64() == Some(want)).await
+}
+
+/// Polls until the answer satisfies `done`, or 10 s pass (the caller's assertion then shows
+/// what was there). Lines on one connection are ingested one by one, so a count has to be
+/// waited for, not a first sight of the alert.
+async fn wait_until(addr: std::net::SocketAddr, query: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let a = alerts(addr, query).await;
-        if a["total"].as_u64() == Some(want) || Instant::now() > deadline {
+        if done(&a) || Instant::now() > deadline {
             return a;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -109,7 +116,7 @@ async fn syslog_from_logger_over_udp_and_tcp() {
         "printf '{}' | logger -n 127.0.0.1 -T -P {tcp} --rfc3164 -t multi -p daemon.warning",
         lines.replace('\n', "\\n")
     )));
-    let multi = wait_for(b.http, "text=multi", 1).await;
+    let multi = wait_until(b.http, "text=multi", |a| a["items"][0]["count"] == 3).await;
     assert_eq!(multi["items"][0]["count"], 3, "{multi}");
     server.abort();
 }
