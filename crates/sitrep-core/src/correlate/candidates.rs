@@ -323,12 +323,17 @@ impl Correlator {
                 // would join on them), weaker than anything learned
                 if c.anchor_class != 0 && lt.class != 0 {
                     let place = |key: u16| self.place_key(self.learned.key_name(key));
+                    let (own, own_alerts) = self.member_tokens(env, c);
                     for reference in frontier.iter().chain(std::iter::once(&anchor)) {
                         let gap = t - reference.start;
-                        let Some(p) = self
-                            .learned
-                            .provisional_shared(lcfg, &lt.ids, reference.tokens, gap)
-                        else {
+                        let Some(p) = self.learned.provisional_shared(
+                            lcfg,
+                            &lt.ids,
+                            reference.tokens,
+                            gap,
+                            &own,
+                            own_alerts,
+                        ) else {
                             continue;
                         };
                         if self
@@ -346,9 +351,9 @@ impl Correlator {
                         why.evidence.push(format!(
                             "shares {name} = {value} and {} other label(s) with {}, {:.0} s after \
                              it: too early in the stream to know whether {name} is evidence \
-                             ({:.0} close pairs so far; the value is held by {:.1}% of the \
-                             alerts), so labels shared this close are taken as evidence until \
-                             it is known",
+                             ({:.0} close pairs so far; outside this incident the value is \
+                             held by {:.1}% of the alerts), so labels shared this close are \
+                             taken as evidence until it is known",
                             p.labels - 1,
                             reference.what,
                             gap as f64 / 1000.0,
@@ -1090,6 +1095,23 @@ impl Correlator {
             mentions,
             names,
         }
+    }
+
+    /// The learned tokens of a cluster's live members (sorted, one run per member holding
+    /// a value) and how many members they are: what the cluster itself adds to the counts
+    /// of its values. At most [`OWN_MEMBERS`] members are looked at: this is for the first
+    /// minutes of a stream, when clusters are small.
+    fn member_tokens(&self, env: &Env, c: &Cluster) -> (Vec<learned::Token>, usize) {
+        let mut own = Vec::new();
+        let mut n = 0;
+        for m in c.members.iter().take(OWN_MEMBERS) {
+            if let Some(a) = env.store.live_alert(m.slot, m.alert) {
+                own.extend(self.learned.lookup(&self.alert_tokens(env, a)));
+                n += 1;
+            }
+        }
+        own.sort_unstable();
+        (own, n)
     }
 
     /// Every label value and the service of an alert as `entity` tokens, known sources or

@@ -151,7 +151,8 @@ pub(crate) fn band_of(cfg: &LearnedConfig, gap: Millis) -> usize {
 pub(crate) struct Provisional {
     pub key: u16,
     pub value: u64,
-    /// Share of the alerts so far holding the value (of at least `min_pairs`).
+    /// Share of the alerts so far outside the cluster being judged that hold the value (of
+    /// at least `min_pairs`).
     pub share: f64,
     /// Distinct values the key has held.
     pub values: usize,
@@ -430,7 +431,6 @@ impl LearnedStats {
     }
 
     /// The token ids of `tokens` for keys already known (no new key is made).
-    #[cfg(test)]
     pub fn lookup(&self, tokens: &Tokens) -> Vec<Token> {
         let mut out: Vec<Token> = tokens
             .list
@@ -572,14 +572,18 @@ impl LearnedStats {
     /// refuted and have fewer than [`PROVISIONAL_PAIRS`] × `min_pairs` close pairs, when
     /// the two start within half the window and share at least [`PROVISIONAL_LABELS`] such
     /// labels, and hold no finer label (more values) with different values. A value's share
-    /// counts at least `min_pairs` alerts: in the first minutes the burst being judged is
-    /// all there is, and its own place would look common.
+    /// is taken among the alerts outside the cluster being judged (`own`: its members'
+    /// tokens, sorted; `own_alerts` of them) and counts at least `min_pairs` alerts: in the
+    /// first minutes the burst being judged is most of what there is, and its own place
+    /// would look common — a value everyone holds (`env = prod`) is common outside it too.
     pub fn provisional_shared(
         &self,
         cfg: &LearnedConfig,
         a: &[Token],
         b: &[Token],
         gap: Millis,
+        own: &[Token],
+        own_alerts: usize,
     ) -> Option<Provisional> {
         if gap < 0 || band_of(cfg, gap) > 1 {
             return None;
@@ -598,8 +602,10 @@ impl LearnedStats {
             {
                 continue;
             }
-            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
-            let share = count / self.alerts.max(cfg.min_pairs as f64);
+            let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
+            let count = (k.values.get(&token.1).copied().unwrap_or(0.0) - held_inside as f64).max(0.0);
+            let outside = self.alerts - own_alerts as f64;
+            let share = count / outside.max(cfg.min_pairs as f64);
             if share > cfg.max_share {
                 continue;
             }
@@ -1419,12 +1425,13 @@ mod tests {
             ]),
         );
         let p = s
-            .provisional_shared(&c, &same_site, &first, 5_000)
+            .provisional_shared(&c, &same_site, &first, 5_000, &[], 0)
             .expect("two labels shared 5 s apart");
         assert_eq!(p.labels, 2);
         assert_eq!(s.key_name(p.key), "labels.site", "the rarer value speaks");
         assert!(
-            s.provisional_shared(&c, &same_site, &first, 45_000).is_none(),
+            s.provisional_shared(&c, &same_site, &first, 45_000, &[], 0)
+                .is_none(),
             "beyond half the window"
         );
         let other_site = s.intern(
@@ -1436,7 +1443,8 @@ mod tests {
             ]),
         );
         assert!(
-            s.provisional_shared(&c, &other_site, &first, 5_000).is_none(),
+            s.provisional_shared(&c, &other_site, &first, 5_000, &[], 0)
+                .is_none(),
             "one label and a name part"
         );
         // an hour of alerts in random places: the labels have their pairs and are judged
@@ -1456,9 +1464,60 @@ mod tests {
             t += 9_000;
         }
         assert!(
-            s.provisional_shared(&c, &same_site, &first, 5_000).is_none(),
+            s.provisional_shared(&c, &same_site, &first, 5_000, &[], 0)
+                .is_none(),
             "judged by now"
         );
+    }
+
+    #[test]
+    fn the_first_burst_does_not_make_its_own_place_look_common() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let at = |s: &mut LearnedStats, region: &str, site: &str, name: &str| {
+            s.intern(
+                &c,
+                &toks(&[
+                    ("labels.region", region),
+                    ("labels.site", site),
+                    ("source.prefix2", name),
+                ]),
+            )
+        };
+        // ten alerts in other places, minutes apart (no close pairs), then a site fails:
+        // six alerts in reg3-s6 two seconds apart
+        for i in 0..10 {
+            let tk = at(&mut s, &format!("reg{i}"), &format!("reg{i}-s1"), "agg-x");
+            s.observe_class(&c, 1_000_000 + i * 600_000, &tk, 7 << 16);
+        }
+        let t0 = 1_000_000 + 10 * 600_000;
+        let burst: Vec<Vec<Token>> = (0..6)
+            .map(|i| at(&mut s, "reg3", "reg3-s6", &format!("cell-{i}")))
+            .collect();
+        for (i, tk) in burst.iter().enumerate() {
+            s.observe_class(&c, t0 + i as i64 * 2_000, tk, (i as u64 + 1) << 16);
+        }
+        let next = at(&mut s, "reg3", "reg3-s6", "cell-6");
+        // counted over every alert, the site is held by 6 of (at least) 20: too common
+        assert!(s
+            .provisional_shared(&c, &next, &burst[5], 3_000, &[], 0)
+            .is_none());
+        // the cluster being judged holds those six: outside it, no other alert has the site
+        let mut own: Vec<Token> = burst.iter().flatten().copied().collect();
+        own.sort_unstable();
+        let p = s
+            .provisional_shared(&c, &next, &burst[5], 3_000, &own, burst.len())
+            .expect("the burst's own alerts left out");
+        assert_eq!(s.key_name(p.key), "labels.site");
+        assert_eq!(p.share, 0.0);
+        // a site that many alerts outside the cluster hold stays common
+        for i in 0..8 {
+            let tk = at(&mut s, "reg3", "reg3-s6", "agg-y");
+            s.observe_class(&c, t0 + 600_000 + i * 600_000, &tk, 9 << 16);
+        }
+        assert!(s
+            .provisional_shared(&c, &next, &burst[5], 3_000, &own, burst.len())
+            .is_none());
     }
 
     #[test]

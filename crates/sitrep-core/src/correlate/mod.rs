@@ -298,6 +298,9 @@ const TIME_TOKEN: learned::Token = (learned::MAX_KEY + 1, 0);
 const NAMED_WEIGHT: f64 = 3.0;
 /// Clusters a new alert is compared with on time evidence: the most recently seeded.
 const TIME_CANDIDATES: usize = 64;
+/// Members of a cluster whose tokens are left out of a value's share when labels are
+/// judged provisionally (`Correlator::member_tokens`): early clusters are small.
+const OWN_MEMBERS: usize = 64;
 
 /// Candidate lookup structures, rebuilt from the clusters on restore.
 pub(crate) struct ClusterIndex {
