@@ -206,6 +206,22 @@ fn belonging_lift(cfg: &LearnedConfig, chance: f64) -> f64 {
     1.0 / (1.0 - cfg.min_related * (1.0 - chance))
 }
 
+/// Whether close pairs that shared a value `shared` times, `expected` by chance, show that
+/// the value does *not* belong: with `min_pairs` pairs, pairs `min_related` of whose
+/// sharing was related would have shared more, with probability at most `max_chance`. A
+/// value (nearly) every alert holds says nothing, once it has its pairs.
+fn refuted(cfg: &LearnedConfig, pairs: f64, shared: f64, expected: f64) -> bool {
+    if pairs < cfg.min_pairs as f64 {
+        return false;
+    }
+    let chance = expected / pairs;
+    if chance >= 0.99 {
+        return true;
+    }
+    let lift = belonging_lift(cfg, chance);
+    chernoff_below(shared, (expected * lift).min(pairs)) <= cfg.max_chance
+}
+
 pub(crate) fn related_share(pairs: f64, shared: f64, expected: f64) -> f64 {
     if pairs <= 0.0 {
         return 0.0;
@@ -247,15 +263,7 @@ impl KeyStats {
     /// more often than it did, with probability at most `max_chance`.
     /// A key (nearly) every alert shares says nothing, once it has its pairs.
     pub fn refuted(&self, cfg: &LearnedConfig) -> bool {
-        if self.pairs < cfg.min_pairs as f64 {
-            return false;
-        }
-        let chance = self.expected / self.pairs;
-        if chance >= 0.99 {
-            return true;
-        }
-        let lift = belonging_lift(cfg, chance);
-        chernoff_below(self.shared, (self.expected * lift).min(self.pairs)) <= cfg.max_chance
+        refuted(cfg, self.pairs, self.shared, self.expected)
     }
 
     /// Whether the key, as learned so far, says anything: enough pairs, enough of the pairs
@@ -466,12 +474,19 @@ impl LearnedStats {
     }
 
     /// The evidence a token shared by two alerts that started `gap` apart gives, if any:
-    /// judged on the pairs of the gap's band once it has enough of them, else on all.
+    /// judged on the pairs of the gap's band once it has enough of them, else on all — and
+    /// on all too while the band's pairs show neither that it is evidence nor that it is
+    /// not (at the band's lift: sharing at 50 s is weaker than at 5 s).
     pub fn evidence(&self, cfg: &LearnedConfig, token: Token, gap: Millis) -> Option<Evidence> {
         let k = self.keys.get(token.0 as usize)?;
         let band = &k.bands[band_of(cfg, gap)];
         let (informative, lift) = if band.pairs >= cfg.min_pairs as f64 {
-            (band.informative(cfg), band.lift())
+            // a band not yet judged either way (a stream's first hour: few pairs this far
+            // apart) takes the key's judgement, at the band's lift
+            let undecided = !band.informative(cfg)
+                && !refuted(cfg, band.pairs, band.shared, band.expected)
+                && k.informative(cfg);
+            (band.informative(cfg) || undecided, band.lift())
         } else {
             (k.informative(cfg), k.lift())
         };
@@ -1518,6 +1533,45 @@ mod tests {
         assert!(s
             .provisional_shared(&c, &next, &burst[5], 3_000, &own, burst.len())
             .is_none());
+    }
+
+    #[test]
+    fn a_gap_band_not_yet_judged_takes_the_judgement_of_its_key() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let tk = s.intern(&c, &toks(&[("labels.site", "reg8-s12")]))[0];
+        s.alerts = 100.0;
+        let k = &mut s.keys[tk.0 as usize];
+        k.values.insert(tk.1, 5.0);
+        // over all its pairs the site is evidence…
+        (k.pairs, k.shared, k.expected) = (200.0, 100.0, 20.0);
+        assert!(k.informative(&c));
+        // …and 30–60 s apart it has 25 pairs, too few to say either way
+        k.bands[2] = Band {
+            pairs: 25.0,
+            shared: 5.0,
+            expected: 2.5,
+        };
+        assert!(!k.bands[2].informative(&c));
+        let e = s
+            .evidence(&c, tk, 45_000)
+            .expect("undecided band: the key's judgement");
+        assert!((e.lift - k_lift(&s, tk)).abs() < 1e-12, "at the band's lift");
+        // a band whose pairs show the site says nothing that far apart: no evidence
+        s.keys[tk.0 as usize].bands[2] = Band {
+            pairs: 200.0,
+            shared: 20.0,
+            expected: 20.0,
+        };
+        assert!(s.evidence(&c, tk, 45_000).is_none());
+        assert!(
+            s.evidence(&c, tk, 2_000).is_some(),
+            "the close band has too few pairs: the key's"
+        );
+
+        fn k_lift(s: &LearnedStats, tk: Token) -> f64 {
+            s.keys[tk.0 as usize].bands[2].lift()
+        }
     }
 
     #[test]
