@@ -294,6 +294,32 @@ impl Correlator {
                     }
                 }
             }
+            // the latest member, within the window of the first alert and half the window
+            // of the member: a fault whose alerts keep coming past 30 s of its first one
+            // (its first alert's far gap band says little yet) stays one incident, while
+            // the first alert's window still bounds the chain
+            let mut via_frontier = false;
+            let mut frontier_gap = 0;
+            if ev.is_empty() {
+                if let Some(f) = &c.frontier {
+                    let gap = t - f.start;
+                    if gap >= 0
+                        && learned::band_of(lcfg, gap) <= 1
+                        && t - c.first_time <= lcfg.window_secs as i64 * 1000
+                    {
+                        ev = self.learned.shared_evidence(lcfg, &lt.ids, &f.tokens, gap);
+                        ev.retain(|e| self.group_label(e.key) && typical(e, f.class));
+                        if finer_differs(&ev, &f.tokens) {
+                            ev.clear();
+                        }
+                        if !ev.is_empty() {
+                            compared = f.alert;
+                            via_frontier = true;
+                            frontier_gap = gap;
+                        }
+                    }
+                }
+            }
             if ev.is_empty() {
                 let frontier = c.frontier.as_ref().map(|l| Reference {
                     alert: l.alert,
@@ -374,7 +400,7 @@ impl Correlator {
             let best = ev.first()?;
             why.kind = "learned".into();
             // a link through a member is one hop further than one to the anchor
-            rank -= best.weight * if via_member { 0.5 } else { 1.0 };
+            rank -= best.weight * if via_member || via_frontier { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
                 let name = self.learned.key_name(e.key);
                 let value = shared_text(lt, name, e.value);
@@ -383,6 +409,15 @@ impl Correlator {
                         "names {value}, an entity a member of this incident names too \
                          (alerts that name the same entity start close together {:.1}× as \
                          often as chance)",
+                        e.lift
+                    )
+                } else if via_frontier {
+                    format!(
+                        "shares {name} = {value} with its latest member, {:.0} s after it: \
+                         held by {:.1}% of recent alerts, and alerts that start this close \
+                         share {name} {:.1}× as often as chance",
+                        frontier_gap as f64 / 1000.0,
+                        e.share * 100.0,
                         e.lift
                     )
                 } else {
