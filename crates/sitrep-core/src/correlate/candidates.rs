@@ -259,12 +259,43 @@ impl Correlator {
             // two alerts that differ on a place key stronger than the strongest they share are
             // in two places: two sites of one region, where the region alone would join two
             // faults that start seconds apart
+            // — unless places of that finer key are starting together within the shared one
+            // far beyond chance (a region's core router takes its sites down: `place_burst`),
+            // which is then said
+            let burst_note = std::cell::RefCell::new(None::<String>);
             let finer_differs = |ev: &[learned::Evidence], tokens: &[learned::Token]| {
-                ev.first().is_some_and(|best| {
-                    self.learned
-                        .conflict(lcfg, &lt.ids, tokens, place)
-                        .is_some_and(|k| self.learned.key_lift(k) > best.lift)
-                })
+                let Some(best) = ev.first() else {
+                    return false;
+                };
+                let Some(k) = self
+                    .learned
+                    .conflict(lcfg, &lt.ids, tokens, place)
+                    .filter(|&k| self.learned.key_lift(k) > best.lift)
+                else {
+                    return false;
+                };
+                let within = (best.key, best.value);
+                let own = lt.ids.iter().find(|x| x.0 == k).map_or(0, |x| x.1);
+                let shared_name = self.learned.key_name(best.key);
+                let burst = self.learned.place_burst(lcfg, within, k, own, t);
+                match burst {
+                    Some(b) => {
+                        let finer = self.learned.key_name(k);
+                        *burst_note.borrow_mut() = Some(format!(
+                            "although in another {finer}: {:.0} other {finer} value(s) of \
+                             {shared_name} = {} began alerting within the window; {finer} \
+                             values begin alerting {:.1} times an hour here, so chance gives \
+                             {:.2} there (probability ≤ {:.0e})",
+                            b.others,
+                            shared_text(lt, shared_name, best.value),
+                            b.per_hour,
+                            b.expected,
+                            b.chance
+                        ));
+                        false
+                    }
+                    None => true,
+                }
             };
             let mut ev = self
                 .learned
@@ -399,6 +430,7 @@ impl Correlator {
             }
             let best = ev.first()?;
             why.kind = "learned".into();
+            let burst_note = burst_note.borrow_mut().take();
             // a link through a member is one hop further than one to the anchor
             rank -= best.weight * if via_member || via_frontier { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
@@ -436,6 +468,7 @@ impl Correlator {
                     similarity: (e.lift * 100.0).round() / 100.0,
                 });
             }
+            why.evidence.extend(burst_note);
         }
         Some((why, rank, compared))
     }

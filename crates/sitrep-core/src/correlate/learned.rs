@@ -128,6 +128,40 @@ pub(crate) struct KeyStats {
     /// shared by alerts 5 s apart says more than one shared by alerts 55 s apart.
     #[serde(default)]
     pub bands: [Band; BANDS],
+    /// Places and groups only ([`counts_onsets`]): decayed count of *onsets* — an alert
+    /// holding a value none had held for a window before (a site that starts alerting) —
+    /// and, per value, the time of its last onset and of its last alert; values quiet for a window are dropped once there are
+    /// more than [`ONSET_VALUES`], and never more than `max_values` are kept.
+    /// The rate of onsets is what a burst of places starting together is judged against
+    /// ([`LearnedStats::place_burst`]).
+    #[serde(default)]
+    pub onsets: f64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub onset_at: BTreeMap<u64, (Millis, Millis)>,
+}
+
+/// Values per key whose onset times are kept before the ones quiet for a window are
+/// dropped.
+const ONSET_VALUES: usize = 64;
+
+/// Keys whose onsets are counted: places and groups — labels and the parts of names — not
+/// the names themselves (`source`, `entity`: every host is its own value, and their
+/// onsets would be every alert's).
+fn counts_onsets(key: &str) -> bool {
+    !matches!(key, "source" | "entity" | "service")
+}
+
+/// A burst of places starting together within one coarser place: `others` distinct values
+/// of a finer label (sites) that held the same coarser value (a region) had their onset in
+/// the window before this alert, where chance at the learned rate of onsets gives
+/// `expected`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PlaceBurst {
+    pub others: f64,
+    pub expected: f64,
+    pub chance: f64,
+    /// Onsets of the finer label per hour, over the whole estate, as learned.
+    pub per_hour: f64,
 }
 
 /// Gap bands of close pairs: within a sixth of the window, within half of it, within it.
@@ -328,6 +362,12 @@ pub(crate) struct LearnedStats {
     /// the gate ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     quiet_checks: BTreeMap<u64, (u64, bool)>,
+    /// Decayed event time observed (ms) and the time of the last alert observed: the
+    /// exposure the onset counts are rates over.
+    #[serde(default)]
+    exposure: f64,
+    #[serde(default)]
+    observed_at: Millis,
 }
 
 /// Alerts of one check below the noise gate that are all counted; after that one in
@@ -792,6 +832,50 @@ impl LearnedStats {
     }
 
     /// How much more often than chance close alerts share `key`'s value, over all gaps.
+    /// Whether places of `finer` (sites) are starting together within the coarser place
+    /// `within` (`region = reg2`) beyond chance, as seen by an alert at `t` whose own `finer`
+    /// value is `own`: the distinct other values of `finer`, held by recent alerts that hold
+    /// `within`, whose onset fell in the window before `t`, against the learned rate of
+    /// onsets of `finer` in the window times the share of alerts holding `within`. `None`
+    /// unless significant at `max_chance` with `min_lift`, or before the rate has a span of
+    /// ten windows to mean anything.
+    pub fn place_burst(
+        &self,
+        cfg: &LearnedConfig,
+        within: Token,
+        finer: u16,
+        own: u64,
+        t: Millis,
+    ) -> Option<PlaceBurst> {
+        let w = cfg.window_secs as i64 * 1000;
+        let f = self.keys.get(finer as usize)?;
+        if self.exposure < 10.0 * w as f64 || f.onsets <= 0.0 {
+            return None;
+        }
+        let mut others: Vec<u64> = self
+            .recent
+            .iter()
+            .rev()
+            .take_while(|r| r.time >= t - w)
+            .filter(|r| !r.quiet && r.tokens.binary_search(&within).is_ok())
+            .flat_map(|r| r.tokens.iter().filter(|x| x.0 == finer).map(|x| x.1))
+            .filter(|v| *v != own && f.onset_at.get(v).is_some_and(|a| a.0 >= t - w))
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        let others = others.len() as f64;
+        let expected = f.onsets / self.exposure * w as f64 * self.share(within);
+        let chance = chernoff(others, expected);
+        (others >= 1.0 && chance <= cfg.max_chance && others / expected.max(1e-9) >= cfg.min_lift).then_some(
+            PlaceBurst {
+                others,
+                expected,
+                chance,
+                per_hour: f.onsets / self.exposure * 3_600_000.0,
+            },
+        )
+    }
+
     pub fn key_lift(&self, key: u16) -> f64 {
         self.keys.get(key as usize).map_or(1.0, KeyStats::lift)
     }
@@ -851,10 +935,34 @@ impl LearnedStats {
             }
         }
         self.alerts += 1.0;
+        if self.observed_at != 0 {
+            self.exposure += (t - self.observed_at).max(0) as f64;
+        }
+        self.observed_at = self.observed_at.max(t);
         for (n, &(key, v)) in tokens.iter().enumerate() {
             let k = &mut self.keys[key as usize];
             if n == 0 || tokens[n - 1].0 != key {
                 k.alerts += 1.0;
+            }
+            if counts_onsets(&k.name) {
+                let at = k.onset_at.entry(v).or_insert((t, Millis::MIN));
+                if at.1 < t - window {
+                    at.0 = t;
+                    k.onsets += 1.0;
+                }
+                at.1 = at.1.max(t);
+                // a value quiet for a window is as good as absent (its next alert is an
+                // onset either way): those go first, so this stays small
+                if k.onset_at.len() > ONSET_VALUES {
+                    k.onset_at.retain(|_, a| a.1 >= t - window);
+                }
+                if k.onset_at.len() > cfg.max_values {
+                    let mut by_last: Vec<(Millis, u64)> = k.onset_at.iter().map(|(v, a)| (a.1, *v)).collect();
+                    by_last.sort_unstable();
+                    for (_, v) in by_last.iter().take(cfg.max_values / 10 + 1) {
+                        k.onset_at.remove(v);
+                    }
+                }
             }
             *k.values.entry(v).or_default() += 1.0;
             if k.values.len() > cfg.max_values {
@@ -997,8 +1105,10 @@ impl LearnedStats {
             return;
         };
         self.alerts *= f;
+        self.exposure *= f;
         for k in &mut self.keys {
             k.alerts *= f;
+            k.onsets *= f;
             k.pairs *= f;
             k.shared *= f;
             k.expected *= f;
@@ -1575,6 +1685,71 @@ mod tests {
     }
 
     #[test]
+    fn sites_of_one_region_starting_together_are_a_burst_beyond_chance() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let at = |s: &mut LearnedStats, r: u64, site: u64| {
+            s.intern(
+                &c,
+                &toks(&[
+                    ("labels.region", &format!("reg{r}")),
+                    ("labels.site", &format!("reg{r}-s{site}")),
+                ]),
+            )
+        };
+        // ten hours of single sites starting on their own, one every ten minutes
+        let mut rng = 11u64;
+        let mut t = 1_000_000;
+        for _ in 0..60 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let tk = at(&mut s, (rng >> 33) % 6, (rng >> 40) % 10);
+            s.observe_class(&c, t, &tk, 5 << 16);
+            t += 600_000;
+        }
+        let region = s.key_id("labels.region").unwrap();
+        let site = s.key_id("labels.site").unwrap();
+        let reg2 = (region, hash_value("reg2"));
+        // three sites of reg2 start within 20 s; a fourth is judged
+        for (i, n) in [7u64, 8, 9].into_iter().enumerate() {
+            let tk = at(&mut s, 2, n);
+            s.observe_class(&c, t + i as i64 * 10_000, &tk, 6 << 16);
+        }
+        let now = t + 25_000;
+        let b = s
+            .place_burst(&c, reg2, site, hash_value("reg2-s1"), now)
+            .expect("three sites of one region in 20 s, where one starts every ten minutes");
+        assert_eq!(b.others, 3.0);
+        assert!(b.expected < 0.1 && b.chance <= c.max_chance, "{b:?}");
+        // the sites of another region are not counted for reg3
+        assert!(s
+            .place_burst(&c, (region, hash_value("reg3")), site, hash_value("reg3-s1"), now)
+            .is_none());
+        // nor are they a burst a window later
+        assert!(s
+            .place_burst(&c, reg2, site, hash_value("reg2-s1"), now + 120_000)
+            .is_none());
+        // one site alerting again and again is one onset, not a burst
+        let mut s2 = LearnedStats::default();
+        let mut t = 1_000_000;
+        for _ in 0..60 {
+            let tk = at(&mut s2, 4, 1);
+            s2.observe_class(&c, t, &tk, 5 << 16);
+            t += 600_000;
+        }
+        for i in 0..3 {
+            let tk = at(&mut s2, 2, 7);
+            s2.observe_class(&c, t + i * 5_000, &tk, 6 << 16);
+        }
+        let site2 = s2.key_id("labels.site").unwrap();
+        let reg2b = (s2.key_id("labels.region").unwrap(), hash_value("reg2"));
+        assert!(s2
+            .place_burst(&c, reg2b, site2, hash_value("reg2-s1"), t + 20_000)
+            .is_none());
+    }
+
+    #[test]
     fn the_lower_tail_bound_is_never_below_the_exact_tail() {
         // P(X <= 0 | 7) = e^-7; P(X <= 2 | 10) = 0.0028
         assert!((chernoff_below(0.0, 7.0) - (-7.0f64).exp()).abs() < 1e-12);
@@ -1601,6 +1776,11 @@ mod tests {
         }
         assert!(s.keys.len() <= 8);
         assert!(s.keys.iter().all(|k| k.values.len() <= 50));
+        assert!(s.keys.iter().all(|k| k.onset_at.len() <= 50));
+        assert!(
+            s.keys.iter().any(|k| k.onset_at.len() >= 40),
+            "onsets are counted"
+        );
         assert!(s.recent.len() <= 16);
         let c = LearnedConfig {
             max_class_pairs: 40,
