@@ -380,17 +380,13 @@ impl Correlator {
                 // would join on them), weaker than anything learned
                 if c.anchor_class != 0 && lt.class != 0 {
                     let place = |key: u16| self.place_key(self.learned.key_name(key));
-                    let (own, own_alerts) = self.member_tokens(env, c);
+                    let mut own = || self.member_tokens(env, c);
                     for reference in frontier.iter().chain(std::iter::once(&anchor)) {
                         let gap = t - reference.start;
-                        let Some(p) = self.learned.provisional_shared(
-                            lcfg,
-                            &lt.ids,
-                            reference.tokens,
-                            gap,
-                            &own,
-                            own_alerts,
-                        ) else {
+                        let Some(p) =
+                            self.learned
+                                .provisional_shared(lcfg, &lt.ids, reference.tokens, gap, &mut own)
+                        else {
                             continue;
                         };
                         if self

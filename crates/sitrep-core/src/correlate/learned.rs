@@ -130,8 +130,8 @@ pub(crate) struct KeyStats {
     pub bands: [Band; BANDS],
     /// Places and groups only ([`counts_onsets`]): decayed count of *onsets* — an alert
     /// holding a value none had held for a window before (a site that starts alerting) —
-    /// and, per value, the time of its last onset and of its last alert; values quiet for a window are dropped once there are
-    /// more than [`ONSET_VALUES`], and never more than `max_values` are kept.
+    /// and, per value, the time of its last onset and of its last alert, at most
+    /// [`ONSET_VALUES`] of them.
     /// The rate of onsets is what a burst of places starting together is judged against
     /// ([`LearnedStats::place_burst`]).
     #[serde(default)]
@@ -140,9 +140,10 @@ pub(crate) struct KeyStats {
     pub onset_at: BTreeMap<u64, (Millis, Millis)>,
 }
 
-/// Values per key whose onset times are kept before the ones quiet for a window are
-/// dropped.
-const ONSET_VALUES: usize = 64;
+/// Values per key whose onset times are kept: past it, the ones quiet for a window go, then
+/// the longest quiet down to half of it. A value dropped while still alerting makes its
+/// next alert an onset again: the rate errs high, and a burst must then be larger.
+const ONSET_VALUES: usize = 256;
 
 /// Keys whose onsets are counted: places and groups — labels and the parts of names — not
 /// the names themselves (`source`, `entity`: every host is its own value, and their
@@ -627,8 +628,9 @@ impl LearnedStats {
     /// refuted and have fewer than [`PROVISIONAL_PAIRS`] × `min_pairs` close pairs, when
     /// the two start within half the window and share at least [`PROVISIONAL_LABELS`] such
     /// labels, and hold no finer label (more values) with different values. A value's share
-    /// is taken among the alerts outside the cluster being judged (`own`: its members'
-    /// tokens, sorted; `own_alerts` of them) and counts at least `min_pairs` alerts: in the
+    /// is taken among the alerts outside the cluster being judged (`own` gives its members'
+    /// tokens, sorted, and their number; called only when a value looks common counted over
+    /// every alert) and counts at least `min_pairs` alerts: in the
     /// first minutes the burst being judged is most of what there is, and its own place
     /// would look common — a value everyone holds (`env = prod`) is common outside it too.
     pub fn provisional_shared(
@@ -637,8 +639,7 @@ impl LearnedStats {
         a: &[Token],
         b: &[Token],
         gap: Millis,
-        own: &[Token],
-        own_alerts: usize,
+        own: &mut dyn FnMut() -> (Vec<Token>, usize),
     ) -> Option<Provisional> {
         if gap < 0 || band_of(cfg, gap) > 1 {
             return None;
@@ -646,6 +647,7 @@ impl LearnedStats {
         let mut best: Option<Provisional> = None;
         let mut labels = 0;
         let mut last_key = None;
+        let mut members: Option<(Vec<Token>, usize)> = None;
         for token in shared_tokens(a, b) {
             let Some(k) = self.keys.get(token.0 as usize) else {
                 continue;
@@ -657,12 +659,17 @@ impl LearnedStats {
             {
                 continue;
             }
-            let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
-            let count = (k.values.get(&token.1).copied().unwrap_or(0.0) - held_inside as f64).max(0.0);
-            let outside = self.alerts - own_alerts as f64;
-            let share = count / outside.max(cfg.min_pairs as f64);
+            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
+            let mut share = count / self.alerts.max(cfg.min_pairs as f64);
             if share > cfg.max_share {
-                continue;
+                // the cluster's own members are only looked up when they could matter
+                let (own, own_alerts) = members.get_or_insert_with(&mut *own);
+                let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
+                let outside = self.alerts - *own_alerts as f64;
+                share = (count - held_inside as f64).max(0.0) / outside.max(cfg.min_pairs as f64);
+                if share > cfg.max_share {
+                    continue;
+                }
             }
             if last_key != Some(token.0) {
                 labels += 1;
@@ -952,15 +959,17 @@ impl LearnedStats {
                 }
                 at.1 = at.1.max(t);
                 // a value quiet for a window is as good as absent (its next alert is an
-                // onset either way): those go first, so this stays small
+                // onset either way): those go first; then the longest quiet, down to half
+                // the bound, so that the work is paid once per half a bound of new values
                 if k.onset_at.len() > ONSET_VALUES {
                     k.onset_at.retain(|_, a| a.1 >= t - window);
-                }
-                if k.onset_at.len() > cfg.max_values {
-                    let mut by_last: Vec<(Millis, u64)> = k.onset_at.iter().map(|(v, a)| (a.1, *v)).collect();
-                    by_last.sort_unstable();
-                    for (_, v) in by_last.iter().take(cfg.max_values / 10 + 1) {
-                        k.onset_at.remove(v);
+                    if k.onset_at.len() > ONSET_VALUES / 2 {
+                        let mut by_last: Vec<(Millis, u64)> =
+                            k.onset_at.iter().map(|(v, a)| (a.1, *v)).collect();
+                        by_last.sort_unstable();
+                        for (_, v) in &by_last[..by_last.len() - ONSET_VALUES / 2] {
+                            k.onset_at.remove(v);
+                        }
                     }
                 }
             }
@@ -1550,12 +1559,12 @@ mod tests {
             ]),
         );
         let p = s
-            .provisional_shared(&c, &same_site, &first, 5_000, &[], 0)
+            .provisional_shared(&c, &same_site, &first, 5_000, &mut || (Vec::new(), 0))
             .expect("two labels shared 5 s apart");
         assert_eq!(p.labels, 2);
         assert_eq!(s.key_name(p.key), "labels.site", "the rarer value speaks");
         assert!(
-            s.provisional_shared(&c, &same_site, &first, 45_000, &[], 0)
+            s.provisional_shared(&c, &same_site, &first, 45_000, &mut || (Vec::new(), 0))
                 .is_none(),
             "beyond half the window"
         );
@@ -1568,7 +1577,7 @@ mod tests {
             ]),
         );
         assert!(
-            s.provisional_shared(&c, &other_site, &first, 5_000, &[], 0)
+            s.provisional_shared(&c, &other_site, &first, 5_000, &mut || (Vec::new(), 0))
                 .is_none(),
             "one label and a name part"
         );
@@ -1589,7 +1598,7 @@ mod tests {
             t += 9_000;
         }
         assert!(
-            s.provisional_shared(&c, &same_site, &first, 5_000, &[], 0)
+            s.provisional_shared(&c, &same_site, &first, 5_000, &mut || (Vec::new(), 0))
                 .is_none(),
             "judged by now"
         );
@@ -1625,13 +1634,13 @@ mod tests {
         let next = at(&mut s, "reg3", "reg3-s6", "cell-6");
         // counted over every alert, the site is held by 6 of (at least) 20: too common
         assert!(s
-            .provisional_shared(&c, &next, &burst[5], 3_000, &[], 0)
+            .provisional_shared(&c, &next, &burst[5], 3_000, &mut || (Vec::new(), 0))
             .is_none());
         // the cluster being judged holds those six: outside it, no other alert has the site
         let mut own: Vec<Token> = burst.iter().flatten().copied().collect();
         own.sort_unstable();
         let p = s
-            .provisional_shared(&c, &next, &burst[5], 3_000, &own, burst.len())
+            .provisional_shared(&c, &next, &burst[5], 3_000, &mut || (own.clone(), burst.len()))
             .expect("the burst's own alerts left out");
         assert_eq!(s.key_name(p.key), "labels.site");
         assert_eq!(p.share, 0.0);
@@ -1641,7 +1650,7 @@ mod tests {
             s.observe_class(&c, t0 + 600_000 + i * 600_000, &tk, 9 << 16);
         }
         assert!(s
-            .provisional_shared(&c, &next, &burst[5], 3_000, &own, burst.len())
+            .provisional_shared(&c, &next, &burst[5], 3_000, &mut || (own.clone(), burst.len()))
             .is_none());
     }
 
@@ -1776,7 +1785,7 @@ mod tests {
         }
         assert!(s.keys.len() <= 8);
         assert!(s.keys.iter().all(|k| k.values.len() <= 50));
-        assert!(s.keys.iter().all(|k| k.onset_at.len() <= 50));
+        assert!(s.keys.iter().all(|k| k.onset_at.len() <= ONSET_VALUES));
         assert!(
             s.keys.iter().any(|k| k.onset_at.len() >= 40),
             "onsets are counted"
