@@ -702,8 +702,11 @@ impl Correlator {
                     // to be judged: chatter is refuted within a few of its alerts) — if it
                     // can be judged at all: an alert with no label stays below the gate
                     let keys = || ids.iter().map(|t| t.0);
+                    // a label (nearly) every alert holds (`env = prod`) can judge nothing:
+                    // an alert with only such labels is as unjudgeable as one with none
+                    let judgeable = |k: u16| group(k) && !self.learned.held_by_all(lcfg, k);
                     let passes = self.learned.class_belongs(lcfg, class, keys(), group)
-                        || (keys().any(group) && !self.learned.class_refuted(lcfg, class, keys(), group));
+                        || (keys().any(judgeable) && !self.learned.class_refuted(lcfg, class, keys(), group));
                     self.learned.quiet_judged(class, passes);
                     if !passes {
                         self.learned.observe_quiet(lcfg, t, &ids, class);

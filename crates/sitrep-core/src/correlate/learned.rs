@@ -883,6 +883,15 @@ impl LearnedStats {
         )
     }
 
+    /// Whether (nearly) every alert holds the same value of `key`, once it has `min_pairs`
+    /// close pairs: 99% of them sharing it by chance alone. Such a key can neither show nor
+    /// refute that anything belongs.
+    pub fn held_by_all(&self, cfg: &LearnedConfig, key: u16) -> bool {
+        self.keys
+            .get(key as usize)
+            .is_some_and(|k| k.pairs >= cfg.min_pairs as f64 && k.expected / k.pairs >= 0.99)
+    }
+
     pub fn key_lift(&self, key: u16) -> f64 {
         self.keys.get(key as usize).map_or(1.0, KeyStats::lift)
     }
@@ -1756,6 +1765,25 @@ mod tests {
         assert!(s2
             .place_burst(&c, reg2b, site2, hash_value("reg2-s1"), t + 20_000)
             .is_none());
+    }
+
+    #[test]
+    fn a_label_every_alert_holds_is_held_by_all_once_it_has_its_pairs() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        for i in 0..30i64 {
+            let tk = s.intern(
+                &c,
+                &toks(&[("labels.env", "prod"), ("labels.dc", &format!("dc{}", i % 4))]),
+            );
+            s.observe_class(&c, 1_000_000 + i * 1_000, &tk, 3 << 16);
+            if i == 3 {
+                let env = s.key_id("labels.env").unwrap();
+                assert!(!s.held_by_all(&c, env), "too few pairs to say yet");
+            }
+        }
+        assert!(s.held_by_all(&c, s.key_id("labels.env").unwrap()));
+        assert!(!s.held_by_all(&c, s.key_id("labels.dc").unwrap()));
     }
 
     #[test]
