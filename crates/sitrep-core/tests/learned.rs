@@ -12,6 +12,18 @@ const T0: i64 = 1_795_514_400_000; // 2026-11-24T10:00:00Z
 const S: i64 = 1000;
 const MIN: i64 = 60 * S;
 
+/// A deterministic generator of numbers below `n` (a 64-bit LCG): the streams are the same
+/// on every run and machine.
+fn lcg(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut state = seed;
+    move |n| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    }
+}
+
 /// A deterministic stream: (events in time order, each fault's alerts, the one-offs), an
 /// alert named by (source, check, occurrence).
 type Named = (String, String, u32);
@@ -23,13 +35,7 @@ struct Stream {
 }
 
 fn stream(hours: i64) -> Stream {
-    let mut rng = 0x5eed_u64;
-    let mut next = move |n: u64| {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (rng >> 33) % n
-    };
+    let mut next = lcg(0x5eed_u64);
     let mut raised: HashMap<(String, String), u32> = HashMap::new();
     let mut timed: Vec<(i64, Event)> = Vec::new();
     let event = |t: i64, source: &str, check: &str, sev: Severity, desc: String, cluster: u64| Event {
@@ -259,13 +265,7 @@ fn without_topology_or_chatter_failures_whose_words_are_common_still_form_incide
 /// one on another site of the same region 3–6 s later; one-offs every 10 s on a random
 /// cell of a random site. Alerts carry `region` and `site` labels only.
 fn sites_stream(hours: i64) -> Stream {
-    let mut rng = 0x51e5_u64;
-    let mut next = move |n: u64| {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (rng >> 33) % n
-    };
+    let mut next = lcg(0x51e5_u64);
     let mut raised: HashMap<(String, String), u32> = HashMap::new();
     let mut timed: Vec<(i64, Event)> = Vec::new();
     let event =
@@ -449,13 +449,7 @@ fn without_topology_failures_on_two_sites_of_one_region_stay_apart() {
 /// a cell every 8 s for 50 s), on a random site of 6 × 8, every 3 minutes, with one-offs
 /// on random cells every 20 s; `region` and `site` labels only.
 fn trickle_stream(hours: i64) -> Stream {
-    let mut rng = 0x7a1c_u64;
-    let mut next = move |n: u64| {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (rng >> 33) % n
-    };
+    let mut next = lcg(0x7a1c_u64);
     let mut raised: HashMap<(String, String), u32> = HashMap::new();
     let mut raise = |source: &str, check: &str| {
         let n = raised.entry((source.to_string(), check.to_string())).or_default();
