@@ -140,14 +140,16 @@ fn stream(hours: i64) -> Stream {
     }
 }
 
-#[test]
-fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_offs_stay_out() {
-    let s = stream(12);
+/// Runs `events` through an engine with the default config: where each alert occurrence
+/// was placed (its incident's number), and every sentence of why it joined, beside the
+/// member's source.
+fn correlate<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> (HashMap<Named, u64>, Vec<(String, String)>) {
     let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
-    // (source, check, occurrence) → incident; and every explanation seen
     let mut placed: HashMap<Named, u64> = HashMap::new();
-    let mut whys: Vec<String> = Vec::new();
-    for ev in &s.events {
+    let mut whys: Vec<(String, String)> = Vec::new();
+    for ev in events {
         e.process(ev);
         for u in e.drain_updates() {
             if let Update::Incident(i) = u {
@@ -155,12 +157,20 @@ fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_o
                     let mut parts = m.signature.split("::");
                     let source = parts.next().unwrap().to_string();
                     let check = parts.next().unwrap().to_string();
+                    whys.extend(m.why.evidence.iter().map(|w| (source.clone(), w.clone())));
                     placed.insert((source, check, m.occurrence), i.incident.id.number);
-                    whys.extend(m.why.evidence);
                 }
             }
         }
     }
+    (placed, whys)
+}
+
+#[test]
+fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_offs_stay_out() {
+    let s = stream(12);
+    // (source, check, occurrence) → incident; and every explanation seen
+    let (placed, whys) = correlate(&s.events);
     // judged once the stream has been learned from: the second half
     let half = 6 * 60 * MIN;
     let late: Vec<&Vec<Named>> = s
@@ -200,7 +210,7 @@ fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_o
     );
     // the callers join through the checks' evidence, explained in words
     assert!(
-        whys.iter().any(|w| w.contains("% when one is `")),
+        whys.iter().any(|(_, w)| w.contains("% when one is `")),
         "no join judged by its checks: {:?}",
         whys.iter().take(5).collect::<Vec<_>>()
     );
@@ -213,21 +223,7 @@ fn without_topology_a_cascade_sharing_only_its_cluster_is_one_incident_and_one_o
 #[test]
 fn without_topology_or_chatter_failures_whose_words_are_common_still_form_incidents() {
     let s = stream(12);
-    let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
-    let mut placed: HashMap<Named, u64> = HashMap::new();
-    for ev in s.events.iter().filter(|ev| !ev.source.starts_with("host-")) {
-        e.process(ev);
-        for u in e.drain_updates() {
-            if let Update::Incident(i) = u {
-                for m in i.added {
-                    let mut parts = m.signature.split("::");
-                    let source = parts.next().unwrap().to_string();
-                    let check = parts.next().unwrap().to_string();
-                    placed.insert((source, check, m.occurrence), i.incident.id.number);
-                }
-            }
-        }
-    }
+    let (placed, _) = correlate(s.events.iter().filter(|ev| !ev.source.starts_with("host-")));
     let half = 6 * 60 * MIN;
     let late: Vec<&Vec<Named>> = s
         .faults
@@ -380,24 +376,8 @@ fn sites_stream(hours: i64) -> Stream {
 #[test]
 fn without_topology_failures_on_two_sites_of_one_region_stay_apart() {
     let s = sites_stream(12);
-    let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
-    let mut placed: HashMap<Named, u64> = HashMap::new();
     // (the member's source, each sentence of why it joined)
-    let mut whys: Vec<(String, String)> = Vec::new();
-    for ev in &s.events {
-        e.process(ev);
-        for u in e.drain_updates() {
-            if let Update::Incident(i) = u {
-                for m in i.added {
-                    let mut parts = m.signature.split("::");
-                    let source = parts.next().unwrap().to_string();
-                    let check = parts.next().unwrap().to_string();
-                    whys.extend(m.why.evidence.iter().map(|w| (source.clone(), w.clone())));
-                    placed.insert((source, check, m.occurrence), i.incident.id.number);
-                }
-            }
-        }
-    }
+    let (placed, whys) = correlate(&s.events);
     // an explanation names the value the two alerts share: for `entity` (source and site
     // here, the site having many values) the site, never just the first of the alert's
     let named: Vec<&str> = whys
@@ -518,21 +498,7 @@ fn trickle_stream(hours: i64) -> Stream {
 #[test]
 fn without_topology_a_failure_that_trickles_in_for_a_minute_stays_one_incident() {
     let s = trickle_stream(2);
-    let mut e = Engine::new(&Config::default(), EngineOptions::default()).unwrap();
-    let mut placed: HashMap<Named, u64> = HashMap::new();
-    for ev in &s.events {
-        e.process(ev);
-        for u in e.drain_updates() {
-            if let Update::Incident(i) = u {
-                for m in i.added {
-                    let mut parts = m.signature.split("::");
-                    let source = parts.next().unwrap().to_string();
-                    let check = parts.next().unwrap().to_string();
-                    placed.insert((source, check, m.occurrence), i.incident.id.number);
-                }
-            }
-        }
-    }
+    let (placed, _) = correlate(&s.events);
     let whole = s
         .faults
         .iter()
