@@ -337,7 +337,7 @@ impl Correlator {
             .filter(|m| {
                 env.store
                     .live_alert(m.slot, m.alert)
-                    .is_some_and(|a| a.incident == Some(cid))
+                    .is_some_and(|a| a.incident() == Some(cid))
             })
             .map(|m| m.alert)
             .collect();
@@ -369,7 +369,7 @@ impl Correlator {
             if env
                 .store
                 .live_alert(m.slot, n)
-                .is_none_or(|al| al.incident != Some(cid))
+                .is_none_or(|al| al.incident() != Some(cid))
             {
                 return Err(not_member());
             }
@@ -426,7 +426,7 @@ impl Correlator {
             let Some(a) = env.store.live_alert(slot, id) else {
                 continue;
             };
-            if a.incident != Some(from) {
+            if a.incident() != Some(from) {
                 continue;
             }
             let member = self.member_for(
@@ -442,7 +442,7 @@ impl Correlator {
             c.add_member(member);
             c.last_time = c.last_time.max(t);
             let a = env.store.alert_mut(slot);
-            a.incident = Some(to);
+            a.set_incident(Some(to));
             if a.incidents.last() != Some(&n_to) {
                 a.incidents.push(n_to);
             }

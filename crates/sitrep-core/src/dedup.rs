@@ -18,6 +18,7 @@ use crate::time::Millis;
 use crate::update::*;
 use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
+use std::num::NonZeroU64;
 use thin_vec::ThinVec;
 
 /// One alert. Its in-memory layout is packed for the number of them held (issue 16: ≤ 400
@@ -56,8 +57,9 @@ pub(crate) struct Alert {
     /// These three lists are empty for most alerts most of the time: a `ThinVec` is one
     /// pointer inline (a `Vec` three) and allocates nothing while empty.
     pub changes: ThinVec<Millis>,
-    /// The cluster (open incident) the current occurrence belongs to.
-    pub incident: Option<u64>,
+    /// The cluster (open incident) the current occurrence belongs to. Cluster ids start at 1,
+    /// so the niche keeps this at 8 bytes (see [`Alert::incident`]).
+    incident: Option<NonZeroU64>,
     /// Pending clusters this alert seeds or belongs to (not yet incidents).
     pub pending: ThinVec<u64>,
     /// Incident numbers of every incident any occurrence joined.
@@ -89,6 +91,16 @@ impl Alert {
 
     pub fn set_cleared_at(&mut self, t: Option<Millis>) {
         self.cleared = t.unwrap_or(NOT_CLEARED);
+    }
+
+    /// The cluster (open incident) the current occurrence belongs to.
+    pub fn incident(&self) -> Option<u64> {
+        self.incident.map(NonZeroU64::get)
+    }
+
+    /// Cluster ids are counted from 1; a 0 would be a bug upstream and reads as "none".
+    pub fn set_incident(&mut self, cid: Option<u64>) {
+        self.incident = cid.and_then(NonZeroU64::new);
     }
 
     pub fn raised_description(&self) -> Option<&str> {
@@ -255,7 +267,7 @@ impl Serialize for Alert {
             self.entity,
             &self.history,
             &self.changes,
-            self.incident,
+            self.incident(),
             &self.pending,
             &self.incidents,
             self.rule(),
@@ -293,7 +305,7 @@ impl<'de> Deserialize<'de> for Alert {
             entity: r.entity,
             history: r.history,
             changes: r.changes,
-            incident: r.incident,
+            incident: r.incident.and_then(NonZeroU64::new),
             pending: r.pending,
             incidents: r.incidents,
             rare: None,
@@ -580,7 +592,7 @@ impl AlertStore {
                 a.open = false;
                 a.set_cleared_at(Some(t));
                 let pending = std::mem::take(&mut a.pending);
-                let incident = a.incident;
+                let incident = a.incident();
                 let flap = self.record_state_change(cfg, slot, t);
                 Repeat::Cleared {
                     pending,
@@ -611,7 +623,7 @@ impl AlertStore {
                 self.set_severity(cfg, slot, ev.severity, t);
                 Repeat::SeverityChanged {
                     old,
-                    incident: self.alert(slot).incident,
+                    incident: self.alert(slot).incident(),
                 }
             }
             _ => {
@@ -742,7 +754,10 @@ impl AlertStore {
             entropy: (a.entropy * 1000.0).round() / 1000.0,
             flapping: a.flapping,
             in_maintenance: a.in_maintenance,
-            incident: a.incident.and_then(|c| clusters.get(&c)).and_then(|c| c.incident),
+            incident: a
+                .incident()
+                .and_then(|c| clusters.get(&c))
+                .and_then(|c| c.incident),
             incidents: &a.incidents,
             history: &a.history,
             rule: a.rule(),
@@ -789,7 +804,7 @@ mod tests {
     fn the_alert_stays_packed() {
         // every byte here is a megabyte per million active alerts (docs/performance.md)
         assert!(
-            std::mem::size_of::<Alert>() <= 216,
+            std::mem::size_of::<Alert>() <= 208,
             "{}",
             std::mem::size_of::<Alert>()
         );

@@ -904,7 +904,7 @@ impl Correlator {
             let named_source = learned::hash_value(env.store.interner.resolve(a.source)) == m.token.1;
             let apart =
                 !m.in_text && (ours_apart || self.learned.class_undershares(lcfg, p.anchor_class, entity));
-            if a.open && a.incident.is_none() && named_source && !apart {
+            if a.open && a.incident().is_none() && named_source && !apart {
                 lonely.push((pid, first.slot, p.first_time, m.phrase()));
             }
         }
@@ -985,7 +985,7 @@ impl Correlator {
                 let live = env
                     .store
                     .live_alert(m.slot, m.alert)
-                    .is_some_and(|a| a.open && a.incident.is_none());
+                    .is_some_and(|a| a.open && a.incident().is_none());
                 let vetoed = self
                     .learned
                     .conflict(lcfg, &p.anchor_tokens, &anchor_tokens, place)

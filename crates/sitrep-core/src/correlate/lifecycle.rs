@@ -24,7 +24,7 @@ impl Correlator {
             .members
             .iter()
             .filter_map(move |m| env.store.live_alert(m.slot, m.alert))
-            .filter(move |a| a.incident == Some(cid))
+            .filter(move |a| a.incident() == Some(cid))
     }
 
     pub(crate) fn refresh_severity(&mut self, env: &mut Env, cid: u64) -> bool {
@@ -134,7 +134,7 @@ impl Correlator {
             c.reopen_count += 1;
         }
         let a = env.store.alert_mut(slot);
-        a.incident = Some(cid);
+        a.set_incident(Some(cid));
         if a.incidents.last() != Some(&n) {
             a.incidents.push(n);
         }

@@ -214,7 +214,7 @@ impl Correlator {
         }
         let n = self.clusters[&cid].incident.expect("open incident has a number");
         let a = env.store.alert_mut(slot);
-        a.incident = Some(cid);
+        a.set_incident(Some(cid));
         a.incidents.push(n);
         let alert_id = env.alert_id(env.store.alert(slot).id);
         if root_changed {
@@ -277,7 +277,7 @@ impl Correlator {
                 if env
                     .store
                     .live_alert(slot, id)
-                    .is_some_and(|a| a.incident.is_none() && a.open)
+                    .is_some_and(|a| a.incident().is_none() && a.open)
                     && !absorbed.iter().any(|x| x.0 == slot)
                 {
                     absorbed.push((slot, id, hops));
@@ -303,7 +303,7 @@ impl Correlator {
             added.push(self.member_view(env, &member));
             self.clusters.get_mut(&cid).expect("cluster").add_member(member);
             let a = env.store.alert_mut(slot);
-            a.incident = Some(cid);
+            a.set_incident(Some(cid));
             a.incidents.push(n);
             for p in std::mem::take(&mut a.pending) {
                 self.dissolve(env, p);
@@ -347,7 +347,7 @@ impl Correlator {
                 continue;
             }
             let a = env.store.alert_mut(slot);
-            a.incident = Some(cid);
+            a.set_incident(Some(cid));
             a.incidents.push(n);
             let others: Vec<u64> = std::mem::take(&mut a.pending)
                 .into_iter()

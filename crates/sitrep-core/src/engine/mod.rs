@@ -385,11 +385,11 @@ impl Engine {
                 if a.flapping || maintenance {
                     return;
                 }
-                if let Some(c) = a.incident {
+                if let Some(c) = a.incident() {
                     if correlator.rejoin_incident(env, c, slot, t) {
                         return;
                     }
-                    env.store.alert_mut(slot).incident = None;
+                    env.store.alert_mut(slot).set_incident(None);
                 }
                 correlator.correlate(env, slot, t);
             }
