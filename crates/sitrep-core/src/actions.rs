@@ -320,7 +320,7 @@ impl Correlator {
         }
     }
 
-    fn close_now(&mut self, env: &mut Env, cid: u64, t: Millis, what: String, by: &str) {
+    pub(crate) fn close_now(&mut self, env: &mut Env, cid: u64, t: Millis, what: String, by: &str) {
         let c = self.clusters.get_mut(&cid).expect("cluster");
         c.state = ClusterState::Closed;
         self.unindex_cluster(env, cid);

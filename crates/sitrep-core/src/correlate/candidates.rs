@@ -114,14 +114,14 @@ impl Correlator {
         nb: &[(NodeId, u32)],
         sets: &[Vec<u64>],
         lt: &AlertTokens,
-    ) -> Option<(Explanation, f64)> {
-        let (mut why, rank, compared) = self.judge(env, ri, cid, a, t, nb, sets, lt)?;
+    ) -> Option<(Explanation, f64, Option<BurstJoin>)> {
+        let (mut why, rank, compared, burst) = self.judge(env, ri, cid, a, t, nb, sets, lt)?;
         why.recipe = env.c.recipes[ri].name.clone();
         if why.kind.is_empty() {
             why.kind = "attribute".into();
         }
         why.compared_with = Some(env.alert_id(compared).to_string());
-        Some((why, rank))
+        Some((why, rank, burst))
     }
 
     /// [`Self::evaluate`] without the explanation's recipe, kind `attribute` and the name
@@ -138,10 +138,11 @@ impl Correlator {
         nb: &[(NodeId, u32)],
         sets: &[Vec<u64>],
         lt: &AlertTokens,
-    ) -> Option<(Explanation, f64, u64)> {
+    ) -> Option<(Explanation, f64, u64, Option<BurstJoin>)> {
         let r = &env.c.recipes[ri];
         let c = &self.clusters[&cid];
         let mut compared = c.anchor;
+        let mut burst = None;
         let mut why = Explanation {
             gap_ms: (t - c.last_time).max(0),
             ..Explanation::new(String::new(), "")
@@ -231,7 +232,7 @@ impl Correlator {
                 why.kind = "learned".into();
                 rank -= NAMED_WEIGHT;
                 why.evidence.push(named);
-                return Some((why, rank, compared));
+                return Some((why, rank, compared, None));
             }
             let anchor = Reference {
                 alert: c.anchor,
@@ -262,7 +263,7 @@ impl Correlator {
             // — unless places of that finer key are starting together within the shared one
             // far beyond chance (a region's core router takes its sites down: `place_burst`),
             // which is then said
-            let burst_note = std::cell::RefCell::new(None::<String>);
+            let burst_note = std::cell::RefCell::new(None::<(String, BurstJoin)>);
             let finer_differs = |ev: &[learned::Evidence], tokens: &[learned::Token]| {
                 let Some(best) = ev.first() else {
                     return false;
@@ -281,8 +282,8 @@ impl Correlator {
                 match burst {
                     Some(b) => {
                         let finer = self.learned.key_name(k);
-                        *burst_note.borrow_mut() = Some(format!(
-                            "although in another {finer}: {:.0} other {finer} value(s) of \
+                        let note = format!(
+                            "{BURST_NOTE}{finer}: {:.0} other {finer} value(s) of \
                              {shared_name} = {} began alerting within the window; {finer} \
                              values begin alerting {:.1} times an hour here, so chance gives \
                              {:.2} there (probability ≤ {:.0e})",
@@ -291,7 +292,8 @@ impl Correlator {
                             b.per_hour,
                             b.expected,
                             b.chance
-                        ));
+                        );
+                        *burst_note.borrow_mut() = Some((note, BurstJoin { within, finer: k }));
                         false
                     }
                     None => true,
@@ -323,6 +325,24 @@ impl Correlator {
                     if !ev.is_empty() {
                         compared = l.alert;
                     }
+                }
+            }
+            // the anchors of the clusters merged into this one (a regional failure's other
+            // sites), each as the anchor of its own place
+            for m in &c.merged {
+                if !ev.is_empty() {
+                    break;
+                }
+                ev = self
+                    .learned
+                    .shared_evidence(lcfg, &lt.ids, &m.tokens, t - m.start);
+                ev.retain(|e| typical(e, m.class));
+                if finer_differs(&ev, &m.tokens) {
+                    ev.clear();
+                }
+                via_member = false;
+                if !ev.is_empty() {
+                    compared = m.alert;
                 }
             }
             // the latest member, within the window of the first alert and half the window
@@ -372,7 +392,7 @@ impl Correlator {
                         rank -= weight;
                         why.evidence.push(evidence);
                         why.matched.push(matched);
-                        return Some((why, rank, compared));
+                        return Some((why, rank, compared, None));
                     }
                 }
                 // early in the stream, before any label is known to be evidence: the
@@ -413,20 +433,40 @@ impl Correlator {
                             p.pairs,
                             p.share * 100.0
                         ));
-                        return Some((why, rank, compared));
+                        return Some((why, rank, compared, None));
                     }
                 }
-                let (weight, evidence) = self.time_evidence(env, c, a, t, lt)?;
+                let Some((weight, evidence)) = self.time_evidence(env, c, a, t, lt) else {
+                    // the same source as a recent member, before the stream has shown whether
+                    // sharing a source is evidence: a device's second alert seconds after its
+                    // first (as a person new to the estate would join them)
+                    if let Some((member, gap, pairs)) = self.same_source_member(env, c, a, t) {
+                        why.kind = "learned".into();
+                        compared = member;
+                        rank += 1.0;
+                        why.evidence.push(format!(
+                            "same source as {}, a member, {:.0} s after its latest member: too \
+                             early in the stream to know whether sharing a source is evidence \
+                             ({pairs:.0} close pairs so far), so the same source this close is \
+                             taken as evidence until it is known",
+                            env.alert_id(member),
+                            gap as f64 / 1000.0
+                        ));
+                        return Some((why, rank, compared, None));
+                    }
+                    return None;
+                };
                 why.kind = "learned".into();
                 // weaker than any shared attribute (whose ranks are below 0): time evidence
                 // decides only where no attribute does
                 rank += 1.0 - weight.min(10.0) / 100.0;
                 why.evidence.push(evidence);
-                return Some((why, rank, compared));
+                return Some((why, rank, compared, None));
             }
             let best = ev.first()?;
             why.kind = "learned".into();
-            let burst_note = burst_note.borrow_mut().take();
+            let (burst_note, joined_burst) = burst_note.borrow_mut().take().unzip();
+            burst = joined_burst;
             // a link through a member is one hop further than one to the anchor
             rank -= best.weight * if via_member || via_frontier { 0.5 } else { 1.0 };
             for e in ev.iter().take(3) {
@@ -466,7 +506,7 @@ impl Correlator {
             }
             why.evidence.extend(burst_note);
         }
-        Some((why, rank, compared))
+        Some((why, rank, compared, burst))
     }
 
     /// A key the alert shares with the reference that is not evidence on its own (a
@@ -717,7 +757,7 @@ impl Correlator {
         }
         let lt = self.learned_tokens(env, slot, t);
         let a = env.store.alert(slot);
-        let mut chosen: Option<(u64, Explanation)> = None;
+        let mut chosen: Option<(u64, Explanation, Option<BurstJoin>)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
         for ri in 0..env.c.recipes.len() {
             let r = &env.c.recipes[ri];
@@ -785,29 +825,31 @@ impl Correlator {
             } else {
                 self.similarity_sets(env, r, a)
             };
-            let mut best: Option<(u64, Explanation, (f64, bool, u64))> = None;
+            // (cluster, why, ranking key, the place burst the join passed)
+            type Best = (u64, Explanation, (f64, bool, u64), Option<BurstJoin>);
+            let mut best: Option<Best> = None;
             for cid in candidates {
                 let c = &self.clusters[&cid];
                 if !self.accepting(env, c, t) {
                     continue;
                 }
-                let Some((why, rank)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
+                let Some((why, rank, burst)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
                     continue;
                 };
                 let key = (rank, c.state == ClusterState::Pending, cid);
                 if best
                     .as_ref()
-                    .is_none_or(|(_, _, k)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less))
+                    .is_none_or(|(_, _, k, _)| key.partial_cmp(k) == Some(std::cmp::Ordering::Less))
                 {
-                    best = Some((cid, why, key));
+                    best = Some((cid, why, key, burst));
                 }
             }
-            if let Some((cid, why, _)) = best {
-                chosen = Some((cid, why));
+            if let Some((cid, why, _, burst)) = best {
+                chosen = Some((cid, why, burst));
                 break;
             }
         }
-        if let Some((cid, why)) = chosen {
+        if let Some((cid, why, place_burst)) = chosen {
             let burst_join = why.kind == "learned" && lt.novel && lt.burst.is_some();
             self.join(env, cid, slot, t, why);
             self.learn_member_entities(env, cid, &lt);
@@ -816,6 +858,9 @@ impl Correlator {
                 self.absorb_burst(env, cid, slot, t);
             }
             self.absorb_named(env, cid, slot, t, &lt);
+            if let Some(b) = place_burst {
+                self.merge_place_burst(env, cid, t, &lt, b);
+            }
         } else {
             self.seed(env, slot, t, &lt);
         }
@@ -1010,6 +1055,112 @@ impl Correlator {
         }
     }
 
+    /// An alert joined `cid` across a finer place because places of a shared coarser one
+    /// are starting together beyond chance (`place_burst`, the join's `burst`). The clusters
+    /// the burst's earlier places formed on their own, before it was significant (a
+    /// region's first two sites, each its own incident), are parts of the same failure:
+    /// each accepting cluster of the recipe that started within the window of this one,
+    /// whose anchor holds the burst's coarser place and differs from this one's anchor on no
+    /// place but finer ones, is merged with it — an open incident survives a pending
+    /// cluster, the older of two incidents survives the younger — and every moved member
+    /// says why.
+    fn merge_place_burst(&mut self, env: &mut Env, cid: u64, t: Millis, lt: &AlertTokens, burst: BurstJoin) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let ri = c.recipe;
+        let first = c.first_time;
+        let anchor_tokens = c.anchor_tokens.clone();
+        let BurstJoin { within, finer } = burst;
+        // the burst the join passed (other places than the alert's own), for the words
+        let own = lt.ids.iter().find(|x| x.0 == finer).map_or(0, |x| x.1);
+        let Some(b) = self.learned.place_burst(lcfg, within, finer, own, t) else {
+            return;
+        };
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        let coarse_lift = self.learned.key_lift(within.0);
+        let mut merges: Vec<(Millis, u64, String)> = Vec::new();
+        for &o in self.index.learned.get(&(ri, within)).into_iter().flatten() {
+            let oc = &self.clusters[&o];
+            let gap = (oc.first_time - first).abs();
+            if o == cid
+                || gap > window
+                || !self.accepting(env, oc, t)
+                || oc.anchor_tokens.binary_search(&within).is_err()
+            {
+                continue;
+            }
+            // the two anchors differ on no place but finer ones than the burst's coarser
+            // place (a core router holds no site at all)
+            if self
+                .learned
+                .conflict(lcfg, &anchor_tokens, &oc.anchor_tokens, place)
+                .is_some_and(|k| self.learned.key_lift(k) <= coarse_lift)
+            {
+                continue;
+            }
+            let (coarse, finer) = (self.learned.key_name(within.0), self.learned.key_name(finer));
+            let value = shared_text(lt, coarse, within.1);
+            merges.push((
+                oc.first_time,
+                o,
+                format!(
+                    "merged: its incident began in another {finer} of {coarse} = {value} within \
+                     {:.0} s of this one, while {:.0} other {finer} value(s) of it began \
+                     alerting in the window; {finer} values begin alerting {:.1} times an hour \
+                     here, so chance gives {:.2} (probability ≤ {:.0e}): one failure across \
+                     {finer}s",
+                    gap as f64 / 1000.0,
+                    b.others,
+                    b.per_hour,
+                    b.expected,
+                    b.chance
+                ),
+            ));
+        }
+        merges.sort_by_key(|m| (m.0, m.1));
+        let mut into = cid;
+        for (_, other, reason) in merges {
+            let (Some(a), Some(b)) = (self.clusters.get(&into), self.clusters.get(&other)) else {
+                continue;
+            };
+            let open = |c: &Cluster| c.state != ClusterState::Pending;
+            let (to, from) = match (open(a), open(b)) {
+                (false, true) => (other, into),
+                (true, true) if (b.first_time, other) < (a.first_time, into) => (other, into),
+                _ => (into, other),
+            };
+            if self.merge_cluster(env, to, from, t, reason) {
+                into = to;
+            }
+        }
+    }
+
+    /// A recent member (the last [`OWN_MEMBERS`]) on the alert's own source, when the alert
+    /// starts within half the window of the cluster's latest member and the stream has not
+    /// yet shown whether sharing a source is evidence: that member, the gap and the close
+    /// pairs of `source` so far.
+    fn same_source_member(&self, env: &Env, c: &Cluster, a: &Alert, t: Millis) -> Option<(u64, Millis, f64)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let gap = t - c.last_time;
+        if gap < 0 || gap > lcfg.window_secs as i64 * 500 {
+            return None;
+        }
+        let pairs = self
+            .learned
+            .undecided(lcfg, self.learned.key_id("source")?, gap)?;
+        let source = env.store.interner.resolve(a.source);
+        let m = c
+            .members
+            .iter()
+            .rev()
+            .take(OWN_MEMBERS)
+            .find(|m| &*m.source == source && m.alert != a.id)?;
+        Some((m.alert, gap, pairs))
+    }
+
     /// A member joined a learned cluster: it is the cluster's frontier, and when it became
     /// the root cause its lead, compared with later alerts too (see [`Cluster::lead`]).
     fn take_lead(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
@@ -1055,7 +1206,6 @@ impl Correlator {
 
     /// A member joined a learned cluster: the entities it names link later alerts to it.
     pub(super) fn learn_member_entities(&mut self, env: &mut Env, cid: u64, lt: &AlertTokens) {
-        const MAX_MEMBER_ENTITIES: usize = 64;
         let Some(entity) = self.learned.key_id("entity") else {
             return;
         };

@@ -35,20 +35,7 @@ impl Correlator {
                 self.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
             }
             RecipeKind::Learned => {
-                let mut tokens: Vec<learned::Token> = c
-                    .anchor_tokens
-                    .iter()
-                    .chain(&c.member_entities)
-                    .chain(&c.anchor_mentions)
-                    .chain(c.lead.iter().flat_map(|l| &l.tokens))
-                    .copied()
-                    .collect();
-                if c.anchor_class != 0 {
-                    tokens.push(TIME_TOKEN);
-                }
-                tokens.sort_unstable();
-                tokens.dedup();
-                for t in tokens {
+                for t in index_tokens(c) {
                     self.index.learned.entry((ri, t)).or_default().push(id);
                 }
             }
@@ -68,20 +55,7 @@ impl Correlator {
         let ents = std::mem::take(&mut c.indexed_entities);
         let key = c.key;
         let tokens = if env.c.recipes[ri as usize].kind == RecipeKind::Learned {
-            let mut t: Vec<learned::Token> = c
-                .anchor_tokens
-                .iter()
-                .chain(&c.member_entities)
-                .chain(&c.anchor_mentions)
-                .chain(c.lead.iter().flat_map(|l| &l.tokens))
-                .copied()
-                .collect();
-            if c.anchor_class != 0 {
-                t.push(TIME_TOKEN);
-            }
-            t.sort_unstable();
-            t.dedup();
-            t
+            index_tokens(c)
         } else {
             Vec::new()
         };
@@ -118,4 +92,24 @@ impl Correlator {
             }
         }
     }
+}
+
+/// The tokens a learned cluster is found by: its anchor's, its members' entities, what the
+/// anchor names, its lead's and the anchors of clusters merged into it.
+fn index_tokens(c: &Cluster) -> Vec<learned::Token> {
+    let mut tokens: Vec<learned::Token> = c
+        .anchor_tokens
+        .iter()
+        .chain(&c.member_entities)
+        .chain(&c.anchor_mentions)
+        .chain(c.lead.iter().flat_map(|l| &l.tokens))
+        .chain(c.merged.iter().flat_map(|l| &l.tokens))
+        .copied()
+        .collect();
+    if c.anchor_class != 0 {
+        tokens.push(TIME_TOKEN);
+    }
+    tokens.sort_unstable();
+    tokens.dedup();
+    tokens
 }

@@ -491,6 +491,22 @@ impl LearnedStats {
         out
     }
 
+    /// Whether the stream has not yet shown either way whether sharing `key`'s value says
+    /// anything, overall or at the gap's band (neither informative nor refuted): the close
+    /// pairs of `key` so far, or `None` once it is known.
+    pub fn undecided(&self, cfg: &LearnedConfig, key: u16, gap: Millis) -> Option<f64> {
+        let k = self.keys.get(key as usize)?;
+        let band = &k.bands[band_of(cfg, gap)];
+        let open = |pairs, shared, expected| {
+            let informative = pairs >= cfg.min_pairs as f64
+                && related_share(pairs, shared, expected) >= cfg.min_related
+                && chernoff(shared, expected) <= cfg.max_chance;
+            !informative && !refuted(cfg, pairs, shared, expected)
+        };
+        (open(k.pairs, k.shared, k.expected) && open(band.pairs, band.shared, band.expected))
+            .then_some(k.pairs)
+    }
+
     /// The id of a key, if it exists.
     pub fn key_id(&self, key: &str) -> Option<u16> {
         self.by_name.get(key).copied()
@@ -1784,6 +1800,31 @@ mod tests {
         }
         assert!(s.held_by_all(&c, s.key_id("labels.env").unwrap()));
         assert!(!s.held_by_all(&c, s.key_id("labels.dc").unwrap()));
+    }
+
+    #[test]
+    fn a_key_is_undecided_until_its_pairs_show_it_either_way() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        // `labels.host`: alerts come in pairs from one host a second apart (sharing it far
+        // beyond chance among 40 hosts); `labels.side`: two values taken in turn, so close
+        // alerts never share one although chance says half of them would
+        for i in 0..120i64 {
+            let host = format!("h{}", (i / 2) % 40);
+            let side = if i % 2 == 0 { "a" } else { "b" };
+            let tk = s.intern(&c, &toks(&[("labels.host", &host), ("labels.side", side)]));
+            s.observe(&c, 1_000_000 + (i / 2) * 20_000 + (i % 2) * 1_000, &tk);
+            if i == 4 {
+                let (host, side) = (s.key_id("labels.host").unwrap(), s.key_id("labels.side").unwrap());
+                assert!(s.undecided(&c, host, 1_000).is_some(), "too few pairs to say");
+                assert!(s.undecided(&c, side, 1_000).is_some(), "too few pairs to say");
+            }
+        }
+        let (host, side) = (s.key_id("labels.host").unwrap(), s.key_id("labels.side").unwrap());
+        assert!(s.keys[host as usize].informative(&c));
+        assert_eq!(s.undecided(&c, host, 1_000), None, "shown to be evidence");
+        assert!(s.keys[side as usize].refuted(&c));
+        assert_eq!(s.undecided(&c, side, 1_000), None, "shown not to be");
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl Correlator {
                     Vec::new()
                 },
                 lead: None,
+                merged: Vec::new(),
                 frontier: None,
                 key: self.key_of(env, r, a),
                 root: 0,
@@ -392,8 +393,169 @@ impl Correlator {
         }
     }
 
+    /// Merges cluster `from` into `to` (same recipe; `to` open if `from` is), each moved
+    /// member explained by `reason`; false if nothing could move. A pending `from` is
+    /// dissolved and its members join `to` one by one (as absorbed pending clusters do); an
+    /// open `from` keeps its members as history and closes as merged, as an operator's merge
+    /// leaves it, but teaches the learned recipe nothing (it is not an operator's lesson).
+    pub(super) fn merge_cluster(
+        &mut self,
+        env: &mut Env,
+        to: u64,
+        from: u64,
+        t: Millis,
+        reason: String,
+    ) -> bool {
+        let (Some(target), Some(source)) = (self.clusters.get(&to), self.clusters.get(&from)) else {
+            return false;
+        };
+        if to == from || !self.accepting(env, target, t) {
+            return false;
+        }
+        let why = Explanation {
+            compared_with: Some(env.alert_id(target.anchor).to_string()),
+            gap_ms: (t - target.last_time).max(0),
+            evidence: vec![reason],
+            ..Explanation::new(env.c.recipes[target.recipe as usize].name.clone(), "merged")
+        };
+        let members: Vec<(u32, u64)> = source.members.iter().map(|m| (m.slot, m.alert)).collect();
+        let taken = Taken {
+            window_end: source.window_end,
+            entities: source.member_entities.clone(),
+            anchors: std::iter::once(Lead {
+                alert: source.anchor,
+                check: source
+                    .members
+                    .first()
+                    .map_or_else(Default::default, |m| m.check.clone()),
+                tokens: source.anchor_tokens.clone(),
+                class: source.anchor_class,
+                start: source.first_time,
+            })
+            .chain(source.merged.iter().cloned())
+            .collect(),
+        };
+        if source.state == ClusterState::Pending {
+            self.dissolve(env, from);
+            let mut moved = false;
+            for (slot, id) in members {
+                let live = env
+                    .store
+                    .live_alert(slot, id)
+                    .is_some_and(|a| a.open && a.incident().is_none());
+                let present = self.clusters[&to].members.iter().any(|m| m.alert == id);
+                if !live || present || !self.accepting(env, &self.clusters[&to], t) {
+                    continue;
+                }
+                let pending = std::mem::take(&mut env.store.alert_mut(slot).pending);
+                for p in pending {
+                    if p == to {
+                        env.store.alert_mut(slot).pending.push(p);
+                    } else {
+                        self.dissolve(env, p);
+                    }
+                }
+                self.join(env, to, slot, t, why.clone());
+                moved = true;
+            }
+            self.take_merged(env, to, taken);
+            return moved;
+        }
+        if target.state == ClusterState::Pending {
+            return false;
+        }
+        let n_to = target.incident.expect("an open cluster is numbered");
+        let mut added = Vec::new();
+        for (slot, id) in members {
+            if env
+                .store
+                .live_alert(slot, id)
+                .is_none_or(|a| a.incident() != Some(from))
+            {
+                continue;
+            }
+            let member = self.member_for(env, slot, t, why.clone());
+            added.push(self.member_view(env, &member));
+            let c = self.clusters.get_mut(&to).expect("target");
+            c.add_member(member);
+            c.last_time = c.last_time.max(t);
+            let a = env.store.alert_mut(slot);
+            a.set_incident(Some(to));
+            if a.incidents.last() != Some(&n_to) {
+                a.incidents.push(n_to);
+            }
+            env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
+        }
+        if added.is_empty() {
+            return false;
+        }
+        let from_id = env.incident_id(self.clusters[&from].incident.expect("numbered"));
+        let to_id = env.incident_id(n_to);
+        self.take_merged(env, to, taken);
+        self.refresh_severity(env, from);
+        self.refresh_severity(env, to);
+        self.timeline(
+            to,
+            t,
+            format!("merged {from_id} into this incident (one failure across places)"),
+            None,
+        );
+        self.close_now(
+            env,
+            from,
+            t,
+            format!("merged into {to_id} (one failure across places)"),
+            "sitrep",
+        );
+        self.emit_incident(env, to, IncidentChange::Merged, t, added);
+        true
+    }
+
+    /// After a merge: the surviving cluster keeps taking alerts as long as the merged one
+    /// would have (within its own maximum window), and is found by and compared with what
+    /// the merged one was (its anchor and member entities).
+    fn take_merged(&mut self, env: &mut Env, cid: u64, taken: Taken) {
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let max_window = env.c.recipes[c.recipe as usize].max_window;
+        let end = taken.window_end.min(c.first_time + max_window);
+        if end > c.window_end {
+            self.clusters.get_mut(&cid).expect("cluster").window_end = end;
+            env.schedule(end, Timer::ClusterWindow(cid));
+        }
+        let indexed = self.clusters[&cid].indexed;
+        if indexed {
+            self.unindex_cluster(env, cid);
+        }
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        for x in taken.entities {
+            if c.member_entities.len() >= MAX_MEMBER_ENTITIES {
+                break;
+            }
+            if let Err(i) = c.member_entities.binary_search(&x) {
+                c.member_entities.insert(i, x);
+            }
+        }
+        for anchor in taken.anchors {
+            if c.merged.len() < MAX_MERGED_ANCHORS && anchor.alert != c.anchor {
+                c.merged.push(anchor);
+            }
+        }
+        if indexed {
+            self.index_cluster(env, cid);
+        }
+    }
+
     /// A pending cluster loses a member (cleared): it cannot be trusted any more.
     pub(crate) fn leave_pending(&mut self, env: &mut Env, cid: u64) {
         self.dissolve(env, cid);
     }
+}
+
+/// What a cluster merged into another hands on to it.
+struct Taken {
+    window_end: Millis,
+    entities: Vec<learned::Token>,
+    anchors: Vec<Lead>,
 }

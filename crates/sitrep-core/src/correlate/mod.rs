@@ -139,6 +139,12 @@ pub(crate) struct Cluster {
     /// as well as with the anchor, as topology recipes compare with the root's entity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead: Option<Lead>,
+    /// Learned recipes: the anchors of clusters merged into this one as parts of one
+    /// failure across places (`candidates::merge_place_burst`; at most
+    /// [`MAX_MERGED_ANCHORS`]). Later alerts are compared with them as with the lead, so
+    /// the merged place's next alerts find this incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<Lead>,
     /// Learned recipes: the latest member to join. Only the judgement by checks
     /// (`combined_evidence`) compares with it, so a cascade that outlasts the window of
     /// its first alert (a failing database, its service, that service's callers) stays
@@ -298,6 +304,19 @@ const TIME_TOKEN: learned::Token = (learned::MAX_KEY + 1, 0);
 const NAMED_WEIGHT: f64 = 3.0;
 /// Clusters a new alert is compared with on time evidence: the most recently seeded.
 const TIME_CANDIDATES: usize = 64;
+/// How a join's explanation begins when a place burst lifted the finer-place veto.
+const BURST_NOTE: &str = "although in another ";
+/// A join a place burst allowed across a finer place: the coarser place shared (`region =
+/// reg2`) and the finer key that differed (`site`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BurstJoin {
+    within: learned::Token,
+    finer: u16,
+}
+/// How many merged clusters' anchors a cluster keeps as references ([`Cluster::merged`]).
+const MAX_MERGED_ANCHORS: usize = 8;
+/// How many member entities a learned cluster is indexed by ([`Cluster::member_entities`]).
+const MAX_MEMBER_ENTITIES: usize = 64;
 /// Members of a cluster whose tokens are left out of a value's share when labels are
 /// judged provisionally (`Correlator::member_tokens`): early clusters are small.
 const OWN_MEMBERS: usize = 64;
