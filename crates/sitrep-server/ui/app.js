@@ -189,6 +189,11 @@ function whyWords(w, byId, again) {
       text = 'Raised again while this incident was active (or within its reopen grace).';
       break;
     case 'absorbed':
+      // learned absorption (a burst of alerts never seen before) says why in its evidence
+      if (w.evidence && w.evidence.length) {
+        text = w.evidence.join('; ') + (ref ? ' (compared with ' + ref + ').' : '.');
+        break;
+      }
       text = 'Absorbed: it had started a group of its own, merged into this incident because it lies ' +
         (w.hops != null ? w.hops + ' hop' + (w.hops === 1 ? '' : 's') + ' ' : '') + (w.direction || 'downstream') +
         (ref ? ' of ' + ref : ' of the root cause') + ' in the topology.';
