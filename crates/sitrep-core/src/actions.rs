@@ -438,14 +438,7 @@ impl Correlator {
                     ..Explanation::new(recipe.clone(), kind)
                 },
             );
-            let c = self.clusters.get_mut(&to).expect("target");
-            c.add_member(member);
-            c.last_time = c.last_time.max(t);
-            let a = env.store.alert_mut(slot);
-            a.set_incident(Some(to));
-            if a.incidents.last() != Some(&n_to) {
-                a.incidents.push(n_to);
-            }
+            self.move_member(env, to, n_to, slot, member, t);
         }
         if remove {
             let src = self.clusters.get_mut(&from).expect("source");

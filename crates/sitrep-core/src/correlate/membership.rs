@@ -476,14 +476,7 @@ impl Correlator {
             }
             let member = self.member_for(env, slot, t, why.clone());
             added.push(self.member_view(env, &member));
-            let c = self.clusters.get_mut(&to).expect("target");
-            c.add_member(member);
-            c.last_time = c.last_time.max(t);
-            let a = env.store.alert_mut(slot);
-            a.set_incident(Some(to));
-            if a.incidents.last() != Some(&n_to) {
-                a.incidents.push(n_to);
-            }
+            self.move_member(env, to, n_to, slot, member, t);
             env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
         }
         if added.is_empty() {
@@ -509,6 +502,28 @@ impl Correlator {
         );
         self.emit_incident(env, to, IncidentChange::Merged, t, added);
         true
+    }
+
+    /// Puts the current occurrence of the alert in `slot` into the open cluster `to`
+    /// (incident number `n_to`) as `member`: a merge, split or move by an operator, or a
+    /// merge on a place burst.
+    pub(crate) fn move_member(
+        &mut self,
+        env: &mut Env,
+        to: u64,
+        n_to: u64,
+        slot: u32,
+        member: Member,
+        t: Millis,
+    ) {
+        let c = self.clusters.get_mut(&to).expect("target");
+        c.add_member(member);
+        c.last_time = c.last_time.max(t);
+        let a = env.store.alert_mut(slot);
+        a.set_incident(Some(to));
+        if a.incidents.last() != Some(&n_to) {
+            a.incidents.push(n_to);
+        }
     }
 
     /// After a merge: the surviving cluster keeps taking alerts as long as the merged one
