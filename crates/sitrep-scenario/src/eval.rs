@@ -112,18 +112,20 @@ pub fn evaluate(
     first_in_incident: &FxHashMap<(String, u32), Millis>,
 ) -> Report {
     // an occurrence belongs to the incident it joined last: a merged-away incident keeps its
-    // members as history, and they joined the incident they were merged into later
-    let mut last_join: FxHashMap<(&str, u32), (Millis, usize)> = FxHashMap::default();
+    // members as history, and they joined the incident they were merged into later (or in
+    // the same millisecond, as `merged`)
+    let mut last_join: FxHashMap<(&str, u32), ((Millis, bool), usize)> = FxHashMap::default();
     for (i, inc) in incidents.iter().enumerate() {
         for m in &inc.members {
+            let when = (m.joined, m.why.kind == "merged");
             last_join
                 .entry((m.signature.as_str(), m.occurrence))
                 .and_modify(|e| {
-                    if m.joined > e.0 {
-                        *e = (m.joined, i)
+                    if when > e.0 {
+                        *e = (when, i)
                     }
                 })
-                .or_insert((m.joined, i));
+                .or_insert((when, i));
         }
     }
     let pred: FxHashMap<(&str, u32), usize> = last_join.into_iter().map(|(k, (_, i))| (k, i)).collect();
@@ -410,15 +412,26 @@ mod tests {
         // both, and joined the first later
         let mut first = incident(&["a", "b", "c"]);
         first.members[2].joined = 60_000;
-        let merged_away = incident(&["c"]);
         let r = evaluate(
             &t,
-            &[merged_away, first, incident(&["d", "e"])],
+            &[incident(&["c"]), first.clone(), incident(&["d", "e"])],
             5,
             &FxHashMap::default(),
         );
         assert_eq!((r.precision, r.recall, r.f1), (1.0, 1.0, 1.0));
         assert_eq!(r.incidents, 2, "the merged-away incident is not counted");
+        // or in the same millisecond (the alert whose join set off the merge): the `merged`
+        // membership is the later one
+        first.members[2].joined = 0;
+        first.members[2].why.kind = "merged".into();
+        let r = evaluate(
+            &t,
+            &[incident(&["c"]), first, incident(&["d", "e"])],
+            5,
+            &FxHashMap::default(),
+        );
+        assert_eq!((r.precision, r.recall, r.f1), (1.0, 1.0, 1.0));
+        assert_eq!(r.incidents, 2);
     }
 
     #[test]

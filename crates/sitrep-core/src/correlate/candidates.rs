@@ -440,7 +440,7 @@ impl Correlator {
                     // the same source as a recent member, before the stream has shown whether
                     // sharing a source is evidence: a device's second alert seconds after its
                     // first (as a person new to the estate would join them)
-                    if let Some((member, gap, pairs)) = self.same_source_member(env, c, a, t) {
+                    if let Some((member, gap, pairs)) = self.same_source_member(env, c, a, lt, t) {
                         why.kind = "learned".into();
                         compared = member;
                         rank += 1.0;
@@ -1059,9 +1059,10 @@ impl Correlator {
     /// are starting together beyond chance (`place_burst`, the join's `burst`). The clusters
     /// the burst's earlier places formed on their own, before it was significant (a
     /// region's first two sites, each its own incident), are parts of the same failure:
-    /// each accepting cluster of the recipe that started within the window of this one,
-    /// whose anchor holds the burst's coarser place and differs from this one's anchor on no
-    /// place but finer ones, is merged with it — an open incident survives a pending
+    /// each accepting cluster of the recipe that started within the window of this one and
+    /// whose anchor holds the burst's coarser place, as this one's anchor must (what differs
+    /// between them is then a finer place, or a kind: a core router holds no site at all),
+    /// is merged with it — an open incident survives a pending
     /// cluster, the older of two incidents survives the younger — and every moved member
     /// says why.
     fn merge_place_burst(&mut self, env: &mut Env, cid: u64, t: Millis, lt: &AlertTokens, burst: BurstJoin) {
@@ -1072,15 +1073,21 @@ impl Correlator {
         };
         let ri = c.recipe;
         let first = c.first_time;
-        let anchor_tokens = c.anchor_tokens.clone();
         let BurstJoin { within, finer } = burst;
+        // the reference the burst was judged against (the anchor, the lead or a merged
+        // anchor) holds the coarser place: the joined cluster is in it
+        let holds = |tokens: &[learned::Token]| tokens.binary_search(&within).is_ok();
+        if !holds(&c.anchor_tokens)
+            && !c.lead.as_ref().is_some_and(|l| holds(&l.tokens))
+            && !c.merged.iter().any(|m| holds(&m.tokens))
+        {
+            return;
+        }
         // the burst the join passed (other places than the alert's own), for the words
         let own = lt.ids.iter().find(|x| x.0 == finer).map_or(0, |x| x.1);
         let Some(b) = self.learned.place_burst(lcfg, within, finer, own, t) else {
             return;
         };
-        let place = |key: u16| self.place_key(self.learned.key_name(key));
-        let coarse_lift = self.learned.key_lift(within.0);
         let mut merges: Vec<(Millis, u64, String)> = Vec::new();
         for &o in self.index.learned.get(&(ri, within)).into_iter().flatten() {
             let oc = &self.clusters[&o];
@@ -1089,15 +1096,6 @@ impl Correlator {
                 || gap > window
                 || !self.accepting(env, oc, t)
                 || oc.anchor_tokens.binary_search(&within).is_err()
-            {
-                continue;
-            }
-            // the two anchors differ on no place but finer ones than the burst's coarser
-            // place (a core router holds no site at all)
-            if self
-                .learned
-                .conflict(lcfg, &anchor_tokens, &oc.anchor_tokens, place)
-                .is_some_and(|k| self.learned.key_lift(k) <= coarse_lift)
             {
                 continue;
             }
@@ -1132,17 +1130,26 @@ impl Correlator {
                 (true, true) if (b.first_time, other) < (a.first_time, into) => (other, into),
                 _ => (into, other),
             };
-            if self.merge_cluster(env, to, from, t, reason) {
+            // `into` merged away (or dissolved trying): the survivor takes its place
+            if self.merge_cluster(env, to, from, t, reason) || from == into {
                 into = to;
             }
         }
     }
 
     /// A recent member (the last [`OWN_MEMBERS`]) on the alert's own source, when the alert
-    /// starts within half the window of the cluster's latest member and the stream has not
-    /// yet shown whether sharing a source is evidence: that member, the gap and the close
-    /// pairs of `source` so far.
-    fn same_source_member(&self, env: &Env, c: &Cluster, a: &Alert, t: Millis) -> Option<(u64, Millis, f64)> {
+    /// starts within half the window of the cluster's latest member, the stream has not yet
+    /// shown whether sharing a source is evidence, and no informative place of the two
+    /// differs (a shared poller's alerts are about many places): that member, the gap and
+    /// the close pairs of `source` so far.
+    fn same_source_member(
+        &self,
+        env: &Env,
+        c: &Cluster,
+        a: &Alert,
+        lt: &AlertTokens,
+        t: Millis,
+    ) -> Option<(u64, Millis, f64)> {
         let lcfg = &env.c.cfg.correlation.learned;
         let gap = t - c.last_time;
         if gap < 0 || gap > lcfg.window_secs as i64 * 500 {
@@ -1158,6 +1165,14 @@ impl Correlator {
             .rev()
             .take(OWN_MEMBERS)
             .find(|m| &*m.source == source && m.alert != a.id)?;
+        // a source that is a shared poller rather than a device: its alerts' places differ
+        let theirs = self
+            .learned
+            .lookup(&self.alert_tokens(env, env.store.live_alert(m.slot, m.alert)?));
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+            return None;
+        }
         Some((m.alert, gap, pairs))
     }
 

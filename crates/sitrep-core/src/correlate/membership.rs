@@ -436,15 +436,31 @@ impl Correlator {
             .collect(),
         };
         if source.state == ClusterState::Pending {
+            let movable: Vec<(u32, u64)> = members
+                .into_iter()
+                .filter(|&(slot, id)| {
+                    let live = env
+                        .store
+                        .live_alert(slot, id)
+                        .is_some_and(|a| a.open && a.incident().is_none());
+                    live && !target.members.iter().any(|m| m.alert == id)
+                })
+                .collect();
+            if movable.is_empty() {
+                return false;
+            }
             self.dissolve(env, from);
             let mut moved = false;
-            for (slot, id) in members {
-                let live = env
+            for (slot, id) in movable {
+                if !self.accepting(env, &self.clusters[&to], t) {
+                    break;
+                }
+                // a member joined meanwhile (a pending cluster it seeded was promoted)
+                if env
                     .store
                     .live_alert(slot, id)
-                    .is_some_and(|a| a.open && a.incident().is_none());
-                let present = self.clusters[&to].members.iter().any(|m| m.alert == id);
-                if !live || present || !self.accepting(env, &self.clusters[&to], t) {
+                    .is_none_or(|a| a.incident().is_some())
+                {
                     continue;
                 }
                 let pending = std::mem::take(&mut env.store.alert_mut(slot).pending);
@@ -462,6 +478,18 @@ impl Correlator {
             return moved;
         }
         if target.state == ClusterState::Pending {
+            return false;
+        }
+        // the incident-size bound holds for the merged incident as for a join
+        let current = members
+            .iter()
+            .filter(|&&(slot, id)| {
+                env.store
+                    .live_alert(slot, id)
+                    .is_some_and(|a| a.incident() == Some(from))
+            })
+            .count();
+        if target.members.len() + current > env.c.cfg.correlation.max_incident_alerts {
             return false;
         }
         let n_to = target.incident.expect("an open cluster is numbered");
