@@ -114,7 +114,9 @@ pub fn evaluate(
     // an occurrence belongs to the incident it joined last: a merged-away incident keeps its
     // members as history, and they joined the incident they were merged into later (or in
     // the same millisecond, as `merged`)
-    let mut last_join: FxHashMap<(&str, u32), ((Millis, bool), usize)> = FxHashMap::default();
+    // (when it joined, whether as `merged`), and the incident's index
+    type Joined = ((Millis, bool), usize);
+    let mut last_join: FxHashMap<(&str, u32), Joined> = FxHashMap::default();
     for (i, inc) in incidents.iter().enumerate() {
         for m in &inc.members {
             let when = (m.joined, m.why.kind == "merged");
