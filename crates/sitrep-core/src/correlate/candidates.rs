@@ -858,7 +858,9 @@ impl Correlator {
                 self.absorb_burst(env, cid, slot, t);
             }
             self.absorb_named(env, cid, slot, t, &lt);
+            self.refresh_place(env, cid, slot, t, &lt);
             if let Some(b) = place_burst {
+                self.take_place(env, cid, slot, t, &lt, b);
                 self.merge_place_burst(env, cid, t, &lt, b);
             }
         } else {
@@ -1137,6 +1139,94 @@ impl Correlator {
         }
     }
 
+    /// An alert joined `cid` across a finer place on a place burst (`burst`): its place is
+    /// now part of the failure, so its tokens become one of the cluster's place references
+    /// ([`Cluster::merged`], like the anchor of a merged cluster) — the place's later alerts
+    /// (a site's cells after its switch) are compared with it and join here instead of
+    /// opening an incident of their own. Only an informative alert, only the first of each
+    /// place (a place the anchor, the lead or a reference already holds adds nothing), at
+    /// most [`MAX_MERGED_ANCHORS`].
+    fn take_place(
+        &mut self,
+        env: &mut Env,
+        cid: u64,
+        slot: u32,
+        t: Millis,
+        lt: &AlertTokens,
+        burst: BurstJoin,
+    ) {
+        let informative = self.informative(env, env.store.alert(slot));
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let Some(place) = lt.ids.iter().find(|x| x.0 == burst.finer).copied() else {
+            return;
+        };
+        let holds = |tokens: &[learned::Token]| tokens.binary_search(&place).is_ok();
+        if !informative
+            || lt.class == 0
+            || !c.indexed
+            || c.merged.len() >= MAX_MERGED_ANCHORS
+            || holds(&c.anchor_tokens)
+            || c.lead.as_ref().is_some_and(|l| holds(&l.tokens))
+            || c.merged.iter().any(|m| holds(&m.tokens))
+        {
+            return;
+        }
+        let Some(m) = c.members.last().filter(|m| m.slot == slot) else {
+            return;
+        };
+        let reference = Lead {
+            alert: m.alert,
+            check: m.check.clone(),
+            tokens: lt.ids.clone(),
+            class: lt.class,
+            start: t,
+            place: Some(place),
+        };
+        self.unindex_cluster(env, cid);
+        self.clusters
+            .get_mut(&cid)
+            .expect("cluster")
+            .merged
+            .push(reference);
+        self.index_cluster(env, cid);
+    }
+
+    /// A member joined `cid` in a place the burst brought in ([`Cluster::merged`] with a
+    /// `place`): it becomes that place's reference, so the place's alerts keep finding the
+    /// incident as long as they keep coming, as the latest member does for the incident.
+    fn refresh_place(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        if c.merged.is_empty() || lt.class == 0 || !c.indexed {
+            return;
+        }
+        let Some(i) = c
+            .merged
+            .iter()
+            .position(|m| m.place.is_some_and(|p| lt.ids.binary_search(&p).is_ok()) && m.start <= t)
+        else {
+            return;
+        };
+        let Some(m) = c.members.last().filter(|m| m.slot == slot) else {
+            return;
+        };
+        if c.merged[i].alert == m.alert || !self.informative(env, env.store.alert(slot)) {
+            return;
+        }
+        let (alert, check) = (m.alert, m.check.clone());
+        self.unindex_cluster(env, cid);
+        let r = &mut self.clusters.get_mut(&cid).expect("cluster").merged[i];
+        r.alert = alert;
+        r.check = check;
+        r.tokens = lt.ids.clone();
+        r.class = lt.class;
+        r.start = t;
+        self.index_cluster(env, cid);
+    }
+
     /// A recent member (the last [`OWN_MEMBERS`]) on the alert's own source, when the alert
     /// starts within half the window of the cluster's latest member, the stream has not yet
     /// shown whether sharing a source is evidence, and no informative place of the two
@@ -1195,6 +1285,7 @@ impl Correlator {
                 tokens: lt.ids.clone(),
                 class: lt.class,
                 start: t,
+                place: None,
             });
         }
         let root = &c.members[c.root];
@@ -1213,6 +1304,7 @@ impl Correlator {
             tokens: lt.ids.clone(),
             class: lt.class,
             start: t,
+            place: None,
         };
         self.unindex_cluster(env, cid);
         self.clusters.get_mut(&cid).expect("cluster").lead = Some(lead);

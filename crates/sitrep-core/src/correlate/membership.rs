@@ -431,6 +431,7 @@ impl Correlator {
                 tokens: source.anchor_tokens.clone(),
                 class: source.anchor_class,
                 start: source.first_time,
+                place: None,
             })
             .chain(source.merged.iter().cloned())
             .collect(),

@@ -182,6 +182,10 @@ pub(crate) struct Lead {
     pub tokens: Vec<learned::Token>,
     pub class: u64,
     pub start: Millis,
+    /// A place reference (`Cluster::merged`) brought in by a place burst: the finer place
+    /// (`labels.site = reg2-s5`) it stands for; its latest member takes its place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<learned::Token>,
 }
 
 /// Clusters by id (creation order): pending ones and incidents, until purged.
