@@ -265,19 +265,35 @@ impl Correlator {
             // which is then said
             let burst_note = std::cell::RefCell::new(None::<(String, BurstJoin)>);
             let finer_differs = |ev: &[learned::Evidence], tokens: &[learned::Token]| {
-                let Some(best) = ev.first() else {
+                let Some(strongest) = ev.first() else {
                     return false;
                 };
                 let Some(k) = self
                     .learned
                     .conflict(lcfg, &lt.ids, tokens, place)
-                    .filter(|&k| self.learned.key_lift(k) > best.lift)
+                    .filter(|&k| self.learned.key_lift(k) > strongest.lift)
                 else {
                     return false;
                 };
-                let within = (best.key, best.value);
+                // the places starting together must be places *within* a place the two
+                // alerts share (sites within their region), not instances of one kind in
+                // places that share nothing (two clusters whose databases fail together
+                // share a role): a burst is refused once the differing key is shown to cut
+                // across every place both hold
+                let in_shared_place = lt.ids.iter().any(|x| {
+                    x.0 != k
+                        && tokens.binary_search(x).is_ok()
+                        && place(x.0)
+                        && !self.learned.held_by_all(lcfg, x.0)
+                        && !self.learned.cuts_across(lcfg, k, x.0)
+                });
+                if !in_shared_place {
+                    return true;
+                }
+                let within = (strongest.key, strongest.value);
+                let best_value = within.1;
                 let own = lt.ids.iter().find(|x| x.0 == k).map_or(0, |x| x.1);
-                let shared_name = self.learned.key_name(best.key);
+                let shared_name = self.learned.key_name(within.0);
                 let burst = self.learned.place_burst(lcfg, within, k, own, t);
                 match burst {
                     Some(b) => {
@@ -288,7 +304,7 @@ impl Correlator {
                              values begin alerting {:.1} times an hour here, so chance gives \
                              {:.2} there (probability ≤ {:.0e})",
                             b.others,
-                            shared_text(lt, shared_name, best.value),
+                            shared_text(lt, shared_name, best_value),
                             b.per_hour,
                             b.expected,
                             b.chance

@@ -138,7 +138,22 @@ pub(crate) struct KeyStats {
     pub onsets: f64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub onset_at: BTreeMap<u64, (Millis, Millis)>,
+    /// Close pairs that share this key's value, per other key both alerts hold (indexed by
+    /// that key's id): how many (decayed), and how many of them share that key's value too.
+    /// A place within another (a site within its region) shares the other's value in every
+    /// such pair; a key that cuts across another (a cluster across the roles of its
+    /// services) rarely does. See [`LearnedStats::cuts_across`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub within: Vec<(f64, f64)>,
 }
+
+/// The share of the pairs sharing a finer key's value that must share a coarser key's
+/// value too for the finer key to be a place *within* the coarser one. A site lies in one
+/// region (every pair); a site's number in host names (`2-5`) lies within the
+/// kind-and-region prefix of the names (`agg-2`, `cell-2`) only for pairs of one kind; a
+/// cluster holds every role. Nested means (nearly) always: the margin is for a few
+/// mislabelled alerts, not a fitted value.
+const NESTED_SHARE: f64 = 0.9;
 
 /// Values per key whose onset times are kept: past it, the ones quiet for a window go, then
 /// the longest quiet down to half of it. A value dropped while still alerting makes its
@@ -899,6 +914,24 @@ impl LearnedStats {
         )
     }
 
+    /// Whether `finer` is shown *not* to lie within `coarse`: of the close pairs sharing a
+    /// value of `finer` (at least `min_pairs` of them, decayed), fewer than
+    /// [`NESTED_SHARE`] share `coarse`'s value too. Places of a finer key starting together
+    /// inside a value of such a coarser key are no burst of *its* places: two clusters whose
+    /// databases fail together share a role, not a place. Unknown (too few pairs) is not
+    /// shown.
+    pub fn cuts_across(&self, cfg: &LearnedConfig, finer: u16, coarse: u16) -> bool {
+        self.nesting(cfg, finer, coarse)
+            .is_some_and(|share| share < NESTED_SHARE)
+    }
+
+    /// Of the close pairs sharing `finer`'s value, the share that also shares `coarse`'s,
+    /// once there are `min_pairs` of them.
+    fn nesting(&self, cfg: &LearnedConfig, finer: u16, coarse: u16) -> Option<f64> {
+        let &(pairs, shared) = self.keys.get(finer as usize)?.within.get(coarse as usize)?;
+        (pairs >= cfg.min_pairs as f64).then(|| shared / pairs)
+    }
+
     /// Whether (nearly) every alert holds the same value of `key`, once it has `min_pairs`
     /// close pairs: 99% of them sharing it by chance alone. Such a key can neither show nor
     /// refute that anything belongs.
@@ -926,8 +959,11 @@ impl LearnedStats {
             self.recent.pop_front();
         }
         let mut runs = self.our_keys(tokens, class);
+        // the keys both alerts of a pair hold, and whether they share the value
+        let mut pair_keys: Vec<(u16, bool)> = Vec::with_capacity(runs.len());
         for r in self.recent.iter().rev().filter(|r| !r.quiet).take(cfg.max_pairs) {
             let band = band_of(cfg, t - r.time);
+            pair_keys.clear();
             // per key both alerts hold: one pair; shared when any value is the same;
             // expected by chance: the chance a random alert with the key holds one of ours
             for run in &mut runs {
@@ -935,6 +971,7 @@ impl LearnedStats {
                 if !held {
                     continue;
                 }
+                pair_keys.push((run.key, shared));
                 let p = run.p;
                 let k = &mut self.keys[run.key as usize];
                 k.pairs += 1.0;
@@ -958,6 +995,23 @@ impl LearnedStats {
                     b.pairs += 1.0;
                     b.expected += p;
                     b.shared += f64::from(u8::from(shared));
+                }
+            }
+            for &(finer, shared) in &pair_keys {
+                if !shared {
+                    continue;
+                }
+                let within = &mut self.keys[finer as usize].within;
+                for &(coarse, also) in &pair_keys {
+                    if coarse == finer {
+                        continue;
+                    }
+                    if within.len() <= coarse as usize {
+                        within.resize(coarse as usize + 1, (0.0, 0.0));
+                    }
+                    let w = &mut within[coarse as usize];
+                    w.0 += 1.0;
+                    w.1 += f64::from(u8::from(also));
                 }
             }
         }
@@ -1150,6 +1204,10 @@ impl LearnedStats {
                 b.pairs *= f;
                 b.shared *= f;
                 b.expected *= f;
+            }
+            for w in &mut k.within {
+                w.0 *= f;
+                w.1 *= f;
             }
             k.values.retain(|_, c| {
                 *c *= f;
@@ -1716,6 +1774,49 @@ mod tests {
         fn k_lift(s: &LearnedStats, tk: Token) -> f64 {
             s.keys[tk.0 as usize].bands[2].lift()
         }
+    }
+
+    #[test]
+    fn a_site_lies_within_its_region_and_a_cluster_within_no_role() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        // failures of one site at a time: a switch and its cells (region, site) and, on
+        // the same estate, a service failing in one cluster with its callers in the same
+        // cluster (cluster, role): close pairs share the site and the cluster
+        let mut t = 1_000_000;
+        for n in 0..40u64 {
+            let (r, site, cluster) = (n % 6, n % 10, n % 5);
+            for (i, role) in ["db", "cart", "checkout"].into_iter().enumerate() {
+                let tk = s.intern(
+                    &c,
+                    &toks(&[
+                        ("labels.region", &format!("reg{r}")),
+                        ("labels.site", &format!("reg{r}-s{site}")),
+                        ("labels.cluster", &format!("k8s-{cluster}")),
+                        ("labels.role", role),
+                    ]),
+                );
+                s.observe_class(&c, t + i as i64 * 5_000, &tk, (i as u64 + 1) << 16);
+            }
+            t += 600_000;
+        }
+        let key = |name: &str| s.key_id(name).unwrap();
+        let (region, site, cluster, role) = (
+            key("labels.region"),
+            key("labels.site"),
+            key("labels.cluster"),
+            key("labels.role"),
+        );
+        // every pair sharing a site shares its region
+        assert!(!s.cuts_across(&c, site, region));
+        assert!(s.nesting(&c, site, region) == Some(1.0));
+        // pairs sharing a cluster hold three roles: the cluster is no place within a role
+        assert!(s.cuts_across(&c, cluster, role));
+        // a key with too few pairs to tell is not shown to cut across
+        assert!(!s.cuts_across(&c, role, key("labels.site") + 10));
+        assert!(s.nesting(&c, role, key("labels.site") + 10).is_none());
+        let fresh = LearnedStats::default();
+        assert!(!fresh.cuts_across(&c, 0, 1));
     }
 
     #[test]
