@@ -291,7 +291,6 @@ impl Correlator {
                     return true;
                 }
                 let within = (strongest.key, strongest.value);
-                let best_value = within.1;
                 let own = lt.ids.iter().find(|x| x.0 == k).map_or(0, |x| x.1);
                 let shared_name = self.learned.key_name(within.0);
                 let burst = self.learned.place_burst(lcfg, within, k, own, t);
@@ -304,7 +303,7 @@ impl Correlator {
                              values begin alerting {:.1} times an hour here, so chance gives \
                              {:.2} there (probability ≤ {:.0e})",
                             b.others,
-                            shared_text(lt, shared_name, best_value),
+                            shared_text(lt, shared_name, within.1),
                             b.per_hour,
                             b.expected,
                             b.chance
@@ -343,8 +342,10 @@ impl Correlator {
                     }
                 }
             }
-            // the anchors of the clusters merged into this one (a regional failure's other
-            // sites), each as the anchor of its own place
+            // the places of the incident: the anchors of the clusters merged into this one
+            // (a regional failure's other sites) and the places a burst let in, each as the
+            // first alert of its own place
+            let mut via_place = None;
             for m in &c.merged {
                 if !ev.is_empty() {
                     break;
@@ -359,6 +360,7 @@ impl Correlator {
                 via_member = false;
                 if !ev.is_empty() {
                     compared = m.alert;
+                    via_place = m.place;
                 }
             }
             // the latest member, within the window of the first alert and half the window
@@ -518,6 +520,23 @@ impl Correlator {
                     other: value.to_string(),
                     method: "learned".into(),
                     similarity: (e.lift * 100.0).round() / 100.0,
+                });
+            }
+            if let Some(place) = via_place {
+                let name = self.learned.key_name(place.0);
+                why.evidence.push(if lt.ids.binary_search(&place).is_ok() {
+                    format!(
+                        "compared with {}, the latest alert of {name} = {} in this incident: \
+                         a place of it since its places began alerting together",
+                        env.alert_id(compared),
+                        shared_text(lt, name, place.1)
+                    )
+                } else {
+                    format!(
+                        "compared with {}, the latest alert of another {name} of this \
+                         incident: a place of it since its places began alerting together",
+                        env.alert_id(compared)
+                    )
                 });
             }
             why.evidence.extend(burst_note);
@@ -1092,8 +1111,8 @@ impl Correlator {
         let ri = c.recipe;
         let first = c.first_time;
         let BurstJoin { within, finer } = burst;
-        // the reference the burst was judged against (the anchor, the lead or a merged
-        // anchor) holds the coarser place: the joined cluster is in it
+        // the reference the burst was judged against (the anchor, the lead or a place of
+        // the incident) holds the coarser place: the joined cluster is in it
         let holds = |tokens: &[learned::Token]| tokens.binary_search(&within).is_ok();
         if !holds(&c.anchor_tokens)
             && !c.lead.as_ref().is_some_and(|l| holds(&l.tokens))
@@ -1178,18 +1197,20 @@ impl Correlator {
         let Some(place) = lt.ids.iter().find(|x| x.0 == burst.finer).copied() else {
             return;
         };
+        // (not the lead's place: the lead moves on with the next root cause)
         let holds = |tokens: &[learned::Token]| tokens.binary_search(&place).is_ok();
         if !informative
             || lt.class == 0
             || !c.indexed
             || c.merged.len() >= MAX_MERGED_ANCHORS
             || holds(&c.anchor_tokens)
-            || c.lead.as_ref().is_some_and(|l| holds(&l.tokens))
             || c.merged.iter().any(|m| holds(&m.tokens))
         {
             return;
         }
-        let Some(m) = c.members.last().filter(|m| m.slot == slot) else {
+        // the alert's own membership: absorptions after its join may have added others
+        let id = env.store.alert(slot).id;
+        let Some(m) = c.members.iter().rev().find(|m| m.slot == slot && m.alert == id) else {
             return;
         };
         let reference = Lead {
@@ -1226,7 +1247,8 @@ impl Correlator {
         else {
             return;
         };
-        let Some(m) = c.members.last().filter(|m| m.slot == slot) else {
+        let id = env.store.alert(slot).id;
+        let Some(m) = c.members.iter().rev().find(|m| m.slot == slot && m.alert == id) else {
             return;
         };
         if c.merged[i].alert == m.alert || !self.informative(env, env.store.alert(slot)) {

@@ -95,7 +95,7 @@ impl Correlator {
 }
 
 /// The tokens a learned cluster is found by: its anchor's, its members' entities, what the
-/// anchor names, its lead's and the anchors of clusters merged into it.
+/// anchor names, its lead's and its other places' (`Cluster::merged`).
 fn index_tokens(c: &Cluster) -> Vec<learned::Token> {
     let mut tokens: Vec<learned::Token> = c
         .anchor_tokens

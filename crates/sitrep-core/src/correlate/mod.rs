@@ -139,10 +139,12 @@ pub(crate) struct Cluster {
     /// as well as with the anchor, as topology recipes compare with the root's entity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead: Option<Lead>,
-    /// Learned recipes: the anchors of clusters merged into this one as parts of one
-    /// failure across places (`candidates::merge_place_burst`; at most
-    /// [`MAX_MERGED_ANCHORS`]). Later alerts are compared with them as with the lead, so
-    /// the merged place's next alerts find this incident.
+    /// Learned recipes: the places of this incident beyond its anchor's — the anchors of
+    /// clusters merged into it as parts of one failure across places
+    /// (`candidates::merge_place_burst`) and the places a burst let in, each the latest
+    /// alert there (`take_place`, `refresh_place`; `Lead::place` set); at most
+    /// [`MAX_MERGED_ANCHORS`] together. Later alerts are compared with them as with the
+    /// lead, so a place's next alerts find this incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<Lead>,
     /// Learned recipes: the latest member to join. Only the judgement by checks
@@ -174,7 +176,9 @@ pub(crate) struct Cluster {
     pub assignee: Option<String>,
 }
 
-/// What a learned cluster knows of the member that became its root cause on joining.
+/// What a learned cluster keeps of a member it compares later alerts with: the one that
+/// became its root cause on joining (`lead`), the latest to join (`frontier`), a merged
+/// cluster's anchor or a place's latest alert (`merged`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Lead {
     pub alert: u64,
@@ -317,7 +321,8 @@ struct BurstJoin {
     within: learned::Token,
     finer: u16,
 }
-/// How many merged clusters' anchors a cluster keeps as references ([`Cluster::merged`]).
+/// How many places a cluster keeps as references beyond its anchor ([`Cluster::merged`]:
+/// merged clusters' anchors and places a burst let in, together).
 const MAX_MERGED_ANCHORS: usize = 8;
 /// How many member entities a learned cluster is indexed by ([`Cluster::member_entities`]).
 const MAX_MEMBER_ENTITIES: usize = 64;
