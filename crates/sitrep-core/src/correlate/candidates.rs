@@ -1213,14 +1213,7 @@ impl Correlator {
         let Some(m) = c.members.iter().rev().find(|m| m.slot == slot && m.alert == id) else {
             return;
         };
-        let reference = Lead {
-            alert: m.alert,
-            check: m.check.clone(),
-            tokens: lt.ids.clone(),
-            class: lt.class,
-            start: t,
-            place: Some(place),
-        };
+        let reference = Lead::of(m, lt, t, Some(place));
         self.unindex_cluster(env, cid);
         self.clusters
             .get_mut(&cid)
@@ -1254,14 +1247,9 @@ impl Correlator {
         if c.merged[i].alert == m.alert || !self.informative(env, env.store.alert(slot)) {
             return;
         }
-        let (alert, check) = (m.alert, m.check.clone());
+        let reference = Lead::of(m, lt, t, c.merged[i].place);
         self.unindex_cluster(env, cid);
-        let r = &mut self.clusters.get_mut(&cid).expect("cluster").merged[i];
-        r.alert = alert;
-        r.check = check;
-        r.tokens = lt.ids.clone();
-        r.class = lt.class;
-        r.start = t;
+        self.clusters.get_mut(&cid).expect("cluster").merged[i] = reference;
         self.index_cluster(env, cid);
     }
 
@@ -1317,14 +1305,7 @@ impl Correlator {
             && !lt.ids.is_empty()
         {
             let m = c.members.last().expect("just joined");
-            c.frontier = Some(Lead {
-                alert: m.alert,
-                check: m.check.clone(),
-                tokens: lt.ids.clone(),
-                class: lt.class,
-                start: t,
-                place: None,
-            });
+            c.frontier = Some(Lead::of(m, lt, t, None));
         }
         let root = &c.members[c.root];
         if env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned
@@ -1336,14 +1317,7 @@ impl Correlator {
         {
             return;
         }
-        let lead = Lead {
-            alert: root.alert,
-            check: root.check.clone(),
-            tokens: lt.ids.clone(),
-            class: lt.class,
-            start: t,
-            place: None,
-        };
+        let lead = Lead::of(root, lt, t, None);
         self.unindex_cluster(env, cid);
         self.clusters.get_mut(&cid).expect("cluster").lead = Some(lead);
         self.index_cluster(env, cid);

@@ -192,6 +192,20 @@ pub(crate) struct Lead {
     pub place: Option<learned::Token>,
 }
 
+impl Lead {
+    /// What the cluster keeps of member `m`, which joined at `t` with tokens `lt`.
+    pub(crate) fn of(m: &Member, lt: &AlertTokens, t: Millis, place: Option<learned::Token>) -> Lead {
+        Lead {
+            alert: m.alert,
+            check: m.check.clone(),
+            tokens: lt.ids.clone(),
+            class: lt.class,
+            start: t,
+            place,
+        }
+    }
+}
+
 /// Clusters by id (creation order): pending ones and incidents, until purged.
 pub(crate) type Clusters = std::collections::BTreeMap<u64, Cluster>;
 
