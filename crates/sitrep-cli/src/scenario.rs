@@ -72,7 +72,7 @@ pub fn gen(a: GenArgs) -> Result<()> {
     }
     let Some(scenario) = Scenario::parse(&a.scenario) else {
         bail!(
-            "unknown scenario `{}` (telco, micro, storm, bench, churn)",
+            "unknown scenario `{}` (telco, micro, storm, ids, bench, churn)",
             a.scenario
         );
     };

@@ -22,7 +22,7 @@ pub struct Estate {
 }
 
 impl Estate {
-    fn add(
+    pub(crate) fn add(
         &mut self,
         id: String,
         kind: &'static str,

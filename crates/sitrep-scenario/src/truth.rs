@@ -36,7 +36,7 @@ pub struct AlertTruth {
     pub occurrence: u32,
     /// The fault id, or `None` for noise.
     pub fault: Option<u32>,
-    /// `fault`, `oneoff`, `flapping`, `chatty` or `maintenance`.
+    /// `fault`, `oneoff`, `flapping`, `chatty`, `maintenance` or (the `ids` scenario) `scheduled`.
     pub kind: String,
     pub first_time: Millis,
 }

@@ -913,10 +913,12 @@ impl Correlator {
             if lt.class != 0 {
                 self.learned.costarts.observe(lcfg, t, lt.class, lt.seen_key);
             }
-            if lcfg.named_entities {
-                let source = env.store.interner.resolve(env.store.alert(slot).source);
-                let from = learned::hash_value(source);
+            let source = env.store.interner.resolve(env.store.alert(slot).source);
+            let from = learned::hash_value(source);
+            if lt.class != 0 || lcfg.named_entities {
                 self.learned.costarts.observe_source(lcfg, from);
+            }
+            if lcfg.named_entities {
                 for m in &lt.mentions {
                     self.learned
                         .edges

@@ -166,6 +166,17 @@ impl CoStarts {
         })
     }
 
+    /// Novel starts chance brings to one source within the window, at this estate's rate of
+    /// novel starts spread over the sources alerts start on; `None` while the stream is too
+    /// young for a rate (a span under ten windows).
+    pub fn novel_per_source(&self, cfg: &LearnedConfig) -> Option<f64> {
+        let w = Self::window(cfg);
+        if self.span_ms < 10.0 * w {
+            return None;
+        }
+        Some(self.novel / self.span_ms * w / self.sources.len().max(1) as f64)
+    }
+
     /// Whether a start of class `a` now, with a start of class `b` within the window, is
     /// evidence: the two have started together before, more often than chance.
     pub fn association(&self, cfg: &LearnedConfig, a: u64, b: u64) -> Option<Association> {

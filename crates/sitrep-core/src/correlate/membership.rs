@@ -208,7 +208,7 @@ impl Correlator {
         }
         if pending {
             env.store.alert_mut(slot).pending.push(cid);
-            if size >= min_alerts && self.cluster_informative(env, cid) {
+            if size >= min_alerts && self.cluster_informative(env, cid) && !self.one_young_host(env, cid) {
                 self.promote(env, cid, t);
             }
             return;
@@ -324,6 +324,26 @@ impl Correlator {
         for (slot, _, _) in absorbed {
             env.emit_alert(&self.clusters, slot, AlertChange::Correlated, t);
         }
+    }
+
+    /// A learned cluster of one host's new alerts while new alerts start on a host this
+    /// often anyway (or the stream is too young to say how often): it stays pending until
+    /// an alert of another source joins it. At the start of a stream every host shows its
+    /// routine — scheduled jobs whose checks start together — and all of it is new; a
+    /// failure's first alerts on one device are soon joined by its neighbours'.
+    pub(super) fn one_young_host(&self, env: &Env, cid: u64) -> bool {
+        let c = &self.clusters[&cid];
+        if env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned
+            || !c.anchor_novel
+            || c.sources.len() != 1
+        {
+            return false;
+        }
+        let lcfg = &env.c.cfg.correlation.learned;
+        self.learned
+            .costarts
+            .novel_per_source(lcfg)
+            .is_none_or(|expected| expected * lcfg.min_lift > 1.0)
     }
 
     pub(super) fn cluster_informative(&self, env: &Env, cid: u64) -> bool {

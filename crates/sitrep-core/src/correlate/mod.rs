@@ -541,6 +541,50 @@ mod tests {
         assert_eq!(incident_of(&e, "mail1"), None);
     }
 
+    /// Issue 12: one host's new alerts are no incident by themselves while the stream is
+    /// young — at its start every host shows its routine for the first time (scheduled jobs
+    /// whose checks start together) — and are one once new alerts have become rare.
+    #[test]
+    fn one_hosts_new_alerts_wait_while_the_stream_is_young() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let job = |e: &mut Engine, host: &str, t: i64| {
+            for (k, check) in ["backup_started", "archive_written"].iter().enumerate() {
+                let mut ev = alert(host, "x", check, t + 3 * k as i64);
+                ev.labels.clear();
+                e.process(&ev);
+            }
+        };
+        let mut t = 1_000_000;
+        job(&mut e, "ws1", t);
+        let young = e.alerts().into_iter().filter(|a| a.source == "ws1").count();
+        assert_eq!(young, 2);
+        assert_eq!(incident_of(&e, "ws1"), None, "a young stream: the pair waits");
+        // a week of routine on two other hosts: nothing new starts
+        for i in 0..7 * 144 {
+            let host = format!("db{}", i % 2);
+            let mut ev = alert(&host, "s", ["disk_latency", "replication_lag"][(i / 2) % 2], t);
+            ev.labels.clear();
+            ev.severity = Severity::Warning;
+            e.process(&ev);
+            ev.severity = Severity::Clear;
+            ev.time = Some((t + 30) * 1000);
+            e.process(&ev);
+            t += 600;
+        }
+        job(&mut e, "web1", t);
+        let inc = incident_of(&e, "web1").expect("new alerts are rare now: the pair is an incident");
+        let members: Vec<String> = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == inc.as_str())
+            .unwrap()
+            .members
+            .iter()
+            .map(|m| m.signature.to_string())
+            .collect();
+        assert_eq!(members, ["web1::backup_started", "web1::archive_written"]);
+    }
+
     /// Issue 12, entities named in text: with no topology and nothing shared, an alert
     /// whose description names another alert's source is linked to it — both ways round:
     /// the later alert names the earlier's source, or the earlier one named the later's.

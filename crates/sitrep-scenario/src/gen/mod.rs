@@ -11,6 +11,7 @@
 //! default 24 h retention, which keeps `(signature, occurrence)` a unique key.
 
 mod catalogue;
+mod ids;
 
 use crate::topology::Estate;
 use crate::truth::{AlertTruth, FaultTruth, Truth};
@@ -36,16 +37,20 @@ pub enum Scenario {
     Micro,
     /// An alert storm: a large telco estate with many concurrent faults.
     Storm,
+    /// Intrusion detection: host and network IDS alerts that never clear, routine false
+    /// positives, and multi-phase attacks (see [`ids`]).
+    Ids,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::Telco, Scenario::Micro, Scenario::Storm];
+    pub const ALL: [Scenario; 4] = [Scenario::Telco, Scenario::Micro, Scenario::Storm, Scenario::Ids];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::Telco => "telco",
             Scenario::Micro => "micro",
             Scenario::Storm => "storm",
+            Scenario::Ids => "ids",
         }
     }
 
@@ -55,6 +60,7 @@ impl Scenario {
 
     fn params(self) -> Params {
         match self {
+            Scenario::Ids => unreachable!("the ids scenario is built by gen::ids"),
             Scenario::Telco => Params {
                 hours: 12,
                 fault_every: 6 * MIN,
@@ -90,6 +96,7 @@ impl Scenario {
             Scenario::Telco => Estate::telco(rng, 6, 12),
             Scenario::Micro => Estate::micro(rng, 6, 8),
             Scenario::Storm => Estate::telco(rng, 8, 16),
+            Scenario::Ids => unreachable!("the ids scenario is built by gen::ids"),
         }
     }
 }
@@ -111,6 +118,8 @@ enum Label {
     Flapping,
     Chatty,
     Maintenance,
+    /// A scheduled job's rules, firing together at every run (the `ids` scenario).
+    Scheduled,
 }
 
 struct GenEvent {
@@ -307,6 +316,9 @@ fn build(
     seed: u64,
     intensity: f64,
 ) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
+    if scenario == Scenario::Ids {
+        return ids::build(seed, intensity);
+    }
     let p = scenario.params();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let estate = scenario.estate(&mut rng);
@@ -461,6 +473,7 @@ fn label_kind(l: Label) -> &'static str {
         Label::Flapping => "flapping",
         Label::Chatty => "chatty",
         Label::Maintenance => "maintenance",
+        Label::Scheduled => "scheduled",
     }
 }
 
@@ -576,7 +589,11 @@ mod tests {
             let g = generate(s, 1, 20_000);
             let kinds: std::collections::BTreeSet<&str> =
                 g.truth.alerts.iter().map(|a| a.kind.as_str()).collect();
-            for k in ["fault", "oneoff", "chatty", "flapping"] {
+            let ingredients: &[&str] = match s {
+                Scenario::Ids => &["fault", "oneoff", "chatty", "scheduled"],
+                _ => &["fault", "oneoff", "chatty", "flapping"],
+            };
+            for k in ingredients {
                 assert!(kinds.contains(k), "{} lacks {k}", s.name());
             }
             assert!(
@@ -590,7 +607,7 @@ mod tests {
                 "{}: no cascading fault",
                 s.name()
             );
-            assert!(!g.maintenance.is_empty());
+            assert_eq!(g.maintenance.is_empty(), s == Scenario::Ids);
             let times: Vec<&str> = g.lines.iter().take(2).map(|l| &l[..]).collect();
             assert!(times[0].contains("\"time\":\"2026-11-24T"));
             // truth alerts are fewer than events: repeats exist

@@ -1,0 +1,515 @@
+//! The `ids` scenario: an intrusion-detection stream, the shape security tools give a
+//! correlation engine. Nothing here was read off a real data set: the shape follows how host
+//! IDS (OSSEC/Wazuh-style rules), network IDS (Snort/Suricata-style signatures) and a log
+//! anomaly detector report a small company network, and the phases of a textbook intrusion.
+//!
+//! - **Estate**: 13–19 hosts in three zones (a DMZ of web, mail, VPN and DNS servers; an
+//!   internal zone of file share, intranet, database, log and monitoring servers; 4–8
+//!   workstations). Events carry the host as `source`, `Detector: rule text` as `check`,
+//!   severity `warning` (IDS alerts carry none), and labels `ip` and `rule` (the rule id).
+//!   No zone label, no topology edges: the engine has to find what belongs together.
+//! - **IDS alerts never clear.** A signature (host × rule) is one alert occurrence for the
+//!   whole stream; its repeats are duplicates. What the engine decides at a signature's first
+//!   appearance is what is scored.
+//! - **Volume**: the routine alerts are a few thousand a day; attacks fire their rules every
+//!   few seconds at intensity 1, faster as the requested stream grows (scans and guessers
+//!   are what fill real IDS streams).
+//! - **Routine alerts (noise)**: each host fires 3–7 rules of its role steadily (mean gaps
+//!   from minutes to hours), and runs 0–2 scheduled jobs that fire a fixed set of 2–3 rules
+//!   within seconds, every 10–60 min — co-occurring routine alerts, new at their first run.
+//!   Rare false positives (a locked account, a segfault, a large ICMP packet) fire once or a
+//!   few times on a random host, about every 12 minutes.
+//! - **Attacks (faults)**: two campaigns, each from an entry host in the DMZ through up to six
+//!   phases (network scan of several hosts, web scan, password guessing, exploit and web
+//!   shell, privilege escalation, exfiltration over DNS), 3–90 min apart. Each phase is one
+//!   fault: its alerts are new rules on its hosts, firing in a burst for 1–15 minutes. Some
+//!   of their rules are routine elsewhere (failed logins on workstations, web errors on the
+//!   other web server), as in real estates.
+//! - Left out on purpose: estate-wide routine jobs (a patch run on every host at once). Its
+//!   alerts form one episode an operator would want grouped, yet an IDS truth calls them
+//!   false positives: its score would be arbitrary, as the network scenarios' coinciding
+//!   upstream and downstream failures would be.
+
+use super::{next_gap, GenEvent, Label, MIN, SEC, T0};
+use crate::topology::Estate;
+use crate::truth::FaultTruth;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sitrep_core::config::MaintenanceWindow;
+use sitrep_core::time::Millis;
+use sitrep_core::{Event, Severity};
+
+const HOURS: i64 = 24;
+
+/// (detector, rule text, rule id)
+type Rule = (&'static str, &'static str, &'static str);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Web,
+    Mail,
+    Vpn,
+    Dns,
+    Share,
+    Intranet,
+    Db,
+    Log,
+    Monitor,
+    Workstation,
+}
+
+const COMMON: &[Rule] = &[
+    ("OSSEC", "PAM: Login session opened", "5501"),
+    ("OSSEC", "PAM: Login session closed", "5502"),
+    ("OSSEC", "Integrity checksum changed", "550"),
+    ("OSSEC", "Listened ports status (netstat) changed", "533"),
+    ("OSSEC", "Successful sudo to ROOT executed", "5402"),
+    ("OSSEC", "sshd: authentication success", "5715"),
+    ("OSSEC", "System audit: SSH hardening check failed", "19007"),
+    ("Snort", "TLS handshake failure with internal peer", "2230010"),
+];
+
+fn role_rules(role: Role) -> &'static [Rule] {
+    match role {
+        Role::Web => &[
+            ("OSSEC", "Web server 400 error code", "31101"),
+            ("OSSEC", "Apache: attempt to access forbidden directory", "30306"),
+            ("LogAnomaly", "New value in HTTP user agent", "la-ua"),
+            (
+                "Snort",
+                "HTTP request with outdated browser user agent",
+                "2013031",
+            ),
+        ],
+        Role::Mail => &[
+            ("OSSEC", "Postfix: SMTP relay access denied", "3306"),
+            ("OSSEC", "Dovecot: authentication success", "9701"),
+            ("OSSEC", "Postfix: sender domain not found", "3304"),
+            ("LogAnomaly", "New value in mail client address", "la-mail"),
+        ],
+        Role::Vpn => &[
+            ("OSSEC", "OpenVPN: client connected", "81604"),
+            ("OSSEC", "OpenVPN: client disconnected", "81605"),
+            ("LogAnomaly", "New value in VPN client address", "la-vpn"),
+        ],
+        Role::Dns => &[
+            ("Snort", "DNS query for a dynamic DNS domain", "2027863"),
+            ("OSSEC", "Named: query refused", "12108"),
+            ("LogAnomaly", "New value in DNS query name", "la-dns"),
+        ],
+        Role::Share => &[
+            ("Snort", "SMB: anonymous session setup", "2102466"),
+            ("OSSEC", "Samba: file access denied", "13102"),
+        ],
+        Role::Intranet => &[
+            ("OSSEC", "Web server 400 error code", "31101"),
+            ("OSSEC", "PHP warning in application log", "31410"),
+        ],
+        Role::Db => &[
+            ("OSSEC", "MySQL: authentication failure", "50106"),
+            ("OSSEC", "MySQL: slow query logged", "50120"),
+        ],
+        Role::Log => &[
+            ("OSSEC", "Syslog: remote sender not allowed", "2935"),
+            ("OSSEC", "Agent event queue is 90% full", "203"),
+        ],
+        Role::Monitor => &[
+            ("Snort", "ICMP echo sweep from monitoring host", "2100469"),
+            ("OSSEC", "Nagios: service check failed", "17101"),
+        ],
+        Role::Workstation => &[
+            ("OSSEC", "sshd: authentication failed", "5716"),
+            (
+                "Snort",
+                "TLS connection with a self-signed certificate",
+                "2013659",
+            ),
+            ("Snort", "Outbound connection to a file-sharing site", "2027758"),
+            ("LogAnomaly", "New process name observed", "la-proc"),
+        ],
+    }
+}
+
+/// Scheduled jobs: rules a job fires together, within seconds, at every run.
+const JOBS: &[&[Rule]] = &[
+    &[
+        ("OSSEC", "Cron: job started by root", "2832"),
+        ("OSSEC", "Backup: archive written", "2901"),
+        ("OSSEC", "File added to the system", "554"),
+    ],
+    &[
+        (
+            "LogAnomaly",
+            "New value in scheduled task command line",
+            "la-cron",
+        ),
+        ("OSSEC", "Successful sudo to ROOT executed", "5402"),
+    ],
+    &[
+        ("OSSEC", "Log rotation: file truncated", "2941"),
+        ("OSSEC", "Syslog: service restarted", "2942"),
+    ],
+    &[
+        ("Snort", "Outbound connection to a package repository", "2013504"),
+        ("OSSEC", "Package index updated", "2930"),
+        ("OSSEC", "Integrity checksum changed", "550"),
+    ],
+    &[
+        ("OSSEC", "Antivirus: signature database updated", "52502"),
+        ("OSSEC", "Antivirus: scan started", "52503"),
+    ],
+];
+
+/// Rare false positives: fire once or a few times on a random host.
+const RARE: &[Rule] = &[
+    ("OSSEC", "User account locked after failed logins", "5720"),
+    ("OSSEC", "Multiple authentication failures", "40111"),
+    ("OSSEC", "Kernel: segfault in process", "1008"),
+    ("OSSEC", "Disk quota exceeded for user", "1009"),
+    ("OSSEC", "Service stopped unexpectedly", "1010"),
+    ("OSSEC", "New user account created", "5902"),
+    ("Snort", "Large ICMP packet", "2100499"),
+    ("Snort", "Executable downloaded over plain HTTP", "2014520"),
+    ("Snort", "TLS certificate expired on remote server", "2013660"),
+    ("Snort", "Possible port sweep from internal host", "2100478"),
+    ("LogAnomaly", "New value in login source address", "la-login"),
+    (
+        "LogAnomaly",
+        "Unusual number of log lines from service",
+        "la-rate",
+    ),
+    ("LogAnomaly", "New value in process command line", "la-cmd"),
+    ("OSSEC", "Apache: segmentation fault in child process", "30112"),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    NetworkScan,
+    WebScan,
+    PasswordGuessing,
+    Exploit,
+    PrivilegeEscalation,
+    Exfiltration,
+}
+
+const PHASES: [Phase; 6] = [
+    Phase::NetworkScan,
+    Phase::WebScan,
+    Phase::PasswordGuessing,
+    Phase::Exploit,
+    Phase::PrivilegeEscalation,
+    Phase::Exfiltration,
+];
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::NetworkScan => "network-scan",
+            Phase::WebScan => "web-scan",
+            Phase::PasswordGuessing => "password-guessing",
+            Phase::Exploit => "exploit",
+            Phase::PrivilegeEscalation => "privilege-escalation",
+            Phase::Exfiltration => "exfiltration",
+        }
+    }
+
+    /// The rules a phase fires, and how many of them on each of its hosts.
+    fn rules(self) -> (&'static [Rule], std::ops::RangeInclusive<usize>) {
+        match self {
+            Phase::NetworkScan => (
+                &[
+                    ("Snort", "ET SCAN Nmap SYN scan", "2009582"),
+                    ("Snort", "ET SCAN Possible OS fingerprinting attempt", "2100629"),
+                    ("Snort", "Inbound connection attempt to closed port", "2100620"),
+                ],
+                1..=2,
+            ),
+            Phase::WebScan => (
+                &[
+                    (
+                        "OSSEC",
+                        "Multiple web server 400 errors from same source",
+                        "31151",
+                    ),
+                    ("Snort", "ET SCAN Nikto web scanner user agent", "2002677"),
+                    ("Snort", "Directory traversal attempt in URI", "2100419"),
+                    ("LogAnomaly", "Burst of requests to unknown paths", "la-path"),
+                    ("OSSEC", "Web server 400 error code", "31101"),
+                ],
+                2..=4,
+            ),
+            Phase::PasswordGuessing => (
+                &[
+                    ("OSSEC", "sshd: authentication failed", "5716"),
+                    ("OSSEC", "sshd: brute force trying to get access", "5712"),
+                    ("OSSEC", "Multiple authentication failures", "40111"),
+                    ("OSSEC", "PAM: user login failed", "5503"),
+                ],
+                2..=3,
+            ),
+            Phase::Exploit => (
+                &[
+                    ("OSSEC", "Web attack: command injection attempt", "31106"),
+                    ("OSSEC", "File added to the web root", "554-web"),
+                    ("LogAnomaly", "New process name observed", "la-proc"),
+                    ("Snort", "Reverse shell connection outbound", "2025433"),
+                    ("Snort", "PHP script upload in POST body", "2016900"),
+                ],
+                2..=4,
+            ),
+            Phase::PrivilegeEscalation => (
+                &[
+                    ("OSSEC", "sudo: user NOT in sudoers", "5401"),
+                    ("OSSEC", "User added to a privileged group", "5905"),
+                    ("OSSEC", "Setuid binary executed by unprivileged user", "80790"),
+                    ("LogAnomaly", "New value in command line of root shell", "la-root"),
+                ],
+                2..=3,
+            ),
+            Phase::Exfiltration => (
+                &[
+                    ("Snort", "Possible DNS tunnel: long query names", "2027758"),
+                    ("Snort", "Excessive DNS queries from one host", "2027759"),
+                    ("Snort", "Large outbound transfer to external host", "2027760"),
+                    ("LogAnomaly", "New value in DNS query length", "la-dnslen"),
+                ],
+                1..=2,
+            ),
+        }
+    }
+}
+
+struct Host {
+    node: usize,
+    role: Role,
+    ip: String,
+}
+
+struct IdsBuilder {
+    rng: ChaCha8Rng,
+    estate: Estate,
+    hosts: Vec<Host>,
+    events: Vec<GenEvent>,
+    seq: u64,
+}
+
+impl IdsBuilder {
+    fn push(&mut self, host: usize, (detector, text, rule): Rule, time: Millis, label: Label) {
+        let h = &self.hosts[host];
+        self.seq += 1;
+        let mut labels = vec![("ip".into(), h.ip.as_str().into()), ("rule".into(), rule.into())];
+        labels.sort();
+        self.events.push(GenEvent {
+            time,
+            seq: self.seq,
+            event: Event {
+                source: self.estate.nodes[h.node].id.as_str().into(),
+                check: format!("{detector}: {text}").into(),
+                severity: Severity::Warning,
+                description: text.to_string(),
+                time: Some(time),
+                manager: Some(detector.into()),
+                labels,
+                id: Some(format!("ev-{}", self.seq).into()),
+                ..Event::default()
+            },
+            label,
+        });
+    }
+
+    /// One rule firing every few seconds over `span` (a scan's probes, a guesser's tries).
+    /// `every` is the mean gap between tries in milliseconds.
+    fn burst(&mut self, host: usize, rule: Rule, span: std::ops::Range<Millis>, every: Millis, label: Label) {
+        let mut t = span.start;
+        while t < span.end {
+            self.push(host, rule, t, label);
+            t += self.rng.gen_range(every / 2..=every * 3 / 2).max(1);
+        }
+    }
+
+    fn hosts_of(&self, roles: &[Role]) -> Vec<usize> {
+        (0..self.hosts.len())
+            .filter(|&h| roles.contains(&self.hosts[h].role))
+            .collect()
+    }
+}
+
+fn estate(rng: &mut ChaCha8Rng) -> (Estate, Vec<Host>) {
+    let mut plan: Vec<(String, Role)> = (1..=rng.gen_range(1..=2))
+        .map(|w| (format!("web-{w}"), Role::Web))
+        .collect();
+    plan.extend(
+        [("mail", Role::Mail), ("vpn", Role::Vpn), ("dns", Role::Dns)].map(|(n, r)| (n.to_string(), r)),
+    );
+    let dmz = plan.len();
+    plan.extend(
+        [
+            ("share", Role::Share),
+            ("intranet", Role::Intranet),
+            ("db", Role::Db),
+            ("logs", Role::Log),
+            ("monitoring", Role::Monitor),
+        ]
+        .map(|(n, r)| (n.to_string(), r)),
+    );
+    let internal = plan.len();
+    plan.extend((1..=rng.gen_range(4..=8)).map(|w| (format!("ws-{w:02}"), Role::Workstation)));
+    let mut e = Estate::default();
+    let hosts = plan
+        .into_iter()
+        .enumerate()
+        .map(|(k, (name, role))| {
+            // one subnet per zone: DMZ, servers, workstations
+            let ip = if k < dmz {
+                format!("172.16.10.{}", 10 + k)
+            } else if k < internal {
+                format!("10.20.0.{}", 20 + k - dmz)
+            } else {
+                format!("10.30.0.{}", 101 + k - internal)
+            };
+            let node = e.add(name, "host", None, &[("ip", ip.clone())]);
+            Host { node, role, ip }
+        })
+        .collect();
+    (e, hosts)
+}
+
+/// Builds the stream; `intensity` scales how fast an attack's rules fire (the pilot run of
+/// [`super::generate_with`] sizes the stream with it): as with real IDS data, a bigger
+/// stream is louder attacks — scans and guessers firing many alerts a second — over the
+/// same routine alerts, not more rules or more attacks.
+pub(super) fn build(
+    seed: u64,
+    intensity: f64,
+) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (estate, hosts) = estate(&mut rng);
+    let horizon = T0 + HOURS * 60 * MIN;
+    let mut b = IdsBuilder {
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x1d5),
+        estate,
+        hosts,
+        events: Vec::new(),
+        seq: 0,
+    };
+
+    // Routine: steady rules per host, each with its own rate (log-uniform mean gap 3 min – 3 h).
+    for h in 0..b.hosts.len() {
+        let mut rules: Vec<Rule> = COMMON.to_vec();
+        rules.extend_from_slice(role_rules(b.hosts[h].role));
+        rules.shuffle(&mut b.rng);
+        let n = b.rng.gen_range(3..=7).min(rules.len());
+        for &rule in &rules[..n] {
+            let mean_min = (b.rng.gen_range(3f64.ln()..180f64.ln())).exp();
+            let mean = (mean_min * MIN as f64) as Millis;
+            let mut t = T0 + next_gap(&mut b.rng, mean);
+            while t < horizon {
+                b.push(h, rule, t, Label::Chatty);
+                t += next_gap(&mut b.rng, mean);
+            }
+        }
+        // scheduled jobs
+        for _ in 0..b.rng.gen_range(0..=2) {
+            let job = JOBS[b.rng.gen_range(0..JOBS.len())];
+            let period = [10, 15, 30, 60][b.rng.gen_range(0..4)] * MIN;
+            let mut t = T0 + b.rng.gen_range(0..period);
+            while t < horizon {
+                for &rule in job {
+                    let at = t + b.rng.gen_range(0..4 * SEC);
+                    b.push(h, rule, at, Label::Scheduled);
+                }
+                t += period + b.rng.gen_range(0..2 * SEC);
+            }
+        }
+    }
+    // Rare false positives.
+    let mut t = T0 + next_gap(&mut b.rng, 12 * MIN);
+    while t < horizon {
+        let h = b.rng.gen_range(0..b.hosts.len());
+        let rule = RARE[b.rng.gen_range(0..RARE.len())];
+        for k in 0..b.rng.gen_range(1..=3) {
+            let at = t + k * b.rng.gen_range(5..120) * SEC;
+            b.push(h, rule, at, Label::OneOff);
+        }
+        t += next_gap(&mut b.rng, 12 * MIN);
+    }
+
+    // Attacks: two campaigns from different entry hosts.
+    let mut entries = b.hosts_of(&[Role::Web, Role::Mail, Role::Vpn]);
+    entries.shuffle(&mut b.rng);
+    let mut faults = Vec::new();
+    let mut start = T0 + b.rng.gen_range(4 * 60..8 * 60) * MIN;
+    for &entry in entries.iter().take(2) {
+        let mut t = start;
+        for (k, phase) in PHASES.into_iter().enumerate() {
+            if k > 0 && b.rng.gen_bool(0.15) {
+                continue;
+            }
+            let dur = b.rng.gen_range(1..=15) * MIN;
+            let targets: Vec<usize> = match phase {
+                Phase::NetworkScan => {
+                    let mut all: Vec<usize> = (0..b.hosts.len()).collect();
+                    all.shuffle(&mut b.rng);
+                    let n = b.rng.gen_range(4..=10).min(all.len());
+                    all.truncate(n);
+                    if !all.contains(&entry) {
+                        all[0] = entry;
+                    }
+                    all
+                }
+                Phase::WebScan => {
+                    let webs = b.hosts_of(&[Role::Web, Role::Intranet]);
+                    if b.hosts[entry].role == Role::Web {
+                        vec![entry]
+                    } else {
+                        vec![webs[b.rng.gen_range(0..webs.len())]]
+                    }
+                }
+                Phase::Exfiltration => {
+                    let mut v = vec![entry];
+                    v.extend(b.hosts_of(&[Role::Dns]));
+                    if b.rng.gen_bool(0.5) {
+                        v.extend(b.hosts_of(&[Role::Share]));
+                    }
+                    v
+                }
+                _ => vec![entry],
+            };
+            let id = faults.len() as u32 + 1;
+            let (rules, per_host) = phase.rules();
+            for &h in &targets {
+                let mut picks: Vec<Rule> = rules.to_vec();
+                picks.shuffle(&mut b.rng);
+                let n = b.rng.gen_range(per_host.clone()).min(picks.len());
+                for &rule in &picks[..n] {
+                    let s = t + b.rng.gen_range(0..60 * SEC);
+                    let e = s + b.rng.gen_range(dur / 3..=dur);
+                    let every = (b.rng.gen_range(2..=30) as f64 * SEC as f64 / intensity) as Millis;
+                    b.burst(h, rule, s..e, every.max(20), Label::Fault(id));
+                }
+            }
+            faults.push(FaultTruth {
+                id,
+                kind: phase.name().into(),
+                root: b.estate.nodes[b.hosts[targets[0]].node].id.clone(),
+                start: t,
+                end: t + dur,
+                first_event: None,
+                alerts: 0,
+            });
+            t += dur + (b.rng.gen_range(3f64.ln()..90f64.ln()).exp() * MIN as f64) as Millis;
+        }
+        start = t + b.rng.gen_range(60..240) * MIN;
+        if start >= horizon - 2 * 60 * MIN {
+            break;
+        }
+    }
+    let IdsBuilder {
+        estate, mut events, ..
+    } = b;
+    events.retain(|e| e.time < horizon);
+    events.sort_by_key(|e| (e.time, e.seq));
+    (estate, events, faults, Vec::new())
+}
