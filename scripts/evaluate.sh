@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the quality tables of docs/evaluation.md: every built-in scenario × {with,
 # without its topology file} × seeds, default config; the same scenarios as quiet estates
-# (no routine noise, no topology) beside a naive place + time-gap baseline; then the AIT
+# (no routine noise, no topology) beside a naive place + time-gap baseline; the intrusion-
+# detection scenario (`ids`) beside a naive 60 s time gap; then the AIT
 # Alert Data Set (real IDS alerts, never tuned on) beside the naive 60 s time-gap baseline.
 # Usage: scripts/evaluate.sh [EVENTS] [SEEDS...]
 set -euo pipefail
