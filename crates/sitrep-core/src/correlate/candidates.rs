@@ -891,6 +891,7 @@ impl Correlator {
             self.take_lead(env, cid, slot, t, &lt);
             if burst_join {
                 self.absorb_burst(env, cid, slot, t);
+                self.merge_burst(env, cid, t, &lt);
             }
             self.absorb_named(env, cid, slot, t, &lt);
             self.refresh_place(env, cid, slot, t, &lt);
@@ -1094,6 +1095,92 @@ impl Correlator {
         }
     }
 
+    /// A novel alert joined `cid` as part of a burst that is now beyond chance: clusters the
+    /// same burst grew on their own before it was significant (a scan's rules, each
+    /// gathering its hosts on its rule id) are parts of it too. Each accepting cluster of the
+    /// recipe seeded by a novel start within the window of this alert, holding more than its
+    /// seed (a lone seed is absorbed by [`Self::absorb_burst`]), with a source that alerts in
+    /// this one too and not set apart from this one's anchor by a place, is merged with it — an open incident survives a pending
+    /// cluster, the older of two incidents the younger — and every moved member says why.
+    fn merge_burst(&mut self, env: &mut Env, cid: u64, t: Millis, lt: &AlertTokens) {
+        let Some(b) = lt.burst else {
+            return;
+        };
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let ri = c.recipe;
+        let Some(recent) = self.index.learned.get(&(ri, TIME_TOKEN)) else {
+            return;
+        };
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        let merges: Vec<(Millis, u64, String)> = recent
+            .iter()
+            .rev()
+            .take(TIME_CANDIDATES)
+            .filter_map(|&pid| {
+                let p = self.clusters.get(&pid)?;
+                // one episode: a source alerting in both (a scanned host that fired another
+                // rule in the other cluster); bursts of unrelated failures share none
+                let common = p.sources.iter().find(|s| c.sources.contains(s))?;
+                let part = pid != cid
+                    && p.anchor_novel
+                    && p.members.len() > 1
+                    && t - p.first_time <= window
+                    && self.accepting(env, p, t);
+                let vetoed = || {
+                    self.learned
+                        .conflict(lcfg, &p.anchor_tokens, &c.anchor_tokens, place)
+                        .is_some()
+                };
+                (part && !vetoed()).then(|| {
+                    (
+                        p.first_time,
+                        pid,
+                        format!(
+                            "merged: its first alert started {:.0} s before this one, among the \
+                             same burst of alerts never seen before ({} within {} s; here such \
+                             alerts start {:.1} times an hour, so chance gives {:.2} in a window, \
+                             probability ≤ {:.0e}), and {common} alerted in both: one episode",
+                            (t - p.first_time) as f64 / 1000.0,
+                            b.others as u64 + 1,
+                            lcfg.window_secs,
+                            b.per_hour,
+                            b.expected,
+                            b.chance
+                        ),
+                    )
+                })
+            })
+            .collect();
+        self.merge_parts(env, cid, t, merges);
+    }
+
+    /// Merges `cid` with each of `merges` (first start, cluster, the reason each moved
+    /// member gives), oldest first: an open incident survives a pending cluster, the older of
+    /// two incidents the younger.
+    fn merge_parts(&mut self, env: &mut Env, cid: u64, t: Millis, mut merges: Vec<(Millis, u64, String)>) {
+        merges.sort_by_key(|m| (m.0, m.1));
+        let mut into = cid;
+        for (_, other, reason) in merges {
+            let (Some(a), Some(b)) = (self.clusters.get(&into), self.clusters.get(&other)) else {
+                continue;
+            };
+            let open = |c: &Cluster| c.state != ClusterState::Pending;
+            let (to, from) = match (open(a), open(b)) {
+                (false, true) => (other, into),
+                (true, true) if (b.first_time, other) < (a.first_time, into) => (other, into),
+                _ => (into, other),
+            };
+            // `into` merged away (or dissolved trying): the survivor takes its place
+            if self.merge_cluster(env, to, from, t, reason) || from == into {
+                into = to;
+            }
+        }
+    }
+
     /// An alert joined `cid` across a finer place because places of a shared coarser one
     /// are starting together beyond chance (`place_burst`, the join's `burst`). The clusters
     /// the burst's earlier places formed on their own, before it was significant (a
@@ -1157,23 +1244,7 @@ impl Correlator {
                 ),
             ));
         }
-        merges.sort_by_key(|m| (m.0, m.1));
-        let mut into = cid;
-        for (_, other, reason) in merges {
-            let (Some(a), Some(b)) = (self.clusters.get(&into), self.clusters.get(&other)) else {
-                continue;
-            };
-            let open = |c: &Cluster| c.state != ClusterState::Pending;
-            let (to, from) = match (open(a), open(b)) {
-                (false, true) => (other, into),
-                (true, true) if (b.first_time, other) < (a.first_time, into) => (other, into),
-                _ => (into, other),
-            };
-            // `into` merged away (or dissolved trying): the survivor takes its place
-            if self.merge_cluster(env, to, from, t, reason) || from == into {
-                into = to;
-            }
-        }
+        self.merge_parts(env, cid, t, merges);
     }
 
     /// An alert joined `cid` across a finer place on a place burst (`burst`): its place is

@@ -585,6 +585,70 @@ mod tests {
         assert_eq!(members, ["web1::backup_started", "web1::archive_written"]);
     }
 
+    /// Issue 12: two clusters that one burst of new alerts grew apart, before it was beyond
+    /// chance, are merged once it is — when a source alerts in both (a scanned host firing a
+    /// second rule). Rates chosen so that the burst is beyond chance at its fifth alert only.
+    #[test]
+    fn clusters_of_one_burst_sharing_a_source_are_merged() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        // a week of one-offs never seen before, one every five minutes on a hundred hosts:
+        // new alerts start 12 times an hour, 0.2 in a minute
+        let mut t = 1_000_000;
+        for k in 0..7 * 24 * 12 {
+            let mut ev = alert(&format!("n{}", k % 100), "s", &format!("oneoff{k}"), t);
+            ev.labels.clear();
+            e.process(&ev);
+            t += 300;
+        }
+        t += 120;
+        let scan = [
+            ("h1", "scan_syn"),
+            ("h1", "scan_os"),
+            ("h2", "port_probe"),
+            ("h2", "banner_grab"),
+            ("h2", "service_probe"),
+        ];
+        for (k, (host, check)) in scan.iter().enumerate() {
+            let mut ev = alert(host, "s", check, t + k as i64);
+            ev.labels.clear();
+            e.process(&ev);
+        }
+        let first = incident_of(&e, "h1").expect("h1's alerts form an incident");
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == first.as_str())
+            .unwrap();
+        let mut members: Vec<String> = inc.members.iter().map(|m| m.signature.to_string()).collect();
+        members.sort();
+        assert_eq!(
+            members,
+            [
+                "h1::scan_os",
+                "h1::scan_syn",
+                "h2::banner_grab",
+                "h2::port_probe",
+                "h2::service_probe"
+            ],
+            "{:#?}",
+            inc.members
+        );
+        let merged: Vec<&str> = inc
+            .members
+            .iter()
+            .filter(|m| m.why.kind == "merged")
+            .flat_map(|m| m.why.evidence.iter().map(String::as_str))
+            .collect();
+        assert!(
+            merged.len() == 2 && merged.iter().all(|w| w.contains("h2 alerted in both")),
+            "{merged:?} {:#?}",
+            inc.members
+                .iter()
+                .map(|m| (&m.signature, &m.why.kind, &m.why.evidence))
+                .collect::<Vec<_>>()
+        );
+    }
+
     /// Issue 12, entities named in text: with no topology and nothing shared, an alert
     /// whose description names another alert's source is linked to it — both ways round:
     /// the later alert names the earlier's source, or the earlier one named the later's.
