@@ -338,7 +338,12 @@ mod tests {
         // five hosts of one service (one host's alerts alone would wait while the stream is
         // young: correlate::membership::one_young_host)
         for i in 0..5 {
-            e.process(&ev(&format!("db{i}"), &format!("check{i}"), Severity::Critical, 1_000 + i));
+            e.process(&ev(
+                &format!("db{i}"),
+                &format!("check{i}"),
+                Severity::Critical,
+                1_000 + i,
+            ));
         }
         e.advance(10 * 60_000);
         let page = e.query_incidents(&Query::default());
