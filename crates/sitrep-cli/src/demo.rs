@@ -46,7 +46,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         return crate::live_demo::run(a);
     }
     let Some(s) = Scenario::parse(&a.scenario) else {
-        bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario)
+        bail!("unknown scenario `{}` (telco, micro, storm, ids)", a.scenario)
     };
     let data = a.out.join("scenario");
     let result = a.out.join("replay");

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 pub fn run(a: DemoArgs) -> Result<()> {
     let Some(s) = Scenario::parse(&a.scenario) else {
-        bail!("unknown scenario `{}` (telco, micro, storm)", a.scenario)
+        bail!("unknown scenario `{}` (telco, micro, storm, ids)", a.scenario)
     };
     let data = a.out.join("scenario");
     let state = a.out.join("state");

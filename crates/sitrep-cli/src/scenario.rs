@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct GenArgs {
-    /// telco, micro, storm, or a fixed throughput load with no truth: bench (mostly pure
-    /// duplicates) or churn (nearly every event changes its alert).
+    /// telco, micro, storm, ids (intrusion detection), or a fixed throughput load with no
+    /// truth: bench (mostly pure duplicates) or churn (nearly every event changes its alert).
     #[arg(long)]
     pub scenario: String,
     #[arg(long, default_value_t = 1)]
@@ -36,7 +36,10 @@ pub struct GenArgs {
 /// maintenance windows), never tuning.
 #[derive(Serialize)]
 struct ScenarioConfig {
-    topology: TopologyFile,
+    /// None for an estate with no dependencies (`ids`): a topology of nodes alone would only
+    /// keep its alerts from the learned recipe (which takes what the topology does not know).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topology: Option<TopologyFile>,
     maintenance: Vec<MaintenanceWindow>,
 }
 
@@ -108,11 +111,16 @@ pub fn write_generated(
     }
     w.flush()?;
     std::fs::write(out.join("truth.json"), serde_json::to_vec(truth)?)?;
-    std::fs::write(out.join("topology.json"), serde_json::to_vec_pretty(topology)?)?;
-    let cfg = ScenarioConfig {
-        topology: TopologyFile {
+    let topology = if topology.edges.is_empty() {
+        None
+    } else {
+        std::fs::write(out.join("topology.json"), serde_json::to_vec_pretty(topology)?)?;
+        Some(TopologyFile {
             file: "topology.json".into(),
-        },
+        })
+    };
+    let cfg = ScenarioConfig {
+        topology,
         maintenance,
     };
     std::fs::write(

@@ -889,10 +889,14 @@ impl Correlator {
             self.join(env, cid, slot, t, why);
             self.learn_member_entities(env, cid, &lt);
             self.take_lead(env, cid, slot, t, &lt);
-            if burst_join {
+            // the joined cluster may be merged into an older incident of its burst: the
+            // steps below follow the survivor
+            let cid = if burst_join {
                 self.absorb_burst(env, cid, slot, t);
-                self.merge_burst(env, cid, t, &lt);
-            }
+                self.merge_burst(env, cid, t, &lt)
+            } else {
+                cid
+            };
             self.absorb_named(env, cid, slot, t, &lt);
             self.refresh_place(env, cid, slot, t, &lt);
             if let Some(b) = place_burst {
@@ -1100,20 +1104,21 @@ impl Correlator {
     /// gathering its hosts on its rule id) are parts of it too. Each accepting cluster of the
     /// recipe seeded by a novel start within the window of this alert, holding more than its
     /// seed (a lone seed is absorbed by [`Self::absorb_burst`]), with a source that alerts in
-    /// this one too and not set apart from this one's anchor by a place, is merged with it — an open incident survives a pending
-    /// cluster, the older of two incidents the younger — and every moved member says why.
-    fn merge_burst(&mut self, env: &mut Env, cid: u64, t: Millis, lt: &AlertTokens) {
+    /// this one too and not set apart from this one's anchor by a place, is merged with it — an
+    /// open incident survives a pending cluster, the older of two incidents the younger — and
+    /// every moved member says why. Returns the cluster that holds the joined alert afterwards.
+    fn merge_burst(&mut self, env: &mut Env, cid: u64, t: Millis, lt: &AlertTokens) -> u64 {
         let Some(b) = lt.burst else {
-            return;
+            return cid;
         };
         let lcfg = &env.c.cfg.correlation.learned;
         let window = lcfg.window_secs as i64 * 1000;
         let Some(c) = self.clusters.get(&cid) else {
-            return;
+            return cid;
         };
         let ri = c.recipe;
         let Some(recent) = self.index.learned.get(&(ri, TIME_TOKEN)) else {
-            return;
+            return cid;
         };
         let place = |key: u16| self.place_key(self.learned.key_name(key));
         let merges: Vec<(Millis, u64, String)> = recent
@@ -1140,11 +1145,11 @@ impl Correlator {
                         p.first_time,
                         pid,
                         format!(
-                            "merged: its first alert started {:.0} s before this one, among the \
-                             same burst of alerts never seen before ({} within {} s; here such \
-                             alerts start {:.1} times an hour, so chance gives {:.2} in a window, \
+                            "merged: the two incidents began {:.0} s apart, among the same \
+                             burst of alerts never seen before ({} within {} s; here such alerts \
+                             start {:.1} times an hour, so chance gives {:.2} in a window, \
                              probability ≤ {:.0e}), and {common} alerted in both: one episode",
-                            (t - p.first_time) as f64 / 1000.0,
+                            (p.first_time - c.first_time).abs() as f64 / 1000.0,
                             b.others as u64 + 1,
                             lcfg.window_secs,
                             b.per_hour,
@@ -1155,13 +1160,27 @@ impl Correlator {
                 })
             })
             .collect();
-        self.merge_parts(env, cid, t, merges);
+        self.merge_parts(
+            env,
+            cid,
+            t,
+            merges,
+            "one episode: a burst of new alerts on a shared source",
+        )
     }
 
     /// Merges `cid` with each of `merges` (first start, cluster, the reason each moved
     /// member gives), oldest first: an open incident survives a pending cluster, the older of
-    /// two incidents the younger.
-    fn merge_parts(&mut self, env: &mut Env, cid: u64, t: Millis, mut merges: Vec<(Millis, u64, String)>) {
+    /// two incidents the younger; `what` names the kind of merge in the incidents'
+    /// timelines. Returns the surviving cluster.
+    fn merge_parts(
+        &mut self,
+        env: &mut Env,
+        cid: u64,
+        t: Millis,
+        mut merges: Vec<(Millis, u64, String)>,
+        what: &str,
+    ) -> u64 {
         merges.sort_by_key(|m| (m.0, m.1));
         let mut into = cid;
         for (_, other, reason) in merges {
@@ -1175,10 +1194,11 @@ impl Correlator {
                 _ => (into, other),
             };
             // `into` merged away (or dissolved trying): the survivor takes its place
-            if self.merge_cluster(env, to, from, t, reason) || from == into {
+            if self.merge_cluster(env, to, from, t, reason, what) || from == into {
                 into = to;
             }
         }
+        into
     }
 
     /// An alert joined `cid` across a finer place because places of a shared coarser one
@@ -1244,7 +1264,7 @@ impl Correlator {
                 ),
             ));
         }
-        self.merge_parts(env, cid, t, merges);
+        self.merge_parts(env, cid, t, merges, "one failure across places");
     }
 
     /// An alert joined `cid` across a finer place on a place burst (`burst`): its place is

@@ -58,7 +58,8 @@ pub(crate) struct CoStarts {
     #[serde(default, with = "pair_map")]
     lessons: BTreeMap<(u64, u64), Lesson>,
     /// Decayed starts per source name hash: the names a description may mention
-    /// (`correlate::candidates::mentions`). Bounded by `max_class_pairs`.
+    /// (`correlate::candidates::mentions`), and how many sources alerts start on
+    /// (`novel_per_source`). Bounded by `max_class_pairs`.
     #[serde(default)]
     sources: BTreeMap<u64, f64>,
 }

@@ -328,14 +328,19 @@ impl Correlator {
 
     /// A learned cluster of one host's new alerts while new alerts start on a host this
     /// often anyway (or the stream is too young to say how often): it stays pending until
-    /// an alert of another source joins it. At the start of a stream every host shows its
+    /// an alert of another source joins it (or, the stream settled, its next member does;
+    /// else it lapses at its window's end, its alerts left as alerts). A recipe that opens
+    /// on one alert (`min_alerts` 1, `single_critical`) is configured to, and is not held. At the start of a stream every host shows its
     /// routine — scheduled jobs whose checks start together — and all of it is new; a
     /// failure's first alerts on one device are soon joined by its neighbours'.
     pub(super) fn one_young_host(&self, env: &Env, cid: u64) -> bool {
         let c = &self.clusters[&cid];
+        // a major or critical alert is the source's own word that something failed: a
+        // scheduled job reports at warning or below
         if env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned
             || !c.anchor_novel
             || c.sources.len() != 1
+            || c.max_severity >= Severity::Major
         {
             return false;
         }
@@ -414,7 +419,8 @@ impl Correlator {
     }
 
     /// Merges cluster `from` into `to` (same recipe; `to` open if `from` is), each moved
-    /// member explained by `reason`; false if nothing could move. A pending `from` is
+    /// member explained by `reason` and the incidents' timelines by `what` ("one failure
+    /// across places"); false if nothing could move. A pending `from` is
     /// dissolved and its members join `to` one by one (as absorbed pending clusters do); an
     /// open `from` keeps its members as history and closes as merged, as an operator's merge
     /// leaves it, but teaches the learned recipe nothing (it is not an operator's lesson).
@@ -425,6 +431,7 @@ impl Correlator {
         from: u64,
         t: Millis,
         reason: String,
+        what: &str,
     ) -> bool {
         let (Some(target), Some(source)) = (self.clusters.get(&to), self.clusters.get(&from)) else {
             return false;
@@ -539,16 +546,10 @@ impl Correlator {
         self.timeline(
             to,
             t,
-            format!("merged {from_id} into this incident (one failure across places)"),
+            format!("merged {from_id} into this incident ({what})"),
             None,
         );
-        self.close_now(
-            env,
-            from,
-            t,
-            format!("merged into {to_id} (one failure across places)"),
-            "sitrep",
-        );
+        self.close_now(env, from, t, format!("merged into {to_id} ({what})"), "sitrep");
         self.emit_incident(env, to, IncidentChange::Merged, t, added);
         true
     }

@@ -16,7 +16,8 @@
 //! first. **Minimum size.** Until it has `min_alerts` members (and one of them scores at or
 //! above the noise threshold) a cluster is *pending*: invisible, and its seed may sit in one
 //! pending cluster per recipe. The first to reach the minimum opens as an incident and the
-//! members leave the other pending clusters.
+//! members leave the other pending clusters. A learned cluster of one host's new alerts
+//! waits longer while the stream is young (`membership::one_young_host`).
 //!
 //! The first recipe (in order) with a matching candidate decides; among its candidates the
 //! closest (fewest hops / highest similarity) wins, then an open incident over a pending
@@ -140,8 +141,8 @@ pub(crate) struct Cluster {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead: Option<Lead>,
     /// Learned recipes: the places of this incident beyond its anchor's — the anchors of
-    /// clusters merged into it as parts of one failure across places
-    /// (`candidates::merge_place_burst`) and the places a burst let in, each the latest
+    /// clusters merged into it as parts of one failure across places or of one burst
+    /// (`candidates::merge_place_burst`, `merge_burst`) and the places a burst let in, each the latest
     /// alert there (`take_place`, `refresh_place`; `Lead::place` set); at most
     /// [`MAX_MERGED_ANCHORS`] together. Later alerts are compared with them as with the
     /// lead, so a place's next alerts find this incident.
@@ -547,18 +548,25 @@ mod tests {
     #[test]
     fn one_hosts_new_alerts_wait_while_the_stream_is_young() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
-        let job = |e: &mut Engine, host: &str, t: i64| {
+        let job = |e: &mut Engine, host: &str, t: i64, severity: Severity| {
             for (k, check) in ["backup_started", "archive_written"].iter().enumerate() {
                 let mut ev = alert(host, "x", check, t + 3 * k as i64);
                 ev.labels.clear();
+                ev.severity = severity;
                 e.process(&ev);
             }
         };
         let mut t = 1_000_000;
-        job(&mut e, "ws1", t);
+        job(&mut e, "ws1", t, Severity::Warning);
         let young = e.alerts().into_iter().filter(|a| a.source == "ws1").count();
         assert_eq!(young, 2);
         assert_eq!(incident_of(&e, "ws1"), None, "a young stream: the pair waits");
+        // a critical is the source's own word that something failed: not held
+        job(&mut e, "db9", t + 10, Severity::Critical);
+        assert!(
+            incident_of(&e, "db9").is_some(),
+            "a failing host's pair opens at once"
+        );
         // a week of routine on two other hosts: nothing new starts
         for i in 0..7 * 144 {
             let host = format!("db{}", i % 2);
@@ -571,7 +579,7 @@ mod tests {
             e.process(&ev);
             t += 600;
         }
-        job(&mut e, "web1", t);
+        job(&mut e, "web1", t, Severity::Warning);
         let inc = incident_of(&e, "web1").expect("new alerts are rare now: the pair is an incident");
         let members: Vec<String> = e
             .incidents()
@@ -585,14 +593,12 @@ mod tests {
         assert_eq!(members, ["web1::backup_started", "web1::archive_written"]);
     }
 
-    /// Issue 12: two clusters that one burst of new alerts grew apart, before it was beyond
-    /// chance, are merged once it is — when a source alerts in both (a scanned host firing a
-    /// second rule). Rates chosen so that the burst is beyond chance at its fifth alert only.
-    #[test]
-    fn clusters_of_one_burst_sharing_a_source_are_merged() {
+    /// A week of one-offs never seen before, one every five minutes on a hundred hosts (new
+    /// alerts start 12 times an hour, 0.2 in a minute), then five new alerts a second apart:
+    /// two on h1 and two on h2 (each pair one host's cluster: the burst is not beyond chance
+    /// yet), the fifth on `fifth`, which joins h1's cluster on the burst.
+    fn burst_after_a_week_of_one_offs(fifth: &str) -> Engine {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
-        // a week of one-offs never seen before, one every five minutes on a hundred hosts:
-        // new alerts start 12 times an hour, 0.2 in a minute
         let mut t = 1_000_000;
         for k in 0..7 * 24 * 12 {
             let mut ev = alert(&format!("n{}", k % 100), "s", &format!("oneoff{k}"), t);
@@ -606,13 +612,37 @@ mod tests {
             ("h1", "scan_os"),
             ("h2", "port_probe"),
             ("h2", "banner_grab"),
-            ("h2", "service_probe"),
+            (fifth, "service_probe"),
         ];
         for (k, (host, check)) in scan.iter().enumerate() {
             let mut ev = alert(host, "s", check, t + k as i64);
             ev.labels.clear();
             e.process(&ev);
         }
+        e
+    }
+
+    /// … and not when no source alerts in both: two bursts on different hosts at one time
+    /// are two episodes.
+    #[test]
+    fn clusters_of_one_burst_on_different_sources_stay_apart() {
+        let e = burst_after_a_week_of_one_offs("h3");
+        let h1 = incident_of(&e, "h1").expect("h1's alerts form an incident");
+        let h2 = incident_of(&e, "h2").expect("h2's alerts form an incident");
+        assert_ne!(h1, h2);
+        assert_eq!(
+            incident_of(&e, "h3").as_deref(),
+            Some(h1.as_str()),
+            "the fifth joins h1's"
+        );
+    }
+
+    /// Issue 12: two clusters that one burst of new alerts grew apart, before it was beyond
+    /// chance, are merged once it is — when a source alerts in both (a scanned host firing a
+    /// second rule). Rates chosen so that the burst is beyond chance at its fifth alert only.
+    #[test]
+    fn clusters_of_one_burst_sharing_a_source_are_merged() {
+        let e = burst_after_a_week_of_one_offs("h2");
         let first = incident_of(&e, "h1").expect("h1's alerts form an incident");
         let inc = e
             .incidents()

@@ -62,7 +62,8 @@ pub fn default_recipes(has_topology: bool) -> Vec<RecipeConfig> {
     // (alerts of one service start together far more often than chance), and a cluster
     // one recipe made is no candidate for another, so a same-service incident ahead of it
     // would keep a failing service apart from its callers. Same-service stays behind it for
-    // a young stream, before anything is learned. With a topology the learned recipe only
+    // a young stream, before anything is learned (not for one host's alerts, which a held
+    // learned cluster keeps: `membership::one_young_host`). With a topology the learned recipe only
     // takes what the topology does not know. Measured in docs/evaluation.md.
     if has_topology {
         v.push(same_service);

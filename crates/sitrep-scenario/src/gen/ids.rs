@@ -3,7 +3,7 @@
 //! IDS (OSSEC/Wazuh-style rules), network IDS (Snort/Suricata-style signatures) and a log
 //! anomaly detector report a small company network, and the phases of a textbook intrusion.
 //!
-//! - **Estate**: 13–19 hosts in three zones (a DMZ of web, mail, VPN and DNS servers; an
+//! - **Estate**: 13–18 hosts in three zones (a DMZ of web, mail, VPN and DNS servers; an
 //!   internal zone of file share, intranet, database, log and monitoring servers; 4–8
 //!   workstations). Events carry the host as `source`, `Detector: rule text` as `check`,
 //!   severity `warning` (IDS alerts carry none), and labels `ip` and `rule` (the rule id).
@@ -270,9 +270,9 @@ impl Phase {
             ),
             Phase::Exfiltration => (
                 &[
-                    ("Snort", "Possible DNS tunnel: long query names", "2027758"),
-                    ("Snort", "Excessive DNS queries from one host", "2027759"),
-                    ("Snort", "Large outbound transfer to external host", "2027760"),
+                    ("Snort", "Possible DNS tunnel: long query names", "2027770"),
+                    ("Snort", "Excessive DNS queries from one host", "2027771"),
+                    ("Snort", "Large outbound transfer to external host", "2027772"),
                     ("LogAnomaly", "New value in DNS query length", "la-dnslen"),
                 ],
                 1..=2,
@@ -454,8 +454,10 @@ pub(super) fn build(
                     all.shuffle(&mut b.rng);
                     let n = b.rng.gen_range(4..=10).min(all.len());
                     all.truncate(n);
-                    if !all.contains(&entry) {
-                        all[0] = entry;
+                    // the entry host first: it is the phase's origin in the truth
+                    match all.iter().position(|&h| h == entry) {
+                        Some(i) => all.swap(0, i),
+                        None => all[0] = entry,
                     }
                     all
                 }
