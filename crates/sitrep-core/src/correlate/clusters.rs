@@ -35,8 +35,15 @@ impl Correlator {
                 self.clusters.get_mut(&id).expect("cluster").indexed_entities = ents;
             }
             RecipeKind::Learned => {
+                // kept in id order (ids grow with time): the last clusters of a token are the
+                // youngest whether a cluster was re-indexed (a new lead, a new place) or the
+                // index was rebuilt from a snapshot — the same candidates either way
                 for t in index_tokens(c) {
-                    self.index.learned.entry((ri, t)).or_default().push(id);
+                    let v = self.index.learned.entry((ri, t)).or_default();
+                    let at = v.partition_point(|&x| x < id);
+                    if v.get(at) != Some(&id) {
+                        v.insert(at, id);
+                    }
                 }
             }
         }
