@@ -16,6 +16,31 @@ fn run(args: &[&str]) {
     );
 }
 
+/// Replays `data/events.jsonl` (with `config`, if any) into `out` and scores it against
+/// `data/truth.json`: the eval report.
+fn replay_and_eval(
+    data: &std::path::Path,
+    config: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> serde_json::Value {
+    let events = data.join("events.jsonl");
+    let mut args = vec!["replay", "--input", events.to_str().unwrap()];
+    if let Some(c) = config {
+        args.extend(["--config", c.to_str().unwrap()]);
+    }
+    args.extend(["--out", out.to_str().unwrap(), "--quiet"]);
+    run(&args);
+    run(&[
+        "eval",
+        "--truth",
+        data.join("truth.json").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn every_scenario_meets_the_quality_bar_with_default_config() {
     let d = tempfile::tempdir().unwrap();
@@ -23,7 +48,7 @@ fn every_scenario_meets_the_quality_bar_with_default_config() {
     for scenario in ["telco", "micro", "storm"] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
-        let (data_s, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+        let data_s = data.to_str().unwrap();
         run(&[
             "gen",
             "--scenario",
@@ -35,29 +60,7 @@ fn every_scenario_meets_the_quality_bar_with_default_config() {
             "--out",
             data_s,
         ]);
-        let events = data.join("events.jsonl");
-        let config = data.join("sitrep.toml");
-        run(&[
-            "replay",
-            "--input",
-            events.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out_s,
-            "--quiet",
-        ]);
-        let truth = data.join("truth.json");
-        run(&[
-            "eval",
-            "--truth",
-            truth.to_str().unwrap(),
-            "--out",
-            out_s,
-            "--quiet",
-        ]);
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+        let r = replay_and_eval(&data, Some(&data.join("sitrep.toml")), &out);
         let (f1, ari) = (r["f1"].as_f64().unwrap(), r["ari"].as_f64().unwrap());
         eprintln!(
             "{scenario}: F1 {f1:.3} ARI {ari:.3} precision {:.3} recall {:.3}",
@@ -249,26 +252,7 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
             .collect();
         let config = data.join("no-topology.toml");
         std::fs::write(&config, without).unwrap();
-        run(&[
-            "replay",
-            "--input",
-            data.join("events.jsonl").to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        run(&[
-            "eval",
-            "--truth",
-            data.join("truth.json").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+        let r = replay_and_eval(&data, Some(&config), &out);
         let f1 = r["f1"].as_f64().unwrap();
         eprintln!("{scenario}, {events} events, quiet, without topology: F1 {f1:.3}");
         if f1 < min_f1 {
@@ -301,24 +285,7 @@ fn an_intrusion_detection_stream_forms_its_attack_phases() {
         "--out",
         data.to_str().unwrap(),
     ]);
-    run(&[
-        "replay",
-        "--input",
-        data.join("events.jsonl").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    run(&[
-        "eval",
-        "--truth",
-        data.join("truth.json").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("eval.json")).unwrap()).unwrap();
+    let r = replay_and_eval(&data, None, &out);
     let (f1, noise) = (
         r["f1"].as_f64().unwrap(),
         r["noise_in_incidents"].as_f64().unwrap(),
