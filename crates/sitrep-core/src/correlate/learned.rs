@@ -28,6 +28,7 @@
 
 use crate::config::LearnedConfig;
 use crate::time::Millis;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
@@ -338,6 +339,26 @@ struct Recent {
     quiet: bool,
 }
 
+/// A hash map written as a map sorted by key: the snapshot's bytes do not depend on the
+/// hash map's order, and read the same as a `BTreeMap` wrote them before.
+mod sorted_map {
+    use rustc_hash::FxHashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<V: Serialize, S: Serializer>(m: &FxHashMap<u64, V>, s: S) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&u64, &V> = m.iter().collect();
+        sorted.serialize(s)
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<FxHashMap<u64, V>, D::Error> {
+        let m: BTreeMap<u64, V> = BTreeMap::deserialize(d)?;
+        Ok(m.into_iter().collect())
+    }
+}
+
 /// One key of an alert being observed (see [`LearnedStats::observe_class`]).
 struct OurKey {
     key: u16,
@@ -372,8 +393,10 @@ pub(crate) struct LearnedStats {
     /// chance. A failure's checks share their place with the rest of the cascade; a one-off
     /// on a random host shares it by chance only. Keyed by [`class_key`]; bounded by
     /// `max_class_pairs`.
-    #[serde(default)]
-    class_keys: BTreeMap<u64, Band>,
+    /// A hash map (lookups for every key of every close pair dominated the cost of
+    /// observing); every walk over it is order-free or sorts, and it is written sorted.
+    #[serde(default, with = "sorted_map")]
+    class_keys: FxHashMap<u64, Band>,
     /// Per check below the noise gate: its alerts seen there and whether it last passed
     /// the gate ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -395,9 +418,13 @@ const QUIET_SAMPLE: u64 = 4;
 /// Whether an alert of `theirs` holds `key` at all, and whether it holds one of `ours`
 /// (our values of that key): one pair, and shared or not.
 fn held_shared(ours: &[Token], theirs: &[Token], key: u16) -> (bool, bool) {
+    // `theirs` is sorted: its run of `key` found by bisection (this runs for every key of
+    // every recent alert of every observed one)
+    let start = theirs.partition_point(|t| t.0 < key);
+    let run = theirs[start..].iter().take_while(|t| t.0 == key);
     let mut held = false;
     let mut shared = false;
-    for t in theirs.iter().filter(|t| t.0 == key) {
+    for t in run {
         held = true;
         shared |= ours.iter().any(|o| o.1 == t.1);
     }
