@@ -836,8 +836,8 @@ impl Correlator {
                         .ids
                         .iter()
                         // a value (nearly) every alert holds (`env = prod`) is never
-                        // evidence, and its list holds every open cluster: looking them
-                        // all up was a third of a churn-heavy stream's correlation
+                        // evidence, and its list holds every open cluster, looked up and
+                        // sorted away again for every new alert
                         .filter(|t| !self.learned.held_by_all(lcfg, t.0))
                         .filter_map(|t| self.index.learned.get(&(ri as u16, *t)))
                         .flatten()
