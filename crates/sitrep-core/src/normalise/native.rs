@@ -46,10 +46,7 @@ pub(crate) fn parse_one(n: &Normaliser, raw: &[u8]) -> Result<Event, Rejection> 
 /// already holds.
 fn reason(e: &sonic_rs::Error) -> String {
     let s = e.to_string();
-    match s.find("\n\n") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
+    s.split("\n\n").next().unwrap_or_default().to_string()
 }
 
 /// A scalar JSON value, borrowed from the input where possible.
