@@ -30,7 +30,11 @@ for s in "${streams[@]}"; do
   echo "== $s: $(wc -c < "$f") bytes, $(wc -l < "$f") events"
   replay=(); parse=(); one=()
   for i in 1 2 3; do
+    # the previous run's output is written back to disk first: otherwise the kernel's
+    # writeback of hundreds of MB lands, at random, inside the next run's time
+    sync
     r=$($bin replay --input "$f" "${cfg[@]}" --out "$work/$s/out" 2>&1 | rate)
+    sync
     p=$($bin replay --input "$f" --out "$work/$s/parse" --parse-only 2>&1 | rate)
     y=$($yardstick "$f" 2>&1 | rate)
     echo "   replay $r events/s, parse only $p events/s, one-thread parse $y events/s"
