@@ -228,10 +228,13 @@ impl Correlator {
             {
                 return None;
             }
-            if let Some(named) = self.named_link(lcfg, c, lt) {
+            if let Some((named, direction)) = self.named_link(lcfg, c, lt) {
                 why.kind = "learned".into();
                 rank -= NAMED_WEIGHT;
                 why.evidence.push(named);
+                // one hop of the learned topology; its direction where text gave it
+                why.hops = Some(1);
+                why.direction = direction.map(Into::into);
                 return Some((why, rank, compared, None));
             }
             let anchor = Reference {
@@ -698,7 +701,15 @@ impl Correlator {
     /// A link by a label value or the service (not by text) is a shared `entity` value, and
     /// the checks' statistics of sharing it may refuse it (`class_undershares`): the pods of
     /// a failing service name it, and so does a `fan_speed` one-off on one of them.
-    fn named_link(&self, lcfg: &LearnedConfig, c: &Cluster, lt: &AlertTokens) -> Option<String> {
+    /// The link in words, and the alert's direction relative to the incident where the
+    /// alert's own description gave it: `downstream` when it reports on the incident's
+    /// entity ("BGP neighbor cr2.fra Down").
+    fn named_link(
+        &self,
+        lcfg: &LearnedConfig,
+        c: &Cluster,
+        lt: &AlertTokens,
+    ) -> Option<(String, Option<&'static str>)> {
         let entity = self.learned.key_id("entity")?;
         let set_apart = self.learned.class_undershares(lcfg, lt.class, entity)
             || self.learned.class_undershares(lcfg, c.anchor_class, entity);
@@ -707,7 +718,8 @@ impl Correlator {
                 && (c.anchor_tokens.binary_search(&m.token).is_ok()
                     || c.member_entities.binary_search(&m.token).is_ok())
             {
-                return Some(format!("{}, an entity of this incident", m.phrase()));
+                let direction = m.in_text.then_some("downstream");
+                return Some((format!("{}, an entity of this incident", m.phrase()), direction));
             }
         }
         if set_apart {
@@ -726,9 +738,12 @@ impl Correlator {
                 .binary_search(&(entity, learned::hash_value(name)))
                 .is_ok()
             {
-                return Some(format!(
-                    "this incident's first alert names {name}, this alert's source, in its \
-                     description or labels"
+                return Some((
+                    format!(
+                        "this incident's first alert names {name}, this alert's source, in its \
+                         description or labels"
+                    ),
+                    None,
                 ));
             }
         }

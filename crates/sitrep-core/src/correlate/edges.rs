@@ -9,7 +9,11 @@
 //! The edges are what sitrep has learned of the estate's structure, shown to operators
 //! (`Engine::learned_edges`, `GET /api/v1/learned`, `learned_edges.json` of a replay) beside
 //! any configured topology. The joins themselves are made by the named links of the
-//! learned recipe as the alerts come; the graph is their memory, not a second mechanism.
+//! learned recipe as the alerts come; the graph gives their direction where the text does:
+//! what an alert's description names is what it reports on, upstream of it, and in an
+//! incident without a configured relation between its alerts the named source's alert
+//! becomes the root cause (`Correlator::join`). A label or service names what the alert
+//! belongs to, which is upstream (a pod's node) as often as downstream (its service).
 
 use super::learned::decay_step;
 use crate::config::LearnedConfig;
@@ -76,6 +80,17 @@ impl LearnedEdges {
             v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
             self.edges = v.into_iter().collect();
         }
+    }
+
+    /// Whether the descriptions of alerts of the source hashed `from` name the source hashed
+    /// `to` (the last time it was named, and not yet decayed below one naming). Only text
+    /// gives a direction: "calls to cart failing", "BGP neighbor cr2.fra Down" report on
+    /// what they name, while a label or a service names what the alert belongs to — its
+    /// node (upstream) as much as its service (downstream).
+    pub fn named_in_text(&self, from: u64, to: u64) -> bool {
+        self.edges
+            .get(&(from, to))
+            .is_some_and(|e| e.weight >= 0.5 && &*e.via == "description")
     }
 
     /// The edges, strongest first (ties by name).

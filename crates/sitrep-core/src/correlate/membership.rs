@@ -139,14 +139,25 @@ impl Correlator {
         // would keep an incident open forever) nor become its root cause.
         let informative = self.informative(env, env.store.alert(slot));
         let new_severity = env.store.alert(slot).severity;
-        let (root_informative, root_severity) = {
+        let (root_informative, root_severity, root_names_it) = {
             let c = &self.clusters[&cid];
             let m = &c.members[c.root];
             let live = env.store.live_alert(m.slot, m.alert);
+            // the learned topology: the root cause's descriptions name this source (they
+            // report on it: "calls to cart failing", "BGP neighbor cr2.fra Down") and not the
+            // other way round — this alert is what the root cause's alerts are about
+            let (root_hash, new_hash) = (
+                learned::hash_value(&m.source),
+                learned::hash_value(&member.source),
+            );
+            let edges = &self.learned.edges;
             (
                 live.is_none_or(|a| self.informative(env, a)),
                 // a root that has cleared (or is gone) weighs nothing against a raised alert
                 live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
+                root_hash != new_hash
+                    && edges.named_in_text(root_hash, new_hash)
+                    && !edges.named_in_text(new_hash, root_hash),
             )
         };
         let c = self.clusters.get_mut(&cid).expect("candidate cluster");
@@ -180,13 +191,18 @@ impl Correlator {
             && informative
             && new_severity > root_severity
             && (learned_recipe || root_severity == Severity::Clear);
+        // under learned evidence, what the root cause's alerts name is further upstream
+        let named_upstream = learned_recipe && !related && informative && root_names_it;
         if (upstream && (informative || !root_informative))
             || (informative && !root_informative)
+            || named_upstream
             || more_severe
         {
             c.root = c.members.len() - 1;
             c.root_reason = if upstream {
                 "furthest upstream in the topology"
+            } else if named_upstream {
+                "named by the previous root cause's alerts (learned topology)"
             } else if !root_informative {
                 "earliest informative alert"
             } else {

@@ -805,6 +805,86 @@ mod tests {
         assert_eq!(incident_of(&e, "fw-1"), None);
     }
 
+    /// Issue 12, the learned topology gives direction: what the root cause's alerts name is
+    /// what they report on, so its alert becomes the root cause when it joins — not when it
+    /// names the root cause's source itself (then it is the one reporting).
+    #[test]
+    fn the_source_the_root_causes_alerts_name_becomes_the_root_cause() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = |e: &mut Engine, host: &str, check: &str, labels: &[(&str, &str)], desc: &str, secs: i64| {
+            let mut a = alert(host, "", check, secs);
+            a.labels = labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+            a.description = desc.into();
+            e.process(&a);
+        };
+        let root_of = |e: &Engine, host: &str| {
+            let id = incident_of(e, host).expect("an incident");
+            let inc = e
+                .incidents()
+                .into_iter()
+                .find(|i| i.summary.id == id.as_str())
+                .unwrap();
+            (
+                inc.summary.root_cause.source.clone(),
+                inc.summary.root_cause.reason.clone(),
+            )
+        };
+        // cart-2 and core7.par alerted once, long ago: their names are known
+        ev(&mut e, "cart-2", "gc_pause", &[], "Long GC pause", 0);
+        ev(&mut e, "core7.par", "fan_speed", &[], "Fan tray 2 slow", 60);
+        let t = 7200;
+        // a caller reports on cart-2, then cart-2's own alert follows
+        let caller = "12% of calls to cart-2 failing";
+        ev(&mut e, "frontend-2", "error_rate", &[], caller, t);
+        ev(&mut e, "cart-2", "pool_exhausted", &[], "Pool exhausted", t + 10);
+        // (an earlier alert of each source was alone: the incident is found by the caller)
+        let (source, reason) = root_of(&e, "frontend-2");
+        assert_eq!(source, "cart-2", "{reason}");
+        assert!(reason.contains("learned topology"), "{reason}");
+        // a label names what the alert belongs to, which gives no direction: the pod stays
+        let pod = [("node", "node-2-4")];
+        ev(&mut e, "user-2-a8393", "oom_killed", &pod, "OOM killed", t + 1800);
+        ev(
+            &mut e,
+            "node-2-4",
+            "disk_pressure",
+            &[],
+            "Disk pressure",
+            t + 1810,
+        );
+        assert_eq!(incident_of(&e, "node-2-4"), incident_of(&e, "user-2-a8393"));
+        assert_eq!(root_of(&e, "node-2-4").0, "user-2-a8393");
+        // the reporting side joining later leaves the named source the root cause
+        let uplink = "Uplink to core7.par lost, LACP member down";
+        ev(&mut e, "agg3.par", "uplink_lost", &[], uplink, t + 3600);
+        ev(
+            &mut e,
+            "core7.par",
+            "linecard_failure",
+            &[],
+            "Linecard 3 failed",
+            t + 3630,
+        );
+        assert_eq!(root_of(&e, "agg3.par").0, "core7.par");
+        let bgp = "BGP neighbor core7.par Down";
+        ev(&mut e, "edge9.par", "bgp_down", &[], bgp, t + 3640);
+        assert_eq!(incident_of(&e, "edge9.par"), incident_of(&e, "agg3.par"));
+        assert_eq!(root_of(&e, "agg3.par").0, "core7.par");
+        // its join is one learned hop, downstream of what it names
+        let id = incident_of(&e, "edge9.par").unwrap();
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == id.as_str())
+            .unwrap();
+        let why = &inc.members.last().unwrap().why;
+        assert_eq!(
+            (why.hops, why.direction.as_deref()),
+            (Some(1), Some("downstream")),
+            "{why:?}"
+        );
+    }
+
     /// A service alert that arrives before any of its pods' alerts stands alone; when a pod
     /// of that service on the failing node joins the node's incident, the service alert
     /// joins it too, explained.
