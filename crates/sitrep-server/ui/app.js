@@ -205,6 +205,11 @@ function whyWords(w, byId, again) {
     default:
       if (w.evidence && w.evidence.length) {
         text = w.evidence.join('; ') + (ref ? ' (compared with ' + ref + ');' : ';') + gap;
+        // a named link is a hop of the learned topology, with its direction where text gave it
+        if (w.kind === 'learned' && w.hops != null) {
+          text += ' ' + w.hops + ' hop' + (w.hops === 1 ? '' : 's') + (w.direction ? ' ' + w.direction : '') +
+            ' in the learned topology.';
+        }
       } else {
         const m = (w.matched || []).map((f) => f.method === 'equal' || f.similarity >= 0.999
           ? 'the same ' + f.field + ' (`' + f.value + '`)'
