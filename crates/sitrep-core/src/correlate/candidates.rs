@@ -228,13 +228,17 @@ impl Correlator {
             {
                 return None;
             }
-            if let Some((named, direction)) = self.named_link(lcfg, c, lt) {
+            if let Some((named, link)) = self.named_link(lcfg, c, lt) {
                 why.kind = "learned".into();
                 rank -= NAMED_WEIGHT;
                 why.evidence.push(named);
-                // one hop of the learned topology; its direction where text gave it
-                why.hops = Some(1);
-                why.direction = direction.map(Into::into);
+                // one hop of the learned topology from the member whose source is named
+                // (or who named this alert's source), its direction where text gave it
+                if let Some((member, direction)) = link {
+                    compared = member;
+                    why.hops = Some(1);
+                    why.direction = direction.map(Into::into);
+                }
                 return Some((why, rank, compared, None));
             }
             let anchor = Reference {
@@ -701,15 +705,17 @@ impl Correlator {
     /// A link by a label value or the service (not by text) is a shared `entity` value, and
     /// the checks' statistics of sharing it may refuse it (`class_undershares`): the pods of
     /// a failing service name it, and so does a `fan_speed` one-off on one of them.
-    /// The link in words, and the alert's direction relative to the incident where the
-    /// alert's own description gave it: `downstream` when it reports on the incident's
-    /// entity ("BGP neighbor cr2.fra Down").
+    /// The link in words, and — when it links to a member's source — that member with the
+    /// alert's direction relative to it where a description gave it: `downstream` when this
+    /// alert reports on the member's source ("BGP neighbor cr2.fra Down"), `upstream` when
+    /// the anchor's description names this alert's source.
+    #[allow(clippy::type_complexity)]
     fn named_link(
         &self,
         lcfg: &LearnedConfig,
         c: &Cluster,
         lt: &AlertTokens,
-    ) -> Option<(String, Option<&'static str>)> {
+    ) -> Option<(String, Option<(u64, Option<&'static str>)>)> {
         let entity = self.learned.key_id("entity")?;
         let set_apart = self.learned.class_undershares(lcfg, lt.class, entity)
             || self.learned.class_undershares(lcfg, c.anchor_class, entity);
@@ -718,8 +724,14 @@ impl Correlator {
                 && (c.anchor_tokens.binary_search(&m.token).is_ok()
                     || c.member_entities.binary_search(&m.token).is_ok())
             {
-                let direction = m.in_text.then_some("downstream");
-                return Some((format!("{}, an entity of this incident", m.phrase()), direction));
+                // the member whose source it names, if the name is a source (not a label
+                // value or service the incident's alerts carry)
+                let link = c
+                    .members
+                    .iter()
+                    .find(|x| learned::hash_value(&x.source) == m.token.1)
+                    .map(|x| (x.alert, m.in_text.then_some("downstream")));
+                return Some((format!("{}, an entity of this incident", m.phrase()), link));
             }
         }
         if set_apart {
@@ -738,12 +750,15 @@ impl Correlator {
                 .binary_search(&(entity, learned::hash_value(name)))
                 .is_ok()
             {
+                let anchor_source = c.members.first().map(|x| learned::hash_value(&x.source));
+                let in_text = anchor_source
+                    .is_some_and(|a| self.learned.edges.named_in_text(a, learned::hash_value(name)));
                 return Some((
                     format!(
                         "this incident's first alert names {name}, this alert's source, in its \
                          description or labels"
                     ),
-                    None,
+                    Some((c.anchor, in_text.then_some("upstream"))),
                 ));
             }
         }
@@ -846,14 +861,9 @@ impl Correlator {
                     v
                 }
                 RecipeKind::Learned => {
-                    let lcfg = &env.c.cfg.correlation.learned;
                     let mut v: Vec<u64> = lt
                         .ids
                         .iter()
-                        // a value (nearly) every alert holds (`env = prod`) is never
-                        // evidence, and its list holds every open cluster, looked up and
-                        // sorted away again for every new alert
-                        .filter(|t| !self.learned.held_by_all(lcfg, t.0))
                         .filter_map(|t| self.index.learned.get(&(ri as u16, *t)))
                         .flatten()
                         .copied()

@@ -870,7 +870,7 @@ mod tests {
         ev(&mut e, "edge9.par", "bgp_down", &[], bgp, t + 3640);
         assert_eq!(incident_of(&e, "edge9.par"), incident_of(&e, "agg3.par"));
         assert_eq!(root_of(&e, "agg3.par").0, "core7.par");
-        // its join is one learned hop, downstream of what it names
+        // its join is one learned hop, downstream of the member whose source it names
         let id = incident_of(&e, "edge9.par").unwrap();
         let inc = e
             .incidents()
@@ -883,6 +883,12 @@ mod tests {
             (Some(1), Some("downstream")),
             "{why:?}"
         );
+        let core = inc
+            .members
+            .iter()
+            .find(|m| m.signature.starts_with("core7.par"))
+            .unwrap();
+        assert_eq!(why.compared_with, Some(core.alert_id.to_string()));
     }
 
     /// A service alert that arrives before any of its pods' alerts stands alone; when a pod

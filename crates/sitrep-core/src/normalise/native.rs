@@ -38,7 +38,37 @@ pub(crate) fn parse_one(n: &Normaliser, raw: &[u8]) -> Result<Event, Rejection> 
         Err(e) if e.is_unmatched_type() => return Err(Rejection::Schema(reason(&e))),
         Err(e) => return Err(Rejection::NotJson(reason(&e))),
     };
+    // sonic-rs takes 254 levels of nesting, serde_json (which reads `extra` back when
+    // alerts are emitted or restored) 127: deeper values are refused here, as before
+    if let Some((k, _)) = rawev.extra.iter().find(|(_, v)| depth(v) > MAX_EXTRA_DEPTH) {
+        return Err(Rejection::Schema(format!(
+            "field `{k}` is nested deeper than {MAX_EXTRA_DEPTH} levels"
+        )));
+    }
     rawev.into_event(n)
+}
+
+/// The deepest nesting of an extra field's value that is kept (serde_json reads 127).
+const MAX_EXTRA_DEPTH: usize = 100;
+
+/// How deeply `v` nests arrays and objects (a scalar is 0), without recursion.
+fn depth(v: &serde_json::Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        match v {
+            serde_json::Value::Array(a) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(a.iter().map(|x| (x, d + 1)));
+            }
+            serde_json::Value::Object(o) => {
+                deepest = deepest.max(d + 1);
+                stack.extend(o.values().map(|x| (x, d + 1)));
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The error's first paragraph: sonic-rs follows its message (which names the line and
@@ -414,6 +444,21 @@ mod tests {
             one(r#"{"source":"\u00e9t\"e","check":"b","severity":1,"x":{"d":[1,{"a":null}]}}"#),
             Ok(e) if e.source == "ét\"e" && e.extra.len() == 1
         ));
+        // nesting serde_json (which reads extra fields back) would refuse is refused here
+        let deep = |n: usize| {
+            format!(
+                r#"{{"source":"a","check":"b","severity":1,"x":{}{}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(matches!(one(&deep(100)), Ok(e) if e.extra.len() == 1));
+        for n in [101, 200, 300, 100_000] {
+            assert!(
+                matches!(one(&deep(n)), Err(Rejection::Schema(_) | Rejection::NotJson(_))),
+                "{n}"
+            );
+        }
         assert_eq!(
             one(r#"{"source":"a","check":"c","severity":"major","source":"b"}"#).map(|e| e.source),
             Ok("b".into())
