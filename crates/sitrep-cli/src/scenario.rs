@@ -9,7 +9,7 @@ use sitrep_core::config::{MaintenanceWindow, TopologyConfig};
 use sitrep_core::update::{IncidentView, Update};
 use sitrep_scenario::eval::{evaluate, Report};
 use sitrep_scenario::truth::Truth;
-use sitrep_scenario::{generate_with, Scenario};
+use sitrep_scenario::{generate_variant, Scenario, Variant};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,10 @@ pub struct GenArgs {
     /// maintenance). Telco, micro and storm only.
     #[arg(long)]
     pub no_routine_noise: bool,
+    /// The estate's structure only in words: opaque host names, no labels, and dependants'
+    /// descriptions naming the upstream node that took them down. Telco, micro and storm.
+    #[arg(long)]
+    pub names_in_text: bool,
 }
 
 /// What `gen` writes as the scenario's config: facts about the estate (topology,
@@ -82,7 +86,14 @@ pub fn gen(a: GenArgs) -> Result<()> {
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("generating {} events of `{}`", a.events, a.scenario));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let g = generate_with(scenario, a.seed, a.events, !a.no_routine_noise);
+    if a.names_in_text && scenario == Scenario::Ids {
+        bail!("--names-in-text applies to telco, micro and storm");
+    }
+    let variant = Variant {
+        routine_noise: !a.no_routine_noise,
+        names_in_text: a.names_in_text,
+    };
+    let g = generate_variant(scenario, a.seed, a.events, variant);
     spinner.finish_and_clear();
     write_generated(&a.out, &g.lines, &g.truth, &g.topology, g.maintenance)?;
     eprintln!(

@@ -21,4 +21,4 @@ pub mod loghub;
 pub mod topology;
 pub mod truth;
 
-pub use gen::{generate, generate_with, Generated, Scenario};
+pub use gen::{generate, generate_variant, generate_with, Generated, Scenario, Variant};

@@ -928,6 +928,7 @@ impl Correlator {
                 cid
             };
             self.absorb_named(env, cid, slot, t, &lt);
+            self.absorb_before(env, cid, slot, t, &lt);
             self.refresh_place(env, cid, slot, t, &lt);
             if let Some(b) = place_burst {
                 self.take_place(env, cid, slot, t, &lt, b);
@@ -1036,6 +1037,102 @@ impl Correlator {
                      started, and {phrase}, this alert's source",
                     (t - started) as f64 / 1000.0
                 )],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            if !self.take_lonely(env, cid, pid, member_slot, t, why) {
+                return;
+            }
+        }
+    }
+
+    /// An alert joined `cid`; alerts that started before it within the window and are still
+    /// alone in pending clusters join too when they are about its source: one on the same
+    /// source (while sharing a source is evidence, or not yet known not to be, and no place
+    /// of the two differs) — a cell's `cell_outage` twenty seconds before its link alert
+    /// named the switch whose incident that alert joined; or one whose description named
+    /// this alert's source before it had ever alerted ("Backhaul link to sw0107 lost" seconds
+    /// before sw0107's own alerts). Either would have joined had it come after this alert.
+    fn absorb_before(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let (Some(entity), Some(source_key)) = (self.learned.key_id("entity"), self.learned.key_id("source"))
+        else {
+            return;
+        };
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let ri = c.recipe;
+        if env.c.recipes[ri as usize].kind != RecipeKind::Learned {
+            return;
+        }
+        let a = env.store.alert(slot);
+        let source = env.store.interner.resolve(a.source);
+        let own = (entity, learned::hash_value(source));
+        let Some(found) = self.index.learned.get(&(ri, own)) else {
+            return;
+        };
+        let joined_id = env.alert_id(a.id).to_string();
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
+        let mut found = found.clone();
+        found.sort_unstable();
+        let mut lonely: Vec<(u64, u32, Millis, String)> = Vec::new();
+        for pid in found {
+            let Some(p) = self.clusters.get(&pid) else {
+                continue;
+            };
+            let Some(first) = p.members.first() else {
+                continue;
+            };
+            let gap = t - p.first_time;
+            let alone = pid != cid
+                && p.state == ClusterState::Pending
+                && p.members.len() == 1
+                && first.slot != slot
+                && (0..=window).contains(&gap);
+            if !alone {
+                continue;
+            }
+            let Some(other) = env.store.live_alert(first.slot, first.alert) else {
+                continue;
+            };
+            if !other.open || other.incident().is_some() {
+                continue;
+            }
+            let gap_s = gap as f64 / 1000.0;
+            let what = if &*first.source == source {
+                let evidence = self
+                    .learned
+                    .shared_evidence(lcfg, &lt.ids, &p.anchor_tokens, gap)
+                    .iter()
+                    .any(|e| e.key == source_key)
+                    || self.learned.undecided(lcfg, source_key, gap).is_some();
+                if !evidence
+                    || self
+                        .learned
+                        .conflict(lcfg, &lt.ids, &p.anchor_tokens, place)
+                        .is_some()
+                {
+                    continue;
+                }
+                format!("absorbed: on the same source as {joined_id}, which joined this incident {gap_s:.0} s after this alert started")
+            } else if p.anchor_mentions.binary_search(&own).is_ok()
+                && description_words(&other.description).any(|w| w == source)
+            {
+                format!(
+                    "absorbed: its description names {source}, whose alert {joined_id} joined this \
+                     incident {gap_s:.0} s after this alert started"
+                )
+            } else {
+                continue;
+            };
+            lonely.push((pid, first.slot, p.first_time, what));
+        }
+        for (pid, member_slot, started, what) in lonely {
+            let why = Explanation {
+                compared_with: Some(joined_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![what],
                 ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
             };
             if !self.take_lonely(env, cid, pid, member_slot, t, why) {
@@ -1590,6 +1687,13 @@ impl Correlator {
             .map(|v| (entity, learned::hash_value(i.resolve(v))))
             .take(16)
             .collect();
+        let own = i.resolve(a.source);
+        out.extend(
+            description_words(&a.description)
+                .filter(|w| *w != own && looks_like_a_name(w))
+                .take(NAMES_IN_TEXT)
+                .map(|w| (entity, learned::hash_value(w))),
+        );
         out.sort_unstable();
         out.dedup();
         out
@@ -1626,13 +1730,7 @@ impl Correlator {
                 });
             }
         }
-        let words = a
-            .description
-            .split(|c: char| c.is_whitespace() || ",;()[]{}\"'<>=|".contains(c))
-            .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
-            .filter(|w| w.len() >= 3 && w.len() <= 253 && !w.bytes().all(|b| b.is_ascii_digit()))
-            .take(64);
-        for w in words {
+        for w in description_words(&a.description) {
             let h = learned::hash_value(w);
             if out.len() == 8 {
                 break;
@@ -1652,6 +1750,32 @@ impl Correlator {
         out.sort_by_key(|m| m.token);
         out
     }
+}
+
+/// Words of a description that could name something (64 at most): split on white space
+/// and punctuation that never sits inside a name, trailing sentence marks cut; at least 3
+/// bytes, not a number.
+fn description_words(description: &str) -> impl Iterator<Item = &str> {
+    description
+        .split(|c: char| c.is_whitespace() || ",;()[]{}\"'<>=|".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
+        .filter(|w| w.len() >= 3 && w.len() <= 253 && !w.bytes().all(|b| b.is_ascii_digit()))
+        .take(64)
+}
+
+/// Description words an anchor keeps as names though no alert has come from them yet, at
+/// most (the words that name known sources are mentions; these wait for their source's
+/// first alert).
+const NAMES_IN_TEXT: usize = 4;
+
+/// Whether a description word is shaped like a host's or a device's name rather than a
+/// word of prose: letters and digits together (`sw0107`, `cr2.fra`, `Te0/1`), or a dotted
+/// name (`db.prod.example`, `10.4.0.7`). Prose words and plain numbers are not.
+fn looks_like_a_name(w: &str) -> bool {
+    let letters = w.bytes().any(|b| b.is_ascii_alphabetic());
+    let digits = w.bytes().any(|b| b.is_ascii_digit());
+    let dotted = w.len() >= 5 && w.trim_matches('.').contains('.');
+    (letters && digits) || (dotted && (letters || digits))
 }
 
 /// The text of the alert's value of key `name` whose hash is `value` (the one it shares):

@@ -104,3 +104,32 @@ pub(super) const FLAPPING: [(&str, &str); 3] = [
     ("probe_timeout", "Synthetic probe timed out intermittently"),
     ("queue_depth", "Queue depth oscillating around threshold"),
 ];
+
+/// What a dependant says when its text names the upstream node that took it down
+/// (`gen --names-in-text`): (check, description template); `{peer}` becomes the upstream
+/// node's name. Worded as devices and services word it ("BGP neighbor … Down", "calls to …
+/// failing"), so the estate's structure is in the words, not in labels.
+pub(super) fn named_check(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "core-router" => ("bgp_session_down", "BGP neighbor {peer} Down, hold timer expired"),
+        "agg-switch" => ("uplink_down", "Uplink interface to {peer} changed state to down"),
+        "cell" => ("s1_link_failure", "Backhaul link to {peer} lost, SCTP association aborted"),
+        "service" => ("error_rate_high", "{n}% of calls to {peer} failing"),
+        "node" => ("node_not_ready", "Kubelet lost connection to {peer}, NotReady"),
+        _ /* pod */ => ("pod_not_ready", "Readiness probe failed: {peer} refused connection on port {n}"),
+    }
+}
+
+/// Opaque host names for `gen --names-in-text`: a prefix per kind and a number that says
+/// nothing of where the node sits. Services keep their names (a service is named by what it
+/// does, and its alerts' `service` field says so).
+pub(super) fn opaque_prefix(kind: &str) -> Option<&'static str> {
+    match kind {
+        "core-router" => Some("rtr"),
+        "agg-switch" => Some("sw"),
+        "cell" => Some("bts"),
+        "node" => Some("host"),
+        "pod" => Some("pod"),
+        _ => None,
+    }
+}

@@ -15,7 +15,7 @@ mod ids;
 
 use crate::topology::Estate;
 use crate::truth::{AlertTruth, FaultTruth, Truth};
-use catalogue::{fault_checks, CHATTY, FLAPPING, ONEOFF};
+use catalogue::{fault_checks, named_check, opaque_prefix, CHATTY, FLAPPING, ONEOFF};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -146,6 +146,8 @@ struct Builder<'a> {
     /// Until when each node is taken by a fault or maintenance: a node already failing
     /// cannot fail again (its alerts would be one continuous problem, not two).
     busy_until: Vec<Millis>,
+    /// `gen --names-in-text`: no place labels; dependants' descriptions name their upstream.
+    names_in_text: bool,
 }
 
 impl Builder<'_> {
@@ -167,7 +169,7 @@ impl Builder<'_> {
             .iter()
             .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
             .collect();
-        if n.kind == "pod" {
+        if n.kind == "pod" && !self.names_in_text {
             if let Some(&host) = self.estate.up[node]
                 .iter()
                 .find(|&&u| self.estate.nodes[u].kind == "node")
@@ -232,20 +234,21 @@ impl Builder<'_> {
         }
     }
 
-    /// Nodes reached from `root` downstream, with depth, each hop kept with a probability.
-    fn cascade(&mut self, root: usize, p: &[f64]) -> Vec<(usize, usize)> {
-        let mut out = vec![(root, 0)];
+    /// Nodes reached from `root` downstream, with depth and the node that reached them (the
+    /// root's is itself), each hop kept with a probability.
+    fn cascade(&mut self, root: usize, p: &[f64]) -> Vec<(usize, usize, usize)> {
+        let mut out = vec![(root, 0, root)];
         let mut i = 0;
         while i < out.len() {
-            let (n, d) = out[i];
+            let (n, d, _) = out[i];
             i += 1;
             if d >= p.len() {
                 continue;
             }
             let downs = self.estate.down[n].clone();
             for m in downs {
-                if !out.iter().any(|(x, _)| *x == m) && self.rng.gen_bool(p[d]) {
-                    out.push((m, d + 1));
+                if !out.iter().any(|(x, _, _)| *x == m) && self.rng.gen_bool(p[d]) {
+                    out.push((m, d + 1, n));
                 }
             }
         }
@@ -270,15 +273,15 @@ impl Builder<'_> {
         }
         let dur = self.rng.gen_range(10..60) * MIN;
         let end = start + dur;
-        let affected: Vec<(usize, usize)> = self
+        let affected: Vec<(usize, usize, usize)> = self
             .cascade(root, &[0.85, 0.6, 0.15])
             .into_iter()
-            .filter(|(n, _)| self.busy_until[*n] <= start)
+            .filter(|(n, _, _)| self.busy_until[*n] <= start)
             .collect();
-        for (n, _) in &affected {
+        for (n, _, _) in &affected {
             self.busy_until[*n] = end + 10 * MIN;
         }
-        for (node, depth) in affected {
+        for (node, depth, upstream) in affected {
             let kind = self.estate.nodes[node].kind;
             let checks = fault_checks(kind);
             let n_alerts = if depth == 0 { 2 } else { self.rng.gen_range(1..=2) };
@@ -290,6 +293,16 @@ impl Builder<'_> {
                 let delay = depth as i64 * self.rng.gen_range(5..45) * SEC + self.rng.gen_range(0..20 * SEC);
                 let clear_end = end + depth as i64 * self.rng.gen_range(0..30) * SEC;
                 let clears = self.rng.gen_bool(0.97);
+                // its first alert names what took it down, as devices' and services' own
+                // texts do; the upstream node's name is only in the words
+                let named;
+                let (check, tpl) = if self.names_in_text && depth > 0 && ci == picks[0] {
+                    let (c, t) = named_check(kind);
+                    named = t.replace("{peer}", &self.estate.nodes[upstream].id);
+                    (c, named.as_str())
+                } else {
+                    (check, tpl)
+                };
                 self.alert(node, (check, tpl), sev, start + delay..clear_end, label, clears);
             }
         }
@@ -315,13 +328,17 @@ fn build(
     scenario: Scenario,
     seed: u64,
     intensity: f64,
+    names_in_text: bool,
 ) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
     if scenario == Scenario::Ids {
         return ids::build(seed, intensity);
     }
     let p = scenario.params();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let estate = scenario.estate(&mut rng);
+    let mut estate = scenario.estate(&mut rng);
+    if names_in_text {
+        make_opaque(&mut estate, &mut ChaCha8Rng::seed_from_u64(seed ^ 0x0bad_cafe));
+    }
     let horizon = T0 + p.hours * 60 * MIN;
     let mut b = Builder {
         rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed),
@@ -330,6 +347,7 @@ fn build(
         seq: 0,
         poll: p.poll,
         busy_until: vec![0; estate.nodes.len()],
+        names_in_text,
     };
     let scale = |every: Millis| ((every as f64 / intensity) as Millis).max(200);
 
@@ -360,7 +378,21 @@ fn build(
             }
         };
         let mut matcher = matcher;
-        if node.kind == "node" {
+        let affected = b.cascade(root, &[1.0]);
+        if b.names_in_text {
+            // no labels to match a site or a node's pods by: one window per affected source
+            for &(n, _, _) in &affected {
+                windows.push(MaintenanceWindow {
+                    name: format!("maintenance {} ({})", node.id, estate.nodes[n].id),
+                    start: format_rfc3339(start),
+                    end: format_rfc3339(start + 60 * MIN),
+                    matcher: Matcher {
+                        source: Some(estate.nodes[n].id.clone()),
+                        ..Matcher::default()
+                    },
+                });
+            }
+        } else if node.kind == "node" {
             // the node itself carries no `node` label: match it by source too
             windows.push(MaintenanceWindow {
                 name: format!("maintenance {} (host)", node.id),
@@ -372,14 +404,15 @@ fn build(
                 },
             });
         }
-        windows.push(MaintenanceWindow {
-            name: format!("maintenance {}", node.id),
-            start: format_rfc3339(start),
-            end: format_rfc3339(start + 60 * MIN),
-            matcher: std::mem::take(&mut matcher),
-        });
-        let affected = b.cascade(root, &[1.0]);
-        for (n, _) in affected {
+        if !b.names_in_text {
+            windows.push(MaintenanceWindow {
+                name: format!("maintenance {}", node.id),
+                start: format_rfc3339(start),
+                end: format_rfc3339(start + 60 * MIN),
+                matcher: std::mem::take(&mut matcher),
+            });
+        }
+        for (n, _, _) in affected {
             if b.busy_until[n] > start {
                 continue;
             }
@@ -422,6 +455,10 @@ fn build(
         t += next_gap(&mut b.rng, scale(p.fault_every));
     }
     // one-off alerts
+    let time_servers: Vec<usize> = (0..estate.nodes.len())
+        .filter(|&i| matches!(estate.nodes[i].kind, "core-router" | "node"))
+        .take(2)
+        .collect();
     let mut t = T0 + next_gap(&mut b.rng, scale(p.oneoff_every));
     while t < horizon {
         let node = b.rng.gen_range(0..estate.nodes.len());
@@ -429,6 +466,18 @@ fn build(
         let repeats = b.rng.gen_range(1..=3);
         let end = t + repeats * 90 * SEC;
         let clears = b.rng.gen_bool(0.5);
+        // names that mean nothing for a failure: the clock reference every host polls
+        let ntp;
+        let tpl = if names_in_text && check == "ntp_drift" && !time_servers.is_empty() {
+            let server = time_servers[b.rng.gen_range(0..time_servers.len())];
+            ntp = format!(
+                "Clock offset {{n}}ms from reference {} exceeds tolerance",
+                estate.nodes[server].id
+            );
+            ntp.as_str()
+        } else {
+            tpl
+        };
         b.alert(node, (check, tpl), sev, t..end, Label::OneOff, clears);
         t += next_gap(&mut b.rng, scale(p.oneoff_every));
     }
@@ -466,6 +515,19 @@ fn build(
     (estate, events, faults, windows)
 }
 
+/// `gen --names-in-text`: nothing of a node's place in its name or labels. Hosts get an
+/// opaque name (a kind prefix and a shuffled number), labels go; services keep their names.
+fn make_opaque(estate: &mut Estate, rng: &mut ChaCha8Rng) {
+    let mut numbers: Vec<usize> = (0..estate.nodes.len()).collect();
+    numbers.shuffle(rng);
+    for (node, n) in estate.nodes.iter_mut().zip(numbers) {
+        if let Some(prefix) = opaque_prefix(node.kind) {
+            node.id = format!("{prefix}{n:04}");
+        }
+        node.labels.clear();
+    }
+}
+
 fn label_kind(l: Label) -> &'static str {
     match l {
         Label::Fault(_) => "fault",
@@ -488,8 +550,44 @@ pub fn generate(scenario: Scenario, seed: u64, target: usize) -> Generated {
 /// small test streams are. Then the failures' own words are the commonest in the stream,
 /// which is what the noise score must not hold against them (docs/evaluation.md).
 pub fn generate_with(scenario: Scenario, seed: u64, target: usize, routine_noise: bool) -> Generated {
+    generate_variant(
+        scenario,
+        seed,
+        target,
+        Variant {
+            routine_noise,
+            names_in_text: false,
+        },
+    )
+}
+
+/// How a generated estate departs from its scenario's usual shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// One-off, flapping and chatty alerts (false: a quiet estate, [`generate_with`]).
+    pub routine_noise: bool,
+    /// The estate's structure only in words: hosts with opaque names and no labels, and the
+    /// first alert of each dependant naming the upstream node that took it down ("Uplink
+    /// interface to sw0042 changed state to down", "12% of calls to cart-3 failing"); a
+    /// one-off clock alert names a time server. For streams whose tools put the topology in
+    /// their texts. Telco, micro and storm only.
+    pub names_in_text: bool,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant {
+            routine_noise: true,
+            names_in_text: false,
+        }
+    }
+}
+
+/// [`generate`] in a [`Variant`].
+pub fn generate_variant(scenario: Scenario, seed: u64, target: usize, variant: Variant) -> Generated {
+    let routine_noise = variant.routine_noise;
     let build = |intensity: f64| {
-        let mut b = build(scenario, seed, intensity);
+        let mut b = build(scenario, seed, intensity, variant.names_in_text);
         if !routine_noise {
             b.1.retain(|e| matches!(e.label, Label::Fault(_) | Label::Maintenance));
         }
