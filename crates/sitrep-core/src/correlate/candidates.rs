@@ -668,7 +668,7 @@ impl Correlator {
                 ),
             ));
         }
-        if lt.novel && c.anchor_novel {
+        if lt.novel && c.anchor_novel && !self.lineage_refutes(env, a, c) {
             if let Some(b) = lt.burst {
                 return Some((
                     b.lift().ln(),
@@ -682,6 +682,9 @@ impl Correlator {
                     ),
                 ));
             }
+        }
+        if self.lineage_refutes(env, a, c) {
+            return None;
         }
         let s = self
             .learned
@@ -763,6 +766,29 @@ impl Correlator {
             }
         }
         None
+    }
+
+    /// Whether the topology learned from text places the alert's source and the cluster's
+    /// anchor's apart (`LearnedEdges::unrelated`): time alone then joins nothing.
+    fn lineage_refutes(&self, env: &Env, a: &Alert, c: &Cluster) -> bool {
+        let Some(anchor) = c.members.first() else {
+            return false;
+        };
+        let source = learned::hash_value(env.store.interner.resolve(a.source));
+        self.learned
+            .edges
+            .unrelated(source, learned::hash_value(&anchor.source))
+    }
+
+    /// Whether the topology learned from text places the anchors of two clusters apart.
+    fn anchors_unrelated(&self, p: &Cluster, c: &Cluster) -> bool {
+        match (p.members.first(), c.members.first()) {
+            (Some(x), Some(y)) => self
+                .learned
+                .edges
+                .unrelated(learned::hash_value(&x.source), learned::hash_value(&y.source)),
+            _ => false,
+        }
     }
 
     /// Keys on which a check below the noise gate can show that it belongs
@@ -1181,6 +1207,7 @@ impl Correlator {
         let ri = c.recipe;
         let anchor_tokens = c.anchor_tokens.clone();
         let anchor_id = env.alert_id(c.anchor).to_string();
+        let anchor_source = c.members.first().map_or(0, |m| learned::hash_value(&m.source));
         let Some(recent) = self.index.learned.get(&(ri, TIME_TOKEN)) else {
             return;
         };
@@ -1205,7 +1232,11 @@ impl Correlator {
                 let vetoed = self
                     .learned
                     .conflict(lcfg, &p.anchor_tokens, &anchor_tokens, place)
-                    .is_some();
+                    .is_some()
+                    || self
+                        .learned
+                        .edges
+                        .unrelated(learned::hash_value(&m.source), anchor_source);
                 (alone && live && !vetoed).then_some((pid, m.slot, p.first_time))
             })
             .collect();
@@ -1266,6 +1297,7 @@ impl Correlator {
                     self.learned
                         .conflict(lcfg, &p.anchor_tokens, &c.anchor_tokens, place)
                         .is_some()
+                        || self.anchors_unrelated(p, c)
                 };
                 (part && !vetoed()).then(|| {
                     (

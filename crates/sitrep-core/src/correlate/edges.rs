@@ -19,7 +19,7 @@ use super::learned::decay_step;
 use crate::config::LearnedConfig;
 use crate::time::Millis;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One learned edge: alerts of `from` named `to` by `via`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,12 +36,41 @@ pub(crate) struct Edge {
 
 /// The learned edges of one partition; part of the snapshot (inside the learned statistics).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "EdgesForm")]
 pub(crate) struct LearnedEdges {
     /// Keyed by (hash of `from`, hash of `to`).
     #[serde(with = "super::cooccur::pair_map")]
     edges: BTreeMap<(u64, u64), Edge>,
     decayed_at: Millis,
+    /// (to, from) of every edge named in a description: who names a source. Derived from
+    /// `edges` (rebuilt on restore), not stored.
+    #[serde(skip)]
+    named_by: BTreeSet<(u64, u64)>,
 }
+
+/// The stored form of [`LearnedEdges`].
+#[derive(Deserialize)]
+struct EdgesForm {
+    #[serde(with = "super::cooccur::pair_map")]
+    edges: BTreeMap<(u64, u64), Edge>,
+    decayed_at: Millis,
+}
+
+impl From<EdgesForm> for LearnedEdges {
+    fn from(f: EdgesForm) -> Self {
+        let mut g = LearnedEdges {
+            edges: f.edges,
+            decayed_at: f.decayed_at,
+            named_by: BTreeSet::new(),
+        };
+        g.reindex();
+        g
+    }
+}
+
+/// How far apart, in learned links named in text, two sources may lie and still be one's
+/// upstream of the other (as the configured topology's lineage, three hops).
+const LINEAGE_HOPS: usize = 3;
 
 impl LearnedEdges {
     /// An alert on `from` (hash `from_hash`) named `to` (hash `to_hash`) by `via` at `t`.
@@ -56,11 +85,13 @@ impl LearnedEdges {
         to: &str,
         via: &str,
     ) {
+        let mut changed = false;
         if let Some(f) = decay_step(cfg, &mut self.decayed_at, t) {
             self.edges.retain(|_, e| {
                 e.weight *= f;
                 e.weight >= 0.01
             });
+            changed = true;
         }
         let e = self.edges.entry((from_hash, to_hash)).or_insert_with(|| Edge {
             from: from.into(),
@@ -73,13 +104,82 @@ impl LearnedEdges {
         e.last = e.last.max(t);
         if *e.via != *via {
             e.via = via.into();
+            changed = true;
+        }
+        if &*e.via == "description" && e.weight >= 0.5 {
+            self.named_by.insert((to_hash, from_hash));
         }
         if self.edges.len() > cfg.max_class_pairs {
             let mut v: Vec<((u64, u64), Edge)> = std::mem::take(&mut self.edges).into_iter().collect();
             v.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
             v.truncate(cfg.max_class_pairs - cfg.max_class_pairs / 10);
             self.edges = v.into_iter().collect();
+            changed = true;
         }
+        if changed {
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.named_by = self
+            .edges
+            .iter()
+            .filter(|(_, e)| Self::in_text(e))
+            .map(|(&(from, to), _)| (to, from))
+            .collect();
+    }
+
+    fn in_text(e: &Edge) -> bool {
+        e.weight >= 0.5 && &*e.via == "description"
+    }
+
+    /// The sources the descriptions of `from`'s alerts name (its upstream, as text gives it).
+    fn named_from(&self, from: u64) -> impl Iterator<Item = u64> + '_ {
+        self.edges
+            .range((from, 0)..=(from, u64::MAX))
+            .filter(|(_, e)| Self::in_text(e))
+            .map(|(&(_, to), _)| to)
+    }
+
+    /// Whether the source hashed `x` has a place in the topology learned from text: its
+    /// descriptions name a source, or a source's name it.
+    pub fn placed(&self, x: u64) -> bool {
+        self.named_from(x).next().is_some() || self.named_by.range((x, 0)..=(x, u64::MAX)).next().is_some()
+    }
+
+    /// Whether `upstream` is reached from `x` within [`LINEAGE_HOPS`] links named in text.
+    fn reaches(&self, x: u64, upstream: u64) -> bool {
+        let mut frontier = vec![x];
+        let mut seen = vec![x];
+        for _ in 0..LINEAGE_HOPS {
+            let mut next = Vec::new();
+            for &n in &frontier {
+                for to in self.named_from(n) {
+                    if to == upstream {
+                        return true;
+                    }
+                    if !seen.contains(&to) && seen.len() < 256 {
+                        seen.push(to);
+                        next.push(to);
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        false
+    }
+
+    /// Whether two sources both have a place in the topology learned from text and neither
+    /// lies upstream of the other within three learned links: two switches under one
+    /// router, two devices of unrelated sites. Their alerts starting together is then
+    /// chance, not one failure — as with a configured topology, where only a lineage joins.
+    /// `false` where either has no learned place (nothing known is nothing refuted).
+    pub fn unrelated(&self, a: u64, b: u64) -> bool {
+        a != b && self.placed(a) && self.placed(b) && !self.reaches(a, b) && !self.reaches(b, a)
     }
 
     /// Whether the descriptions of alerts of the source hashed `from` name the source hashed
