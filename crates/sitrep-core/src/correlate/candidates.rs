@@ -962,6 +962,17 @@ impl Correlator {
             }
         } else {
             self.seed(env, slot, t, &lt);
+            let a = env.store.alert(slot);
+            if lt.observed && a.pending.is_empty() && a.incident().is_none() {
+                let source = learned::hash_value(env.store.interner.resolve(a.source));
+                let u = learned::Unplaced {
+                    time: t,
+                    source,
+                    slot,
+                    alert: a.id,
+                };
+                self.learned.remember_unplaced(&env.c.cfg.correlation.learned, u);
+            }
         }
         self.observe_learned(env, slot, t, &lt);
     }
@@ -1095,12 +1106,9 @@ impl Correlator {
         let a = env.store.alert(slot);
         let source = env.store.interner.resolve(a.source);
         let own = (entity, learned::hash_value(source));
-        let Some(found) = self.index.learned.get(&(ri, own)) else {
-            return;
-        };
+        let mut found = self.index.learned.get(&(ri, own)).cloned().unwrap_or_default();
         let joined_id = env.alert_id(a.id).to_string();
         let place = |key: u16| self.place_key(self.learned.key_name(key));
-        let mut found = found.clone();
         found.sort_unstable();
         let mut lonely: Vec<(u64, u32, Millis, String)> = Vec::new();
         for pid in found {
@@ -1134,6 +1142,7 @@ impl Correlator {
                     .any(|e| e.key == source_key)
                     || self.learned.undecided(lcfg, source_key, gap).is_some();
                 if !evidence
+                    || self.learned.class_undershares(lcfg, p.anchor_class, source_key)
                     || self
                         .learned
                         .conflict(lcfg, &lt.ids, &p.anchor_tokens, place)
@@ -1154,6 +1163,43 @@ impl Correlator {
             };
             lonely.push((pid, first.slot, p.first_time, what));
         }
+        // alerts of the same source placed nowhere (below the score that seeds a cluster)
+        let own_source = own.1;
+        let mut unplaced: Vec<(u32, Millis, String)> = Vec::new();
+        for u in &self.learned.unplaced {
+            let gap = t - u.time;
+            if u.source != own_source || u.slot == slot || !(0..=window).contains(&gap) {
+                continue;
+            }
+            let Some(other) = env.store.live_alert(u.slot, u.alert) else {
+                continue;
+            };
+            if !other.open || other.incident().is_some() || !other.pending.is_empty() {
+                continue;
+            }
+            let theirs = self.learned.lookup(&self.alert_tokens(env, other));
+            let evidence = self
+                .learned
+                .shared_evidence(lcfg, &lt.ids, &theirs, gap)
+                .iter()
+                .any(|e| e.key == source_key)
+                || self.learned.undecided(lcfg, source_key, gap).is_some();
+            let class = learned::hash_value(env.store.interner.resolve(other.check)) | 1;
+            // a check that shares its source with alerts near it less than alerts do
+            // (chatter, a job on every host) is not taken along
+            if !evidence
+                || self.learned.class_undershares(lcfg, class, source_key)
+                || self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some()
+            {
+                continue;
+            }
+            let gap_s = gap as f64 / 1000.0;
+            unplaced.push((
+                u.slot,
+                u.time,
+                format!("absorbed: on the same source as {joined_id}, which joined this incident {gap_s:.0} s after this alert started"),
+            ));
+        }
         for (pid, member_slot, started, what) in lonely {
             let why = Explanation {
                 compared_with: Some(joined_id.clone()),
@@ -1164,6 +1210,18 @@ impl Correlator {
             if !self.take_lonely(env, cid, pid, member_slot, t, why) {
                 return;
             }
+        }
+        for (member_slot, started, what) in unplaced {
+            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+                return;
+            }
+            let why = Explanation {
+                compared_with: Some(joined_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![what],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            self.join(env, cid, member_slot, t, why);
         }
     }
 
@@ -1818,4 +1876,31 @@ fn shared_text<'a>(lt: &'a AlertTokens, name: &str, value: u64) -> &'a str {
         .iter()
         .find(|(k, v)| k == name && learned::hash_value(v) == value)
         .map_or("", |(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_shaped_like_names_are_told_from_prose() {
+        let names: Vec<&str> = description_words(
+            "Backhaul link to sw0107 lost (peer cr2.fra, 10.4.0.7), 12% of calls to db.prod.example failing: read-only",
+        )
+        .filter(|w| looks_like_a_name(w))
+        .collect();
+        assert_eq!(names, ["sw0107", "cr2.fra", "10.4.0.7", "db.prod.example"]);
+        for prose in [
+            "link",
+            "lost",
+            "12%",
+            "2026",
+            "e.g",
+            "...",
+            "read-only",
+            "CrashLoopBackOff",
+        ] {
+            assert!(!looks_like_a_name(prose), "{prose}");
+        }
+    }
 }

@@ -256,4 +256,28 @@ mod tests {
         let back: LearnedEdges = serde_json::from_str(&json).unwrap();
         assert_eq!(back, g);
     }
+
+    #[test]
+    fn sources_the_text_places_apart_are_unrelated_and_the_index_restores() {
+        let c = cfg();
+        let mut g = LearnedEdges::default();
+        let t = 1_000_000_000;
+        // bts1 → sw1 → rtr1, bts2 → sw2 → rtr1 (descriptions); pod → node (a label)
+        g.observe(&c, t, 11, "bts1", 21, "sw1", "description");
+        g.observe(&c, t, 21, "sw1", 31, "rtr1", "description");
+        g.observe(&c, t, 12, "bts2", 22, "sw2", "description");
+        g.observe(&c, t, 22, "sw2", 31, "rtr1", "description");
+        g.observe(&c, t, 41, "pod", 51, "node", "labels.node");
+        // lineage either way, within three links
+        assert!(!g.unrelated(11, 31) && !g.unrelated(31, 11) && !g.unrelated(11, 21));
+        // siblings under one router, a cell and another site's switch: apart
+        assert!(g.unrelated(21, 22));
+        assert!(g.unrelated(11, 22));
+        // a source with no place learned from text is never refuted
+        assert!(!g.unrelated(11, 41) && !g.unrelated(41, 51) && !g.unrelated(11, 99));
+        let json = serde_json::to_string(&g).unwrap();
+        let back: LearnedEdges = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, g);
+        assert!(back.unrelated(21, 22) && !back.unrelated(12, 31));
+    }
 }

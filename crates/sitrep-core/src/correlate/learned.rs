@@ -407,6 +407,37 @@ pub(crate) struct LearnedStats {
     exposure: f64,
     #[serde(default)]
     observed_at: Millis,
+    /// Alerts that passed the join gate and were placed nowhere (too low a score to seed,
+    /// nothing to join), newest last, within the window: an alert of their source joining
+    /// an incident soon after takes them along (`Correlator::absorb_before`). Bounded by
+    /// [`UNPLACED`]; absent in older snapshots.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub unplaced: VecDeque<Unplaced>,
+}
+
+/// An alert placed nowhere when it started: its start, its source's hash, where it is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Unplaced {
+    pub time: Millis,
+    pub source: u64,
+    pub slot: u32,
+    pub alert: u64,
+}
+
+/// At most this many unplaced alerts are remembered (the oldest go first).
+const UNPLACED: usize = 1024;
+
+impl LearnedStats {
+    /// Remembers an alert placed nowhere; forgets those older than the window.
+    pub fn remember_unplaced(&mut self, cfg: &LearnedConfig, u: Unplaced) {
+        let window = cfg.window_secs as i64 * 1000;
+        while self.unplaced.front().is_some_and(|x| x.time < u.time - window)
+            || self.unplaced.len() >= UNPLACED
+        {
+            self.unplaced.pop_front();
+        }
+        self.unplaced.push_back(u);
+    }
 }
 
 /// Alerts of one check below the noise gate that are all counted; after that one in
