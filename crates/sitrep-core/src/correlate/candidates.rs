@@ -1845,7 +1845,7 @@ impl Correlator {
 /// Words of a description that could name something (64 at most): split on white space
 /// and punctuation that never sits inside a name, trailing sentence marks cut; at least 3
 /// bytes, not a number.
-fn description_words(description: &str) -> impl Iterator<Item = &str> {
+pub(super) fn description_words(description: &str) -> impl Iterator<Item = &str> {
     description
         .split(|c: char| c.is_whitespace() || ",;()[]{}\"'<>=|".contains(c))
         .map(|w| w.trim_end_matches(['.', ':', '!', '?']))

@@ -156,8 +156,10 @@ impl Correlator {
                 // a root that has cleared (or is gone) weighs nothing against a raised alert
                 live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
                 root_hash != new_hash
-                    && edges.named_in_text(root_hash, new_hash)
-                    && !edges.named_in_text(new_hash, root_hash),
+                    && (edges.named_in_text(root_hash, new_hash)
+                        || live.is_some_and(|a| names_in_words(&a.description, &member.source)))
+                    && !edges.named_in_text(new_hash, root_hash)
+                    && !names_in_words(&env.store.alert(slot).description, &m.source),
             )
         };
         let c = self.clusters.get_mut(&cid).expect("candidate cluster");
@@ -639,4 +641,10 @@ struct Taken {
     window_end: Millis,
     entities: Vec<learned::Token>,
     anchors: Vec<Lead>,
+}
+
+/// Whether a description's words name `source` (the root cause's own words, before the
+/// learned topology holds the link: the named source had not alerted yet when they came).
+fn names_in_words(description: &str, source: &str) -> bool {
+    super::candidates::description_words(description).any(|w| w == source)
 }

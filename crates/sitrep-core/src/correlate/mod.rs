@@ -757,6 +757,61 @@ mod tests {
         assert_eq!(incident_of(&e, "x1.lon"), None);
     }
 
+    /// A name in a description waits for its source's first alert: two cells name a switch
+    /// that has never alerted; when it does, it joins the first cell's cluster (its anchor
+    /// named it) and the second cell's lone alert is taken along — "sw0107" is no known
+    /// source when the cells speak, so only its shape marks it as a name.
+    #[test]
+    fn a_name_in_text_waits_for_its_sources_first_alert() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = |e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64| {
+            let mut a = alert(host, "", check, secs);
+            a.labels.clear();
+            a.description = desc.into();
+            e.process(&a);
+        };
+        let link = "Backhaul link to sw0107 lost, SCTP association aborted";
+        ev(&mut e, "bts0021", "s1_link_failure", link, 0);
+        ev(&mut e, "bts0180", "s1_link_failure", link, 5);
+        assert_eq!(incident_of(&e, "bts0021"), None, "nothing links the cells yet");
+        ev(
+            &mut e,
+            "sw0107",
+            "device_unreachable",
+            "Device unreachable: ICMP and SNMP polling failed",
+            12,
+        );
+        let id = incident_of(&e, "sw0107").expect("the switch joins what named it");
+        assert_eq!(incident_of(&e, "bts0021").as_deref(), Some(id.as_str()));
+        assert_eq!(incident_of(&e, "bts0180").as_deref(), Some(id.as_str()));
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == id.as_str())
+            .unwrap();
+        assert_eq!(
+            inc.summary.root_cause.source, "sw0107",
+            "{:?}",
+            inc.summary.root_cause
+        );
+        let why: Vec<String> = inc.members.iter().flat_map(|m| m.why.evidence.clone()).collect();
+        assert!(
+            why.iter()
+                .any(|w| w.starts_with("absorbed: its description names sw0107")),
+            "{why:?}"
+        );
+        // prose and numbers are no names: a later alert on a host called "link" links nothing
+        ev(
+            &mut e,
+            "bts0500",
+            "s1_link_failure",
+            "Backhaul link lost after 30 s",
+            7200,
+        );
+        ev(&mut e, "link", "disk_full", "Filesystem /var full", 7210);
+        assert_eq!(incident_of(&e, "link"), None);
+    }
+
     /// Labels name entities too, with nothing learned: a pod whose `node` label is a node
     /// that alerted joins the node's incident; a node that alerts after its pods joins
     /// theirs; two alerts that only carry the same site are not linked by it.
