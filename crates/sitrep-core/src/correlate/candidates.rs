@@ -1177,13 +1177,15 @@ impl Correlator {
             if !other.open || other.incident().is_some() || !other.pending.is_empty() {
                 continue;
             }
+            // the source must be known as evidence: an alert too dull to seed is taken on
+            // what the stream has shown, not on the benefit of the doubt a stream's first
+            // minutes give (a scheduled job's alert on a host that then failed)
             let theirs = self.learned.lookup(&self.alert_tokens(env, other));
             let evidence = self
                 .learned
                 .shared_evidence(lcfg, &lt.ids, &theirs, gap)
                 .iter()
-                .any(|e| e.key == source_key)
-                || self.learned.undecided(lcfg, source_key, gap).is_some();
+                .any(|e| e.key == source_key);
             let class = learned::hash_value(env.store.interner.resolve(other.check)) | 1;
             // a check that shares its source with alerts near it less than alerts do
             // (chatter, a job on every host) is not taken along
