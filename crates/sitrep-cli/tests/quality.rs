@@ -295,7 +295,16 @@ fn an_estate_described_only_in_words_forms_its_incidents() {
             first["labels"].as_object().unwrap().keys().all(|k| k == "kind"),
             "a place label in an estate described in words: {first}"
         );
-        assert!(events.contains("changed state to down") || events.contains("of calls to"));
+        let named = [
+            "changed state to down",
+            "Backhaul link to",
+            "of calls to",
+            "refused connection",
+        ];
+        assert!(
+            named.iter().any(|n| events.contains(n)),
+            "no dependant names its upstream in words"
+        );
         let cfg = std::fs::read_to_string(data.join("sitrep.toml")).unwrap();
         let without: String = cfg
             .lines()

@@ -668,7 +668,8 @@ impl Correlator {
                 ),
             ));
         }
-        if lt.novel && c.anchor_novel && !self.lineage_refutes(env, a, c) {
+        let apart = self.lineage_refutes(env, a, c);
+        if lt.novel && c.anchor_novel && !apart {
             if let Some(b) = lt.burst {
                 return Some((
                     b.lift().ln(),
@@ -683,7 +684,7 @@ impl Correlator {
                 ));
             }
         }
-        if self.lineage_refutes(env, a, c) {
+        if apart {
             return None;
         }
         let s = self
@@ -1106,12 +1107,10 @@ impl Correlator {
         let a = env.store.alert(slot);
         let source = env.store.interner.resolve(a.source);
         let own = (entity, learned::hash_value(source));
-        let mut found = self.index.learned.get(&(ri, own)).cloned().unwrap_or_default();
         let joined_id = env.alert_id(a.id).to_string();
         let place = |key: u16| self.place_key(self.learned.key_name(key));
-        found.sort_unstable();
         let mut lonely: Vec<(u64, u32, Millis, String)> = Vec::new();
-        for pid in found {
+        for &pid in self.index.learned.get(&(ri, own)).into_iter().flatten() {
             let Some(p) = self.clusters.get(&pid) else {
                 continue;
             };
@@ -1163,12 +1162,17 @@ impl Correlator {
             };
             lonely.push((pid, first.slot, p.first_time, what));
         }
+        // in cluster order, whatever the order of the index (rebuilt on restore)
+        lonely.sort_unstable_by_key(|l| l.0);
         // alerts of the same source placed nowhere (below the score that seeds a cluster)
         let own_source = own.1;
-        let mut unplaced: Vec<(u32, Millis, String)> = Vec::new();
-        for u in &self.learned.unplaced {
+        let mut unplaced: Vec<(u32, u64, Millis, String)> = Vec::new();
+        for u in self.learned.unplaced.iter().rev() {
             let gap = t - u.time;
-            if u.source != own_source || u.slot == slot || !(0..=window).contains(&gap) {
+            if gap > window {
+                break;
+            }
+            if u.source != own_source || u.slot == slot || gap < 0 {
                 continue;
             }
             let Some(other) = env.store.live_alert(u.slot, u.alert) else {
@@ -1198,6 +1202,7 @@ impl Correlator {
             let gap_s = gap as f64 / 1000.0;
             unplaced.push((
                 u.slot,
+                u.alert,
                 u.time,
                 format!("absorbed: on the same source as {joined_id}, which joined this incident {gap_s:.0} s after this alert started"),
             ));
@@ -1213,9 +1218,19 @@ impl Correlator {
                 return;
             }
         }
-        for (member_slot, started, what) in unplaced {
+        // oldest first, as they came
+        for (member_slot, alert, started, what) in unplaced.into_iter().rev() {
             if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
                 return;
+            }
+            // still placed nowhere (a join above may have changed that)
+            let placed_since = env
+                .store
+                .live_alert(member_slot, alert)
+                .is_none_or(|a| a.incident().is_some() || !a.pending.is_empty());
+            self.learned.forget_unplaced(member_slot, alert);
+            if placed_since {
+                continue;
             }
             let why = Explanation {
                 compared_with: Some(joined_id.clone()),
@@ -1863,11 +1878,24 @@ const NAMES_IN_TEXT: usize = 4;
 /// Whether a description word is shaped like a host's or a device's name rather than a
 /// word of prose: letters and digits together (`sw0107`, `cr2.fra`, `Te0/1`), or a dotted
 /// name (`db.prod.example`, `10.4.0.7`). Prose words and plain numbers are not.
-fn looks_like_a_name(w: &str) -> bool {
+pub(super) fn looks_like_a_name(w: &str) -> bool {
     let letters = w.bytes().any(|b| b.is_ascii_alphabetic());
     let digits = w.bytes().any(|b| b.is_ascii_digit());
+    if !letters {
+        // of digits and dots only an IPv4 address names anything (`12.34`, `1.2.3` do not)
+        let parts: Vec<&str> = w.split('.').collect();
+        return parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()));
+    }
+    // a quantity and its unit (`500ms`, `30s`, `12GB`, `1.5Gbps`) is no name
+    let unit = w.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    if unit.len() < w.len() && unit.len() <= 4 && unit.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return false;
+    }
     let dotted = w.len() >= 5 && w.trim_matches('.').contains('.');
-    (letters && digits) || (dotted && (letters || digits))
+    digits || dotted
 }
 
 /// The text of the alert's value of key `name` whose hash is `value` (the one it shares):
@@ -1901,6 +1929,13 @@ mod tests {
             "...",
             "read-only",
             "CrashLoopBackOff",
+            "12.34",
+            "97.5%",
+            "1.2.3",
+            "500ms",
+            "30s",
+            "12GB",
+            "1.5Gbps",
         ] {
             assert!(!looks_like_a_name(prose), "{prose}");
         }

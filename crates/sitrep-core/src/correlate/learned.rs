@@ -431,12 +431,19 @@ impl LearnedStats {
     /// Remembers an alert placed nowhere; forgets those older than the window.
     pub fn remember_unplaced(&mut self, cfg: &LearnedConfig, u: Unplaced) {
         let window = cfg.window_secs as i64 * 1000;
+        // a re-raised alert placed nowhere again is one entry (its latest start)
+        self.unplaced.retain(|x| (x.slot, x.alert) != (u.slot, u.alert));
         while self.unplaced.front().is_some_and(|x| x.time < u.time - window)
             || self.unplaced.len() >= UNPLACED
         {
             self.unplaced.pop_front();
         }
         self.unplaced.push_back(u);
+    }
+
+    /// Forgets an unplaced alert (it was taken into an incident).
+    pub fn forget_unplaced(&mut self, slot: u32, alert: u64) {
+        self.unplaced.retain(|x| (x.slot, x.alert) != (slot, alert));
     }
 }
 

@@ -155,11 +155,18 @@ impl Correlator {
                 live.is_none_or(|a| self.informative(env, a)),
                 // a root that has cleared (or is gone) weighs nothing against a raised alert
                 live.filter(|a| a.open).map_or(Severity::Clear, |a| a.severity),
-                root_hash != new_hash
-                    && (edges.named_in_text(root_hash, new_hash)
-                        || live.is_some_and(|a| names_in_words(&a.description, &member.source)))
-                    && !edges.named_in_text(new_hash, root_hash)
-                    && !names_in_words(&env.store.alert(slot).description, &m.source),
+                if root_hash == new_hash
+                    || edges.named_in_text(new_hash, root_hash)
+                    || names_in_words(&env.store.alert(slot).description, &m.source)
+                {
+                    None
+                } else if edges.named_in_text(root_hash, new_hash) {
+                    Some("named by the previous root cause's alerts (learned topology)")
+                } else if live.is_some_and(|a| names_in_words(&a.description, &member.source)) {
+                    Some("named in the previous root cause's description")
+                } else {
+                    None
+                },
             )
         };
         let c = self.clusters.get_mut(&cid).expect("candidate cluster");
@@ -194,7 +201,7 @@ impl Correlator {
             && new_severity > root_severity
             && (learned_recipe || root_severity == Severity::Clear);
         // under learned evidence, what the root cause's alerts name is further upstream
-        let named_upstream = learned_recipe && !related && informative && root_names_it;
+        let named_upstream = learned_recipe && !related && informative && root_names_it.is_some();
         if (upstream && (informative || !root_informative))
             || (informative && !root_informative)
             || named_upstream
@@ -203,8 +210,8 @@ impl Correlator {
             c.root = c.members.len() - 1;
             c.root_reason = if upstream {
                 "furthest upstream in the topology"
-            } else if named_upstream {
-                "named by the previous root cause's alerts (learned topology)"
+            } else if let Some(reason) = root_names_it.filter(|_| named_upstream) {
+                reason
             } else if !root_informative {
                 "earliest informative alert"
             } else {
@@ -646,5 +653,6 @@ struct Taken {
 /// Whether a description's words name `source` (the root cause's own words, before the
 /// learned topology holds the link: the named source had not alerted yet when they came).
 fn names_in_words(description: &str, source: &str) -> bool {
-    super::candidates::description_words(description).any(|w| w == source)
+    super::candidates::looks_like_a_name(source)
+        && super::candidates::description_words(description).any(|w| w == source)
 }
