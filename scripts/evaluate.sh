@@ -13,6 +13,8 @@ shift || true
 seeds=${*:-1 2 3 4 5}
 cargo build --release -q
 bin=target/release/sitrep
+# the scenario's sitrep.toml without its [topology] section, as a user with no topology runs it
+no_topology() { grep -v '^\[topology\]$\|^file = ' "$1/sitrep.toml" > "$1/no-topology.toml"; }
 work=${WORK:-out/evaluate}
 printf "| scenario | topology | seed | alerts | incidents | precision | recall | F1 | ARI | noise in incidents | faults detected | root cause right | largest incident | time to incident p50 / p95 |\n"
 printf "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -23,7 +25,7 @@ for s in telco micro storm; do
       [ -f "$d/data/events.jsonl" ] || $bin gen --scenario "$s" --seed "$seed" --events "$events" --out "$d/data" 2>/dev/null
       cfg=$d/data/sitrep.toml
       if [ $topo = without ]; then
-        grep -v '^\[topology\]$\|^file = ' "$d/data/sitrep.toml" > "$d/data/no-topology.toml"
+        no_topology "$d/data"
         cfg=$d/data/no-topology.toml
       fi
       out=$d/out-$topo
@@ -49,7 +51,7 @@ for s in telco micro storm; do
   for seed in $seeds; do
     d=$work/$s-$seed-quiet
     [ -f "$d/data/events.jsonl" ] || $bin gen --scenario "$s" --seed "$seed" --events "$events" --no-routine-noise --out "$d/data" 2>/dev/null
-    grep -v '^\[topology\]$\|^file = ' "$d/data/sitrep.toml" > "$d/data/no-topology.toml"
+    no_topology "$d/data"
     $bin replay --input "$d/data/events.jsonl" --config "$d/data/no-topology.toml" --out "$d/out" --quiet
     $bin eval --truth "$d/data/truth.json" --out "$d/out" --quiet
     python3 scripts/baseline_place_gap.py "$d/data" > "$d/out/baseline.json"
@@ -72,7 +74,7 @@ for s in telco micro storm; do
   for seed in $seeds; do
     d=$work/$s-$seed-named
     [ -f "$d/data/events.jsonl" ] || $bin gen --scenario "$s" --seed "$seed" --events "$events" --names-in-text --out "$d/data" 2>/dev/null
-    grep -v '^\[topology\]$\|^file = ' "$d/data/sitrep.toml" > "$d/data/no-topology.toml"
+    no_topology "$d/data"
     $bin replay --input "$d/data/events.jsonl" --config "$d/data/no-topology.toml" --out "$d/out" --quiet
     $bin eval --truth "$d/data/truth.json" --out "$d/out" --quiet
     python3 - "$d/out/eval.json" "$s" "$seed" <<'PY'
@@ -92,7 +94,7 @@ printf "|---|---|---|---|---|---|---|---|---|---|---|\n"
 for seed in $seeds; do
   d=$work/ids-$seed
   [ -f "$d/data/events.jsonl" ] || $bin gen --scenario ids --seed "$seed" --events "$events" --out "$d/data" 2>/dev/null
-  grep -v '^\[topology\]$\|^file = ' "$d/data/sitrep.toml" > "$d/data/no-topology.toml"
+  no_topology "$d/data"
   $bin replay --input "$d/data/events.jsonl" --config "$d/data/no-topology.toml" --out "$d/out" --quiet
   $bin eval --truth "$d/data/truth.json" --out "$d/out" --quiet
   python3 scripts/baseline_place_gap.py "$d/data" > "$d/out/baseline.json"

@@ -429,6 +429,14 @@ mod tests {
         }
     }
 
+    /// Processes an alert of `host` that carries no label, only its description.
+    fn said(e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64) {
+        let mut a = alert(host, "", check, secs);
+        a.labels.clear();
+        a.description = desc.into();
+        e.process(&a);
+    }
+
     fn incident_of(e: &Engine, host: &str) -> Option<String> {
         e.alerts()
             .into_iter()
@@ -681,12 +689,7 @@ mod tests {
     #[test]
     fn an_alert_that_names_another_alerts_source_joins_it() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
-        let ev = |e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64| {
-            let mut a = alert(host, "", check, secs);
-            a.labels.clear();
-            a.description = desc.into();
-            e.process(&a);
-        };
+        let ev = said;
         // core7.par alerted once, long ago: its name is known
         ev(
             &mut e,
@@ -764,12 +767,7 @@ mod tests {
     #[test]
     fn a_name_in_text_waits_for_its_sources_first_alert() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
-        let ev = |e: &mut Engine, host: &str, check: &str, desc: &str, secs: i64| {
-            let mut a = alert(host, "", check, secs);
-            a.labels.clear();
-            a.description = desc.into();
-            e.process(&a);
-        };
+        let ev = said;
         let link = "Backhaul link to sw0107 lost, SCTP association aborted";
         ev(&mut e, "bts0021", "s1_link_failure", link, 0);
         ev(&mut e, "bts0180", "s1_link_failure", link, 5);

@@ -293,7 +293,7 @@ impl Builder<'_> {
                 let delay = depth as i64 * self.rng.gen_range(5..45) * SEC + self.rng.gen_range(0..20 * SEC);
                 let clear_end = end + depth as i64 * self.rng.gen_range(0..30) * SEC;
                 let clears = self.rng.gen_bool(0.97);
-                // its first alert names what took it down, as devices' and services' own
+                // one of its alerts names what took it down, as devices' and services' own
                 // texts do; the upstream node's name is only in the words
                 let named;
                 let (check, tpl) = if self.names_in_text && depth > 0 && ci == picks[0] {
@@ -567,7 +567,7 @@ pub struct Variant {
     /// One-off, flapping and chatty alerts (false: a quiet estate, [`generate_with`]).
     pub routine_noise: bool,
     /// The estate's structure only in words: hosts with opaque names and no labels, and the
-    /// first alert of each dependant naming the upstream node that took it down ("Uplink
+    /// alert of each dependant (its first check picked) naming the upstream node that took it down ("Uplink
     /// interface to sw0042 changed state to down", "12% of calls to cart-3 failing"); a
     /// one-off clock alert names a time server. For streams whose tools put the topology in
     /// their texts. Telco, micro and storm only.
