@@ -66,12 +66,16 @@ pub fn run(a: AitArgs) -> Result<Vec<AitReport>> {
     for r in &reports {
         for (who, s) in [("sitrep", &r.sitrep), ("60 s gap", &r.baseline_60s)] {
             println!(
-                "| {} | {} | {} ({}) | {who} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.1}% |",
+                "| {} | {} | {} ({}) | {who} | {}{} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.1}% |",
                 r.scenario,
                 r.alerts,
                 r.signatures,
                 r.noise_signatures,
                 s.groups,
+                match (who, r.withdrawn_incidents) {
+                    ("sitrep", n) if n > 0 => format!(" (+{n} withdrawn)"),
+                    _ => String::new(),
+                },
                 s.precision,
                 s.recall,
                 s.f1,

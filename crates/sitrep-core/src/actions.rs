@@ -286,7 +286,7 @@ impl Correlator {
 
     /// The distinct classes (checks, as the learned recipe hashes them) of a cluster's
     /// members other than the alerts `except`; at most 16, the first members first.
-    fn classes_of(&self, cid: u64, except: &[u64]) -> Vec<u64> {
+    pub(crate) fn classes_of(&self, cid: u64, except: &[u64]) -> Vec<u64> {
         self.classes_where(cid, |id| !except.contains(&id))
     }
 
@@ -308,7 +308,7 @@ impl Correlator {
 
     /// An operator's merge, split or move as a lesson for the learned recipe: every class of
     /// `a` with every class of `b`, together or apart (`correlate::cooccur`).
-    fn teach(&mut self, env: &Env, a: &[u64], b: &[u64], together: bool, lesson: &str) {
+    pub(crate) fn teach(&mut self, env: &Env, a: &[u64], b: &[u64], together: bool, lesson: &str) {
         let cfg = &env.c.cfg.correlation.learned;
         if !cfg.cooccurrence {
             return;
@@ -453,6 +453,6 @@ impl Correlator {
 }
 
 /// The day of an event time, as lessons name it (`2026-12-03`).
-fn day(t: Millis) -> String {
+pub(crate) fn day(t: Millis) -> String {
     crate::time::format_rfc3339(t).chars().take(10).collect()
 }

@@ -44,6 +44,9 @@ pub enum AlertChange {
     Settled,
     /// Joined an incident.
     Correlated,
+    /// Left its incident without joining another: the incident was withdrawn as a routine
+    /// pattern (`IncidentChange::Withdrawn`).
+    Released,
     /// Removed after its retention; a Kafka sink writes a tombstone.
     Purged,
 }
@@ -332,6 +335,9 @@ pub enum IncidentChange {
     Split,
     /// An alert was moved out of or into this incident.
     AlertMoved,
+    /// Closed as a routine pattern, not a fault: its alerts kept firing together again
+    /// after quiet spells (`IncidentSummary::withdrawn` says when); they were released.
+    Withdrawn,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -372,6 +378,10 @@ pub struct IncidentSummary {
     pub reopen_count: u32,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub assignee: Option<String>,
+    /// Why the engine withdrew it as a routine pattern (its state is then `closed` and its
+    /// alerts are in no incident): set only for withdrawn incidents.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub withdrawn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -571,6 +581,7 @@ pub(crate) fn sample_incident_update() -> IncidentUpdate {
                 reason: "earliest alert".into(),
             },
             reopen_count: 0,
+            withdrawn: None,
             assignee: None,
         },
         added: vec![],

@@ -7,7 +7,7 @@
 //! `ip` and `rule` (the short rule id). The unit of scoring, as the data set's README
 //! suggests, is the *signature* `host|name`: its true incident is the majority attack phase
 //! of its alerts, `false_positive` meaning noise (no incident). sitrep's incident for a
-//! signature is the first incident its alert joined. The naive baseline — a new group
+//! signature is the first incident its alert joined (not one withdrawn as routine). The naive baseline — a new group
 //! whenever the gap to the previous alert exceeds 60 s, a signature in the group of its
 //! first alert — is scored by the same code.
 
@@ -118,8 +118,12 @@ pub struct AitReport {
     pub noise_signatures: usize,
     pub sitrep: Scores,
     pub baseline_60s: Scores,
+    /// Incidents formed, not counting those withdrawn as routine …
     pub sitrep_incidents: usize,
     pub largest_incident: usize,
+    /// … which are counted here.
+    #[serde(default)]
+    pub withdrawn_incidents: usize,
 }
 
 /// Scores predicted labels against true labels (`None` = a singleton on either side).
@@ -208,13 +212,20 @@ pub fn evaluate(
         sitrep_core::build_signature(&cfg.dedup.signature, &to_event(&alerts[i]), &mut sig);
         by_signature.insert(sig.clone(), id);
     }
+    // an incident withdrawn as routine is the engine's word that its alerts form none
+    let incidents = engine.incidents();
+    let withdrawn: rustc_hash::FxHashSet<u64> = incidents
+        .iter()
+        .filter(|i| i.summary.withdrawn.is_some())
+        .map(|i| i.summary.id.number)
+        .collect();
     let mut pred_sitrep: Vec<Option<u64>> = vec![None; phases.len()];
     for view in engine.alerts() {
-        if let (Some(&id), Some(inc)) = (by_signature.get(&view.signature), view.incidents.first()) {
+        let first = view.incidents.iter().find(|i| !withdrawn.contains(&i.number));
+        if let (Some(&id), Some(inc)) = (by_signature.get(&view.signature), first) {
             pred_sitrep[id] = Some(inc.number);
         }
     }
-    let incidents = engine.incidents();
 
     // the naive baseline
     let mut group = 0u64;
@@ -236,8 +247,14 @@ pub fn evaluate(
         noise_signatures: noise.iter().filter(|n| **n).count(),
         sitrep: score(&truth, &pred_sitrep, &noise),
         baseline_60s: score(&truth, &pred_base, &noise),
-        sitrep_incidents: incidents.len(),
-        largest_incident: incidents.iter().map(|i| i.summary.alert_count).max().unwrap_or(0),
+        sitrep_incidents: incidents.len() - withdrawn.len(),
+        largest_incident: incidents
+            .iter()
+            .filter(|i| i.summary.withdrawn.is_none())
+            .map(|i| i.summary.alert_count)
+            .max()
+            .unwrap_or(0),
+        withdrawn_incidents: withdrawn.len(),
     })
 }
 

@@ -47,6 +47,15 @@ pub struct Report {
     /// Alerts in the largest incident.
     #[serde(default)]
     pub largest_incident: usize,
+    /// Incidents the engine withdrew as routine patterns (`IncidentChange::Withdrawn`):
+    /// their members count as in no incident (unless another holds them), as the engine's
+    /// final word on them is "not a fault". Operators saw them until then, so …
+    #[serde(default)]
+    pub withdrawn_incidents: usize,
+    /// … the share of noise occurrences that were in an incident at some time, withdrawn
+    /// ones included (equal to `noise_in_incidents` when nothing was withdrawn).
+    #[serde(default)]
+    pub noise_ever_in_incidents: f64,
 }
 
 fn comb2(n: u64) -> f64 {
@@ -117,7 +126,14 @@ pub fn evaluate(
     // (when it joined, whether as `merged`), and the incident's index
     type Joined = ((Millis, bool), usize);
     let mut last_join: FxHashMap<(&str, u32), Joined> = FxHashMap::default();
+    let mut ever_in: rustc_hash::FxHashSet<(&str, u32)> = Default::default();
     for (i, inc) in incidents.iter().enumerate() {
+        for m in &inc.members {
+            ever_in.insert((m.signature.as_str(), m.occurrence));
+        }
+        if inc.summary.withdrawn.is_some() {
+            continue;
+        }
         for m in &inc.members {
             let when = (m.joined, m.why.kind == "merged");
             last_join
@@ -136,7 +152,11 @@ pub fn evaluate(
         let mut owners: Vec<usize> = pred.values().copied().collect();
         owners.sort_unstable();
         owners.dedup();
-        owners.len() + incidents.iter().filter(|i| i.members.is_empty()).count()
+        owners.len()
+            + incidents
+                .iter()
+                .filter(|i| i.members.is_empty() && i.summary.withdrawn.is_none())
+                .count()
     };
     let n = truth.alerts.len();
     // labels: truth fault id (or a unique id per noise unit); predicted incident index (or unique)
@@ -176,6 +196,10 @@ pub fn evaluate(
 
     let noise: Vec<usize> = (0..n).filter(|&k| truth.alerts[k].fault.is_none()).collect();
     let noise_in = noise.iter().filter(|&&k| p_label[k] < (1u64 << 40)).count();
+    let noise_ever_in = noise
+        .iter()
+        .filter(|&&k| ever_in.contains(&(truth.alerts[k].signature.as_str(), truth.alerts[k].occurrence)))
+        .count();
 
     // detection latency and fragmentation per fault
     let mut fault_units: FxHashMap<u32, Vec<usize>> = FxHashMap::default();
@@ -268,7 +292,18 @@ pub fn evaluate(
         time_to_incident_median_s: pct(0.5),
         time_to_incident_p95_s: pct(0.95),
         root_cause_accuracy: (!frag.is_empty()).then(|| roots_right as f64 / frag.len() as f64),
-        largest_incident: incidents.iter().map(|i| i.summary.alert_count).max().unwrap_or(0),
+        largest_incident: incidents
+            .iter()
+            .filter(|i| i.summary.withdrawn.is_none())
+            .map(|i| i.summary.alert_count)
+            .max()
+            .unwrap_or(0),
+        withdrawn_incidents: incidents.iter().filter(|i| i.summary.withdrawn.is_some()).count(),
+        noise_ever_in_incidents: if noise.is_empty() {
+            0.0
+        } else {
+            noise_ever_in as f64 / noise.len() as f64
+        },
     }
 }
 
@@ -281,7 +316,7 @@ impl Report {
              compression: alerts/events {:.3}, incidents/alerts {:.3}\n  \
              noise occurrences in incidents {:.1}% ({} noise of {} occurrences)\n  \
              faults detected {}/{} (fragmentation {:.2}); time to incident median {}, p95 {}\n  \
-             root cause right for {} of detected faults; largest incident {} alerts",
+             root cause right for {} of detected faults; largest incident {} alerts{}",
             self.scenario,
             self.events,
             self.alerts,
@@ -304,6 +339,15 @@ impl Report {
             self.root_cause_accuracy
                 .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0)),
             self.largest_incident,
+            if self.withdrawn_incidents > 0 {
+                format!(
+                    "\n  withdrawn as routine: {} incidents (noise occurrences ever in an incident {:.1}%)",
+                    self.withdrawn_incidents,
+                    self.noise_ever_in_incidents * 100.0
+                )
+            } else {
+                String::new()
+            },
         )
     }
 }
@@ -346,6 +390,7 @@ mod tests {
                     reason: "r".into(),
                 },
                 reopen_count: 0,
+                withdrawn: None,
                 assignee: None,
             },
             members: sigs
@@ -399,6 +444,39 @@ mod tests {
             ],
             alerts,
         }
+    }
+
+    #[test]
+    fn a_withdrawn_incident_holds_nothing_but_is_reported() {
+        let t = truth(vec![
+            unit("a", Some(1)),
+            unit("b", Some(1)),
+            unit("c", Some(1)),
+            unit("n1", None),
+            unit("n2", None),
+        ]);
+        let mut routine = incident(&["n1", "n2"]);
+        let kept = evaluate(
+            &t,
+            &[incident(&["a", "b", "c"]), routine.clone()],
+            5,
+            &FxHashMap::default(),
+        );
+        assert_eq!(kept.noise_in_incidents, 1.0);
+        assert!(kept.precision < 1.0);
+        routine.summary.withdrawn = Some("withdrawn as routine".into());
+        let r = evaluate(
+            &t,
+            &[incident(&["a", "b", "c"]), routine],
+            5,
+            &FxHashMap::default(),
+        );
+        assert_eq!((r.precision, r.recall, r.noise_in_incidents), (1.0, 1.0, 0.0));
+        assert_eq!((r.incidents, r.withdrawn_incidents), (1, 1));
+        assert_eq!(
+            r.noise_ever_in_incidents, 1.0,
+            "operators saw them in one until then"
+        );
     }
 
     #[test]

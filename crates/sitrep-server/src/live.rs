@@ -89,6 +89,7 @@ fn change_name(c: &AlertChange) -> &'static str {
         Flapping => "flapping",
         Settled => "settled",
         Correlated => "correlated",
+        Released => "released",
         Purged => "purged",
     }
 }

@@ -306,10 +306,11 @@ async function showIncident(id) {
   const alerts = inc.alerts || [];
   const byId = new Map(alerts.map((a) => [a.id, a]));
   $('#inc-title').textContent = inc.id + ' — ' + inc.title;
-  $('#inc-summary').replaceChildren(words(summarySentence(inc)));
+  // a withdrawn incident says so first: the engine's word that it is routine, and why
+  $('#inc-summary').replaceChildren(words((inc.withdrawn ? inc.withdrawn.charAt(0).toUpperCase() + inc.withdrawn.slice(1) + '. ' : '') + summarySentence(inc)));
   const meta = $('#inc-meta'); meta.replaceChildren(sev(inc.max_severity));
   if (inc.severity !== inc.max_severity) { meta.append(' now '); meta.append(sev(inc.severity)); }
-  meta.append(' ' + inc.state + ' · ' + inc.alert_count + ' alerts on ' + inc.source_count + ' sources · recipe ' + inc.recipe +
+  meta.append(' ' + (inc.withdrawn ? 'withdrawn as routine' : inc.state) + ' · ' + inc.alert_count + ' alerts on ' + inc.source_count + ' sources · recipe ' + inc.recipe +
     ' · ' + fmtDateTime(inc.first_time) + ' → ' + fmtDateTime(inc.last_time) + (inc.assignee ? ' · assigned to ' + inc.assignee : '') +
     (inc.reopen_count ? ' · reopened ' + inc.reopen_count + '×' : ''));
   const rc = inc.root_cause, rootAlert = byId.get(rc.alert_id);

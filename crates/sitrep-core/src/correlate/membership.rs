@@ -98,6 +98,8 @@ impl Correlator {
                 indexed: false,
                 indexed_entities: Vec::new(),
                 assignee: None,
+                recurrence: None,
+                withdrawn: None,
                 alert_count: 1,
                 sources: vec![member.source.clone()],
                 members: vec![member],

@@ -34,6 +34,7 @@
 // - `candidates`: placing a new occurrence: candidates per recipe, closeness, explanation.
 // - `membership`: seed, join, root cause, promotion, absorption, dissolving.
 // - `lifecycle`: windows, severity, resolve/reraise/reopen, close, purge, timeline.
+// - `recurring`: incidents whose alerts keep firing together after quiet spells withdrawn.
 // - `views`: incident summaries and updates.
 // - `learned`: attribute statistics learned from the stream (pure data, own unit tests).
 // - `cooccur`: which checks start together, and bursts of novel alerts (pure data, tests).
@@ -48,6 +49,7 @@ mod lifecycle;
 mod membership;
 pub(crate) mod past;
 mod recipes;
+mod recurring;
 pub mod similarity;
 pub mod topology;
 mod views;
@@ -175,6 +177,12 @@ pub(crate) struct Cluster {
     pub indexed_entities: Vec<NodeId>,
     #[serde(default)]
     pub assignee: Option<String>,
+    /// Repeats of the members after quiet spells (`recurring`); none until the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<Box<recurring::Recurrence>>,
+    /// Why it was withdrawn as a routine pattern (`recurring`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<String>,
 }
 
 /// What a learned cluster keeps of a member it compares later alerts with: the one that
@@ -388,6 +396,9 @@ impl Cluster {
         if !self.members.iter().any(|x| x.alert == m.alert) {
             self.alert_count += 1;
         }
+        // a member joining is new behaviour: the repeats before it were not a routine
+        // pattern of the incident as it is now
+        self.recurrence = None;
         if let Err(i) = self.sources.binary_search(&m.source) {
             self.sources.insert(i, m.source.clone());
         }

@@ -51,6 +51,7 @@ impl Correlator {
             },
             reopen_count: c.reopen_count,
             assignee: c.assignee.clone(),
+            withdrawn: c.withdrawn.clone(),
         }
     }
 

@@ -403,6 +403,9 @@ impl Engine {
                 if due {
                     env.emit_alert(&correlator.clusters, slot, AlertChange::Deduplicated, t);
                 }
+                if let Some(c) = env.store.alert(slot).incident() {
+                    correlator.member_repeated(env, c, slot, t);
+                }
             }
         }
     }

@@ -1,0 +1,318 @@
+//! correlate::recurring: an incident whose alerts keep firing together again after quiet
+//! spells is a routine pattern, not a fault, and is withdrawn.
+//!
+//! Why: an estate's scheduled jobs (a backup, an antivirus update, a log rotation, a scan by
+//! its own tools) raise a fixed set of alerts within seconds, every so many minutes. Their
+//! first run is new to the engine and looks like the start of a failure, so it forms an
+//! incident. Alerts that never clear (IDS alerts, most log-derived events) bring every later
+//! run as duplicates of the same alerts, which placing new alerts never sees. A failure's
+//! alerts repeat without pause while it lasts (polls, re-sends) or clear; an incident *every*
+//! one of whose alerts goes quiet, then fires again within a minute, and does so again, with
+//! nothing new joining meanwhile, is the estate's routine — if every alert it ever held is
+//! still raised and in it (at least two): one whose failure cleared, or that gave an alert
+//! to another incident, is not one pattern repeating. Nobody has to have taken it up: an
+//! acknowledged or assigned incident is an operator's to close.
+//!
+//! Withdrawing closes the incident with the reason (`IncidentSummary::withdrawn`,
+//! `IncidentChange::Withdrawn`), releases its alerts (`AlertChange::Released`) and teaches
+//! its checks apart, as an operator's split would, so that the same job starting on another
+//! host is not grouped again on time alone.
+//!
+//! Bounded: one small record per incident (the alerts seen in the episode under way, at
+//! most the incident's size; the episodes' start times, at most `episodes`).
+
+use super::*;
+
+/// Repeats of an incident's alerts after quiet spells (`Cluster::recurrence`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Recurrence {
+    /// The latest repeat of a current member.
+    pub last_repeat: Millis,
+    /// The episode under way: the time of its first repeat …
+    pub episode: Option<Millis>,
+    /// … and the alerts (ids) that have repeated since.
+    pub seen: Vec<u64>,
+    /// Start times of the episodes in which every current member repeated.
+    pub episodes: Vec<Millis>,
+}
+
+impl Correlator {
+    /// A current member of incident `cid` (the alert at `slot`) repeated at `t`: a
+    /// duplicate, not a re-raise.
+    pub(crate) fn member_repeated(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis) {
+        let rc = &env.c.cfg.correlation.recurring;
+        if !rc.enabled {
+            return;
+        }
+        let Some(c) = self.clusters.get_mut(&cid) else {
+            return;
+        };
+        if c.state != ClusterState::Open || c.assignee.is_some() || c.incident.is_none() {
+            return;
+        }
+        let quiet = rc.quiet_secs as i64 * 1000;
+        let within = rc.within_secs as i64 * 1000;
+        let alert = env.store.alert(slot).id;
+        let last_member = c.last_time;
+        let r = c.recurrence.get_or_insert_with(Default::default);
+        let last = r.last_repeat.max(last_member);
+        r.last_repeat = r.last_repeat.max(t);
+        match r.episode {
+            Some(start) if t - start <= within => {}
+            _ if t - last >= quiet => {
+                r.episode = Some(t);
+                r.seen.clear();
+            }
+            _ => {
+                // still busy, or an episode that did not bring every alert back in time
+                r.episode = None;
+                r.seen.clear();
+                return;
+            }
+        }
+        if r.seen.contains(&alert) {
+            return;
+        }
+        r.seen.push(alert);
+        let seen = r.seen.len();
+        // every alert the incident ever held, still raised and still in it: an incident
+        // whose failure cleared, or that lost an alert to another, is not one pattern
+        // repeating, whatever its remaining alerts do
+        let all = c.alert_count;
+        let raised = self.raised_member_count(env, cid);
+        if seen < raised {
+            return;
+        }
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        if raised < 2 || raised < all {
+            c.recurrence = None;
+            return;
+        }
+        let r = c.recurrence.as_mut().expect("set above");
+        let start = r.episode.take().expect("an episode is under way");
+        r.seen.clear();
+        r.episodes.push(start);
+        if r.episodes.len() >= rc.episodes.max(1) as usize {
+            self.withdraw(env, cid, t);
+        }
+    }
+
+    /// Distinct alerts of `cid` whose current occurrence is in it and raised.
+    fn raised_member_count(&self, env: &Env, cid: u64) -> usize {
+        let mut ids: Vec<u64> = self
+            .current_members(env, cid)
+            .filter(|a| a.open)
+            .map(|a| a.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Closes `cid` as a routine pattern, releases its alerts and teaches its checks apart.
+    fn withdraw(&mut self, env: &mut Env, cid: u64, t: Millis) {
+        let rc = &env.c.cfg.correlation.recurring;
+        let c = &self.clusters[&cid];
+        let episodes: Vec<String> = c
+            .recurrence
+            .as_ref()
+            .map(|r| r.episodes.iter().map(|&e| clock(e)).collect())
+            .unwrap_or_default();
+        let n = self.raised_member_count(env, cid);
+        let reason = format!(
+            "withdrawn as routine: all {n} of its alerts fired together again at {}, each time \
+             after {} min or more with none of them firing, and nothing new joined — a \
+             recurring pattern (a scheduled job, say), not a fault",
+            join_words(&episodes),
+            rc.quiet_secs / 60
+        );
+        let number = c.incident.expect("an incident");
+        let lesson = format!(
+            "the withdrawal of {} as routine on {}",
+            env.incident_id(number),
+            crate::actions::day(t)
+        );
+        let classes = self.classes_of(cid, &[]);
+        for (i, &x) in classes.iter().enumerate() {
+            self.teach(env, &[x], &classes[i + 1..], false, &lesson);
+        }
+        let slots: Vec<u32> = self.clusters[&cid]
+            .members
+            .iter()
+            .filter(|m| {
+                env.store
+                    .live_alert(m.slot, m.alert)
+                    .is_some_and(|a| a.incident() == Some(cid))
+            })
+            .map(|m| m.slot)
+            .collect();
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        c.state = ClusterState::Closed;
+        c.withdrawn = Some(reason.clone());
+        self.unindex_cluster(env, cid);
+        for &slot in &slots {
+            if env.store.alert(slot).incident() == Some(cid) {
+                env.store.alert_mut(slot).set_incident(None);
+                env.emit_alert(&self.clusters, slot, AlertChange::Released, t);
+            }
+        }
+        self.timeline(cid, t, reason, None);
+        self.emit_incident(env, cid, IncidentChange::Withdrawn, t, Vec::new());
+        let retention = env.c.cfg.dedup.retention_secs as i64 * 1000;
+        env.schedule(t + retention, Timer::IncidentPurge(cid));
+    }
+}
+
+/// `HH:MM:SS` of an event time (UTC), as an operator reads it beside the incident's day.
+fn clock(t: Millis) -> String {
+    crate::time::format_rfc3339(t).chars().skip(11).take(8).collect()
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::update::{AlertChange, IncidentChange, IncidentState};
+    use crate::{Config, Engine, EngineOptions, Event, Severity, Update};
+
+    /// Two rules on one host whose checks only ever start together: a learned incident.
+    fn event(check: &str, secs: i64) -> Event {
+        Event {
+            source: "ws-01".into(),
+            check: check.into(),
+            description: format!("{check} on ws-01 at job 42"),
+            severity: Severity::Warning,
+            time: Some(1_800_000_000_000 + secs * 1000),
+            ..Event::default()
+        }
+    }
+
+    fn config(episodes: u32) -> Config {
+        Config::from_toml(&format!(
+            r#"
+            [[correlation.recipes]]
+            name = "same-source"
+            kind = "attribute"
+            equal = ["source"]
+            window_secs = 60
+            min_alerts = 2
+            [correlation.recurring]
+            quiet_secs = 300
+            within_secs = 60
+            episodes = {episodes}
+            "#
+        ))
+        .expect("config")
+    }
+
+    /// Runs the job at each start time (two alerts 2 s apart) and returns the updates.
+    fn run(engine: &mut Engine, starts: &[i64]) -> Vec<Update> {
+        let mut out = Vec::new();
+        for &s in starts {
+            engine.process(&event("Backup: archive written", s));
+            engine.process(&event("Cron: job started by root", s + 2));
+            out.extend(engine.drain_updates());
+        }
+        out
+    }
+
+    fn withdrawn(u: &[Update]) -> Vec<String> {
+        u.iter()
+            .filter_map(|u| match u {
+                Update::Incident(i) if i.change == IncidentChange::Withdrawn => i.incident.withdrawn.clone(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_job_that_runs_again_twice_after_quiet_spells_is_withdrawn() {
+        let mut engine = Engine::new(&config(2), EngineOptions::default()).expect("engine");
+        let first = run(&mut engine, &[0]);
+        assert!(first
+            .iter()
+            .any(|u| matches!(u, Update::Incident(i) if i.change == IncidentChange::Opened)));
+        // the second run is one episode: not yet
+        let second = run(&mut engine, &[1800]);
+        assert!(withdrawn(&second).is_empty());
+        // the third: withdrawn, the alerts released, the reason in words
+        let third = run(&mut engine, &[3600]);
+        let why = withdrawn(&third);
+        assert_eq!(why.len(), 1, "{third:?}");
+        assert!(
+            why[0].contains("all 2 of its alerts fired together again at 08:30:00 and 09:00:00"),
+            "{}",
+            why[0]
+        );
+        let released = third
+            .iter()
+            .filter(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Released && a.alert.incident.is_none()))
+            .count();
+        assert_eq!(released, 2);
+        let inc = &engine.incidents()[0];
+        assert_eq!(inc.summary.state, IncidentState::Closed);
+        assert!(inc
+            .timeline
+            .last()
+            .is_some_and(|e| e.what.starts_with("withdrawn as routine")));
+        assert!(engine.alerts().iter().all(|a| a.incident.is_none()));
+    }
+
+    #[test]
+    fn alerts_that_never_go_quiet_or_a_new_member_keep_the_incident() {
+        // repeats every minute: never a quiet spell, never an episode
+        let mut engine = Engine::new(&config(1), EngineOptions::default()).expect("engine");
+        let starts: Vec<i64> = (0..60).map(|m| m * 60).collect();
+        assert!(withdrawn(&run(&mut engine, &starts)).is_empty());
+
+        // an alert of the incident that does not come back: no episode is complete
+        let mut engine = Engine::new(&config(1), EngineOptions::default()).expect("engine");
+        run(&mut engine, &[0]);
+        engine.process(&event("Integrity checksum changed", 30));
+        assert_eq!(engine.incidents()[0].summary.alert_count, 3);
+        assert!(withdrawn(&run(&mut engine, &[1800, 3600, 5400])).is_empty());
+
+        // only part of the incident coming back is no episode
+        let mut engine = Engine::new(&config(1), EngineOptions::default()).expect("engine");
+        run(&mut engine, &[0]);
+        engine.process(&event("Backup: archive written", 1800));
+        engine.process(&event("Backup: archive written", 3600));
+        assert!(withdrawn(&engine.drain_updates().collect::<Vec<_>>()).is_empty());
+    }
+
+    #[test]
+    fn an_incident_someone_took_up_is_not_withdrawn() {
+        let mut engine = Engine::new(&config(1), EngineOptions::default()).expect("engine");
+        run(&mut engine, &[0]);
+        let id = engine.incidents()[0].summary.id.to_string();
+        engine
+            .command(&crate::actions::Command {
+                incident: id,
+                action: crate::actions::Action::Acknowledge,
+                by: "ops".into(),
+                time: 1_800_000_010_000,
+            })
+            .expect("ack");
+        assert!(withdrawn(&run(&mut engine, &[1800, 3600])).is_empty());
+    }
+
+    #[test]
+    fn the_recurrence_survives_a_snapshot() {
+        let cfg = config(1);
+        let mut engine = Engine::new(&cfg, EngineOptions::default()).expect("engine");
+        run(&mut engine, &[0]);
+        let snap = engine.snapshot();
+        let mut restored = Engine::restore(&cfg, &snap).expect("restore");
+        let a = run(&mut engine, &[1800]);
+        let b = run(&mut restored, &[1800]);
+        assert_eq!(a, b);
+        assert_eq!(withdrawn(&a).len(), 1);
+    }
+}
