@@ -355,11 +355,7 @@ fn an_intrusion_detection_stream_forms_its_attack_phases() {
         noise * 100.0
     );
     assert!(f1 >= 0.93, "F1 {f1:.3} (bar 0.93)");
-    assert!(
-        noise <= 0.03,
-        "noise in incidents {:.1}% (bar 3%)",
-        noise * 100.0
-    );
+    assert!(noise <= 0.03, "noise in incidents {:.1}% (bar 3%)", noise * 100.0);
     // the routine jobs' first runs did form incidents, seen until they were withdrawn
     assert!(
         r["withdrawn_incidents"].as_u64().unwrap() >= 4,

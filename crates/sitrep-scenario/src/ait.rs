@@ -7,9 +7,9 @@
 //! `ip` and `rule` (the short rule id). The unit of scoring, as the data set's README
 //! suggests, is the *signature* `host|name`: its true incident is the majority attack phase
 //! of its alerts, `false_positive` meaning noise (no incident). sitrep's incident for a
-//! signature is the first incident its alert joined (not one withdrawn as routine). The naive baseline — a new group
-//! whenever the gap to the previous alert exceeds 60 s, a signature in the group of its
-//! first alert — is scored by the same code.
+//! signature is the first incident its alert joined that was not withdrawn as routine. The
+//! naive baseline — a new group whenever the gap to the previous alert exceeds 60 s, a
+//! signature in the group of its first alert — is scored by the same code.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -202,9 +202,18 @@ pub fn evaluate(
 
     // sitrep
     let mut engine = Engine::new(cfg, EngineOptions::default())?;
+    // incidents withdrawn as routine, taken from the updates: one purged after its
+    // retention is no longer among `engine.incidents()` but still in its alerts' history
+    let mut withdrawn: rustc_hash::FxHashSet<u64> = Default::default();
     for a in alerts {
         engine.process(&to_event(a));
-        engine.drain_updates().for_each(drop);
+        for u in engine.drain_updates() {
+            if let sitrep_core::Update::Incident(i) = u {
+                if i.change == sitrep_core::update::IncidentChange::Withdrawn {
+                    withdrawn.insert(i.incident.id.number);
+                }
+            }
+        }
     }
     let mut by_signature: FxHashMap<String, usize> = FxHashMap::default();
     let mut sig = String::new();
@@ -214,11 +223,6 @@ pub fn evaluate(
     }
     // an incident withdrawn as routine is the engine's word that its alerts form none
     let incidents = engine.incidents();
-    let withdrawn: rustc_hash::FxHashSet<u64> = incidents
-        .iter()
-        .filter(|i| i.summary.withdrawn.is_some())
-        .map(|i| i.summary.id.number)
-        .collect();
     let mut pred_sitrep: Vec<Option<u64>> = vec![None; phases.len()];
     for view in engine.alerts() {
         let first = view.incidents.iter().find(|i| !withdrawn.contains(&i.number));
@@ -247,7 +251,7 @@ pub fn evaluate(
         noise_signatures: noise.iter().filter(|n| **n).count(),
         sitrep: score(&truth, &pred_sitrep, &noise),
         baseline_60s: score(&truth, &pred_base, &noise),
-        sitrep_incidents: incidents.len() - withdrawn.len(),
+        sitrep_incidents: incidents.iter().filter(|i| i.summary.withdrawn.is_none()).count(),
         largest_incident: incidents
             .iter()
             .filter(|i| i.summary.withdrawn.is_none())
