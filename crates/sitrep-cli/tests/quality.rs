@@ -269,13 +269,15 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
 /// without topology scored F1 0.793 / 0.854 / 0.839 (telco / micro / storm) before names
 /// in text waited for their source's first alert and alerts alone before a join were
 /// absorbed (0.836 / 0.868 / 0.899), and before time alone was refused between sources the
-/// learned topology places apart (2026-12-06, twentieth session: 0.914 / 0.884 / 0.899).
+/// learned topology places apart (2026-12-06, twentieth session: 0.914 / 0.884 / 0.899),
+/// and before an alert too dull to seed was taken along by the next alert of its source
+/// that seeded (twenty-first session: 0.924 / 0.884 / 0.923 → 0.927 / 0.884 / 0.928).
 /// Bars: those levels with a margin; root cause right ≥ 90%.
 #[test]
 fn an_estate_described_only_in_words_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.89), ("micro", 0.86), ("storm", 0.87)] {
+    for (scenario, min_f1) in [("telco", 0.89), ("micro", 0.86), ("storm", 0.90)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[
@@ -311,6 +313,12 @@ fn an_estate_described_only_in_words_forms_its_incidents() {
         let f1 = r["f1"].as_f64().unwrap();
         let root = r["root_cause_accuracy"].as_f64().unwrap();
         eprintln!("{scenario}, names in text, without topology: F1 {f1:.3}, root cause {root:.3}");
+        // a cell's dull first alert (`s1_link_failure`) taken along by the alert of its
+        // source that seeded the cell's incident a few seconds later
+        let incidents = std::fs::read_to_string(out.join("incidents.jsonl")).unwrap();
+        if scenario == "storm" && !incidents.contains("which started this incident") {
+            failures.push("storm: no dull alert taken along by its source's seed".into());
+        }
         if f1 < min_f1 || root < 0.9 {
             failures.push(format!(
                 "{scenario}: F1 {f1:.3} (bar {min_f1}), root cause {root:.3}"

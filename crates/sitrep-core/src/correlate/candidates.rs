@@ -963,6 +963,15 @@ impl Correlator {
             }
         } else {
             self.seed(env, slot, t, &lt);
+            // the alerts of its source too dull to seed anything, just before it
+            let learned_seed = env.store.alert(slot).pending.iter().copied().find(|p| {
+                self.clusters
+                    .get(p)
+                    .is_some_and(|c| env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned)
+            });
+            if let Some(cid) = learned_seed {
+                self.absorb_unplaced(env, cid, slot, t, &lt, "started this incident");
+            }
             let a = env.store.alert(slot);
             if lt.observed && a.pending.is_empty() && a.incident().is_none() {
                 let source = learned::hash_value(env.store.interner.resolve(a.source));
@@ -1164,8 +1173,49 @@ impl Correlator {
         }
         // in cluster order, whatever the order of the index (rebuilt on restore)
         lonely.sort_unstable_by_key(|l| l.0);
-        // alerts of the same source placed nowhere (below the score that seeds a cluster)
-        let own_source = own.1;
+        for (pid, member_slot, started, what) in lonely {
+            let why = Explanation {
+                compared_with: Some(joined_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![what],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            if !self.take_lonely(env, cid, pid, member_slot, t, why) {
+                return;
+            }
+        }
+        self.absorb_unplaced(env, cid, slot, t, lt, "joined this incident");
+    }
+
+    /// Alerts of the same source as the alert at `slot` (which `did` to `cid`: joined it,
+    /// or seeded it) that were placed nowhere within the window before it — below the
+    /// score that seeds a cluster, with nothing to join — join `cid`, once sharing a source
+    /// is known as evidence and unless their check is set apart on it: a cell's
+    /// `s1_link_failure`, too dull to start anything, before its `cell_outage` does.
+    fn absorb_unplaced(
+        &mut self,
+        env: &mut Env,
+        cid: u64,
+        slot: u32,
+        t: Millis,
+        lt: &AlertTokens,
+        did: &str,
+    ) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(source_key) = self.learned.key_id("source") else {
+            return;
+        };
+        let Some(ri) = self.clusters.get(&cid).map(|c| c.recipe) else {
+            return;
+        };
+        if env.c.recipes[ri as usize].kind != RecipeKind::Learned {
+            return;
+        }
+        let a = env.store.alert(slot);
+        let own_source = learned::hash_value(env.store.interner.resolve(a.source));
+        let joined_id = env.alert_id(a.id).to_string();
+        let place = |key: u16| self.place_key(self.learned.key_name(key));
         let mut unplaced: Vec<(u32, u64, Millis, String)> = Vec::new();
         for u in self.learned.unplaced.iter().rev() {
             let gap = t - u.time;
@@ -1204,19 +1254,8 @@ impl Correlator {
                 u.slot,
                 u.alert,
                 u.time,
-                format!("absorbed: on the same source as {joined_id}, which joined this incident {gap_s:.0} s after this alert started"),
+                format!("absorbed: on the same source as {joined_id}, which {did} {gap_s:.0} s after this alert started"),
             ));
-        }
-        for (pid, member_slot, started, what) in lonely {
-            let why = Explanation {
-                compared_with: Some(joined_id.clone()),
-                gap_ms: (t - started).max(0),
-                evidence: vec![what],
-                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
-            };
-            if !self.take_lonely(env, cid, pid, member_slot, t, why) {
-                return;
-            }
         }
         // oldest first, as they came
         for (member_slot, alert, started, what) in unplaced.into_iter().rev() {
