@@ -295,7 +295,7 @@ impl Correlator {
         self.classes_where(cid, |id| only.contains(&id))
     }
 
-    fn classes_where(&self, cid: u64, keep: impl Fn(u64) -> bool) -> Vec<u64> {
+    pub(crate) fn classes_where(&self, cid: u64, keep: impl Fn(u64) -> bool) -> Vec<u64> {
         let mut v: Vec<u64> = Vec::new();
         for m in &self.clusters[&cid].members {
             let class = crate::correlate::learned::hash_value(&m.check) | 1;

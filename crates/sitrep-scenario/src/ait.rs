@@ -204,14 +204,25 @@ pub fn evaluate(
     let mut engine = Engine::new(cfg, EngineOptions::default())?;
     // incidents withdrawn as routine, taken from the updates: one purged after its
     // retention is no longer among `engine.incidents()` but still in its alerts' history
+    // (and alerts released from an incident as background to it)
     let mut withdrawn: rustc_hash::FxHashSet<u64> = Default::default();
+    let mut released: rustc_hash::FxHashSet<(u64, u64)> = Default::default();
     for a in alerts {
         engine.process(&to_event(a));
         for u in engine.drain_updates() {
-            if let sitrep_core::Update::Incident(i) = u {
-                if i.change == sitrep_core::update::IncidentChange::Withdrawn {
+            match u {
+                sitrep_core::Update::Incident(i)
+                    if i.change == sitrep_core::update::IncidentChange::Withdrawn =>
+                {
                     withdrawn.insert(i.incident.id.number);
                 }
+                // released from the incident it was in: the last it joined
+                sitrep_core::Update::Alert(a) if a.change == sitrep_core::update::AlertChange::Released => {
+                    if let Some(left) = a.alert.incidents.last() {
+                        released.insert((a.alert.id.number, left.number));
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -225,7 +236,10 @@ pub fn evaluate(
     let incidents = engine.incidents();
     let mut pred_sitrep: Vec<Option<u64>> = vec![None; phases.len()];
     for view in engine.alerts() {
-        let first = view.incidents.iter().find(|i| !withdrawn.contains(&i.number));
+        let first = view
+            .incidents
+            .iter()
+            .find(|i| !withdrawn.contains(&i.number) && !released.contains(&(view.id.number, i.number)));
         if let (Some(&id), Some(inc)) = (by_signature.get(&view.signature), first) {
             pred_sitrep[id] = Some(inc.number);
         }

@@ -40,6 +40,11 @@ pub struct RecurringConfig {
     pub within_secs: u64,
     /// Episodes after the incident formed before it is withdrawn.
     pub episodes: u32,
+    /// A member that keeps firing this long after every other alert of its incident went
+    /// quiet, all of them still raised, is released from it as background — if its check
+    /// has never been seen to clear (an event, like an IDS rule's, not a state whose
+    /// repeats re-assert a failure). 0: never.
+    pub release_after_secs: u64,
 }
 
 impl Default for RecurringConfig {
@@ -49,6 +54,7 @@ impl Default for RecurringConfig {
             quiet_secs: 300,
             within_secs: 60,
             episodes: 2,
+            release_after_secs: 1800,
         }
     }
 }

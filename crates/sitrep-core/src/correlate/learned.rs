@@ -30,7 +30,7 @@ use crate::config::LearnedConfig;
 use crate::time::Millis;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 
 /// Key number (index into [`LearnedStats::keys`]) and value hash of one attribute token.
@@ -413,6 +413,11 @@ pub(crate) struct LearnedStats {
     /// [`UNPLACED`]; absent in older snapshots.
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub unplaced: VecDeque<Unplaced>,
+    /// Checks (class hashes) seen to clear, on any source: state alerts, whose repeats
+    /// re-assert a state rather than report new events (`recurring`). Bounded by
+    /// `max_classes`; absent in older snapshots.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub cleared_classes: BTreeSet<u64>,
 }
 
 /// An alert placed nowhere when it started: its start, its source's hash, where it is.
@@ -439,6 +444,14 @@ impl LearnedStats {
             self.unplaced.pop_front();
         }
         self.unplaced.push_back(u);
+    }
+
+    /// Records that an alert of check `class` cleared. At most `max_classes` are kept;
+    /// beyond that the clears of further checks go unrecorded.
+    pub fn class_cleared(&mut self, cfg: &LearnedConfig, class: u64) {
+        if self.cleared_classes.len() < cfg.max_classes {
+            self.cleared_classes.insert(class);
+        }
     }
 
     /// Forgets an unplaced alert (it was taken into an incident).

@@ -18,6 +18,14 @@
 //! its checks apart, as an operator's split would, so that the same job starting on another
 //! host is not grouped again on time alone.
 //!
+//! **Background released.** One alert of an incident that keeps firing, without a pause of
+//! `release_after_secs` (30 min), for that long after every other went quiet — a host's
+//! routine rule that happened to start beside an attack step — is taken out of it and
+//! taught apart from the rest, if its check has never been seen to clear: a polled
+//! device's alert repeats while the device is down, which is the failure itself, not
+//! background to it. An alert that comes back after a long silence is no background: the
+//! same rule on the same host hit again by a later attack step.
+//!
 //! Bounded: one small record per incident (the alerts seen in the episode under way, at
 //! most the incident's size; the episodes' start times, at most `episodes`).
 
@@ -34,6 +42,16 @@ pub(crate) struct Recurrence {
     pub seen: Vec<u64>,
     /// Start times of the episodes in which every current member repeated.
     pub episodes: Vec<Millis>,
+    /// The alert that repeated last, and the latest repeat of any other alert: how long
+    /// the rest of the incident has been quiet while one alert goes on firing.
+    #[serde(default)]
+    pub last_repeater: u64,
+    #[serde(default)]
+    pub other_repeat: Millis,
+    /// Since when the incident's alerts have fired with no pause of `release_after_secs`
+    /// (its joins count as firing).
+    #[serde(default)]
+    pub firing_since: Millis,
 }
 
 impl Correlator {
@@ -54,9 +72,44 @@ impl Correlator {
         let within = rc.within_secs as i64 * 1000;
         let alert = env.store.alert(slot).id;
         let last_member = c.last_time;
-        let r = c.recurrence.get_or_insert_with(Default::default);
+        let r = c.recurrence.get_or_insert_with(|| {
+            Box::new(Recurrence {
+                last_repeat: last_member,
+                other_repeat: last_member,
+                firing_since: last_member,
+                ..Default::default()
+            })
+        });
         let last = r.last_repeat.max(last_member);
+        // the latest sign of life of the incident's other alerts: a repeat, or a join
+        let others_last = if r.last_repeater == alert {
+            r.other_repeat
+        } else {
+            r.last_repeat
+        }
+        .max(last_member);
+        if r.last_repeater != alert {
+            r.other_repeat = r.last_repeat;
+            r.last_repeater = alert;
+        }
+        let release = rc.release_after_secs as i64 * 1000;
+        if t - last >= release {
+            r.firing_since = t;
+        }
         r.last_repeat = r.last_repeat.max(t);
+        // background: it has been firing without pause since before the rest went quiet —
+        // not an alert that comes back after a long silence (the same rule on the same host
+        // hit again by a later attack step)
+        if release > 0
+            && t - others_last >= release
+            && r.firing_since <= others_last
+            && self.background(env, cid, slot)
+        {
+            self.release(env, cid, slot, t, t - others_last);
+            return;
+        }
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        let r = c.recurrence.as_mut().expect("set above");
         match r.episode {
             Some(start) if t - start <= within => {}
             _ if t - last >= quiet => {
@@ -95,6 +148,79 @@ impl Correlator {
         if r.episodes.len() >= rc.episodes.max(1) as usize {
             self.withdraw(env, cid, t);
         }
+    }
+
+    /// The alert at `slot` cleared: its check is a state's (see `background`).
+    pub(crate) fn alert_cleared(&mut self, env: &Env, slot: u32) {
+        let rc = &env.c.cfg.correlation.recurring;
+        if !rc.enabled || rc.release_after_secs == 0 {
+            return;
+        }
+        let class = learned::hash_value(env.store.interner.resolve(env.store.alert(slot).check)) | 1;
+        self.learned.class_cleared(&env.c.cfg.correlation.learned, class);
+    }
+
+    /// Whether the alert at `slot`, firing on while the rest of `cid` is quiet, is
+    /// background to it: its check has never been seen to clear (its repeats are events,
+    /// not a state re-asserted, as a polled device's are while it is down), and every
+    /// alert the incident held is still raised and in it (nothing cleared, nothing left:
+    /// the rest is quiet, not over), two at least.
+    fn background(&self, env: &Env, cid: u64, slot: u32) -> bool {
+        let a = env.store.alert(slot);
+        let class = learned::hash_value(env.store.interner.resolve(a.check)) | 1;
+        if self.learned.cleared_classes.contains(&class) {
+            return false;
+        }
+        let all = self.clusters[&cid].alert_count;
+        all >= 2 && self.raised_member_count(env, cid) == all
+    }
+
+    /// Takes the alert at `slot` out of `cid` as background: it kept firing `quiet_for`
+    /// after every other alert of the incident went quiet. Its check is taught apart from
+    /// the incident's others, as an operator's move out would.
+    fn release(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, quiet_for: Millis) {
+        let alert = env.store.alert(slot).id;
+        let alert_id = env.alert_id(alert);
+        let number = self.clusters[&cid].incident.expect("an incident");
+        let leaving = self.classes_where(cid, |id| id == alert);
+        let staying = self.classes_where(cid, |id| id != alert);
+        let lesson = format!(
+            "the release of {alert_id} from {} as background on {}",
+            env.incident_id(number),
+            crate::actions::day(t)
+        );
+        self.teach(env, &leaving, &staying, false, &lesson);
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        let check = c
+            .members
+            .iter()
+            .find(|m| m.alert == alert)
+            .map(|m| format!("`{}` on {}", m.check, m.source))
+            .unwrap_or_default();
+        let root = c.members.get(c.root).map(|m| m.alert);
+        c.members.retain(|m| m.alert != alert);
+        c.recount();
+        match root.and_then(|r| c.members.iter().position(|m| m.alert == r)) {
+            Some(i) => c.root = i,
+            None => {
+                c.root = 0;
+                c.root_reason = format!("earliest alert left once {alert_id} was released as background");
+            }
+        }
+        env.store.alert_mut(slot).set_incident(None);
+        env.emit_alert(&self.clusters, slot, AlertChange::Released, t);
+        self.refresh_severity(env, cid);
+        self.timeline(
+            cid,
+            t,
+            format!(
+                "released {alert_id} ({check}) as background: it kept firing for {} min after \
+                 every other alert of this incident went quiet",
+                quiet_for / 60_000
+            ),
+            Some(alert_id),
+        );
+        self.emit_incident(env, cid, IncidentChange::AlertMoved, t, Vec::new());
     }
 
     /// Distinct alerts of `cid` whose current occurrence is in it and raised.
@@ -301,6 +427,78 @@ mod tests {
             })
             .expect("ack");
         assert!(withdrawn(&run(&mut engine, &[1800, 3600])).is_empty());
+    }
+
+    fn on(host: &str, check: &str, secs: i64, severity: Severity) -> Event {
+        Event {
+            source: host.into(),
+            description: format!("{check} on {host}"),
+            severity,
+            ..event(check, secs)
+        }
+    }
+
+    /// An attack step's alert (it stops after two minutes) and a host's routine rule that
+    /// started beside it, firing every minute from then on.
+    fn attack_with_routine_beside(engine: &mut Engine, routine_pause: Option<(i64, i64)>) -> Vec<Update> {
+        let mut out = Vec::new();
+        for m in 0..120 {
+            let secs = m * 60;
+            if m < 3 {
+                engine.process(&on("ws-01", "sshd: brute force", secs, Severity::Warning));
+            }
+            if routine_pause.is_none_or(|(from, to)| !(from..to).contains(&secs)) {
+                engine.process(&on(
+                    "ws-01",
+                    "PAM: login session opened",
+                    secs + 5,
+                    Severity::Warning,
+                ));
+            }
+            out.extend(engine.drain_updates());
+        }
+        out
+    }
+
+    fn in_incident(engine: &Engine, check: &str) -> bool {
+        engine
+            .alerts()
+            .iter()
+            .any(|a| a.check == check && a.incident.is_some())
+    }
+
+    #[test]
+    fn an_alert_firing_on_long_after_the_rest_went_quiet_is_released_as_background() {
+        let mut engine = Engine::new(&config(2), EngineOptions::default()).expect("engine");
+        let u = attack_with_routine_beside(&mut engine, None);
+        assert!(in_incident(&engine, "sshd: brute force"));
+        assert!(!in_incident(&engine, "PAM: login session opened"), "released");
+        assert!(u
+            .iter()
+            .any(|u| matches!(u, Update::Alert(a) if a.change == AlertChange::Released)));
+        let inc = &engine.incidents()[0];
+        assert_eq!(inc.summary.alert_count, 1);
+        assert_eq!(inc.summary.root_cause.check, "sshd: brute force");
+        let why = &inc.timeline.last().expect("an entry").what;
+        assert!(
+            why.contains("(`PAM: login session opened` on ws-01) as background: it kept firing for 30 min"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_state_that_clears_or_an_alert_back_after_a_silence_is_no_background() {
+        // the routine check has been seen to clear elsewhere: its repeats re-assert a state
+        let mut engine = Engine::new(&config(2), EngineOptions::default()).expect("engine");
+        engine.process(&on("db-9", "PAM: login session opened", -600, Severity::Warning));
+        engine.process(&on("db-9", "PAM: login session opened", -590, Severity::Clear));
+        attack_with_routine_beside(&mut engine, None);
+        assert!(in_incident(&engine, "PAM: login session opened"));
+
+        // silent from minute 10 to 50, then firing again: hit anew, not background
+        let mut engine = Engine::new(&config(2), EngineOptions::default()).expect("engine");
+        attack_with_routine_beside(&mut engine, Some((600, 3000)));
+        assert!(in_incident(&engine, "PAM: login session opened"));
     }
 
     #[test]

@@ -370,6 +370,7 @@ impl Engine {
             } => {
                 Self::flap_step(env, correlator, slot, t, flap);
                 env.emit_alert(&correlator.clusters, slot, AlertChange::Cleared, t);
+                correlator.alert_cleared(env, slot);
                 for c in pending {
                     correlator.leave_pending(env, c);
                 }
