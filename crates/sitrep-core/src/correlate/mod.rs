@@ -34,7 +34,8 @@
 // - `candidates`: placing a new occurrence: candidates per recipe, closeness, explanation.
 // - `membership`: seed, join, root cause, promotion, absorption, dissolving.
 // - `lifecycle`: windows, severity, resolve/reraise/reopen, close, purge, timeline.
-// - `recurring`: incidents whose alerts keep firing together after quiet spells withdrawn.
+// - `recurring`: incidents whose alerts keep firing together after quiet spells withdrawn,
+//   alerts that fire on long after the rest of their incident released as background.
 // - `views`: incident summaries and updates.
 // - `learned`: attribute statistics learned from the stream (pure data, own unit tests).
 // - `cooccur`: which checks start together, and bursts of novel alerts (pure data, tests).
