@@ -392,6 +392,49 @@ async fn the_learned_topology_is_shown() {
     server.abort();
 }
 
+/// A nightly-job-like pair of alerts on one service, run again twice after quiet spells:
+/// the API shows the incident withdrawn as routine, with why, and its alerts released.
+#[tokio::test]
+async fn an_incident_withdrawn_as_routine_says_why() {
+    let d = tempfile::tempdir().unwrap();
+    let server = start(Config::default(), section(d.path())).await.unwrap();
+    let c = Client::new(server.bound.http);
+    let run = |t0: i64| {
+        format!(
+            r#"[{{"source":"bk-1","check":"backup_started","severity":"major","service":"backup","description":"backup job started","time":{t0}}},
+                {{"source":"bk-1","check":"archive_written","severity":"major","service":"backup","description":"archive written to /srv","time":{}}}]"#,
+            t0 + 2000
+        )
+    };
+    let t0 = 1_795_514_400_000i64;
+    assert_eq!(c.post("/api/v1/events", run(t0)).await.0, 202);
+    let (_, open) = c.get("/api/v1/incidents?state=active").await;
+    assert_eq!(open["total"], 1, "the first run forms an incident: {open}");
+    let id = open["items"][0]["id"].as_str().unwrap().to_string();
+    for k in 1..=2 {
+        assert_eq!(c.post("/api/v1/events", run(t0 + k * 1_800_000)).await.0, 202);
+    }
+    let (status, one) = c.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["state"], "closed", "{one}");
+    let why = one["withdrawn"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("withdrawn as routine: all 2 of its alerts fired together again"),
+        "{one}"
+    );
+    assert!(
+        one["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["incident"].is_null()),
+        "{one}"
+    );
+    let (_, active) = c.get("/api/v1/incidents?state=active").await;
+    assert_eq!(active["total"], 0, "{active}");
+    server.abort();
+}
+
 #[tokio::test]
 async fn openapi_and_metrics() {
     let d = tempfile::tempdir().unwrap();
