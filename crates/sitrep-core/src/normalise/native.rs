@@ -232,7 +232,12 @@ impl<'de> Deserialize<'de> for RawNative<'de> {
                             continue;
                         }
                         _ => {
-                            let v: serde_json::Value = m.next_value()?;
+                            // kept as serde_json reads it (which is how it is written back
+                            // and restored): sonic-rs's own reading of numbers differs at
+                            // the edges (`-0` and `-0.0` lose their sign)
+                            let raw: sonic_rs::LazyValue<'de> = m.next_value()?;
+                            let v: serde_json::Value = serde_json::from_str(raw.as_raw_str())
+                                .map_err(|e| de::Error::custom(format_args!("field `{}`: {e}", k.0)))?;
                             r.extra.push((k.0.into_owned(), v));
                             continue;
                         }
@@ -361,6 +366,15 @@ mod tests {
         assert_eq!(e.label("n"), Some("3"));
         assert_eq!(e.extra[0].0, "custom");
         assert_eq!(e.extra[0].1["a"][1], 2);
+        // unknown fields are kept as serde_json reads them, the sign of a zero included
+        let z = one(
+            r#"{"source":"a","check":"b","severity":"warning","z":-0,"f":-0.0,"big":18446744073709551615}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&z.extra).unwrap(),
+            r#"[["z",-0.0],["f",-0.0],["big",18446744073709551615]]"#
+        );
     }
 
     #[test]
