@@ -1881,6 +1881,14 @@ impl Correlator {
             if out.len() == 8 {
                 break;
             }
+            // named by a label too: the description's naming is the stronger claim (a
+            // link in words is lineage, a label's is belonging), so it is the one kept
+            if let Some(m) = out.iter_mut().find(|m| m.token.1 == h && !m.in_text) {
+                m.name = w.into();
+                m.via = "description".into();
+                m.in_text = true;
+                continue;
+            }
             if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) {
                 out.push(Mention {
                     token: (entity, h),

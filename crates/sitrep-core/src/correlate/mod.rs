@@ -822,6 +822,28 @@ mod tests {
         assert_eq!(incident_of(&e, "link"), None);
     }
 
+    /// A source named by a label and by the description's words is kept as named in text:
+    /// the words are lineage ("Evicted from node-6-3: memory pressure"), the label only
+    /// belonging, and the learned topology records the stronger claim.
+    #[test]
+    fn a_source_a_label_and_the_words_both_name_is_named_in_text() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let mut node = alert("node-6-3", "", "node_not_ready", 0);
+        node.description = "node not ready".into();
+        e.process(&node);
+        let mut pod = alert("cart-6-c9f26", "", "pod_evicted", 12);
+        pod.labels = vec![("node".into(), "node-6-3".into())];
+        pod.description = "Evicted from node-6-3: memory pressure".into();
+        e.process(&pod);
+        let edges = e.learned_edges(10);
+        assert!(
+            edges
+                .iter()
+                .any(|x| x.from == "cart-6-c9f26" && x.to == "node-6-3" && x.via == "description"),
+            "{edges:?}"
+        );
+    }
+
     /// Labels name entities too, with nothing learned: a pod whose `node` label is a node
     /// that alerted joins the node's incident; a node that alerts after its pods joins
     /// theirs; two alerts that only carry the same site are not linked by it.
