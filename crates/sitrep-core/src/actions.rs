@@ -185,7 +185,11 @@ impl Correlator {
                 self.close_now(env, cid, t, "closed by operator".into(), by);
             }
             Action::Reopen => {
-                if !matches!(state, ClusterState::Resolved | ClusterState::Closed) {
+                // a withdrawn incident released its alerts: reopened it would be an empty
+                // open incident that nothing can resolve
+                if !matches!(state, ClusterState::Resolved | ClusterState::Closed)
+                    || self.clusters[&cid].withdrawn.is_some()
+                {
                     return Err(invalid("reopen"));
                 }
                 let c = self.clusters.get_mut(&cid).expect("cluster");

@@ -204,7 +204,8 @@ pub fn evaluate(
     let mut engine = Engine::new(cfg, EngineOptions::default())?;
     // incidents withdrawn as routine, taken from the updates: one purged after its
     // retention is no longer among `engine.incidents()` but still in its alerts' history
-    // (and alerts released from an incident as background to it)
+    // (and alerts released from an incident as background to it; never forgotten: an IDS
+    // alert never clears, so it cannot rejoin the incident it was released from)
     let mut withdrawn: rustc_hash::FxHashSet<u64> = Default::default();
     let mut released: rustc_hash::FxHashSet<(u64, u64)> = Default::default();
     for a in alerts {

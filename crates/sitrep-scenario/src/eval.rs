@@ -53,7 +53,10 @@ pub struct Report {
     #[serde(default)]
     pub withdrawn_incidents: usize,
     /// … the share of noise occurrences that were in an incident at some time, withdrawn
-    /// ones included (equal to `noise_in_incidents` when nothing was withdrawn).
+    /// ones included (equal to `noise_in_incidents` when nothing was withdrawn). Both are
+    /// read off the incidents held at the end: a withdrawn incident already purged (after
+    /// `dedup.retention_secs`) and an alert released as background (it leaves the members)
+    /// are not counted, so both undercount on streams longer than a day.
     #[serde(default)]
     pub noise_ever_in_incidents: f64,
 }

@@ -20,7 +20,9 @@ use tokio::sync::broadcast::error::RecvError;
 pub fn kind_of(change: IncidentChange) -> &'static str {
     match change {
         IncidentChange::Opened => "opened",
-        IncidentChange::Resolved | IncidentChange::Closed => "resolved",
+        // a withdrawn incident is closed (as routine): receivers that follow incidents to
+        // their end must hear of it
+        IncidentChange::Resolved | IncidentChange::Closed | IncidentChange::Withdrawn => "resolved",
         _ => "updated",
     }
 }
@@ -116,6 +118,10 @@ mod tests {
         let c = cfg(&["opened", "resolved"]);
         assert!(wants(&c, IncidentChange::Opened));
         assert!(wants(&c, IncidentChange::Closed));
+        assert!(
+            wants(&c, IncidentChange::Withdrawn),
+            "closed as routine is an end too"
+        );
         assert!(!wants(&c, IncidentChange::AlertAdded));
         assert!(wants(&cfg(&[]), IncidentChange::AlertAdded));
         assert_eq!(backoff(&c, 1), Duration::from_millis(100));
