@@ -335,16 +335,7 @@ impl Correlator {
     }
 
     fn current_member_count(&self, env: &Env, cid: u64) -> usize {
-        let mut ids: Vec<u64> = self.clusters[&cid]
-            .members
-            .iter()
-            .filter(|m| {
-                env.store
-                    .live_alert(m.slot, m.alert)
-                    .is_some_and(|a| a.incident() == Some(cid))
-            })
-            .map(|m| m.alert)
-            .collect();
+        let mut ids: Vec<u64> = self.current_entries(env, cid).map(|m| m.alert).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len()

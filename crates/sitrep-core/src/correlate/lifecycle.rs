@@ -20,11 +20,18 @@ impl Correlator {
 
     /// The members whose current occurrence belongs to this incident.
     pub(super) fn current_members<'a>(&'a self, env: &'a Env, cid: u64) -> impl Iterator<Item = &'a Alert> {
-        self.clusters[&cid]
-            .members
-            .iter()
+        self.current_entries(env, cid)
             .filter_map(move |m| env.store.live_alert(m.slot, m.alert))
-            .filter(move |a| a.incident() == Some(cid))
+    }
+
+    /// The member entries whose alert's current occurrence belongs to this incident (an
+    /// alert re-raised into it has an entry per occurrence).
+    pub(crate) fn current_entries<'a>(&'a self, env: &'a Env, cid: u64) -> impl Iterator<Item = &'a Member> {
+        self.clusters[&cid].members.iter().filter(move |m| {
+            env.store
+                .live_alert(m.slot, m.alert)
+                .is_some_and(|a| a.incident() == Some(cid))
+        })
     }
 
     pub(crate) fn refresh_severity(&mut self, env: &mut Env, cid: u64) -> bool {

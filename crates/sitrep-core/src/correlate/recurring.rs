@@ -284,16 +284,7 @@ impl Correlator {
         for (i, &x) in classes.iter().enumerate() {
             self.teach(env, &[x], &classes[i + 1..], false, &lesson);
         }
-        let slots: Vec<u32> = self.clusters[&cid]
-            .members
-            .iter()
-            .filter(|m| {
-                env.store
-                    .live_alert(m.slot, m.alert)
-                    .is_some_and(|a| a.incident() == Some(cid))
-            })
-            .map(|m| m.slot)
-            .collect();
+        let slots: Vec<u32> = self.current_entries(env, cid).map(|m| m.slot).collect();
         let c = self.clusters.get_mut(&cid).expect("cluster");
         c.state = ClusterState::Closed;
         c.withdrawn = Some(reason.clone());
