@@ -146,6 +146,47 @@ pub(crate) struct KeyStats {
     /// services) rarely does. See [`LearnedStats::cuts_across`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub within: Vec<(f64, f64)>,
+    /// Per value, the source (hash) it was first seen on, while no value is shown to be held
+    /// by several sources ([`LearnedStats::restates_source`]); at most `max_values`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_of: BTreeMap<u64, u64>,
+    /// Decayed count of alerts holding a value first seen on another source.
+    #[serde(default)]
+    pub other_source: f64,
+    /// Set for good once values are shown to be held by several sources (a region, a
+    /// role): the key is a group, and `source_of` is no longer kept.
+    #[serde(default)]
+    pub values_shared: bool,
+}
+
+/// A key whose values other sources hold in more than this share of its alerts (and in
+/// [`SHARED_VALUE_ALERTS`] of them) is a group, not a restatement of the source: the margin
+/// is for a few relabelled hosts (an address handed to another), not a fitted value.
+const SHARED_VALUE_SHARE: f64 = 0.02;
+const SHARED_VALUE_ALERTS: f64 = 3.0;
+
+impl KeyStats {
+    /// Notes that an alert of source `source` holds value `v`.
+    fn note_source(&mut self, v: u64, source: u64, max_values: usize) {
+        if self.values_shared {
+            return;
+        }
+        if *self.source_of.entry(v).or_insert(source) != source {
+            self.other_source += 1.0;
+            if self.other_source >= SHARED_VALUE_ALERTS
+                && self.other_source > SHARED_VALUE_SHARE * self.alerts
+            {
+                self.values_shared = true;
+                self.source_of = BTreeMap::new();
+                return;
+            }
+        }
+        // `values` was pruned to nine tenths of the bound just before: paid once per tenth
+        if self.source_of.len() > max_values {
+            let values = &self.values;
+            self.source_of.retain(|v, _| values.contains_key(v));
+        }
+    }
 }
 
 /// The share of the pairs sharing a finer key's value that must share a coarser key's
@@ -1003,6 +1044,20 @@ impl LearnedStats {
             .is_some_and(|share| share < NESTED_SHARE)
     }
 
+    /// Whether `key` says no more than the source does: every value of it was seen on one
+    /// source only (an address label beside the host name, the number of `ws-05`), over at
+    /// least `min_pairs` alerts. Two hosts' alerts differ on such a key as they differ on
+    /// `source`, so it is no place. Unknown (too few alerts) is not shown.
+    pub fn restates_source(&self, cfg: &LearnedConfig, key: u16) -> bool {
+        let Some(k) = self.keys.get(key as usize) else {
+            return false;
+        };
+        self.by_name.get("source") != Some(&key)
+            && !k.values_shared
+            && k.alerts >= cfg.min_pairs as f64
+            && k.other_source <= SHARED_VALUE_SHARE * k.alerts
+    }
+
     /// Of the close pairs sharing `finer`'s value, the share that also shares `coarse`'s,
     /// once there are `min_pairs` of them.
     fn nesting(&self, cfg: &LearnedConfig, finer: u16, coarse: u16) -> Option<f64> {
@@ -1109,6 +1164,10 @@ impl LearnedStats {
             self.exposure += (t - self.observed_at).max(0) as f64;
         }
         self.observed_at = self.observed_at.max(t);
+        let source_key = self.by_name.get("source").copied();
+        let source = source_key
+            .and_then(|sk| tokens.iter().find(|x| x.0 == sk))
+            .map(|x| x.1);
         for (n, &(key, v)) in tokens.iter().enumerate() {
             let k = &mut self.keys[key as usize];
             if n == 0 || tokens[n - 1].0 != key {
@@ -1139,6 +1198,9 @@ impl LearnedStats {
             *k.values.entry(v).or_default() += 1.0;
             if k.values.len() > cfg.max_values {
                 prune(&mut k.values, cfg.max_values);
+            }
+            if let Some(source) = source.filter(|_| Some(key) != source_key) {
+                k.note_source(v, source, cfg.max_values);
             }
         }
         self.bound_class_keys(cfg);
@@ -1293,6 +1355,7 @@ impl LearnedStats {
                 w.0 *= f;
                 w.1 *= f;
             }
+            k.other_source *= f;
             k.values.retain(|_, c| {
                 *c *= f;
                 *c >= 0.01
@@ -2013,6 +2076,56 @@ mod tests {
     }
 
     #[test]
+    fn a_key_whose_every_value_one_source_holds_restates_the_source() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        // 12 hosts `ws-NN` with an address each, in three zones
+        for i in 0..120i64 {
+            let h = i % 12;
+            let tk = s.intern(
+                &c,
+                &toks(&[
+                    ("source", &format!("ws-{h:02}")),
+                    ("source.path1", &format!("{h:02}")),
+                    ("labels.ip", &format!("10.0.0.{h}")),
+                    ("labels.zone", &format!("z{}", h % 3)),
+                ]),
+            );
+            s.observe(&c, 1_000_000 + i * 1_000, &tk);
+            if i == 5 {
+                let ip = s.key_id("labels.ip").unwrap();
+                assert!(!s.restates_source(&c, ip), "too few alerts to say yet");
+            }
+        }
+        let (ip, path, zone, source) = (
+            s.key_id("labels.ip").unwrap(),
+            s.key_id("source.path1").unwrap(),
+            s.key_id("labels.zone").unwrap(),
+            s.key_id("source").unwrap(),
+        );
+        assert!(s.restates_source(&c, ip));
+        assert!(s.restates_source(&c, path));
+        assert!(!s.restates_source(&c, zone), "a zone holds four hosts");
+        assert!(!s.restates_source(&c, source));
+        assert!(s.keys[zone as usize].source_of.is_empty(), "no longer kept");
+        // an address handed to another host once is a relabelling, not a group
+        let moved = toks(&[("source", "ws-99"), ("labels.ip", "10.0.0.1")]);
+        let tk = s.intern(&c, &moved);
+        s.observe(&c, 1_100_000, &tk);
+        assert!(s.restates_source(&c, ip));
+        // shown to be shared by several hosts again and again, it is a group for good
+        for i in 0..5i64 {
+            let tk = s.intern(
+                &c,
+                &toks(&[("source", &format!("db-{i}")), ("labels.ip", "10.0.0.2")]),
+            );
+            s.observe(&c, 1_200_000 + i * 1_000, &tk);
+        }
+        assert!(!s.restates_source(&c, ip));
+        assert!(s.keys[ip as usize].values_shared);
+    }
+
+    #[test]
     fn the_lower_tail_bound_is_never_below_the_exact_tail() {
         // P(X <= 0 | 7) = e^-7; P(X <= 2 | 10) = 0.0028
         assert!((chernoff_below(0.0, 7.0) - (-7.0f64).exp()).abs() < 1e-12);
@@ -2034,11 +2147,15 @@ mod tests {
         for i in 0..5_000i64 {
             let key = format!("labels.k{}", i % 20);
             let v = format!("v{i}");
-            let tk = s.intern(&c, &toks(&[(&key, &v), ("labels.host", &v)]));
+            // every value on a source of its own: each key restates the source, and the
+            // record of which source holds a value is kept
+            let tk = s.intern(&c, &toks(&[("source", &v), (&key, &v), ("labels.host", &v)]));
             s.observe(&c, 1_000_000 + i * 100, &tk);
         }
         assert!(s.keys.len() <= 8);
         assert!(s.keys.iter().all(|k| k.values.len() <= 50));
+        assert!(s.keys.iter().all(|k| k.source_of.len() <= 50));
+        assert!(s.keys.iter().any(|k| !k.source_of.is_empty()));
         assert!(s.keys.iter().all(|k| k.onset_at.len() <= ONSET_VALUES));
         assert!(
             s.keys.iter().any(|k| k.onset_at.len() >= 40),
