@@ -271,13 +271,15 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
 /// absorbed (0.836 / 0.868 / 0.899), and before time alone was refused between sources the
 /// learned topology places apart (2026-12-06, twentieth session: 0.914 / 0.884 / 0.899),
 /// and before an alert too dull to seed was taken along by the next alert of its source
-/// that seeded (twenty-first session: 0.924 / 0.884 / 0.923 → 0.927 / 0.884 / 0.928).
+/// that seeded (twenty-first session: 0.924 / 0.884 / 0.923 → 0.927 / 0.884 / 0.928), and
+/// before a weak burst of new alerts (chance explaining more than a fifth of it) was made to
+/// need a shared place (twenty-second session: 0.948 / 0.909 / 0.928).
 /// Bars: those levels with a margin; root cause right ≥ 90%.
 #[test]
 fn an_estate_described_only_in_words_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.89), ("micro", 0.86), ("storm", 0.90)] {
+    for (scenario, min_f1) in [("telco", 0.935), ("micro", 0.895), ("storm", 0.90)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[

@@ -670,18 +670,28 @@ impl Correlator {
         }
         let apart = self.lineage_refutes(env, a, c);
         if lt.novel && c.anchor_novel && !apart {
-            if let Some(b) = lt.burst {
-                return Some((
-                    b.lift().ln(),
-                    format!(
-                        "started {secs:.0} s after it, one of {} alerts never seen before that started within {} s; here such alerts start {:.1} times an hour, so chance gives {:.2} in a window (probability ≤ {:.0e})",
-                        b.others as u64 + 1,
-                        lcfg.window_secs,
-                        b.per_hour,
-                        b.expected,
-                        b.chance
-                    ),
-                ));
+            // a weak burst (chance explains much of it) joins only within a shared place
+            let place = lt
+                .burst
+                .filter(|b| b.lift() < STRONG_BURST_LIFT)
+                .map(|_| self.shared_place(lcfg, &lt.ids, &c.anchor_tokens));
+            if let Some(b) = lt.burst.filter(|_| !matches!(place, Some(None))) {
+                let mut words = format!(
+                    "started {secs:.0} s after it, one of {} alerts never seen before that started within {} s; here such alerts start {:.1} times an hour, so chance gives {:.2} in a window (probability ≤ {:.0e})",
+                    b.others as u64 + 1,
+                    lcfg.window_secs,
+                    b.per_hour,
+                    b.expected,
+                    b.chance
+                );
+                if let Some(Some((key, value))) = place {
+                    let name = self.learned.key_name(key);
+                    words.push_str(&format!(
+                        "; chance could give a fair part of such a burst, and it shares {name} = {} with it",
+                        shared_text(lt, name, value)
+                    ));
+                }
+                return Some((b.lift().ln(), words));
             }
         }
         if apart {
@@ -790,6 +800,31 @@ impl Correlator {
                 .unrelated(learned::hash_value(&x.source), learned::hash_value(&y.source)),
             _ => false,
         }
+    }
+
+    /// A value of a place (a region, a site) that both sorted token lists hold, where close
+    /// alerts share the place's values beyond chance (if too weakly to join on alone: a
+    /// storm's region) and not (nearly) every alert holds it: what lets a weak burst of new
+    /// alerts join (`STRONG_BURST_LIFT`). A kind (`labels.kind = cell`) is shared no more
+    /// than chance gives.
+    fn shared_place(
+        &self,
+        lcfg: &LearnedConfig,
+        a: &[learned::Token],
+        b: &[learned::Token],
+    ) -> Option<learned::Token> {
+        a.iter()
+            .find(|x| {
+                b.binary_search(x).is_ok()
+                    && self.place_key(x.0)
+                    && !self.learned.held_by_all(lcfg, x.0)
+                    && self
+                        .learned
+                        .keys
+                        .get(x.0 as usize)
+                        .is_some_and(|k| k.shared_beyond_chance(lcfg))
+            })
+            .copied()
     }
 
     /// Keys on which a check below the noise gate can show that it belongs
@@ -964,7 +999,13 @@ impl Correlator {
             // the joined cluster may be merged into an older incident of its burst: the
             // steps below follow the survivor
             let cid = if burst_join {
-                self.absorb_burst(env, cid, slot, t);
+                self.absorb_burst(
+                    env,
+                    cid,
+                    slot,
+                    t,
+                    lt.burst.is_some_and(|b| b.lift() < STRONG_BURST_LIFT),
+                );
                 self.merge_burst(env, cid, t, &lt)
             } else {
                 cid
@@ -1327,7 +1368,7 @@ impl Correlator {
     /// earlier novel alerts that seeded apart (before the burst was significant) and are
     /// still alone in their pending clusters join it too, unless a place they do not share
     /// with the anchor vetoes it.
-    fn absorb_burst(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis) {
+    fn absorb_burst(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, weak: bool) {
         let lcfg = &env.c.cfg.correlation.learned;
         let window = lcfg.window_secs as i64 * 1000;
         let Some(c) = self.clusters.get(&cid) else {
@@ -1365,7 +1406,11 @@ impl Correlator {
                     || self
                         .learned
                         .edges
-                        .unrelated(learned::hash_value(&m.source), anchor_source);
+                        .unrelated(learned::hash_value(&m.source), anchor_source)
+                    || (weak
+                        && self
+                            .shared_place(lcfg, &p.anchor_tokens, &anchor_tokens)
+                            .is_none());
                 (alone && live && !vetoed).then_some((pid, m.slot, p.first_time))
             })
             .collect();

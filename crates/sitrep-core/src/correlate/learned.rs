@@ -358,6 +358,12 @@ impl KeyStats {
         refuted(cfg, self.pairs, self.shared, self.expected)
     }
 
+    /// Whether close pairs share the key's value more often than chance gives, beyond doubt
+    /// (`max_chance`), however weakly: evidence of some relation, if not enough to join on.
+    pub fn shared_beyond_chance(&self, cfg: &LearnedConfig) -> bool {
+        self.shared > self.expected && chernoff(self.shared, self.expected) <= cfg.max_chance
+    }
+
     /// Whether the key, as learned so far, says anything: enough pairs, enough of the pairs
     /// sharing its value related, and more sharing than chance explains.
     pub fn informative(&self, cfg: &LearnedConfig) -> bool {
@@ -2073,6 +2079,28 @@ mod tests {
         assert_eq!(s.undecided(&c, host, 1_000), None, "shown to be evidence");
         assert!(s.keys[side as usize].refuted(&c));
         assert_eq!(s.undecided(&c, side, 1_000), None, "shown not to be");
+    }
+
+    /// Storm's region 17 minutes into the stream: shared in 580 close pairs where chance
+    /// gives 358 — no evidence to join on alone, but sharing beyond chance; a kind shared no
+    /// more often than chance gives is not.
+    #[test]
+    fn a_key_shared_beyond_chance_however_weakly() {
+        let c = cfg();
+        let counts = |pairs: f64, shared: f64, expected: f64| KeyStats {
+            pairs,
+            shared,
+            expected,
+            ..KeyStats::default()
+        };
+        let region = counts(2195.0, 580.0, 358.0);
+        assert!(region.shared_beyond_chance(&c));
+        assert!(!region.informative(&c), "too weak to join on alone");
+        assert!(!counts(2195.0, 1439.0, 1460.5).shared_beyond_chance(&c), "a kind");
+        assert!(
+            !counts(10.0, 3.0, 2.0).shared_beyond_chance(&c),
+            "chance explains it"
+        );
     }
 
     #[test]
