@@ -1382,7 +1382,9 @@ impl Correlator {
             return;
         };
         let place = |key: u16| self.place_key(key);
-        let lonely: Vec<(u64, u32, Millis)> = recent
+        // (cluster, its alert, when it started, the place a weak burst needs it to share)
+        type Lonely = (u64, u32, Millis, Option<learned::Token>);
+        let lonely: Vec<Lonely> = recent
             .iter()
             .rev()
             .take(TIME_CANDIDATES)
@@ -1406,23 +1408,38 @@ impl Correlator {
                     || self
                         .learned
                         .edges
-                        .unrelated(learned::hash_value(&m.source), anchor_source)
-                    || (weak
-                        && self
-                            .shared_place(lcfg, &p.anchor_tokens, &anchor_tokens)
-                            .is_none());
-                (alone && live && !vetoed).then_some((pid, m.slot, p.first_time))
+                        .unrelated(learned::hash_value(&m.source), anchor_source);
+                let shared = if weak {
+                    Some(self.shared_place(lcfg, &p.anchor_tokens, &anchor_tokens)?)
+                } else {
+                    None
+                };
+                (alone && live && !vetoed).then_some((pid, m.slot, p.first_time, shared))
             })
             .collect();
-        for (pid, member_slot, started) in lonely.into_iter().rev() {
+        for (pid, member_slot, started, shared) in lonely.into_iter().rev() {
+            let mut words = format!(
+                "absorbed: started {:.0} s before the burst of alerts never seen before became \
+                 beyond chance, as part of it",
+                (t - started) as f64 / 1000.0
+            );
+            if let Some((key, value)) = shared {
+                let name = self.learned.key_name(key);
+                let text = self.alert_tokens(env, env.store.alert(member_slot));
+                let value = text
+                    .list
+                    .iter()
+                    .find(|(k, v)| k == name && learned::hash_value(v) == value)
+                    .map_or("", |(_, v)| v.as_str());
+                words.push_str(&format!(
+                    "; chance could give a fair part of such a burst, and it shares {name} = \
+                     {value} with the incident's first alert"
+                ));
+            }
             let why = Explanation {
                 compared_with: Some(anchor_id.clone()),
                 gap_ms: (t - started).max(0),
-                evidence: vec![format!(
-                    "absorbed: started {:.0} s before the burst of alerts never seen before \
-                     became beyond chance, as part of it",
-                    (t - started) as f64 / 1000.0
-                )],
+                evidence: vec![words],
                 ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
             };
             if !self.take_lonely(env, cid, pid, member_slot, t, why) {
