@@ -671,11 +671,12 @@ impl Correlator {
         let apart = self.lineage_refutes(env, a, c);
         if lt.novel && c.anchor_novel && !apart {
             // a weak burst (chance explains much of it) joins only within a shared place
-            let place = lt
+            // (None: a strong burst; Some(None): a weak one and no place shared)
+            let weak_burst_place = lt
                 .burst
                 .filter(|b| b.lift() < STRONG_BURST_LIFT)
                 .map(|_| self.shared_place(lcfg, &lt.ids, &c.anchor_tokens));
-            if let Some(b) = lt.burst.filter(|_| !matches!(place, Some(None))) {
+            if let Some(b) = lt.burst.filter(|_| !matches!(weak_burst_place, Some(None))) {
                 let mut words = format!(
                     "started {secs:.0} s after it, one of {} alerts never seen before that started within {} s; here such alerts start {:.1} times an hour, so chance gives {:.2} in a window (probability ≤ {:.0e})",
                     b.others as u64 + 1,
@@ -684,7 +685,7 @@ impl Correlator {
                     b.expected,
                     b.chance
                 );
-                if let Some(Some((key, value))) = place {
+                if let Some(Some((key, value))) = weak_burst_place {
                     let name = self.learned.key_name(key);
                     words.push_str(&format!(
                         "; chance could give a fair part of such a burst, and it shares {name} = {} with it",
