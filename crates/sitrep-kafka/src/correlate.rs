@@ -323,7 +323,10 @@ impl Correlate {
                     tpl.add_partition(&topic, q);
                 }
             }
-            for e in consumer.committed_offsets(tpl, TIMEOUT)?.elements_for_topic(&topic) {
+            for e in consumer
+                .committed_offsets(tpl, TIMEOUT)?
+                .elements_for_topic(&topic)
+            {
                 if let Offset::Offset(o) = e.offset() {
                     self.committed.insert(e.partition(), o);
                 }

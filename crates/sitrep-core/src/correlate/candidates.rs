@@ -1478,8 +1478,25 @@ impl Correlator {
             .filter_map(|&pid| {
                 let p = self.clusters.get(&pid)?;
                 // one episode: a source alerting in both (a scanned host that fired another
-                // rule in the other cluster); bursts of unrelated failures share none
-                let common = p.sources.iter().find(|s| c.sources.contains(s))?;
+                // rule in the other cluster), or a check new to the estate starting in both
+                // (a scan's rule on hosts the two did not share); bursts of unrelated
+                // failures share neither
+                let common = match p.sources.iter().find(|s| c.sources.contains(s)) {
+                    Some(s) => format!("{s} alerted in both"),
+                    None => {
+                        let (check, (within, expected)) =
+                            p.members.iter().map(|m| &m.check).find_map(|k| {
+                                c.members.iter().any(|n| &n.check == k).then_some(())?;
+                                let class = learned::hash_value(k) | 1;
+                                Some((k, self.learned.costarts.check_burst(lcfg, class, t)?))
+                            })?;
+                        format!(
+                            "`{check}` started in both, {within:.0} times within {} s where its \
+                             rate here gives {expected:.2}",
+                            lcfg.window_secs
+                        )
+                    }
+                };
                 let part = pid != cid
                     && p.anchor_novel
                     && p.members.len() > 1
@@ -1499,7 +1516,7 @@ impl Correlator {
                             "merged: the two incidents began {:.0} s apart, among the same \
                              burst of alerts never seen before ({} within {} s; here such alerts \
                              start {:.1} times an hour, so chance gives {:.2} in a window, \
-                             probability ≤ {:.0e}), and {common} alerted in both: one episode",
+                             probability ≤ {:.0e}), and {common}: one episode",
                             (p.first_time - c.first_time).abs() as f64 / 1000.0,
                             b.others as u64 + 1,
                             lcfg.window_secs,

@@ -72,6 +72,13 @@ pub(crate) struct Lesson {
     pub from: String,
 }
 
+/// The most starts of a check that its rate may give in one window for it to count as rare
+/// ([`CoStarts::check_burst`]): fewer than one window in ten sees it start. Chosen on the
+/// tuning sets, where a scan's rules gave 0.01 and the symptoms shared by concurrent
+/// failures that must stay apart 0.20 (micro's `crash_loop`) to 2.7 (a storm's
+/// `s1_link_failure`).
+pub const RARE_CHECK: f64 = 0.1;
+
 /// A significant burst of novel starts around the alert being placed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Burst {
@@ -165,6 +172,30 @@ impl CoStarts {
             chance,
             per_hour: self.novel / self.span_ms * 3_600_000.0,
         })
+    }
+
+    /// Whether `class`, a check rare here ([`RARE_CHECK`]), is starting within the window
+    /// before `t` far more often than its own rate gives (its starts in the window, and what
+    /// chance gives there): a check new to the estate, or one rare here, starting on host
+    /// after host (a scan's rule). A symptom many failures share (`backhaul_degraded` in a
+    /// storm, `crash_loop`) is not rare, however it bursts: its burst says nothing of one
+    /// cause.
+    pub fn check_burst(&self, cfg: &LearnedConfig, class: u64, t: Millis) -> Option<(f64, f64)> {
+        let w = Self::window(cfg);
+        if self.span_ms < 10.0 * w {
+            return None;
+        }
+        let within = self
+            .recent
+            .iter()
+            .rev()
+            .take_while(|r| (t - r.time) as f64 <= w)
+            .filter(|r| r.class == class)
+            .count() as f64;
+        // the rate counts this burst's own starts too: it errs towards chance
+        let expected = self.classes.get(&class).copied().unwrap_or(0.0) / self.span_ms * w;
+        (within >= 2.0 && expected <= RARE_CHECK && chernoff(within, expected) <= cfg.max_chance)
+            .then_some((within, expected))
     }
 
     /// Novel starts chance brings to one source within the window, at this estate's rate of
@@ -368,6 +399,68 @@ mod tests {
         }
         // the same checks again a minute later are no longer novel
         assert!(!s.is_novel(h("scan|web")));
+    }
+
+    #[test]
+    fn a_rare_check_starting_on_host_after_host_is_a_check_burst_and_a_routine_one_is_not() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let mut t = quiet(&mut s, 1_000_000_000, 24);
+        // a scan hours ago: its rule on three hosts
+        for host in ["a", "b", "c"] {
+            s.observe(&c, t, h("closed_port"), h(&format!("closed_port|{host}")));
+            t += 2000;
+        }
+        t = quiet(&mut s, t + 5 * MIN, 6);
+        // the same rule again, on other hosts: one start is no burst, two are
+        s.observe(&c, t, h("closed_port"), h("closed_port|d"));
+        assert_eq!(
+            s.check_burst(&c, h("closed_port"), t + 1000),
+            None,
+            "a single start"
+        );
+        s.observe(&c, t + 20_000, h("closed_port"), h("closed_port|e"));
+        let (within, expected) = s.check_burst(&c, h("closed_port"), t + 21_000).expect("a burst");
+        assert_eq!(within, 2.0);
+        assert!(expected < 0.01, "{expected}");
+        // out of the window it is over
+        assert_eq!(s.check_burst(&c, h("closed_port"), t + 20_000 + 2 * MIN), None);
+        // a routine check (every 20 minutes all day) starting twice within a minute is chance
+        s.observe(&c, t + 30_000, h("routine0"), h("routine0|h1"));
+        s.observe(&c, t + 40_000, h("routine0"), h("routine0|h2"));
+        assert_eq!(s.check_burst(&c, h("routine0"), t + 41_000), None);
+    }
+
+    #[test]
+    fn a_common_symptom_bursting_is_no_check_burst() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        // `backhaul_degraded` starts somewhere every four minutes (0.25 a window)…
+        let mut t = 1_000_000_000;
+        for i in 0..360 {
+            s.observe(
+                &c,
+                t,
+                h("backhaul_degraded"),
+                h(&format!("backhaul_degraded|s{}", i % 40)),
+            );
+            t += 4 * MIN;
+        }
+        // …and six times in half a minute in a storm: far beyond chance, but not rare
+        for i in 0..6 {
+            s.observe(
+                &c,
+                t + i * 5000,
+                h("backhaul_degraded"),
+                h(&format!("backhaul_degraded|x{i}")),
+            );
+        }
+        let expected = s.classes[&h("backhaul_degraded")] / s.span_ms * 60_000.0;
+        assert!(
+            expected > RARE_CHECK && chernoff(6.0, expected) <= c.max_chance,
+            "{expected}"
+        );
+        assert_eq!(s.check_burst(&c, h("backhaul_degraded"), t + 30_000), None);
     }
 
     #[test]
