@@ -370,10 +370,15 @@ pub(crate) enum Repeat {
     },
     /// Clear → open: a new occurrence, scored again, to correlate (or rejoin its incident).
     Reraised { flap: Flap },
-    /// Still open, another severity.
-    SeverityChanged { old: Severity, incident: Option<u64> },
-    /// Nothing but a count; `due` when the periodic deduplicated update is owed.
-    Duplicate { due: bool },
+    /// Still open, another severity; `described` when it came with another description.
+    SeverityChanged {
+        old: Severity,
+        incident: Option<u64>,
+        described: bool,
+    },
+    /// Nothing but a count; `due` when the periodic deduplicated update is owed,
+    /// `described` when it came with another description.
+    Duplicate { due: bool, described: bool },
 }
 
 /// Flapping after a state change: whether it just began, and whether the alert flaps now
@@ -575,7 +580,8 @@ impl AlertStore {
         if !ev.extra.is_empty() {
             a.set_extra(extra_of(ev));
         }
-        if *a.description != *ev.description {
+        let described = *a.description != *ev.description;
+        if described {
             if a.open && ev.severity.is_clear() {
                 let raised = std::mem::replace(&mut a.description, ev.description.as_str().into());
                 a.set_raised_description(Some(raised));
@@ -624,12 +630,14 @@ impl AlertStore {
                 Repeat::SeverityChanged {
                     old,
                     incident: self.alert(slot).incident(),
+                    described,
                 }
             }
             _ => {
                 let interval = cfg.dedup.update_interval_secs as i64 * 1000;
                 Repeat::Duplicate {
                     due: t - self.alert(slot).last_emit >= interval,
+                    described,
                 }
             }
         }
@@ -930,7 +938,7 @@ mod tests {
         assert_eq!(store.find("h1::cpu"), Some(slot));
         assert_eq!(store.find("h2::cpu"), None);
         let dup = store.repeat(&cfg, slot, &cpu, 2_000, false, &mut scorer);
-        assert!(matches!(dup, Repeat::Duplicate { .. }));
+        assert!(matches!(dup, Repeat::Duplicate { described: false, .. }));
         assert_eq!(store.alert(slot).count, 2);
         let worse = store.repeat(
             &cfg,
@@ -944,7 +952,8 @@ mod tests {
             worse,
             Repeat::SeverityChanged {
                 old: Severity::Major,
-                incident: None
+                incident: None,
+                described: false
             }
         ));
         store.alert_mut(slot).pending = thin_vec::thin_vec![7];

@@ -1149,6 +1149,106 @@ impl Correlator {
         }
     }
 
+    /// A raised alert's description changed (a later message of it, as a duplicate or with a
+    /// new severity) and now names a source that alerts in another young incident or pending
+    /// cluster of the learned recipe, one that the alert's own does not hold: what a first
+    /// message left out ("Uplink interface to core down, LACP member lost", then "Uplink
+    /// interface to rtr0459 changed state to down"). Had the alert been raised with that
+    /// text, it would have joined there (`named_link`); so it does now: alone in its pending
+    /// cluster it is taken into the other, and a cluster it has grown (its dependants naming
+    /// it) is merged with the other. Only while both started within the window.
+    pub(crate) fn described_anew(&mut self, env: &mut Env, slot: u32, t: Millis) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        if !lcfg.named_entities {
+            return;
+        }
+        let window = lcfg.window_secs as i64 * 1000;
+        let a = env.store.alert(slot);
+        if !a.open {
+            return;
+        }
+        let homes: Vec<u64> = a
+            .incident()
+            .into_iter()
+            .chain(a.pending.iter().copied())
+            .collect();
+        let Some((home, ri)) = homes.into_iter().find_map(|h| {
+            let c = self.clusters.get(&h)?;
+            (env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned
+                && t - c.first_time <= window
+                && self.accepting(env, c, t))
+            .then_some((h, c.recipe))
+        }) else {
+            return;
+        };
+        let mentions: Vec<Mention> = self.mentions(env, a).into_iter().filter(|m| m.in_text).collect();
+        let c = &self.clusters[&home];
+        let holds = |x: &Cluster, name: u64| x.members.iter().any(|m| learned::hash_value(&m.source) == name);
+        let mut found: Vec<(u64, usize)> = mentions
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !holds(c, m.token.1))
+            .flat_map(|(i, m)| {
+                self.index
+                    .learned
+                    .get(&(ri, m.token))
+                    .into_iter()
+                    .flatten()
+                    .map(move |&pid| (pid, i))
+            })
+            .filter(|&(pid, i)| {
+                pid != home
+                    && self.clusters.get(&pid).is_some_and(|p| {
+                        t - p.first_time <= window
+                            && self.accepting(env, p, t)
+                            && holds(p, mentions[i].token.1)
+                    })
+            })
+            .collect();
+        found.sort_unstable();
+        let Some(&(other, i)) = found.first() else {
+            return;
+        };
+        let m = &mentions[i];
+        let description = a.description.to_string();
+        let alert_id = env.alert_id(a.id).to_string();
+        let recipe = env.c.recipes[ri as usize].name.clone();
+        let (other_first, other_anchor) = {
+            let p = &self.clusters[&other];
+            (p.first_time, p.anchor)
+        };
+        let source = env.store.interner.resolve(a.source).to_string();
+        let name = m.name.clone();
+        if c.state == ClusterState::Pending && c.members.len() == 1 {
+            // found by its name from now on, as a member that joined on its own would be:
+            // its dependants name it next
+            let lt = self.learned_tokens(env, slot, t);
+            let why = Explanation {
+                compared_with: Some(env.alert_id(other_anchor).to_string()),
+                gap_ms: (t - other_first).max(0),
+                evidence: vec![format!(
+                    "a later message of it names {name}, an entity of this incident: \"{description}\""
+                )],
+                ..Explanation::new(recipe, "learned")
+            };
+            if self.take_lonely(env, other, home, slot, t, why) {
+                self.learn_member_entities(env, other, &lt);
+            }
+        } else {
+            let reason = format!(
+                "merged: a later message of {alert_id} ({source}) names {name}, which alerts in \
+                 the other incident: \"{description}\"; the two are one failure"
+            );
+            self.merge_parts(
+                env,
+                home,
+                t,
+                vec![(other_first, other, reason)],
+                "a later message of a member names a source of the other",
+            );
+        }
+    }
+
     /// An alert joined `cid`; alerts that started before it within the window and are still
     /// alone in pending clusters join too when they are about its source: one on the same
     /// source (while sharing a source is evidence, or not yet known not to be, and no place

@@ -701,6 +701,97 @@ mod tests {
         );
     }
 
+    /// Issue 12, entities named in text: an alert whose first message named nothing and
+    /// whose next one names a source alerting in a young incident joins that incident then
+    /// ("LACP member lost", then "Uplink interface to as1.ams changed state to down"); a
+    /// later message naming a source in no incident moves nothing.
+    #[test]
+    fn an_alert_whose_later_message_names_another_alerts_source_joins_it() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = said;
+        ev(
+            &mut e,
+            "core7.par",
+            "fan_speed",
+            "Fan tray 2 running below expected speed",
+            0,
+        );
+        ev(
+            &mut e,
+            "dist4.lon",
+            "fan_speed",
+            "Fan tray 1 running below expected speed",
+            10,
+        );
+        let t = 7200;
+        ev(
+            &mut e,
+            "as1.ams",
+            "link_down",
+            "Interface Te0/1 changed state to down",
+            t,
+        );
+        ev(
+            &mut e,
+            "cr2.fra",
+            "bgp_down",
+            "BGP neighbor as1.ams Down, hold timer expired",
+            t + 20,
+        );
+        let joined = incident_of(&e, "as1.ams").expect("linked by name");
+        ev(
+            &mut e,
+            "agg9.ams",
+            "uplink_lost",
+            "Uplink interface to core down, LACP member lost",
+            t + 25,
+        );
+        assert_eq!(
+            incident_of(&e, "agg9.ams"),
+            None,
+            "its first message names nothing"
+        );
+        // the same alert again, in other words
+        ev(
+            &mut e,
+            "agg9.ams",
+            "uplink_lost",
+            "Uplink interface to as1.ams changed state to down",
+            t + 32,
+        );
+        assert_eq!(incident_of(&e, "agg9.ams").as_deref(), Some(joined.as_str()));
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == joined.as_str())
+            .unwrap();
+        let m = inc
+            .members
+            .iter()
+            .find(|m| m.signature.starts_with("agg9.ams"))
+            .unwrap();
+        assert_eq!(
+            m.why.evidence,
+            ["a later message of it names as1.ams, an entity of this incident: \"Uplink interface to as1.ams changed state to down\""]
+        );
+        // a later message naming a source that alerts in no incident: nothing moves
+        ev(
+            &mut e,
+            "agg2.lon",
+            "uplink_lost",
+            "Uplink interface to core down, LACP member lost",
+            t + 4000,
+        );
+        ev(
+            &mut e,
+            "agg2.lon",
+            "uplink_lost",
+            "Uplink interface to dist4.lon changed state to down",
+            t + 4010,
+        );
+        assert_eq!(incident_of(&e, "agg2.lon"), None);
+    }
+
     /// Issue 12, entities named in text: with no topology and nothing shared, an alert
     /// whose description names another alert's source is linked to it — both ways round:
     /// the later alert names the earlier's source, or the earlier one named the later's.

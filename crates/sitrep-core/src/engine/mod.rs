@@ -394,18 +394,28 @@ impl Engine {
                 }
                 correlator.correlate(env, slot, t);
             }
-            Repeat::SeverityChanged { old, incident } => {
+            Repeat::SeverityChanged {
+                old,
+                incident,
+                described,
+            } => {
                 env.emit_alert(&correlator.clusters, slot, AlertChange::SeverityChanged, t);
                 if let Some(c) = incident {
                     correlator.member_severity_changed(env, c, old, ev.severity, t);
                 }
+                if described && !maintenance {
+                    correlator.described_anew(env, slot, t);
+                }
             }
-            Repeat::Duplicate { due } => {
+            Repeat::Duplicate { due, described } => {
                 if due {
                     env.emit_alert(&correlator.clusters, slot, AlertChange::Deduplicated, t);
                 }
                 if let Some(c) = env.store.alert(slot).incident() {
                     correlator.member_repeated(env, c, slot, t);
+                }
+                if described && !maintenance {
+                    correlator.described_anew(env, slot, t);
                 }
             }
         }
