@@ -273,13 +273,15 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
 /// and before an alert too dull to seed was taken along by the next alert of its source
 /// that seeded (twenty-first session: 0.924 / 0.884 / 0.923 → 0.927 / 0.884 / 0.928), and
 /// before a weak burst of new alerts (chance explaining more than a fifth of it) was made to
-/// need a shared place (twenty-second session: 0.948 / 0.909 / 0.928).
+/// need a shared place (twenty-second session: 0.948 / 0.909 / 0.928), and before an alert
+/// whose later message names a source of a young incident was moved there (twenty-third
+/// session: 0.951 / 0.918 / 0.928).
 /// Bars: those levels with a margin; root cause right ≥ 90%.
 #[test]
 fn an_estate_described_only_in_words_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.935), ("micro", 0.895), ("storm", 0.90)] {
+    for (scenario, min_f1) in [("telco", 0.935), ("micro", 0.912), ("storm", 0.90)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[
@@ -320,6 +322,12 @@ fn an_estate_described_only_in_words_forms_its_incidents() {
         let incidents = std::fs::read_to_string(out.join("incidents.jsonl")).unwrap();
         if scenario == "storm" && !incidents.contains("which started this incident") {
             failures.push("storm: no dull alert taken along by its source's seed".into());
+        }
+        // a switch whose first message named nothing and whose next named the router
+        if scenario != "storm" && !incidents.contains("a later message of it names") {
+            failures.push(format!(
+                "{scenario}: no alert moved by a later message naming its upstream"
+            ));
         }
         if f1 < min_f1 || root < 0.9 {
             failures.push(format!(
