@@ -68,6 +68,29 @@ pub(crate) struct Alert {
     rare: Option<Box<Rare>>,
 }
 
+/// Whether two texts are the same but for their numbers — runs of digits not glued to a
+/// letter, each taken as one digit: "Backhaul packet loss 310% exceeds threshold" and
+/// "… 98% …" are, so are two addresses; "link to sw0520" and "link to sw0478" are not
+/// (a name with a number in it is still a name).
+pub(crate) fn same_but_numbers(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.as_bytes().iter().peekable(), b.as_bytes().iter().peekable());
+    let mut after_letter = false;
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if !after_letter && p.is_ascii_digit() && q.is_ascii_digit() => {
+                while x.next_if(|c| c.is_ascii_digit()).is_some() {}
+                while y.next_if(|c| c.is_ascii_digit()).is_some() {}
+                after_letter = false;
+            }
+            (Some(p), Some(q)) if p == q => {
+                after_letter = p.is_ascii_alphanumeric() && after_letter || p.is_ascii_alphabetic()
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// `cleared` of an alert that is raised.
 const NOT_CLEARED: Millis = Millis::MIN;
 
@@ -370,15 +393,25 @@ pub(crate) enum Repeat {
     },
     /// Clear → open: a new occurrence, scored again, to correlate (or rejoin its incident).
     Reraised { flap: Flap },
-    /// Still open, another severity; `described` when it came with another description.
+    /// Still open, another severity; `described`: how its description changed.
     SeverityChanged {
         old: Severity,
         incident: Option<u64>,
-        described: bool,
+        described: Described,
     },
-    /// Nothing but a count; `due` when the periodic deduplicated update is owed,
-    /// `described` when it came with another description.
-    Duplicate { due: bool, described: bool },
+    /// Nothing but a count; `due` when the periodic deduplicated update is owed;
+    /// `described`: how its description changed.
+    Duplicate { due: bool, described: Described },
+}
+
+/// How a repeat's description differs from the alert's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Described {
+    Same,
+    /// Only in its numbers ([`same_but_numbers`]).
+    Numbers,
+    /// In its words.
+    Words,
 }
 
 /// Flapping after a state change: whether it just began, and whether the alert flaps now
@@ -580,8 +613,16 @@ impl AlertStore {
         if !ev.extra.is_empty() {
             a.set_extra(extra_of(ev));
         }
-        let described = *a.description != *ev.description;
-        if described {
+        let changed = *a.description != *ev.description;
+        // what the correlator looks at again (`described_anew`): any new text of an alert
+        // it placed, and new words — not new numbers (a counter, a percentage, an address),
+        // which most changed texts are — of one it placed nowhere
+        let described = match changed {
+            false => Described::Same,
+            true if same_but_numbers(&a.description, &ev.description) => Described::Numbers,
+            true => Described::Words,
+        };
+        if changed {
             if a.open && ev.severity.is_clear() {
                 let raised = std::mem::replace(&mut a.description, ev.description.as_str().into());
                 a.set_raised_description(Some(raised));
@@ -778,6 +819,34 @@ impl AlertStore {
 mod tests {
     use super::*;
 
+    #[test]
+    fn texts_that_differ_only_in_numbers_are_the_same_words() {
+        assert!(same_but_numbers(
+            "Backhaul packet loss 310% exceeds threshold",
+            "Backhaul packet loss 98% exceeds threshold"
+        ));
+        assert!(same_but_numbers(
+            "S1 link to MME 10.228.29.224 lost",
+            "S1 link to MME 10.1.2.3 lost"
+        ));
+        assert!(!same_but_numbers(
+            "Uplink interface to core down, LACP member lost",
+            "Uplink interface to rtr0459 changed state to down"
+        ));
+        assert!(!same_but_numbers("disk 90% full", "disk 90% full on /var"));
+        assert!(!same_but_numbers("a1", "a"));
+        assert!(!same_but_numbers(
+            "Backhaul link to sw0520 lost",
+            "Backhaul link to sw0478 lost"
+        ));
+        assert!(!same_but_numbers(
+            "probe failed on host0012",
+            "probe failed on host31"
+        ));
+        assert!(same_but_numbers("retry 3 of 10", "retry 4 of 10"));
+        assert!(same_but_numbers("", ""));
+    }
+
     fn ev(source: &str, check: &str, service: Option<&str>) -> Event {
         Event {
             source: source.into(),
@@ -938,7 +1007,13 @@ mod tests {
         assert_eq!(store.find("h1::cpu"), Some(slot));
         assert_eq!(store.find("h2::cpu"), None);
         let dup = store.repeat(&cfg, slot, &cpu, 2_000, false, &mut scorer);
-        assert!(matches!(dup, Repeat::Duplicate { described: false, .. }));
+        assert!(matches!(
+            dup,
+            Repeat::Duplicate {
+                described: Described::Same,
+                ..
+            }
+        ));
         assert_eq!(store.alert(slot).count, 2);
         let worse = store.repeat(
             &cfg,
@@ -953,7 +1028,7 @@ mod tests {
             Repeat::SeverityChanged {
                 old: Severity::Major,
                 incident: None,
-                described: false
+                described: Described::Same
             }
         ));
         store.alert_mut(slot).pending = thin_vec::thin_vec![7];

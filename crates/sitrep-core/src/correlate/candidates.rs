@@ -863,6 +863,12 @@ impl Correlator {
     /// Places a newly raised occurrence: joins the best open incident, else the best pending
     /// cluster, else seeds pending clusters of its own.
     pub(crate) fn correlate(&mut self, env: &mut Env, slot: u32, t: Millis) {
+        self.place(env, slot, t, true)
+    }
+
+    /// [`Self::correlate`]; `learn`: count the occurrence into the learned statistics (its
+    /// start), which a second look at an alert placed nowhere must not do again.
+    fn place(&mut self, env: &mut Env, slot: u32, t: Millis, learn: bool) {
         let a = env.store.alert(slot);
         let noise = &env.c.cfg.noise;
         if (a.entropy as f64) < noise.join_threshold {
@@ -875,8 +881,11 @@ impl Correlator {
             };
             let lcfg = &env.c.cfg.correlation.learned;
             match self.learned.quiet_turn(lcfg, class) {
-                Some(false) => return,
-                Some(true) => {}
+                // a routine check, unless its words name the source of a young incident
+                // ("Backhaul link to sw0520 lost" seconds after sw0520's alerts): a link in
+                // words is the alert's own statement, whatever its text's noise score
+                Some(false) if !self.names_young_cluster(env, slot, t) => return,
+                Some(false) | Some(true) => {}
                 None => {
                     let ids = self.quiet_tokens(env, slot);
                     let group = |key: u16| self.group_label(key);
@@ -891,8 +900,10 @@ impl Correlator {
                     let passes = self.learned.class_belongs(lcfg, class, keys(), group)
                         || (keys().any(judgeable) && !self.learned.class_refuted(lcfg, class, keys(), group));
                     self.learned.quiet_judged(class, passes);
-                    if !passes {
-                        self.learned.observe_quiet(lcfg, t, &ids, class);
+                    if !passes && !self.names_young_cluster(env, slot, t) {
+                        if learn {
+                            self.learned.observe_quiet(lcfg, t, &ids, class);
+                        }
                         return;
                     }
                 }
@@ -1041,7 +1052,9 @@ impl Correlator {
                 self.learned.remember_unplaced(&env.c.cfg.correlation.learned, u);
             }
         }
-        self.observe_learned(env, slot, t, &lt);
+        if learn {
+            self.observe_learned(env, slot, t, &lt);
+        }
     }
 
     /// Counts a newly raised occurrence into the learned statistics (attribute pairs,
@@ -1149,6 +1162,41 @@ impl Correlator {
         }
     }
 
+    /// Whether the alert's description names (in words) a source that alerts in a young
+    /// incident or pending cluster of a learned recipe — one that started within the window
+    /// and still accepts members: what lets an alert below the noise gate be placed.
+    fn names_young_cluster(&self, env: &Env, slot: u32, t: Millis) -> bool {
+        let lcfg = &env.c.cfg.correlation.learned;
+        if !lcfg.named_entities || !env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned) {
+            return false;
+        }
+        let window = lcfg.window_secs as i64 * 1000;
+        let mentions = self.mentions(env, env.store.alert(slot));
+        mentions.iter().filter(|m| m.in_text).any(|m| {
+            env.c
+                .recipes
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.kind == RecipeKind::Learned)
+                .flat_map(|(ri, _)| {
+                    self.index
+                        .learned
+                        .get(&(ri as u16, m.token))
+                        .into_iter()
+                        .flatten()
+                })
+                .any(|pid| {
+                    self.clusters.get(pid).is_some_and(|p| {
+                        t - p.first_time <= window
+                            && self.accepting(env, p, t)
+                            && p.members
+                                .iter()
+                                .any(|x| learned::hash_value(&x.source) == m.token.1)
+                    })
+                })
+        })
+    }
+
     /// A raised alert's description changed (a later message of it, as a duplicate or with a
     /// new severity) and now names a source that alerts in another young incident or pending
     /// cluster of the learned recipe, one that the alert's own does not hold: what a first
@@ -1157,7 +1205,9 @@ impl Correlator {
     /// text, it would have joined there (`named_link`); so it does now: alone in its pending
     /// cluster it is taken into the other, and a cluster it has grown (its dependants naming
     /// it) is merged with the other. Only while both started within the window.
-    pub(crate) fn described_anew(&mut self, env: &mut Env, slot: u32, t: Millis) {
+    /// `words`: the text changed in its words, not only its numbers — what an alert placed
+    /// nowhere needs before its words are scanned again (most changed texts are counters).
+    pub(crate) fn described_anew(&mut self, env: &mut Env, slot: u32, t: Millis, words: bool) {
         let lcfg = &env.c.cfg.correlation.learned;
         if !lcfg.named_entities {
             return;
@@ -1167,18 +1217,30 @@ impl Correlator {
         if !a.open {
             return;
         }
-        let homes: Vec<u64> = a
+        // on the hot path of chatty alerts: nothing allocated before this is known to matter
+        if a.incident().is_none() && a.pending.is_empty() {
+            if !words {
+                return;
+            }
+            // placed nowhere when raised (its first words too dull, or naming nothing): had
+            // it been raised with these words it would have been placed; so it is now
+            if self.names_young_cluster(env, slot, t) {
+                self.place(env, slot, t, false);
+            }
+            return;
+        }
+        let Some((home, ri)) = a
             .incident()
             .into_iter()
             .chain(a.pending.iter().copied())
-            .collect();
-        let Some((home, ri)) = homes.into_iter().find_map(|h| {
-            let c = self.clusters.get(&h)?;
-            (env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned
-                && t - c.first_time <= window
-                && self.accepting(env, c, t))
-            .then_some((h, c.recipe))
-        }) else {
+            .find_map(|h| {
+                let c = self.clusters.get(&h)?;
+                (env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned
+                    && t - c.first_time <= window
+                    && self.accepting(env, c, t))
+                .then_some((h, c.recipe))
+            })
+        else {
             return;
         };
         let mentions: Vec<Mention> = self.mentions(env, a).into_iter().filter(|m| m.in_text).collect();

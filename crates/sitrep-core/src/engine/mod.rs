@@ -32,7 +32,7 @@ pub use snapshot::{SnapshotView, SNAPSHOT_FORMAT};
 use crate::compact::AlertUpdateForm;
 use crate::config::{Config, ConfigError};
 use crate::correlate::Correlator;
-use crate::dedup::{AlertStore, Flap, Repeat};
+use crate::dedup::{AlertStore, Described, Flap, Repeat};
 use crate::emit::Emitter;
 use crate::event::Event;
 use crate::rules::RuleEngine;
@@ -403,8 +403,8 @@ impl Engine {
                 if let Some(c) = incident {
                     correlator.member_severity_changed(env, c, old, ev.severity, t);
                 }
-                if described && !maintenance {
-                    correlator.described_anew(env, slot, t);
+                if described != Described::Same && !maintenance {
+                    correlator.described_anew(env, slot, t, described == Described::Words);
                 }
             }
             Repeat::Duplicate { due, described } => {
@@ -414,8 +414,8 @@ impl Engine {
                 if let Some(c) = env.store.alert(slot).incident() {
                     correlator.member_repeated(env, c, slot, t);
                 }
-                if described && !maintenance {
-                    correlator.described_anew(env, slot, t);
+                if described != Described::Same && !maintenance {
+                    correlator.described_anew(env, slot, t, described == Described::Words);
                 }
             }
         }
