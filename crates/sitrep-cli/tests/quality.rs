@@ -275,13 +275,15 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
 /// before a weak burst of new alerts (chance explaining more than a fifth of it) was made to
 /// need a shared place (twenty-second session: 0.948 / 0.909 / 0.928), and before an alert
 /// whose later message names a source of a young incident was moved there (twenty-third
-/// session: 0.951 / 0.918 / 0.928).
+/// session: 0.951 / 0.918 / 0.928), and before an alert below the noise gate or placed
+/// nowhere was placed when its words name a young incident's source (same session: 0.959 /
+/// 0.918 / 0.972).
 /// Bars: those levels with a margin; root cause right ≥ 90%.
 #[test]
 fn an_estate_described_only_in_words_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.935), ("micro", 0.912), ("storm", 0.90)] {
+    for (scenario, min_f1) in [("telco", 0.935), ("micro", 0.912), ("storm", 0.95)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[
