@@ -1187,11 +1187,7 @@ impl Correlator {
                 })
                 .any(|pid| {
                     self.clusters.get(pid).is_some_and(|p| {
-                        t - p.first_time <= window
-                            && self.accepting(env, p, t)
-                            && p.members
-                                .iter()
-                                .any(|x| learned::hash_value(&x.source) == m.token.1)
+                        t - p.first_time <= window && self.accepting(env, p, t) && alerts_in(p, m.token.1)
                     })
                 })
         })
@@ -1245,11 +1241,10 @@ impl Correlator {
         };
         let mentions: Vec<Mention> = self.mentions(env, a).into_iter().filter(|m| m.in_text).collect();
         let c = &self.clusters[&home];
-        let holds = |x: &Cluster, name: u64| x.members.iter().any(|m| learned::hash_value(&m.source) == name);
         let mut found: Vec<(u64, usize)> = mentions
             .iter()
             .enumerate()
-            .filter(|(_, m)| !holds(c, m.token.1))
+            .filter(|(_, m)| !alerts_in(c, m.token.1))
             .flat_map(|(i, m)| {
                 self.index
                     .learned
@@ -1263,7 +1258,7 @@ impl Correlator {
                     && self.clusters.get(&pid).is_some_and(|p| {
                         t - p.first_time <= window
                             && self.accepting(env, p, t)
-                            && holds(p, mentions[i].token.1)
+                            && alerts_in(p, mentions[i].token.1)
                     })
             })
             .collect();
@@ -2161,6 +2156,11 @@ impl Correlator {
         out.sort_by_key(|m| m.token);
         out
     }
+}
+
+/// Whether a source whose name hashes to `name` alerts in cluster `c` (one of its members).
+fn alerts_in(c: &Cluster, name: u64) -> bool {
+    c.members.iter().any(|m| learned::hash_value(&m.source) == name)
 }
 
 /// Words of a description that could name something (64 at most): split on white space
