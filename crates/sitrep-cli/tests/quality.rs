@@ -90,14 +90,16 @@ fn every_scenario_meets_the_quality_bar_with_default_config() {
 /// Issue 12: the same streams with the topology file removed, as a user without one would
 /// run them. The engine must find the structure itself (learned recipe). The bars are the
 /// levels reached on seed 1 (2026-12-05: 0.917 / 0.943 / 0.954), with a margin: a regression
-/// guard (docs/evaluation.md has the figures over five seeds).
+/// guard (docs/evaluation.md has the figures over five seeds). Micro's bar was raised from
+/// 0.90 to 0.93 when a node's own alert came to hold the place its pods' `labels.node` name
+/// (2026-12-07, twenty-fourth session: seed 1 0.936 → 0.943).
 #[test]
 fn without_topology_the_learned_recipe_finds_the_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for (scenario, min_f1, min_root) in [
         ("telco", 0.88, 0.85),
-        ("micro", 0.90, 0.85),
+        ("micro", 0.93, 0.85),
         ("storm", 0.90, 0.85),
     ] {
         let data = d.path().join(scenario);
@@ -216,7 +218,10 @@ fn without_topology_the_learned_recipe_finds_the_incidents() {
 /// before they were merged on the burst: 0.721, and its late sites' cells opened incidents
 /// of their own before a site let in on the burst became a place of the incident: 0.789;
 /// telco 100,000 events 0.965 then). Bars: seed 1's levels (2026-12-06, seventeenth
-/// session: 0.992 / 0.915 / 0.972, short storm 0.907, short telco 1.000) with a margin.
+/// session: 0.992 / 0.915 / 0.972, short storm 0.907, short telco 1.000) with a margin;
+/// micro's raised from 0.88 to 0.92 when a node's own alert came to hold the place its pods'
+/// `labels.node` name (twenty-fourth session: 0.917 → 0.928: a second node's failure in one
+/// cluster no longer chained in through a service alert).
 #[test]
 fn a_quiet_estate_without_topology_still_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
@@ -225,7 +230,7 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
     // first faults come before any label is known to be evidence
     let runs = [
         ("telco", "100000", 0.97),
-        ("micro", "100000", 0.88),
+        ("micro", "100000", 0.92),
         ("storm", "100000", 0.93),
         ("storm", "10000", 0.86),
         ("telco", "10000", 0.95),

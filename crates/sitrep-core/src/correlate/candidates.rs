@@ -80,8 +80,33 @@ impl Correlator {
             }
             t.list.push((key, i.resolve(*v).into()));
         }
+        self.labels_naming_source(env, a, &mut t);
         t.list.truncate(48);
         t
+    }
+
+    /// A node's own alert holds the `labels.node` its pods hold (any label whose values
+    /// name this alert's source, when the alert holds no value of its own): the node is in
+    /// its own place, shared with what runs on it and differing from another node's.
+    fn labels_naming_source(&self, env: &Env, a: &Alert, t: &mut learned::Tokens) {
+        let source = env.store.interner.resolve(a.source);
+        for key in self.labels_naming_others(env, a) {
+            t.list.push((key.into(), source.into()));
+        }
+    }
+
+    /// The label keys whose values name `a`'s source while `a` itself holds none of them:
+    /// other alerts' labels point at it (a label that restates each alert's own source is
+    /// not one).
+    fn labels_naming_others<'s>(&'s self, env: &'s Env, a: &'s Alert) -> impl Iterator<Item = &'s str> + 's {
+        let i = &env.store.interner;
+        self.learned
+            .labels_naming(i.resolve(a.source))
+            .filter(move |key| {
+                !a.labels
+                    .iter()
+                    .any(|(k, _)| key.strip_prefix("labels.") == Some(i.resolve(*k)))
+            })
     }
 
     /// The sets an alert is compared by, one per similar field of the recipe.
@@ -410,7 +435,7 @@ impl Correlator {
                     .chain(frontier.as_ref())
                 {
                     if let Some((weight, evidence, matched)) =
-                        self.combined_evidence(env, reference, a, t, lt)
+                        self.combined_evidence(env, reference, &c.anchor_tokens, a, t, lt)
                     {
                         why.kind = "learned".into();
                         compared = reference.alert;
@@ -565,6 +590,7 @@ impl Correlator {
         &self,
         env: &Env,
         reference: &Reference,
+        anchor: &[learned::Token],
         a: &Alert,
         t: Millis,
         lt: &AlertTokens,
@@ -590,10 +616,15 @@ impl Correlator {
             return None;
         }
         let place = |key: u16| self.place_key(key);
+        // nor across the host of the incident's first alert (the node a pod runs on): a
+        // chain through members that run on no host (a service) would otherwise carry a
+        // second node's failure in
+        let host = |key: u16| self.learned.names_hosts(key) && self.place_key(key);
         if self
             .learned
             .conflict(lcfg, &lt.ids, reference.tokens, place)
             .is_some()
+            || self.learned.conflict(lcfg, &lt.ids, anchor, host).is_some()
         {
             return None;
         }
@@ -846,7 +877,9 @@ impl Correlator {
     pub(super) fn place_key(&self, key: u16) -> bool {
         let name = self.learned.key_name(key);
         let names_entities = matches!(name, "source" | "entity" | "service")
-            || (name.starts_with("labels.") && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES);
+            || (name.starts_with("labels.")
+                && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES
+                && !self.learned.names_hosts(key));
         !names_entities
     }
 
@@ -2001,6 +2034,7 @@ impl Correlator {
             text.list
                 .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
         }
+        self.labels_naming_source(env, a, &mut text);
         let mut ids = self.learned.intern(lcfg, &text);
         let source = self.learned.key_id("source");
         ids.retain(|t| Some(t.0) == source || self.group_label(t.0));
@@ -2020,6 +2054,12 @@ impl Correlator {
         }
         let text = self.alert_tokens(env, a);
         let lcfg = &env.c.cfg.correlation.learned;
+        let naming: Vec<u16> = (self.labels_naming_others(env, a))
+            .filter_map(|k| self.learned.key_id(k))
+            .collect();
+        for k in naming {
+            self.learned.note_source_named(k);
+        }
         let ids = self.learned.intern(lcfg, &text);
         let (mut class, mut seen_key, mut novel, mut burst) = (0, 0, false, None);
         if lcfg.cooccurrence {

@@ -157,7 +157,16 @@ pub(crate) struct KeyStats {
     /// role): the key is a group, and `source_of` is no longer kept.
     #[serde(default)]
     pub values_shared: bool,
+    /// Alerts whose source is one of this label's values (a node's own alert, for the
+    /// `labels.node` of its pods): past [`NAMES_SOURCES`] the label names the hosts things
+    /// run on — places, however many ([`LearnedStats::names_hosts`]).
+    #[serde(default)]
+    pub sources_named: u32,
 }
+
+/// Alerts whose source a label's values name before the label counts as naming hosts: a
+/// margin for a value that equals some host name by accident, not a fitted value.
+const NAMES_SOURCES: u32 = 3;
 
 /// A key whose values other sources hold in more than this share of its alerts (and in
 /// [`SHARED_VALUE_ALERTS`] of them) is a group, not a restatement of the source: the margin
@@ -650,6 +659,32 @@ impl LearnedStats {
     /// The id of a key, if it exists.
     pub fn key_id(&self, key: &str) -> Option<u16> {
         self.by_name.get(key).copied()
+    }
+
+    /// The label keys (`labels.node`) that hold `source` as one of their values: a source
+    /// other alerts' labels name (the node its pods run on) is itself in the place the
+    /// label names.
+    pub fn labels_naming<'a>(&'a self, source: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let v = hash_value(source);
+        self.keys
+            .iter()
+            .filter(move |k| k.name.starts_with("labels.") && k.values.contains_key(&v))
+            .map(|k| &*k.name)
+    }
+
+    /// Notes that an alert's source is a value of label `key` (see `labels_naming`).
+    pub fn note_source_named(&mut self, key: u16) {
+        if let Some(k) = self.keys.get_mut(key as usize) {
+            k.sources_named = k.sources_named.saturating_add(1);
+        }
+    }
+
+    /// Whether label `key`'s values name the sources of alerts: the hosts (nodes) that
+    /// what it labels (pods) runs on.
+    pub fn names_hosts(&self, key: u16) -> bool {
+        self.keys
+            .get(key as usize)
+            .is_some_and(|k| k.sources_named >= NAMES_SOURCES)
     }
 
     /// Distinct values held for a key (0 for an unknown key).
@@ -1927,6 +1962,35 @@ mod tests {
         fn k_lift(s: &LearnedStats, tk: Token) -> f64 {
             s.keys[tk.0 as usize].bands[2].lift()
         }
+    }
+
+    #[test]
+    fn a_label_whose_values_name_other_alerts_sources_names_hosts() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        // pods on four nodes of one cluster
+        for n in 0..4i64 {
+            let node = format!("node-{n}");
+            let tk = s.intern(&c, &toks(&[("labels.node", &node), ("labels.cluster", "k8s-1")]));
+            s.observe_class(&c, 1_000_000 + n * 1000, &tk, 1);
+        }
+        // a node's own alert: its name is a value of `labels.node`, not of `labels.cluster`
+        assert_eq!(s.labels_naming("node-2").collect::<Vec<_>>(), ["labels.node"]);
+        assert_eq!(s.labels_naming("cart-7").count(), 0);
+        let (node, cluster) = (
+            s.key_id("labels.node").unwrap(),
+            s.key_id("labels.cluster").unwrap(),
+        );
+        for _ in 1..NAMES_SOURCES {
+            s.note_source_named(node);
+        }
+        assert!(
+            !s.names_hosts(node),
+            "a value equal to a host name by accident is no host"
+        );
+        s.note_source_named(node);
+        assert!(s.names_hosts(node));
+        assert!(!s.names_hosts(cluster));
     }
 
     #[test]
