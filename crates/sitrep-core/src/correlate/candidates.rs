@@ -1105,7 +1105,7 @@ impl Correlator {
                 self.learned.costarts.observe_source(lcfg, from);
             }
             if lcfg.named_entities {
-                for m in &lt.mentions {
+                for m in lt.mentions.iter().filter(|m| !m.learned) {
                     self.learned
                         .edges
                         .observe(lcfg, t, from, source, m.token.1, &m.name, &m.via);
@@ -2165,6 +2165,7 @@ impl Correlator {
                     name: v.into(),
                     via: field.as_str().into(),
                     in_text: false,
+                    learned: false,
                 });
             }
         }
@@ -2187,16 +2188,38 @@ impl Correlator {
                     name: w.into(),
                     via: "description".into(),
                     in_text: true,
+                    learned: false,
                 });
                 if out.len() == 8 {
                     break;
                 }
             }
         }
+        // the upstream its source's earlier alerts named in words (the learned topology),
+        // when this alert names nothing itself
+        if out.is_empty() {
+            for (h, name) in self
+                .learned
+                .edges
+                .named_upstream(learned::hash_value(own), LEARNED_MENTIONS)
+            {
+                out.push(Mention {
+                    token: (entity, h),
+                    name: name.into(),
+                    via: "learned topology".into(),
+                    in_text: false,
+                    learned: true,
+                });
+            }
+        }
         out.sort_by_key(|m| m.token);
         out
     }
 }
+
+/// Upstream sources of the learned topology an alert that names nothing itself is linked
+/// to: the ones its source's descriptions named most.
+const LEARNED_MENTIONS: usize = 2;
 
 /// Whether a source whose name hashes to `name` alerts in cluster `c` (one of its members).
 fn alerts_in(c: &Cluster, name: u64) -> bool {

@@ -142,6 +142,19 @@ impl LearnedEdges {
             .map(|(&(_, to), _)| to)
     }
 
+    /// The sources the descriptions of `from`'s alerts have named (its upstream as text
+    /// gave it), with the name of each, at most `limit`, strongest first (ties by hash).
+    pub fn named_upstream(&self, from: u64, limit: usize) -> Vec<(u64, &str)> {
+        let mut v: Vec<(u64, &Edge)> = self
+            .edges
+            .range((from, 0)..=(from, u64::MAX))
+            .filter(|(_, e)| Self::in_text(e))
+            .map(|(&(_, to), e)| (to, e))
+            .collect();
+        v.sort_by(|a, b| b.1.weight.total_cmp(&a.1.weight).then(a.0.cmp(&b.0)));
+        v.into_iter().take(limit).map(|(to, e)| (to, &*e.to)).collect()
+    }
+
     /// Whether the source hashed `x` has a place in the topology learned from text: its
     /// descriptions name a source, or a source's name it.
     pub fn placed(&self, x: u64) -> bool {

@@ -319,12 +319,25 @@ pub(crate) struct Mention {
     /// Named in the description's words, not by a label value or the service: a statement
     /// in text, which the attribute statistics (of shared values) say nothing about.
     in_text: bool,
+    /// Not named by this alert but by its source's earlier alerts' descriptions (the
+    /// learned topology, `LearnedEdges::named_upstream`): its cell's `cell_outage` says
+    /// nothing of the switch its `s1_link_failure` named an hour before. Never learned
+    /// from again (that would count one naming twice).
+    learned: bool,
 }
 
 impl Mention {
     /// Where, in words: "its labels.node names node-3-7".
     fn phrase(&self) -> String {
-        format!("its {} names {}", self.via, self.name)
+        if self.learned {
+            format!(
+                "its source's earlier alerts named {} in their descriptions (the learned \
+                 topology)",
+                self.name
+            )
+        } else {
+            format!("its {} names {}", self.via, self.name)
+        }
     }
 }
 
