@@ -714,6 +714,96 @@ mod tests {
         );
     }
 
+    /// Issue 12, the learned topology used as evidence: a cell's alert that names nothing
+    /// ("Cell outage, all sectors down") joins the incident of the switch that its earlier
+    /// alerts named in words ("Backhaul link to sw1 lost", an hour before), and says so; a
+    /// cell whose alerts never named the switch is not taken.
+    #[test]
+    fn an_alert_that_names_nothing_joins_the_upstream_its_source_named_before() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = said;
+        ev(
+            &mut e,
+            "core7",
+            "fan_speed",
+            "Fan tray 2 running below expected speed",
+            0,
+        );
+        ev(
+            &mut e,
+            "dist4",
+            "fan_speed",
+            "Fan tray 1 running below expected speed",
+            10,
+        );
+        let t = 3600;
+        ev(
+            &mut e,
+            "sw1",
+            "link_down",
+            "Interface Te0/1 changed state to down",
+            t,
+        );
+        ev(
+            &mut e,
+            "bts1",
+            "s1_link_failure",
+            "Backhaul link to sw1 lost, association aborted",
+            t + 10,
+        );
+        let first = incident_of(&e, "bts1").expect("named in words");
+        assert_eq!(incident_of(&e, "sw1").as_deref(), Some(first.as_str()));
+        // an hour later the switch fails again; the cell's new alert names nothing
+        let t = t + 3600;
+        ev(
+            &mut e,
+            "sw1",
+            "power_supply_failure",
+            "Power supply 2 failed, redundancy lost",
+            t,
+        );
+        ev(
+            &mut e,
+            "bts1",
+            "cell_outage",
+            "Cell outage, all sectors down",
+            t + 8,
+        );
+        ev(
+            &mut e,
+            "bts2",
+            "cell_outage",
+            "Cell outage, all sectors down",
+            t + 9,
+        );
+        let second = e
+            .incidents()
+            .into_iter()
+            .find(|i| {
+                i.members
+                    .iter()
+                    .any(|m| m.signature == "sw1::power_supply_failure")
+            })
+            .expect("the switch's second failure forms an incident");
+        let cell = second
+            .members
+            .iter()
+            .find(|m| m.signature == "bts1::cell_outage")
+            .expect("the cell whose alerts named the switch joins it");
+        assert!(
+            cell.why
+                .evidence
+                .iter()
+                .any(|w| w.contains("earlier alerts named sw1") && w.contains("learned topology")),
+            "{:?}",
+            cell.why.evidence
+        );
+        assert!(
+            !second.members.iter().any(|m| m.signature.starts_with("bts2")),
+            "a cell that never named the switch is not taken on that"
+        );
+    }
+
     /// Issue 12, entities named in text: an alert whose first message named nothing and
     /// whose next one names a source alerting in a young incident joins that incident then
     /// ("LACP member lost", then "Uplink interface to as1.ams changed state to down"); a
