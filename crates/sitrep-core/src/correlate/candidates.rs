@@ -732,7 +732,8 @@ impl Correlator {
         let s = self
             .learned
             .costarts
-            .association(lcfg, lt.class, c.anchor_class)?;
+            .association(lcfg, lt.class, c.anchor_class)
+            .filter(|s| 1.0 - 1.0 / s.lift() >= lcfg.min_related)?;
         Some((
             s.lift().ln(),
             format!(
