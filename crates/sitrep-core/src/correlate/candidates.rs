@@ -729,17 +729,26 @@ impl Correlator {
         if apart {
             return None;
         }
-        let s = self
-            .learned
-            .costarts
-            .association(lcfg, lt.class, c.anchor_class)
-            .filter(|s| 1.0 - 1.0 / s.lift() >= lcfg.min_related)?;
+        // two sources are judged by how often the two checks start together on two sources
+        let own = learned::hash_value(i.resolve(a.source));
+        let same_source = c
+            .members
+            .first()
+            .is_some_and(|m| learned::hash_value(&m.source) == own);
+        let costarts = &self.learned.costarts;
+        let s = if same_source {
+            costarts.association(lcfg, lt.class, c.anchor_class)
+        } else {
+            costarts.association_apart(lcfg, lt.class, c.anchor_class)
+        }
+        .filter(|s| 1.0 - 1.0 / s.lift() >= lcfg.min_related)?;
         Some((
             s.lift().ln(),
             format!(
-                "`{}` and `{anchor_check}` have started within {} s of each other {:.0} times (this one included), {:.0}× as often as chance ({:.2} expected); this one {secs:.0} s after it",
+                "`{}` and `{anchor_check}` have started within {} s of each other{} {:.0} times (this one included), {:.0}× as often as chance ({:.2} expected); this one {secs:.0} s after it",
                 i.resolve(a.check),
                 lcfg.window_secs,
+                if same_source { "" } else { " on two sources" },
                 s.together,
                 s.lift(),
                 s.expected
@@ -1097,11 +1106,13 @@ impl Correlator {
         if lt.observed {
             let lcfg = &env.c.cfg.correlation.learned;
             self.learned.observe_class(lcfg, t, &lt.ids, lt.class);
-            if lt.class != 0 {
-                self.learned.costarts.observe(lcfg, t, lt.class, lt.seen_key);
-            }
             let source = env.store.interner.resolve(env.store.alert(slot).source);
             let from = learned::hash_value(source);
+            if lt.class != 0 {
+                self.learned
+                    .costarts
+                    .observe_start(lcfg, t, lt.class, lt.seen_key, from);
+            }
             if lt.class != 0 || lcfg.named_entities {
                 self.learned.costarts.observe_source(lcfg, from);
             }

@@ -31,6 +31,9 @@ struct RecentStart {
     time: Millis,
     class: u64,
     novel: bool,
+    /// Hash of its source's name (0 in snapshots written before it was kept).
+    #[serde(default)]
+    source: u64,
 }
 
 /// The co-occurrence statistics of one partition; part of the engine snapshot (inside the
@@ -44,6 +47,12 @@ pub(crate) struct CoStarts {
     /// Decayed co-starts per class pair `(smaller hash, larger hash)`.
     #[serde(with = "pair_map")]
     pairs: BTreeMap<(u64, u64), f64>,
+    /// The same, counting only starts on two different sources: what a join of two
+    /// sources is judged by. Two checks one device raises together (a switch's
+    /// `power_supply_failure` and `device_unreachable`) start together on one source, and
+    /// say nothing of two switches whose alerts start together.
+    #[serde(default, with = "pair_map")]
+    apart: BTreeMap<(u64, u64), f64>,
     /// Decayed event time observed, in ms: the span the counts were gathered over.
     span_ms: f64,
     /// Decayed novel starts.
@@ -212,10 +221,26 @@ impl CoStarts {
     /// Whether a start of class `a` now, with a start of class `b` within the window, is
     /// evidence: the two have started together before, more often than chance.
     pub fn association(&self, cfg: &LearnedConfig, a: u64, b: u64) -> Option<Association> {
+        self.association_in(&self.pairs, cfg, a, b)
+    }
+
+    /// [`Self::association`] counting only co-starts on two different sources: for a join
+    /// of two sources.
+    pub fn association_apart(&self, cfg: &LearnedConfig, a: u64, b: u64) -> Option<Association> {
+        self.association_in(&self.apart, cfg, a, b)
+    }
+
+    fn association_in(
+        &self,
+        pairs: &BTreeMap<(u64, u64), f64>,
+        cfg: &LearnedConfig,
+        a: u64,
+        b: u64,
+    ) -> Option<Association> {
         if a == b || self.span_ms < 10.0 * Self::window(cfg) {
             return None;
         }
-        let before = self.pairs.get(&pair(a, b)).copied().unwrap_or(0.0);
+        let before = pairs.get(&pair(a, b)).copied().unwrap_or(0.0);
         // "again": at least one earlier co-start that has not decayed away
         if before < 0.5 {
             return None;
@@ -246,8 +271,16 @@ impl CoStarts {
         }
     }
 
-    /// Learns from a start of `class` (and `(check, source)` hash `seen_key`) at `t`.
+    /// Learns from a start of `class` (and `(check, source)` hash `seen_key`) at `t`, each
+    /// on a source of its own.
+    #[cfg(test)]
     pub fn observe(&mut self, cfg: &LearnedConfig, t: Millis, class: u64, seen_key: u64) {
+        self.observe_start(cfg, t, class, seen_key, seen_key);
+    }
+
+    /// Learns from a start of `class` (and `(check, source)` hash `seen_key`) at `t` on the
+    /// source whose name hashes to `source`.
+    pub fn observe_start(&mut self, cfg: &LearnedConfig, t: Millis, class: u64, seen_key: u64, source: u64) {
         self.decay(cfg, t);
         if let Some(last) = self.last {
             self.span_ms += (t - last).max(0) as f64;
@@ -257,21 +290,34 @@ impl CoStarts {
         while self.recent.front().is_some_and(|r| ((t - r.time) as f64) > w) {
             self.recent.pop_front();
         }
-        let mut partners: Vec<u64> = self
+        let mut partners: Vec<(u64, bool)> = self
             .recent
             .iter()
             .rev()
-            .map(|r| r.class)
-            .filter(|c| *c != class)
+            .filter(|r| r.class != class)
             .take(cfg.max_pairs)
+            .map(|r| (r.class, r.source != source))
             .collect();
         partners.sort_unstable();
-        partners.dedup();
-        for b in partners {
+        // a class counts once per start, and apart when any of its starts was elsewhere
+        partners.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 |= later.1;
+            }
+            same
+        });
+        for (b, elsewhere) in partners {
             *self.pairs.entry(pair(class, b)).or_default() += 1.0;
+            if elsewhere {
+                *self.apart.entry(pair(class, b)).or_default() += 1.0;
+            }
         }
         if self.pairs.len() > cfg.max_class_pairs {
             prune(&mut self.pairs, cfg.max_class_pairs);
+        }
+        if self.apart.len() > cfg.max_class_pairs {
+            prune(&mut self.apart, cfg.max_class_pairs);
         }
         let novel = self.is_novel(seen_key);
         if novel {
@@ -289,6 +335,7 @@ impl CoStarts {
             time: t,
             class,
             novel,
+            source,
         });
         if self.recent.len() > cfg.recent {
             self.recent.pop_front();
@@ -341,10 +388,12 @@ impl CoStarts {
                 *c >= 0.01
             });
         }
-        self.pairs.retain(|_, c| {
-            *c *= f;
-            *c >= 0.01
-        });
+        for m in [&mut self.pairs, &mut self.apart] {
+            m.retain(|_, c| {
+                *c *= f;
+                *c >= 0.01
+            });
+        }
     }
 }
 
