@@ -426,6 +426,44 @@ mod tests {
     }
 
     #[test]
+    fn checks_one_device_raises_together_are_no_evidence_between_two_devices() {
+        let c = cfg();
+        let mut s = CoStarts::default();
+        let mut t = 1_000_000_000;
+        for episode in 0..12 {
+            // a switch raises both of its checks, five seconds apart
+            let sw = h(&format!("sw{episode}"));
+            s.observe_start(&c, t, h("power_supply_failure"), h(&format!("p|{episode}")), sw);
+            s.observe_start(
+                &c,
+                t + 5_000,
+                h("device_unreachable"),
+                h(&format!("u|{episode}")),
+                sw,
+            );
+            // a router's link and its neighbour's BGP session, on two devices
+            let (r, n) = (h(&format!("r{episode}")), h(&format!("n{episode}")));
+            s.observe_start(&c, t + 900_000, h("link_down"), h(&format!("l|{episode}")), r);
+            s.observe_start(&c, t + 905_000, h("bgp_down"), h(&format!("b|{episode}")), n);
+            t += 1_800_000;
+        }
+        let (power, unreachable) = (h("power_supply_failure"), h("device_unreachable"));
+        assert!(
+            s.association(&c, power, unreachable).is_some(),
+            "together on one device"
+        );
+        assert_eq!(
+            s.association_apart(&c, power, unreachable),
+            None,
+            "never on two devices"
+        );
+        let apart = s
+            .association_apart(&c, h("link_down"), h("bgp_down"))
+            .expect("together on two devices");
+        assert!(apart.together >= 10.0, "{apart:?}");
+    }
+
+    #[test]
     fn a_burst_of_novel_alerts_in_a_quiet_estate_is_beyond_chance() {
         let c = cfg();
         let mut s = CoStarts::default();
