@@ -284,13 +284,15 @@ fn a_quiet_estate_without_topology_still_forms_its_incidents() {
 /// nowhere was placed when its words name a young incident's source (same session: 0.959 /
 /// 0.918 / 0.972), and before an alert naming nothing was linked to the upstream its
 /// source's earlier descriptions named (the learned topology as evidence, twenty-fourth
-/// session: 0.962 / 0.923 / 0.982).
+/// session: 0.962 / 0.923 / 0.982), and before a co-occurrence join needed the related share
+/// and two sources were judged by their co-starts on two sources (same session: 0.980 /
+/// 0.932 / 0.982).
 /// Bars: those levels with a margin; root cause right ≥ 90%.
 #[test]
 fn an_estate_described_only_in_words_forms_its_incidents() {
     let d = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (scenario, min_f1) in [("telco", 0.95), ("micro", 0.918), ("storm", 0.97)] {
+    for (scenario, min_f1) in [("telco", 0.965), ("micro", 0.925), ("storm", 0.97)] {
         let data = d.path().join(scenario);
         let out = d.path().join(format!("{scenario}-out"));
         run(&[
