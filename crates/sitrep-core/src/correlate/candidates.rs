@@ -812,7 +812,7 @@ impl Correlator {
                 return Some((
                     format!(
                         "this incident's first alert names {name}, this alert's source, in its \
-                         description or labels"
+                         description or labels (or its source's earlier alerts did)"
                     ),
                     Some((c.anchor, in_text.then_some("upstream"))),
                 ));
@@ -1472,7 +1472,8 @@ impl Correlator {
             return;
         }
         let a = env.store.alert(slot);
-        let own_source = learned::hash_value(env.store.interner.resolve(a.source));
+        let own_name = env.store.interner.resolve(a.source);
+        let own_source = learned::hash_value(own_name);
         let joined_id = env.alert_id(a.id).to_string();
         let place = |key: u16| self.place_key(key);
         let mut unplaced: Vec<(u32, u64, Millis, String)> = Vec::new();
@@ -1481,13 +1482,31 @@ impl Correlator {
             if gap > window {
                 break;
             }
-            if u.source != own_source || u.slot == slot || gap < 0 {
+            if u.slot == slot || gap < 0 {
                 continue;
             }
             let Some(other) = env.store.live_alert(u.slot, u.alert) else {
                 continue;
             };
             if !other.open || other.incident().is_some() || !other.pending.is_empty() {
+                continue;
+            }
+            let gap_s = gap as f64 / 1000.0;
+            if u.source != own_source {
+                // another source's alert whose words named this one before it alerted
+                // ("Backhaul link to sw0517 lost", then sw0517's first alert): the
+                // statement is the alert's own
+                if description_words(&other.description).any(|w| w == own_name) {
+                    unplaced.push((
+                        u.slot,
+                        u.alert,
+                        u.time,
+                        format!(
+                            "absorbed: its description names {own_name}, whose alert {joined_id} \
+                             {did} {gap_s:.0} s after this alert started"
+                        ),
+                    ));
+                }
                 continue;
             }
             // the source must be known as evidence: an alert too dull to seed is taken on
@@ -1508,7 +1527,6 @@ impl Correlator {
             {
                 continue;
             }
-            let gap_s = gap as f64 / 1000.0;
             unplaced.push((
                 u.slot,
                 u.alert,
@@ -2208,17 +2226,27 @@ impl Correlator {
             }
         }
         // the upstream its source's earlier alerts named in words (the learned topology),
-        // when this alert names nothing itself
-        if out.is_empty() {
-            for (h, name) in self
-                .learned
-                .edges
-                .named_upstream(learned::hash_value(own), LEARNED_MENTIONS)
-            {
+        // when this alert names nothing itself; else the upstream of what its words name,
+        // one hop further (a cell names its switch, whose alerts named the router that is
+        // failing: the switch itself may not alert)
+        // (the source whose earlier alerts named it: "" for its own)
+        let from: Vec<(u64, Box<str>)> = if out.is_empty() {
+            vec![(learned::hash_value(own), "".into())]
+        } else {
+            out.iter()
+                .filter(|m| m.in_text)
+                .map(|m| (m.token.1, m.name.clone()))
+                .collect()
+        };
+        for (f, via) in from {
+            for (h, name) in self.learned.edges.named_upstream(f, LEARNED_MENTIONS) {
+                if out.len() >= 8 || h == learned::hash_value(own) || out.iter().any(|m| m.token.1 == h) {
+                    continue;
+                }
                 out.push(Mention {
                     token: (entity, h),
                     name: name.into(),
-                    via: "learned topology".into(),
+                    via: via.clone(),
                     in_text: false,
                     learned: true,
                 });

@@ -314,7 +314,8 @@ pub(crate) struct Mention {
     token: learned::Token,
     /// The named source.
     name: Box<str>,
-    /// The field that names it: `labels.node`, `service`, `description`.
+    /// The field that names it: `labels.node`, `service`, `description`; for a `learned`
+    /// mention the source whose earlier alerts named it ("" for the alert's own source).
     via: Box<str>,
     /// Named in the description's words, not by a label value or the service: a statement
     /// in text, which the attribute statistics (of shared values) say nothing about.
@@ -329,11 +330,17 @@ pub(crate) struct Mention {
 impl Mention {
     /// Where, in words: "its labels.node names node-3-7".
     fn phrase(&self) -> String {
-        if self.learned {
+        if self.learned && self.via.is_empty() {
             format!(
                 "its source's earlier alerts named {} in their descriptions (the learned \
                  topology)",
                 self.name
+            )
+        } else if self.learned {
+            format!(
+                "it names {}, whose earlier alerts named {} in their descriptions (the \
+                 learned topology)",
+                self.via, self.name
             )
         } else {
             format!("its {} names {}", self.via, self.name)
