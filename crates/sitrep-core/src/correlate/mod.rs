@@ -811,6 +811,78 @@ mod tests {
         );
     }
 
+    /// The learned topology one hop past what an alert names: a cell names its switch,
+    /// which is not alerting, but whose alerts named the router that is failing now.
+    #[test]
+    fn an_alert_naming_a_quiet_switch_joins_the_router_the_switch_named_before() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let ev = said;
+        ev(
+            &mut e,
+            "core7",
+            "fan_speed",
+            "Fan tray 2 running below expected speed",
+            0,
+        );
+        ev(
+            &mut e,
+            "dist4",
+            "fan_speed",
+            "Fan tray 1 running below expected speed",
+            10,
+        );
+        let t = 3600;
+        ev(
+            &mut e,
+            "rtr1",
+            "linecard_failure",
+            "Linecard 3 failed, ports down",
+            t,
+        );
+        ev(
+            &mut e,
+            "sw1",
+            "uplink_down",
+            "Uplink interface to rtr1 changed state to down",
+            t + 5,
+        );
+        assert_eq!(incident_of(&e, "sw1"), incident_of(&e, "rtr1"));
+        // an hour later the router fails again; the switch says nothing, its cell names it
+        let t = t + 3600;
+        ev(
+            &mut e,
+            "rtr1",
+            "bgp_session_down",
+            "BGP session to peer 10.0.0.9 down",
+            t,
+        );
+        ev(
+            &mut e,
+            "bts7",
+            "s1_link_failure",
+            "Backhaul link to sw1 lost, association aborted",
+            t + 6,
+        );
+        let second = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.members.iter().any(|m| m.signature == "rtr1::bgp_session_down"))
+            .expect("the router's second failure forms an incident");
+        let cell = second
+            .members
+            .iter()
+            .find(|m| m.signature == "bts7::s1_link_failure")
+            .expect("the cell joins through the switch's learned link");
+        assert!(
+            cell.why
+                .evidence
+                .iter()
+                .any(|w| w.contains("it names sw1, whose earlier alerts named rtr1")),
+            "{:?}",
+            cell.why.evidence
+        );
+    }
+
     /// Issue 12, entities named in text: an alert whose first message named nothing and
     /// whose next one names a source alerting in a young incident joins that incident then
     /// ("LACP member lost", then "Uplink interface to as1.ams changed state to down"); a
