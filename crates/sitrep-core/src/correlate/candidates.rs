@@ -410,7 +410,15 @@ impl Correlator {
                     {
                         ev = self.learned.shared_evidence(lcfg, &lt.ids, &f.tokens, gap);
                         ev.retain(|e| self.group_label(e.key) && typical(e, f.class));
-                        if finer_differs(&ev, &f.tokens) {
+                        // nor across the host of the incident's first alert (as in
+                        // `combined_evidence`)
+                        let host = |key: u16| self.learned.names_hosts(key) && self.place_key(key);
+                        if finer_differs(&ev, &f.tokens)
+                            || self
+                                .learned
+                                .conflict(lcfg, &lt.ids, &c.anchor_tokens, host)
+                                .is_some()
+                        {
                             ev.clear();
                         }
                         if !ev.is_empty() {
