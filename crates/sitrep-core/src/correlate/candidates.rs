@@ -412,11 +412,10 @@ impl Correlator {
                         ev.retain(|e| self.group_label(e.key) && typical(e, f.class));
                         // nor across the host of the incident's first alert (as in
                         // `combined_evidence`)
-                        let host = |key: u16| self.learned.names_hosts(key) && self.place_key(key);
                         if finer_differs(&ev, &f.tokens)
                             || self
                                 .learned
-                                .conflict(lcfg, &lt.ids, &c.anchor_tokens, host)
+                                .conflict(lcfg, &lt.ids, &c.anchor_tokens, |k| self.host_key(k))
                                 .is_some()
                         {
                             ev.clear();
@@ -627,12 +626,14 @@ impl Correlator {
         // nor across the host of the incident's first alert (the node a pod runs on): a
         // chain through members that run on no host (a service) would otherwise carry a
         // second node's failure in
-        let host = |key: u16| self.learned.names_hosts(key) && self.place_key(key);
         if self
             .learned
             .conflict(lcfg, &lt.ids, reference.tokens, place)
             .is_some()
-            || self.learned.conflict(lcfg, &lt.ids, anchor, host).is_some()
+            || self
+                .learned
+                .conflict(lcfg, &lt.ids, anchor, |k| self.host_key(k))
+                .is_some()
         {
             return None;
         }
@@ -899,6 +900,12 @@ impl Correlator {
                 && self.learned.distinct_values(name) >= ENTITY_LABEL_VALUES
                 && !self.learned.names_hosts(key));
         !names_entities
+    }
+
+    /// Place keys that name the hosts things run on (`labels.node`, `LearnedStats::names_hosts`):
+    /// a weak join never crosses the host of an incident's first alert.
+    pub(super) fn host_key(&self, key: u16) -> bool {
+        self.learned.names_hosts(key) && self.place_key(key)
     }
 
     /// Keys whose differing values keep apart two clusters of one burst of alerts never seen

@@ -475,6 +475,24 @@ mod tests {
         e.process(&a);
     }
 
+    /// Two one-off fan alerts at the stream's start: their hosts' names become known.
+    fn fans(e: &mut Engine, hosts: [&str; 2]) {
+        said(
+            e,
+            hosts[0],
+            "fan_speed",
+            "Fan tray 2 running below expected speed",
+            0,
+        );
+        said(
+            e,
+            hosts[1],
+            "fan_speed",
+            "Fan tray 1 running below expected speed",
+            10,
+        );
+    }
+
     fn incident_of(e: &Engine, host: &str) -> Option<String> {
         e.alerts()
             .into_iter()
@@ -729,20 +747,7 @@ mod tests {
     fn an_alert_that_names_nothing_joins_the_upstream_its_source_named_before() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
         let ev = said;
-        ev(
-            &mut e,
-            "core7",
-            "fan_speed",
-            "Fan tray 2 running below expected speed",
-            0,
-        );
-        ev(
-            &mut e,
-            "dist4",
-            "fan_speed",
-            "Fan tray 1 running below expected speed",
-            10,
-        );
+        fans(&mut e, ["core7", "dist4"]);
         let t = 3600;
         ev(
             &mut e,
@@ -817,20 +822,7 @@ mod tests {
     fn an_alert_naming_a_quiet_switch_joins_the_router_the_switch_named_before() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
         let ev = said;
-        ev(
-            &mut e,
-            "core7",
-            "fan_speed",
-            "Fan tray 2 running below expected speed",
-            0,
-        );
-        ev(
-            &mut e,
-            "dist4",
-            "fan_speed",
-            "Fan tray 1 running below expected speed",
-            10,
-        );
+        fans(&mut e, ["core7", "dist4"]);
         let t = 3600;
         ev(
             &mut e,
@@ -891,20 +883,7 @@ mod tests {
     fn an_alert_whose_later_message_names_another_alerts_source_joins_it() {
         let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
         let ev = said;
-        ev(
-            &mut e,
-            "core7.par",
-            "fan_speed",
-            "Fan tray 2 running below expected speed",
-            0,
-        );
-        ev(
-            &mut e,
-            "dist4.lon",
-            "fan_speed",
-            "Fan tray 1 running below expected speed",
-            10,
-        );
+        fans(&mut e, ["core7.par", "dist4.lon"]);
         let t = 7200;
         ev(
             &mut e,
