@@ -520,6 +520,10 @@ pub struct EngineStats {
     pub incidents_closed: u64,
     pub maintenance_events: u64,
     pub updates: u64,
+    /// Candidate incidents new alerts were judged against, summed: correlation's work,
+    /// bounded per alert (`TOKEN_CANDIDATES`, `TIME_CANDIDATES` in `correlate`).
+    #[serde(default)]
+    pub candidates_judged: u64,
 }
 
 /// An alert's full state, for tests that need one.

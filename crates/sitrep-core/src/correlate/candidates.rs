@@ -971,6 +971,7 @@ impl Correlator {
         let a = env.store.alert(slot);
         let mut chosen: Option<(u64, Explanation, Option<BurstJoin>)> = None;
         let mut nb_cache: Option<NeighbourCache> = None;
+        let mut judged = 0u64;
         for ri in 0..env.c.recipes.len() {
             let r = &env.c.recipes[ri];
             if !self.recipe_accepts(env, r, a) {
@@ -1008,18 +1009,23 @@ impl Correlator {
                     v
                 }
                 RecipeKind::Learned => {
+                    // the youngest clusters of each token: a value many open clusters hold
+                    // (`env = prod`, a data centre among four) would otherwise make every
+                    // alert that passes the gate a comparison with each of them — at a
+                    // hundred new alerts a second, thousands each (`TOKEN_CANDIDATES`)
+                    let youngest =
+                        |l: &'_ Vec<u64>| l.iter().rev().take(TOKEN_CANDIDATES).copied().collect::<Vec<_>>();
                     let mut v: Vec<u64> = lt
                         .ids
                         .iter()
                         .filter_map(|t| self.index.learned.get(&(ri as u16, *t)))
-                        .flatten()
-                        .copied()
+                        .flat_map(youngest)
                         .collect();
                     v.extend(
                         lt.mentions
                             .iter()
                             .filter_map(|m| self.index.learned.get(&(ri as u16, m.token)))
-                            .flatten(),
+                            .flat_map(youngest),
                     );
                     if lt.class != 0 {
                         if let Some(recent) = self.index.learned.get(&(ri as u16, TIME_TOKEN)) {
@@ -1045,6 +1051,7 @@ impl Correlator {
                 if !self.accepting(env, c, t) {
                     continue;
                 }
+                judged += 1;
                 let Some((why, rank, burst)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
                     continue;
                 };
@@ -1061,6 +1068,7 @@ impl Correlator {
                 break;
             }
         }
+        env.stats.candidates_judged += judged;
         if let Some((cid, why, place_burst)) = chosen {
             let burst_join = why.kind == "learned" && lt.novel && lt.burst.is_some();
             self.join(env, cid, slot, t, why);

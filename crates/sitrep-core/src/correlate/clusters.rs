@@ -90,7 +90,14 @@ impl Correlator {
             RecipeKind::Learned => {
                 for t in tokens {
                     if let Some(v) = self.index.learned.get_mut(&(ri, t)) {
-                        remove_id(v, id);
+                        // kept in id order (`index_cluster`): found by bisection, as a
+                        // common value's list holds every open cluster
+                        match v.binary_search(&id) {
+                            Ok(at) => {
+                                v.remove(at);
+                            }
+                            Err(_) => remove_id(v, id),
+                        }
                         if v.is_empty() {
                             self.index.learned.remove(&(ri, t));
                         }

@@ -356,6 +356,12 @@ const TIME_TOKEN: learned::Token = (learned::MAX_KEY + 1, 0);
 const NAMED_WEIGHT: f64 = 3.0;
 /// Clusters a new alert is compared with on time evidence: the most recently seeded.
 const TIME_CANDIDATES: usize = 64;
+/// Clusters a new alert is compared with per token it shares (a label value, a name part,
+/// a name it mentions): the most recently seeded. A value held by more open clusters than
+/// this says little about which of them an alert belongs to, and without a bound a common
+/// value made the work per alert grow with the open clusters (docs/performance.md, "Open
+/// clusters and the cost of a new alert"). No list on the tuning streams reached it.
+const TOKEN_CANDIDATES: usize = 64;
 /// A burst of new alerts of which chance explains at most a fifth (`others ≥ 5 × expected`)
 /// says on its own which alerts belong; a weaker one (a storm's first hours, where new
 /// alerts start hundreds of times an hour) only for alerts that also share a place
