@@ -1012,6 +1012,10 @@ impl LearnedStats {
     /// chance per pair; the class is set apart when its shared count is in that Poisson's
     /// lower tail with probability ≤ `max_chance` (the Chernoff bound). Needs `min_pairs`
     /// pairs of the class; a class not yet seen enough is typical.
+    /// And only when chance explains what sharing the class does show: a service's own check
+    /// shares the service with close alerts less often than a pod's (most of its close
+    /// partners are its callers, on other services), yet far beyond chance when it does — a
+    /// failure's check, not a one-off (twenty-fifth session, docs/correlation.md).
     pub fn class_undershares(&self, cfg: &LearnedConfig, class: u64, key: u16) -> bool {
         if class == 0 {
             return false;
@@ -1027,6 +1031,7 @@ impl LearnedStats {
         }
         let beyond_chance = (k.shared - k.expected).max(0.0) / k.pairs;
         chernoff_below(b.shared, b.expected + beyond_chance * b.pairs) <= cfg.max_chance
+            && chernoff(b.shared, b.expected) > cfg.max_chance
     }
 
     /// How much more often than chance close alerts share `key`'s value, over all gaps.
@@ -1691,6 +1696,58 @@ mod tests {
         // a key every pair shares explains nothing; no pairs, nothing
         assert_eq!(related_share(100.0, 100.0, 100.0), 0.0);
         assert_eq!(related_share(0.0, 0.0, 0.0), 0.0);
+    }
+
+    /// A failing service: its three pods' check, then the service's own check on it, then the
+    /// same service check on three of its callers (other services). The service check shares
+    /// the entity with close alerts far less often than the pods' check does — most of its close
+    /// partners are callers — but when it does, far beyond chance: it is a failure's check,
+    /// not a one-off, and is not set apart. A one-off check on a random service still is.
+    #[test]
+    fn a_check_that_shares_rarely_but_beyond_chance_is_not_set_apart() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let (pod, service, oneoff) = (21u64 << 16, 22u64 << 16, 23u64 << 16);
+        let mut t = 1_000_000;
+        let mut rng = 7u64;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        for _ in 0..80 {
+            let failing = format!("svc-{}", next() % 200);
+            let mut observe = |s: &mut LearnedStats, at: i64, entity: &str, class: u64| {
+                let tk = s.intern(&c, &toks(&[("entity", entity)]));
+                s.observe_class(&c, at, &tk, class);
+            };
+            for i in 0..3 {
+                observe(&mut s, t + i * 1_000, &failing, pod);
+            }
+            observe(&mut s, t + 3_000, &failing, service);
+            for i in 0..3 {
+                let caller = format!("svc-{}", next() % 200);
+                observe(&mut s, t + 5_000 + i * 2_000, &caller, service);
+            }
+            t += 40_000;
+            for _ in 0..3 {
+                let random = format!("svc-{}", next() % 200);
+                observe(&mut s, t, &random, oneoff);
+                t += 15_000;
+            }
+            t += 60_000;
+        }
+        let key = s.key_id("entity").unwrap();
+        assert!(
+            s.class_undershares(&c, oneoff, key),
+            "the one-off shares only by chance"
+        );
+        assert!(
+            !s.class_undershares(&c, service, key),
+            "the service check shares rarely, but beyond chance"
+        );
+        assert!(!s.class_undershares(&c, pod, key));
     }
 
     /// Six clusters. Failures: three checks start within seconds in one cluster. One-offs:
