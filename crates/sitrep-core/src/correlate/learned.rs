@@ -1718,7 +1718,7 @@ mod tests {
         };
         for _ in 0..80 {
             let failing = format!("svc-{}", next() % 200);
-            let mut observe = |s: &mut LearnedStats, at: i64, entity: &str, class: u64| {
+            let observe = |s: &mut LearnedStats, at: i64, entity: &str, class: u64| {
                 let tk = s.intern(&c, &toks(&[("entity", entity)]));
                 s.observe_class(&c, at, &tk, class);
             };
