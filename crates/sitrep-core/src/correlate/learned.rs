@@ -1503,6 +1503,17 @@ mod tests {
         }
     }
 
+    /// A deterministic generator (a 64-bit LCG): the tests' streams are the same everywhere.
+    fn lcg(seed: u64) -> impl FnMut() -> usize {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        }
+    }
+
     fn cfg() -> LearnedConfig {
         LearnedConfig {
             min_pairs: 20,
@@ -1709,13 +1720,7 @@ mod tests {
         let mut s = LearnedStats::default();
         let (pod, service, oneoff) = (21u64 << 16, 22u64 << 16, 23u64 << 16);
         let mut t = 1_000_000;
-        let mut rng = 7u64;
-        let mut next = || {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (rng >> 33) as usize
-        };
+        let mut next = lcg(7u64);
         for _ in 0..80 {
             let failing = format!("svc-{}", next() % 200);
             let observe = |s: &mut LearnedStats, at: i64, entity: &str, class: u64| {
@@ -1759,13 +1764,7 @@ mod tests {
         let mut s = LearnedStats::default();
         let (db, api, web, oneoff) = (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16);
         let mut t = 1_000_000;
-        let mut rng = 7u64;
-        let mut next = || {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (rng >> 33) as usize
-        };
+        let mut next = lcg(7u64);
         for failure in 0..80 {
             let cluster = format!("k8s-{}", next() % 6);
             for (i, class) in [db, api, web].into_iter().enumerate() {
@@ -1803,13 +1802,7 @@ mod tests {
         let mut s = LearnedStats::default();
         let (db, api, web, oneoff, rare) = (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16, 15u64 << 16);
         let mut t = 1_000_000;
-        let mut rng = 11u64;
-        let mut next = || {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (rng >> 33) as usize
-        };
+        let mut next = lcg(11u64);
         for failure in 0..60 {
             let node = format!("node-{}", next() % 40);
             for (i, class) in [db, api, web].into_iter().enumerate() {
@@ -1851,13 +1844,7 @@ mod tests {
         let (db, api, web, chatter, unseen) =
             (11u64 << 16, 12u64 << 16, 13u64 << 16, 14u64 << 16, 15u64 << 16);
         let mut t = 1_000_000;
-        let mut rng = 5u64;
-        let mut next = || {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (rng >> 33) as usize
-        };
+        let mut next = lcg(5u64);
         let refuted = |s: &LearnedStats, class| {
             let keys = s.key_id("labels.cluster").into_iter();
             s.class_refuted(&c, class, keys, |_| true)
