@@ -139,6 +139,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
             records += chunk.records;
             parsed += chunk.events.len() as u64;
             bar.inc(chunk.bytes);
+            decoder.recycle(chunk);
             continue;
         }
         for e in &chunk.events {
@@ -152,6 +153,7 @@ pub fn run(a: ReplayArgs) -> Result<ReplayOutcome> {
         records += chunk.records;
         bar.inc(chunk.bytes);
         bar.set_message(format!("{records} records"));
+        decoder.recycle(chunk);
     }
     let sink = sink.finish()?;
     bar.finish_and_clear();

@@ -49,12 +49,13 @@ fn main() {
     let s = started.elapsed().as_secs_f64();
     let stats = engine.stats();
     println!(
-        "{} events in {s:.3} s: {:.2} µs per event ({:.0} events/s); {} alerts, {} incidents, {} MB encoded",
+        "{} events in {s:.3} s: {:.2} µs per event ({:.0} events/s); {} alerts, {} incidents, {} MB encoded; {} candidate clusters judged",
         events.len(),
         s * 1e6 / events.len() as f64,
         events.len() as f64 / s,
         stats.alerts_created,
         stats.incidents_opened,
-        bytes >> 20
+        bytes >> 20,
+        stats.candidates_judged
     );
 }

@@ -5,7 +5,7 @@ use crate::IngestError;
 use sitrep_core::time::Millis;
 use sitrep_core::{DeadLetter, Event, InputFormat, Normaliser};
 use std::collections::BTreeMap;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -19,6 +19,8 @@ pub struct DecodedChunk {
     pub bytes: u64,
     /// The source position once this chunk is processed.
     pub position: Position,
+    /// The decoder thread that made it (where [`ParallelDecoder::recycle`] sends it back).
+    pub worker: usize,
 }
 
 /// Decodes every record of a chunk. `reference_time` dates year-less syslog stamps.
@@ -29,9 +31,23 @@ pub fn decode_chunk(
     chunk: &Chunk,
     reference_time: Millis,
 ) -> DecodedChunk {
+    decode_chunk_into(n, format, input, chunk, reference_time, Vec::new())
+}
+
+/// [`decode_chunk`] into `events`, an empty vector whose capacity is reused.
+fn decode_chunk_into(
+    n: &Normaliser,
+    format: &InputFormat,
+    input: &str,
+    chunk: &Chunk,
+    reference_time: Millis,
+    events: Vec<Event>,
+) -> DecodedChunk {
+    debug_assert!(events.is_empty());
     let mut out = DecodedChunk {
         index: chunk.index,
         bytes: chunk.data.len() as u64,
+        events,
         ..Default::default()
     };
     let mut results = Vec::with_capacity(4);
@@ -52,11 +68,16 @@ pub fn decode_chunk(
     out
 }
 
+/// Consumed chunks each decoder thread holds to free (beyond: the consumer frees them).
+const RECYCLED_PER_WORKER: usize = 8;
+
 /// Reads a source on one thread, decodes its chunks on `workers` threads, and returns them
 /// in input order through [`ParallelDecoder::next`]. Channels are bounded, so a slow
 /// consumer slows the reader instead of growing memory.
 pub struct ParallelDecoder {
     rx: Receiver<Result<DecodedChunk, IngestError>>,
+    /// Per decoder thread: consumed chunks going back to be freed there.
+    recyclers: Vec<SyncSender<DecodedChunk>>,
     reorder: BTreeMap<u64, DecodedChunk>,
     next: u64,
     threads: Vec<JoinHandle<()>>,
@@ -98,18 +119,34 @@ impl ParallelDecoder {
                 }
             }
         }));
-        for _ in 0..workers {
+        let mut recyclers = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            // a consumed chunk comes back to the thread that allocated its events: freeing
+            // them there keeps that work (and mimalloc's cross-thread frees) off the consumer,
+            // the engine, which is the pipeline's slowest stage; its event vector is reused
+            let (back_tx, back_rx) = sync_channel::<DecodedChunk>(RECYCLED_PER_WORKER);
+            recyclers.push(back_tx);
             let rx = chunk_rx.clone();
             let tx = out_tx.clone();
             let n = normaliser.clone();
             let f = format.clone();
             let name = name.clone();
             let recycle = recycle_tx.clone();
+            let mut spare: Vec<Event> = Vec::new();
             threads.push(std::thread::spawn(move || loop {
+                while let Ok(old) = back_rx.try_recv() {
+                    let mut events = old.events;
+                    events.clear();
+                    if events.capacity() > spare.capacity() {
+                        spare = events;
+                    }
+                }
                 let msg = rx.lock().expect("decoder queue").recv();
                 let Ok((chunk, pos)) = msg else { return };
-                let mut d = decode_chunk(&n, &f, &name, &chunk, reference_time);
+                let mut d =
+                    decode_chunk_into(&n, &f, &name, &chunk, reference_time, std::mem::take(&mut spare));
                 d.position = pos;
+                d.worker = worker;
                 let _ = recycle.try_send(chunk.data);
                 if tx.send(Ok(d)).is_err() {
                     return;
@@ -120,10 +157,20 @@ impl ParallelDecoder {
         drop(recycle_tx);
         ParallelDecoder {
             rx: out_rx,
+            recyclers,
             reorder: BTreeMap::new(),
             next: 0,
             threads,
             done: false,
+        }
+    }
+
+    /// Hands a consumed chunk back to the decoder thread that made it, to be freed there and
+    /// its event vector reused. Never blocks: when that thread's queue is full (or it has
+    /// ended) the chunk is dropped here.
+    pub fn recycle(&self, chunk: DecodedChunk) {
+        if let Some(tx) = self.recyclers.get(chunk.worker) {
+            let _ = tx.try_send(chunk);
         }
     }
 
@@ -228,11 +275,14 @@ mod tests {
             let mut sources = Vec::new();
             let mut dead = Vec::new();
             let mut last_pos = Position::default();
-            while let Some(c) = d.next_chunk().unwrap() {
+            while let Some(mut c) = d.next_chunk().unwrap() {
                 sources.extend(c.events.iter().map(|e| e.source.to_string()));
-                dead.extend(c.dead_letters);
+                dead.extend(std::mem::take(&mut c.dead_letters));
                 assert!(c.position.offset > last_pos.offset);
                 last_pos = c.position;
+                // its vector is decoded into again: the order and count checks below fail
+                // if an old event stayed in it
+                d.recycle(c);
             }
             assert_eq!(sources.len(), 4995);
             assert_eq!(sources[0], "h0");

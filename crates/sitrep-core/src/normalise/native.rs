@@ -294,13 +294,13 @@ impl RawNative<'_> {
         if let Some(Labels(ls)) = self.labels {
             labels.reserve(ls.len());
             for (k, v) in ls {
-                match v {
-                    Scalar::Null => {}
-                    v => labels.push((
-                        CompactString::from(k.as_ref()),
-                        CompactString::from(v.into_text().unwrap()),
-                    )),
-                }
+                let v = match v {
+                    Scalar::Null => continue,
+                    // short values stay inline, with no `String` made on the way
+                    Scalar::Str(s) => CompactString::from(s.as_ref()),
+                    v => CompactString::from(v.into_text().expect("not null")),
+                };
+                labels.push((CompactString::from(k.as_ref()), v));
             }
         }
         let ev = Event {
