@@ -20,9 +20,10 @@
 //! and as many `(check, source)` counts, `recent` starts; the least frequent tenth is
 //! dropped when a bound is reached (ties by hash: deterministic).
 
-use super::learned::{chernoff, decay_step, prune};
+use super::learned::{chernoff, decay_step, prune, sorted_map};
 use crate::config::LearnedConfig;
 use crate::time::Millis;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -38,21 +39,27 @@ struct RecentStart {
 
 /// The co-occurrence statistics of one partition; part of the engine snapshot (inside the
 /// learned statistics).
+/// The counts are hash maps (every start looks up and bumps up to 2 × `max_pairs` pair
+/// counts: a tree of 8,192 pairs was a few per cent of the engine's time); every walk over
+/// them is per entry (decay) or order-free (`prune`), and they are written sorted,
+/// as the trees they were wrote them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct CoStarts {
     /// Decayed starts per class (check hash).
-    classes: BTreeMap<u64, f64>,
+    #[serde(with = "sorted_map")]
+    classes: FxHashMap<u64, f64>,
     /// Decayed starts per `(check, source)` hash: what makes a start novel.
-    seen: BTreeMap<u64, f64>,
+    #[serde(with = "sorted_map")]
+    seen: FxHashMap<u64, f64>,
     /// Decayed co-starts per class pair `(smaller hash, larger hash)`.
-    #[serde(with = "pair_map")]
-    pairs: BTreeMap<(u64, u64), f64>,
+    #[serde(with = "sorted_pair_map")]
+    pairs: FxHashMap<(u64, u64), f64>,
     /// The same, counting only starts on two different sources: what a join of two
     /// sources is judged by. Two checks one device raises together (a switch's
     /// `power_supply_failure` and `device_unreachable`) start together on one source, and
     /// say nothing of two switches whose alerts start together.
-    #[serde(default, with = "pair_map")]
-    apart: BTreeMap<(u64, u64), f64>,
+    #[serde(default, with = "sorted_pair_map")]
+    apart: FxHashMap<(u64, u64), f64>,
     /// Decayed event time observed, in ms: the span the counts were gathered over.
     span_ms: f64,
     /// Decayed novel starts.
@@ -69,8 +76,8 @@ pub(crate) struct CoStarts {
     /// Decayed starts per source name hash: the names a description may mention
     /// (`correlate::candidates::mentions`), and how many sources alerts start on
     /// (`novel_per_source`). Bounded by `max_class_pairs`.
-    #[serde(default)]
-    sources: BTreeMap<u64, f64>,
+    #[serde(default, with = "sorted_map")]
+    sources: FxHashMap<u64, f64>,
 }
 
 /// One class pair's lesson from operators.
@@ -137,6 +144,28 @@ pub(crate) mod pair_map {
     pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<(u64, u64), V>, D::Error> {
+        let v: Vec<((u64, u64), V)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().collect())
+    }
+}
+
+/// [`pair_map`] of a hash map: written in key order, read into a hash map.
+mod sorted_pair_map {
+    use rustc_hash::FxHashMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<V: Serialize, S: Serializer>(
+        m: &FxHashMap<(u64, u64), V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut sorted: Vec<(&(u64, u64), &V)> = m.iter().collect();
+        sorted.sort_unstable_by_key(|(k, _)| **k);
+        s.collect_seq(sorted)
+    }
+
+    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<FxHashMap<(u64, u64), V>, D::Error> {
         let v: Vec<((u64, u64), V)> = Vec::deserialize(d)?;
         Ok(v.into_iter().collect())
     }
@@ -232,7 +261,7 @@ impl CoStarts {
 
     fn association_in(
         &self,
-        pairs: &BTreeMap<(u64, u64), f64>,
+        pairs: &FxHashMap<(u64, u64), f64>,
         cfg: &LearnedConfig,
         a: u64,
         b: u64,

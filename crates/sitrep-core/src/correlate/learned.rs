@@ -118,8 +118,10 @@ pub(crate) struct KeyStats {
     pub name: Box<str>,
     /// Decayed count of alerts that had this key.
     pub alerts: f64,
-    /// Decayed count per value hash; bounded by `max_values`.
-    pub values: BTreeMap<u64, f64>,
+    /// Decayed count per value hash; bounded by `max_values`. A hash map (looked up for
+    /// every key of every alert observed and judged), written sorted.
+    #[serde(with = "sorted_map")]
+    pub values: FxHashMap<u64, f64>,
     /// Close pairs (both alerts had the key), those sharing the value, and the number
     /// expected to share it by chance.
     pub pairs: f64,
@@ -397,20 +399,27 @@ struct Recent {
 
 /// A hash map written as a map sorted by key: the snapshot's bytes do not depend on the
 /// hash map's order, and read the same as a `BTreeMap` wrote them before.
-mod sorted_map {
+pub(crate) mod sorted_map {
     use rustc_hash::FxHashMap;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
+    use std::hash::Hash;
 
-    pub fn serialize<V: Serialize, S: Serializer>(m: &FxHashMap<u64, V>, s: S) -> Result<S::Ok, S::Error> {
-        let sorted: BTreeMap<&u64, &V> = m.iter().collect();
+    pub fn serialize<K: Ord + Serialize, V: Serialize, S: Serializer>(
+        m: &FxHashMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&K, &V> = m.iter().collect();
         sorted.serialize(s)
     }
 
-    pub fn deserialize<'de, V: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<FxHashMap<u64, V>, D::Error> {
-        let m: BTreeMap<u64, V> = BTreeMap::deserialize(d)?;
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<FxHashMap<K, V>, D::Error>
+    where
+        K: Ord + Hash + Deserialize<'de>,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let m: BTreeMap<K, V> = BTreeMap::deserialize(d)?;
         Ok(m.into_iter().collect())
     }
 }
@@ -431,7 +440,10 @@ struct OurKey {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub(crate) struct LearnedStats {
     pub keys: Vec<KeyStats>,
-    by_name: BTreeMap<Box<str>, u16>,
+    /// Key ids by name (a hash map: every alert observed or judged looks up each of its
+    /// keys; written sorted).
+    #[serde(with = "sorted_map")]
+    by_name: FxHashMap<Box<str>, u16>,
     /// Decayed count of all alerts observed.
     pub alerts: f64,
     recent: VecDeque<Recent>,
@@ -455,8 +467,8 @@ pub(crate) struct LearnedStats {
     class_keys: FxHashMap<u64, Band>,
     /// Per check below the noise gate: its alerts seen there and whether it last passed
     /// the gate ([`LearnedStats::quiet_turn`]); bounded by `max_classes`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    quiet_checks: BTreeMap<u64, (u64, bool)>,
+    #[serde(default, skip_serializing_if = "FxHashMap::is_empty", with = "sorted_map")]
+    quiet_checks: FxHashMap<u64, (u64, bool)>,
     /// Decayed event time observed (ms) and the time of the last alert observed: the
     /// exposure the onset counts are rates over.
     #[serde(default)]
@@ -1460,7 +1472,7 @@ pub(crate) fn chernoff_below(k: f64, lambda: f64) -> f64 {
 }
 
 /// Keeps the `keep` most frequent entries (ties: the smaller key), deterministically.
-pub(crate) fn prune<K: Ord + Copy>(values: &mut BTreeMap<K, f64>, keep: usize) {
+pub(crate) fn prune<K: Ord + Copy + std::hash::Hash>(values: &mut FxHashMap<K, f64>, keep: usize) {
     // drop a tenth at once so that pruning is not paid on every new value
     let kept = keep - keep / 10;
     if values.len() <= kept {
@@ -1472,11 +1484,16 @@ pub(crate) fn prune<K: Ord + Copy>(values: &mut BTreeMap<K, f64>, keep: usize) {
     }
     // the last entry kept, found in linear time (a full sort was a quarter of the engine's
     // time on a stream of ever new checks: docs/performance.md); the order is total (keys
-    // are unique), so the entries kept are exactly those a sort would keep
-    let order = |a: &(K, f64), b: &(K, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    // are unique), so the entries kept are exactly those a sort would keep, whatever order
+    // the hash map gives them in
     let mut v: Vec<(K, f64)> = values.iter().map(|(h, c)| (*h, *c)).collect();
-    let (_, &mut last, _) = v.select_nth_unstable_by(kept - 1, order);
-    values.retain(|k, c| order(&(*k, *c), &last) != std::cmp::Ordering::Greater);
+    let (_, &mut last, _) = v.select_nth_unstable_by(kept - 1, prune_order);
+    values.retain(|k, c| prune_order(&(*k, *c), &last) != std::cmp::Ordering::Greater);
+}
+
+/// Most frequent first, ties the smaller key: a total order (keys are unique).
+fn prune_order<K: Ord>(a: &(K, f64), b: &(K, f64)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
 
 #[cfg(test)]
@@ -1485,21 +1502,23 @@ mod tests {
 
     proptest::proptest! {
         /// Pruning keeps exactly the entries a full sort (most frequent first, ties the
-        /// smaller key) keeps, whatever the counts and ties.
+        /// smaller key) keeps, whatever the counts and ties and whatever order the hash map holds them in.
         #[test]
         fn prune_keeps_what_a_sort_keeps(
             counts in proptest::collection::btree_map(0u32..500, 0u8..6, 0..300),
             keep in 1usize..120,
         ) {
-            let mut values: BTreeMap<u32, f64> = counts.iter().map(|(k, c)| (*k, f64::from(*c))).collect();
+            let values: BTreeMap<u32, f64> = counts.iter().map(|(k, c)| (*k, f64::from(*c))).collect();
             let mut sorted: Vec<(u32, f64)> = values.iter().map(|(k, c)| (*k, *c)).collect();
             sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             if sorted.len() > keep - keep / 10 {
                 sorted.truncate(keep - keep / 10);
             }
             let expected: BTreeMap<u32, f64> = sorted.into_iter().collect();
-            prune(&mut values, keep);
-            proptest::prop_assert_eq!(values, expected);
+            // a hash map's order is not the keys': the same entries all the same
+            let mut hashed: FxHashMap<u32, f64> = values.iter().map(|(k, c)| (*k, *c)).collect();
+            prune(&mut hashed, keep);
+            proptest::prop_assert_eq!(hashed.into_iter().collect::<BTreeMap<_, _>>(), expected);
         }
     }
 

@@ -30,7 +30,8 @@
 
 // Map of the modules, by concern:
 // - `recipes`: the recipe set (configured or default) and which alerts each takes.
-// - `clusters`: cluster state (here) and the candidate indexes (`clusters`).
+// - `clusters`: cluster state (here) and the candidate indexes (`clusters`); `cluster_map`:
+//   the clusters by id.
 // - `candidates`: placing a new occurrence: candidates per recipe, closeness, explanation.
 // - `membership`: seed, join, root cause, promotion, absorption, dissolving.
 // - `lifecycle`: windows, severity, resolve/reraise/reopen, close, purge, timeline.
@@ -42,6 +43,7 @@
 // - `edges`: the learned topology — which sources name which (pure data, tests).
 // - `similarity`, `topology`: the comparisons attribute and topology recipes use.
 mod candidates;
+mod cluster_map;
 mod clusters;
 pub(crate) mod cooccur;
 pub(crate) mod edges;
@@ -216,8 +218,7 @@ impl Lead {
     }
 }
 
-/// Clusters by id (creation order): pending ones and incidents, until purged.
-pub(crate) type Clusters = std::collections::BTreeMap<u64, Cluster>;
+pub(crate) use cluster_map::Clusters;
 
 /// The correlator: the clusters (pending and incidents), their candidate indexes and what
 /// learned recipes have learned. Its methods take the engine's [`Env`] beside it for the
@@ -235,7 +236,7 @@ pub(crate) struct Correlator {
 impl Correlator {
     pub fn new(recipes: usize) -> Correlator {
         Correlator {
-            clusters: Clusters::new(),
+            clusters: Clusters::default(),
             index: ClusterIndex::new(recipes),
             learned: Default::default(),
             past: Default::default(),

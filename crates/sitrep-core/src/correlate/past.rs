@@ -175,7 +175,7 @@ impl Correlator {
         };
         let me = fingerprint(env, c);
         let mut held: Vec<(Fingerprint, bool)> = Vec::new();
-        for (id, other) in &self.clusters {
+        for (id, other) in self.clusters.iter() {
             if *id == cid || other.incident.is_none() || other.first_time > c.first_time {
                 continue;
             }

@@ -10,7 +10,7 @@ use super::EngineOptions;
 use crate::config::ConfigError;
 use crate::correlate::learned::LearnedStats;
 use crate::correlate::past::PastIncidents;
-use crate::correlate::Cluster;
+use crate::correlate::Clusters;
 use crate::dedup::Alert;
 use crate::intern::Interner;
 use crate::rules::RuleEngine;
@@ -21,7 +21,7 @@ use crate::time::Millis;
 use crate::timers::Timer;
 use crate::update::EngineStats;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The snapshot format this build writes. Format 1 had no `format` field; fields added
 /// since carry serde defaults, so every older format still loads. Raise it when a change
@@ -52,7 +52,7 @@ pub(crate) struct State {
     pub free_slots: Vec<u32>,
     pub interner: Interner,
     pub tokens: TokenStats,
-    pub clusters: BTreeMap<u64, Cluster>,
+    pub clusters: Clusters,
     pub timers: BTreeSet<(Millis, u64, Timer)>,
     pub timer_seq: u64,
     pub rules: RuleEngine,
@@ -82,7 +82,7 @@ pub(crate) struct StateRef<'a> {
     pub free_slots: &'a [u32],
     pub interner: &'a Interner,
     pub tokens: &'a TokenStats,
-    pub clusters: &'a BTreeMap<u64, Cluster>,
+    pub clusters: &'a Clusters,
     pub timers: &'a BTreeSet<(Millis, u64, Timer)>,
     pub timer_seq: u64,
     pub rules: &'a RuleEngine,
