@@ -477,13 +477,7 @@ impl Shared {
             (stats, stats.incidents_active, core.engine.state_counts())
         };
         let inflight = self.cfg.max_inflight_requests.max(1) - self.inflight.available_permits();
-        telemetry::state_sample(
-            &counts,
-            stats.alerts_active,
-            open,
-            inflight,
-            self.journal.queued(),
-        );
+        telemetry::state_sample(&counts, &stats, open, inflight, self.journal.queued());
         let mut h = self.history.lock().expect("history lock");
         let rate = match h.back() {
             Some(p) if now > p.time => {

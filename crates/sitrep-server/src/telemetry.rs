@@ -4,6 +4,7 @@
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
 use sitrep_core::query::StateCounts;
+use sitrep_core::update::EngineStats;
 
 /// Registers the descriptions (once, when the recorder is installed).
 pub fn describe() {
@@ -88,6 +89,11 @@ pub fn describe() {
     );
     describe_gauge!("sitrep_alerts_active", "Alerts raised now (not cleared)");
     describe_gauge!("sitrep_incidents_active", "Incidents open or acknowledged now");
+    describe_counter!(
+        "sitrep_correlation_candidates_judged_total",
+        "Clusters a new alert was judged against, summed: the work of correlation (bounded \
+         per alert; a rise per alert means more clusters share its values)"
+    );
     // live feed
     describe_counter!("sitrep_alert_updates_total", "Alert updates published, by change");
     describe_counter!("sitrep_incident_updates_total", "Incident updates published");
@@ -176,7 +182,7 @@ pub fn snapshot_written(seconds: f64, bytes: usize) {
 /// The gauges sampled every tick.
 pub fn state_sample(
     counts: &StateCounts,
-    alerts_active: u64,
+    stats: &EngineStats,
     incidents_active: u64,
     in_flight: usize,
     journal_queue: usize,
@@ -192,7 +198,8 @@ pub fn state_sample(
     ] {
         gauge!("sitrep_incidents", "state" => state).set(n as f64);
     }
-    gauge!("sitrep_alerts_active").set(alerts_active as f64);
+    gauge!("sitrep_alerts_active").set(stats.alerts_active as f64);
+    counter!("sitrep_correlation_candidates_judged_total").absolute(stats.candidates_judged);
     gauge!("sitrep_incidents_active").set(incidents_active as f64);
     gauge!("sitrep_requests_in_flight").set(in_flight as f64);
     gauge!("sitrep_journal_queue_records").set(journal_queue as f64);

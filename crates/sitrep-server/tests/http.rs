@@ -473,6 +473,7 @@ async fn openapi_and_metrics() {
         "sitrep_incidents{state=\"open\"}",
         "sitrep_requests_in_flight",
         "sitrep_journal_queue_records",
+        "sitrep_correlation_candidates_judged_total",
         "sitrep_events_received_total{source=\"http\"}",
         "sitrep_events_rejected_total{source=\"http\",reason=\"unknown_severity\"}",
         "sitrep_journal_fsync_seconds_bucket",
