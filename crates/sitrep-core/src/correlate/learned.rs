@@ -921,25 +921,27 @@ impl LearnedStats {
         b: &[Token],
         place_key: impl Fn(u16) -> bool,
     ) -> Option<u16> {
-        let mut i = 0;
+        debug_assert!(b.is_sorted(), "token lists are sorted");
+        // both lists are sorted by key: their runs of each key are met in one walk (this is
+        // asked for every candidate judged on time; a scan of `b` per key was most of it)
+        let (mut i, mut j) = (0, 0);
         while i < a.len() {
             let key = a[i].0;
             let end = i + a[i..].iter().take_while(|t| t.0 == key).count();
-            let theirs = b.iter().filter(|t| t.0 == key);
-            let mut held = false;
-            let mut shared = false;
-            for t in theirs {
-                held = true;
-                shared |= a[i..end].contains(t);
+            while j < b.len() && b[j].0 < key {
+                j += 1;
             }
-            if held
-                && !shared
+            let theirs_end = j + b[j..].iter().take_while(|t| t.0 == key).count();
+            let theirs = &b[j..theirs_end];
+            if !theirs.is_empty()
+                && !theirs.iter().any(|t| a[i..end].contains(t))
                 && self.keys.get(key as usize).is_some_and(|k| k.informative(cfg))
                 && place_key(key)
             {
                 return Some(key);
             }
             i = end;
+            j = theirs_end;
         }
         None
     }
