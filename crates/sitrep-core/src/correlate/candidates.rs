@@ -1238,24 +1238,28 @@ impl Correlator {
         if !lcfg.named_entities || !env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned) {
             return false;
         }
+        // no learned cluster to find (a quiet stream's every alert is below the gate): the
+        // words need not be read
+        if self.index.learned.is_empty() {
+            return false;
+        }
         let window = lcfg.window_secs as i64 * 1000;
-        let mentions = self.mentions(env, env.store.alert(slot));
-        mentions.iter().filter(|m| m.in_text).any(|m| {
+        let Some(entity) = self.learned.key_id("entity") else {
+            return false;
+        };
+        // the mentions in words only (the same as `mentions` gives): nothing else is needed
+        let named = self.direct_names(env, env.store.alert(slot));
+        named.iter().filter(|n| n.in_text).any(|n| {
+            let token = (entity, n.hash);
             env.c
                 .recipes
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.kind == RecipeKind::Learned)
-                .flat_map(|(ri, _)| {
-                    self.index
-                        .learned
-                        .get(&(ri as u16, m.token))
-                        .into_iter()
-                        .flatten()
-                })
+                .flat_map(|(ri, _)| self.index.learned.get(&(ri as u16, token)).into_iter().flatten())
                 .any(|pid| {
                     self.clusters.get(pid).is_some_and(|p| {
-                        t - p.first_time <= window && self.accepting(env, p, t) && alerts_in(p, m.token.1)
+                        t - p.first_time <= window && self.accepting(env, p, t) && alerts_in(p, n.hash)
                     })
                 })
         })
@@ -2080,15 +2084,24 @@ impl Correlator {
         let a = env.store.alert(slot);
         // its labels (all `class_belongs` reads) and its source (pairs on one source are
         // not counted)
+        // (interned one by one, in the order `intern` would take them: no strings made)
         let i = &env.store.interner;
-        let mut text = learned::Tokens::default();
-        text.list.push(("source".into(), i.resolve(a.source).into()));
+        let own = i.resolve(a.source);
+        let naming: Vec<Box<str>> = self.labels_naming_others(env, a).map(Into::into).collect();
+        let mut ids = Vec::with_capacity(a.labels.len() + 1 + naming.len());
+        self.learned.intern_one(lcfg, "source", own, &mut ids);
+        let mut key = String::with_capacity(32);
         for (k, v) in a.labels.iter() {
-            text.list
-                .push((format!("labels.{}", i.resolve(*k)), i.resolve(*v).into()));
+            key.clear();
+            key.push_str("labels.");
+            key.push_str(i.resolve(*k));
+            self.learned.intern_one(lcfg, &key, i.resolve(*v), &mut ids);
         }
-        self.labels_naming_source(env, a, &mut text);
-        let mut ids = self.learned.intern(lcfg, &text);
+        for k in &naming {
+            self.learned.intern_one(lcfg, k, own, &mut ids);
+        }
+        ids.sort_unstable();
+        ids.dedup();
         let source = self.learned.key_id("source");
         ids.retain(|t| Some(t.0) == source || self.group_label(t.0));
         ids
@@ -2190,35 +2203,30 @@ impl Correlator {
         out
     }
 
-    /// The sources alerts started on recently that an alert names, each with the phrase
-    /// that says where: its labels' values and its service (a pod's `node = node-3-7`,
-    /// `service = cart-6`), then words of its description. Not its own source; at most 8.
-    /// A label naming a place or a kind (`cluster = k8s-6`, `env = prod`) is no source and
-    /// links nothing.
-    fn mentions(&self, env: &Env, a: &Alert) -> Vec<Mention> {
-        let Some(entity) = self.learned.key_id("entity") else {
-            return Vec::new();
-        };
+    /// What an alert names itself, as [`Self::mentions`] takes it (at most 8): its label
+    /// values and service that are known sources, then the words of its description that
+    /// are (a word a label named too makes that one a naming in words). Nothing is
+    /// allocated but the list: the noise gate asks this of every alert below it.
+    fn direct_names<'a>(&self, env: &'a Env, a: &'a Alert) -> Vec<DirectName<'a>> {
         let i = &env.store.interner;
         let own = i.resolve(a.source);
-        let mut out: Vec<Mention> = Vec::new();
+        let mut out: Vec<DirectName<'a>> = Vec::new();
         let named = a
             .labels
             .iter()
-            .map(|(k, v)| (format!("labels.{}", i.resolve(*k)), i.resolve(*v)))
-            .chain(a.service.map(|s| ("service".to_string(), i.resolve(s))));
-        for (field, v) in named {
+            .map(|(k, v)| (Some(i.resolve(*k)), i.resolve(*v)))
+            .chain(a.service.map(|s| (None, i.resolve(s))));
+        for (via, v) in named {
             if v.len() < 3 || v == own || v.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
             let h = learned::hash_value(v);
-            if self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) && out.len() < 8 {
-                out.push(Mention {
-                    token: (entity, h),
-                    name: v.into(),
-                    via: field.as_str().into(),
+            if self.learned.costarts.is_source(h) && !out.iter().any(|m| m.hash == h) && out.len() < 8 {
+                out.push(DirectName {
+                    hash: h,
+                    name: v,
+                    via,
                     in_text: false,
-                    learned: false,
                 });
             }
         }
@@ -2229,25 +2237,52 @@ impl Correlator {
             }
             // named by a label too: the description's naming is the stronger claim (a
             // link in words is lineage, a label's is belonging), so it is the one kept
-            if let Some(m) = out.iter_mut().find(|m| m.token.1 == h && !m.in_text) {
-                m.name = w.into();
-                m.via = "description".into();
+            if let Some(m) = out.iter_mut().find(|m| m.hash == h && !m.in_text) {
+                m.name = w;
+                m.via = None;
                 m.in_text = true;
                 continue;
             }
-            if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|m| m.token.1 == h) {
-                out.push(Mention {
-                    token: (entity, h),
-                    name: w.into(),
-                    via: "description".into(),
+            if w != own && self.learned.costarts.is_source(h) && !out.iter().any(|m| m.hash == h) {
+                out.push(DirectName {
+                    hash: h,
+                    name: w,
+                    via: None,
                     in_text: true,
-                    learned: false,
                 });
                 if out.len() == 8 {
                     break;
                 }
             }
         }
+        out
+    }
+
+    /// The sources alerts started on recently that an alert names, each with the phrase
+    /// that says where: its labels' values and its service (a pod's `node = node-3-7`,
+    /// `service = cart-6`), then words of its description. Not its own source; at most 8.
+    /// A label naming a place or a kind (`cluster = k8s-6`, `env = prod`) is no source and
+    /// links nothing.
+    fn mentions(&self, env: &Env, a: &Alert) -> Vec<Mention> {
+        let Some(entity) = self.learned.key_id("entity") else {
+            return Vec::new();
+        };
+        let own = env.store.interner.resolve(a.source);
+        let mut out: Vec<Mention> = self
+            .direct_names(env, a)
+            .into_iter()
+            .map(|n| Mention {
+                token: (entity, n.hash),
+                name: n.name.into(),
+                via: match n.via {
+                    Some(key) => format!("labels.{key}").into(),
+                    None if n.in_text => "description".into(),
+                    None => "service".into(),
+                },
+                in_text: n.in_text,
+                learned: false,
+            })
+            .collect();
         // the upstream its source's earlier alerts named in words (the learned topology),
         // when this alert names nothing itself; else the upstream of what its words name,
         // one hop further (a cell names its switch, whose alerts named the router that is
@@ -2278,6 +2313,17 @@ impl Correlator {
         out.sort_by_key(|m| m.token);
         out
     }
+}
+
+/// A source an alert names itself ([`Correlator::direct_names`]).
+struct DirectName<'a> {
+    /// The name's hash (an `entity` token's value).
+    hash: u64,
+    name: &'a str,
+    /// The label key that names it; `None` for the service or the description.
+    via: Option<&'a str>,
+    /// Named in the description's words.
+    in_text: bool,
 }
 
 /// Upstream sources of the learned topology an alert that names nothing itself is linked

@@ -620,24 +620,29 @@ impl LearnedStats {
     pub fn intern(&mut self, cfg: &LearnedConfig, tokens: &Tokens) -> Vec<Token> {
         let mut out = Vec::with_capacity(tokens.list.len());
         for (k, v) in &tokens.list {
-            let id = match self.by_name.get(k.as_str()) {
-                Some(id) => *id,
-                None if self.keys.len() < cfg.max_keys.min(MAX_KEY as usize) => {
-                    let id = self.keys.len() as u16;
-                    self.keys.push(KeyStats {
-                        name: k.as_str().into(),
-                        ..KeyStats::default()
-                    });
-                    self.by_name.insert(k.as_str().into(), id);
-                    id
-                }
-                None => continue,
-            };
-            out.push((id, hash_value(v)));
+            self.intern_one(cfg, k, v, &mut out);
         }
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// One token of [`Self::intern`], pushed onto `out` (left unsorted).
+    pub fn intern_one(&mut self, cfg: &LearnedConfig, key: &str, value: &str, out: &mut Vec<Token>) {
+        let id = match self.by_name.get(key) {
+            Some(id) => *id,
+            None if self.keys.len() < cfg.max_keys.min(MAX_KEY as usize) => {
+                let id = self.keys.len() as u16;
+                self.keys.push(KeyStats {
+                    name: key.into(),
+                    ..KeyStats::default()
+                });
+                self.by_name.insert(key.into(), id);
+                id
+            }
+            None => return,
+        };
+        out.push((id, hash_value(value)));
     }
 
     /// The token ids of `tokens` for keys already known (no new key is made).
