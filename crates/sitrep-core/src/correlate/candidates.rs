@@ -2083,8 +2083,8 @@ impl Correlator {
         let lcfg = &env.c.cfg.correlation.learned;
         let a = env.store.alert(slot);
         // its labels (all `class_belongs` reads) and its source (pairs on one source are
-        // not counted)
-        // (interned one by one, in the order `intern` would take them: no strings made)
+        // not counted), interned one by one in the order `intern` would take them (no
+        // strings made: every alert below the noise gate comes here)
         let i = &env.store.interner;
         let own = i.resolve(a.source);
         let naming: Vec<Box<str>> = self.labels_naming_others(env, a).map(Into::into).collect();
