@@ -296,6 +296,98 @@ format = "native"
         events
     }
 
+    /// Every event on each partition of the internal events topic, as a read_committed
+    /// reader sees them, one line each (source, check, time, severity, description).
+    pub fn events_by_partition(&self, topic: &str) -> Vec<Vec<String>> {
+        use rdkafka::message::Message;
+        let topic = self.topic(topic);
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", unique("diagnose"))
+            .set("isolation.level", "read_committed")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()
+            .unwrap();
+        let md = c.fetch_metadata(Some(&topic), Duration::from_secs(10)).unwrap();
+        let parts = md.topics()[0].partitions().len();
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..parts as i32 {
+            tpl.add_partition_offset(&topic, p, Offset::Beginning).unwrap();
+        }
+        c.assign(&tpl).unwrap();
+        let mut events = vec![Vec::new(); parts];
+        let mut at_end = std::collections::HashSet::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut inputs = Vec::new();
+        while at_end.len() < parts && Instant::now() < deadline {
+            match c.poll(Duration::from_millis(500)) {
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(p))) => {
+                    at_end.insert(p);
+                }
+                Some(Ok(m)) => {
+                    inputs.clear();
+                    sitrep_kafka::wire::decode(&m, &mut inputs);
+                    for i in &inputs {
+                        if let sitrep_core::Input::Event(e) = i {
+                            events[m.partition() as usize].push(format!(
+                                "@{} {} {} {:?} {:?} {}",
+                                m.offset(),
+                                e.source,
+                                e.check,
+                                e.time,
+                                e.severity,
+                                e.description
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // the offset differs between runs (transaction markers): compare what follows it
+        for p in &mut events {
+            for e in p.iter_mut() {
+                if let Some(i) = e.find(' ') {
+                    let (at, rest) = e.split_at(i);
+                    *e = format!("{}  [{at}]", &rest[1..]);
+                }
+            }
+        }
+        events
+    }
+
+    /// Each engine's alert and incident updates in the order it numbered them (`seq`),
+    /// keyed by the engine's partition (the number in `A<p>-…` and `INC<p>-…`).
+    pub fn updates_by_engine(&self) -> BTreeMap<String, Vec<(u64, String)>> {
+        let mut by: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+        for topic in ["alerts", "incidents"] {
+            for (k, v) in self.read(topic) {
+                let Some(v) = v else { continue };
+                let engine: String = k
+                    .trim_start_matches("INC")
+                    .trim_start_matches('A')
+                    .split('-')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let seq = serde_json::from_str::<serde_json::Value>(&v)
+                    .ok()
+                    .and_then(|u| u["seq"].as_u64())
+                    .unwrap_or(0);
+                by.entry(engine).or_default().push((seq, v));
+            }
+        }
+        for updates in by.values_mut() {
+            updates.sort();
+            // the seq itself shifts after an extra update: compare the updates without it
+            for (seq, v) in updates.iter_mut() {
+                *v = v.replacen(&format!("\"seq\":{seq},"), "", 1);
+            }
+        }
+        by
+    }
+
     /// Latest value per key: the table a compacted topic stands for.
     pub fn table(&self, topic: &str) -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
@@ -552,6 +644,17 @@ extern "C" {
 /// reader of `run`'s topics sees every (entity, seq) update once.
 /// Two tables alike, or a failure that names how many keys differ and shows the first.
 pub fn assert_same_table(topic: &str, expected: &BTreeMap<String, String>, got: &BTreeMap<String, String>) {
+    if let Err(why) = same_table(topic, expected, got) {
+        panic!("{why}");
+    }
+}
+
+/// Where two tables differ, in one message (`Ok` when they are equal).
+fn same_table(
+    topic: &str,
+    expected: &BTreeMap<String, String>,
+    got: &BTreeMap<String, String>,
+) -> Result<(), String> {
     assert!(!expected.is_empty(), "{topic}: empty");
     let missing: Vec<&String> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
     let extra: Vec<&String> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
@@ -561,13 +664,13 @@ pub fn assert_same_table(topic: &str, expected: &BTreeMap<String, String>, got: 
         .map(|(k, _)| k)
         .collect();
     if missing.is_empty() && extra.is_empty() && changed.is_empty() {
-        return;
+        return Ok(());
     }
     let first = changed
         .first()
         .map(|k| format!("\n{k} expected {}\n{k} got      {}", expected[*k], got[*k]))
         .unwrap_or_default();
-    panic!(
+    Err(format!(
         "{topic}: {} of {} keys missing ({:?}…), {} extra ({:?}…), {} changed{first}",
         missing.len(),
         expected.len(),
@@ -575,12 +678,19 @@ pub fn assert_same_table(topic: &str, expected: &BTreeMap<String, String>, got: 
         extra.len(),
         extra.iter().take(3).collect::<Vec<_>>(),
         changed.len(),
-    );
+    ))
 }
 
+/// The tables of `run` equal `clean`'s and no update of `run` was published twice. When
+/// the tables differ, the message also says where the two runs first parted: the first
+/// event that differs on each partition of the internal events topic (stage 1's output),
+/// and the first update that differs in each engine's numbered update stream (stage 2's),
+/// so a failure that happens once in many runs is diagnosed from its own message.
 pub fn assert_same_tables_exactly_once(clean: &Setup, run: &Setup) {
     for topic in ["alerts", "incidents"] {
-        assert_same_table(topic, &clean.table(topic), &run.table(topic));
+        if let Err(why) = same_table(topic, &clean.table(topic), &run.table(topic)) {
+            panic!("{why}\n{}", where_runs_part(clean, run));
+        }
         let mut seen = std::collections::HashSet::new();
         for (k, v) in run.read(topic) {
             let Some(v) = v else { continue };
@@ -592,6 +702,52 @@ pub fn assert_same_tables_exactly_once(clean: &Setup, run: &Setup) {
             );
         }
     }
+}
+
+/// See [`assert_same_tables_exactly_once`].
+fn where_runs_part(clean: &Setup, run: &Setup) -> String {
+    let mut out = String::new();
+    let (a, b) = (
+        clean.events_by_partition("events"),
+        run.events_by_partition("events"),
+    );
+    for (p, (a, b)) in a.iter().zip(&b).enumerate() {
+        match a.iter().zip(b).position(|(x, y)| x != y) {
+            Some(i) => out.push_str(&format!(
+                "events partition {p}: event {i} of {} / {} differs:\n  clean {}\n  run   {}\n",
+                a.len(),
+                b.len(),
+                a[i],
+                b[i]
+            )),
+            None if a.len() != b.len() => out.push_str(&format!(
+                "events partition {p}: clean has {} events, run {} (one is a prefix of the other)\n",
+                a.len(),
+                b.len()
+            )),
+            None => out.push_str(&format!("events partition {p}: the same {} events\n", a.len())),
+        }
+    }
+    let (a, b) = (clean.updates_by_engine(), run.updates_by_engine());
+    for (engine, a) in &a {
+        let empty = Vec::new();
+        let b = b.get(engine).unwrap_or(&empty);
+        match a.iter().zip(b).position(|(x, y)| x != y) {
+            Some(i) => out.push_str(&format!(
+                "engine {engine}: update {i} of {} / {} differs:\n  clean {}\n  run   {}\n",
+                a.len(),
+                b.len(),
+                a[i].1,
+                b[i].1
+            )),
+            None => out.push_str(&format!(
+                "engine {engine}: {} / {} updates, equal as far as both go\n",
+                a.len(),
+                b.len()
+            )),
+        }
+    }
+    out
 }
 
 /// The `sitrep` binary the workers run: cargo's, or a copy named by `SITREP_TEST_BIN`
