@@ -89,7 +89,10 @@ fn run_with_restore(
         e.process(ev);
         if let Some(r) = restored.as_mut() {
             r.process(ev);
-            let (a, b) = (e.drain_updates().collect::<Vec<_>>(), r.drain_updates().collect::<Vec<_>>());
+            let (a, b) = (
+                e.drain_updates().collect::<Vec<_>>(),
+                r.drain_updates().collect::<Vec<_>>(),
+            );
             prop_assert_eq!(
                 serde_json::to_string(&a).unwrap(),
                 serde_json::to_string(&b).unwrap(),

@@ -164,6 +164,41 @@ fn decode_record<M: Message>(
     }
 }
 
+/// A restore reader's poll result: the message, or `None` for an error librdkafka reports
+/// while it reconnects on its own (a broker gone, as in a failover). Those once failed the
+/// restore, which abandoned the open transaction and every partition's state with it,
+/// twice within a second in one failover; now the reader waits, and a read that stops
+/// moving is still given up after `REPLAY_STALL` (the snapshot read after its `TIMEOUT`).
+fn passing<M>(polled: Result<M, rdkafka::error::KafkaError>) -> Result<Option<M>, KafkaError> {
+    match polled {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if transient(&e) => {
+            tracing::debug!(error = %e, "correlate: restore reader waits out a broker error");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Consumer errors librdkafka recovers from by itself (reconnecting, finding the new
+/// leader); anything else — an offset out of range, a partition that does not exist, an
+/// authorisation error — is not waited out.
+fn transient(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    matches!(
+        e,
+        rdkafka::error::KafkaError::MessageConsumption(
+            Code::BrokerTransportFailure
+                | Code::AllBrokersDown
+                | Code::RequestTimedOut
+                | Code::OperationTimedOut
+                | Code::NetworkException
+                | Code::NotLeaderForPartition
+                | Code::LeaderNotAvailable
+        )
+    )
+}
+
 /// A command that does not apply (closed incident, unknown alert) changes nothing but the
 /// clock; its refusal is deterministic, so every replay agrees.
 fn apply(engine: &mut Engine, input: &Input) {
@@ -197,8 +232,13 @@ impl Correlate {
         let mut latest: Option<Vec<u8>> = None;
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            if let Some(m) = c.poll(Duration::from_millis(100)) {
-                let m = m?;
+            // a broker error passes as no message: the deadline below still applies
+            if let Some(m) = c
+                .poll(Duration::from_millis(100))
+                .map(passing)
+                .transpose()?
+                .flatten()
+            {
                 // the reader is reused: skip anything of an earlier assignment
                 if m.topic() != topic.as_str() || m.partition() != p {
                     continue;
@@ -253,8 +293,13 @@ impl Correlate {
             // then starts the partition over
             let mut moved = Instant::now();
             loop {
-                if let Some(m) = c.poll(Duration::from_millis(100)) {
-                    let m = m?;
+                // a broker error passes as no message: the stall check below still applies
+                if let Some(m) = c
+                    .poll(Duration::from_millis(100))
+                    .map(passing)
+                    .transpose()?
+                    .flatten()
+                {
                     if m.topic() != topic.as_str() || m.partition() != p || m.offset() < from {
                         continue;
                     }
@@ -558,4 +603,26 @@ pub fn run(
     s.stats.commits = s.txn.commits;
     s.stats.commit_ms = s.txn.commit_time.as_millis() as u64;
     Ok(s.stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{passing, transient};
+    use rdkafka::error::KafkaError as Rd;
+    use rdkafka::types::RDKafkaErrorCode as Code;
+
+    #[test]
+    fn a_restore_waits_out_a_lost_broker_but_not_a_lost_offset() {
+        let gone = Rd::MessageConsumption(Code::BrokerTransportFailure);
+        assert!(transient(&gone));
+        assert!(transient(&Rd::MessageConsumption(Code::AllBrokersDown)));
+        assert!(!transient(&Rd::MessageConsumptionFatal(
+            Code::BrokerTransportFailure
+        )));
+        assert!(matches!(passing::<u8>(Err(gone)), Ok(None)));
+        let lost = Rd::MessageConsumption(Code::OffsetOutOfRange);
+        assert!(!transient(&lost));
+        assert!(passing::<u8>(Err(lost)).is_err());
+        assert!(matches!(passing(Ok(7u8)), Ok(Some(7))));
+    }
 }

@@ -203,6 +203,11 @@ format = "native"
             .unwrap()
     }
 
+    /// Writes `file`'s lines to the input topic in order. Idempotent, as every producer
+    /// of sitrep's input should be: without it librdkafka may retry a batch after a later
+    /// one through a broker failure, and the topic then holds the input in another order
+    /// (which sitrep correlates as it finds it, so the failover test's tables differed
+    /// from the clean run's; docs/operations.md).
     pub fn produce(&self, file: &Path) {
         let st = Command::new("kcat")
             .args([
@@ -212,6 +217,8 @@ format = "native"
                 &self.topic("raw"),
                 "-X",
                 "acks=all",
+                "-X",
+                "enable.idempotence=true",
                 "-P",
                 "-l",
                 file.to_str().unwrap(),
@@ -509,7 +516,16 @@ format = "native"
         std::fs::write(&file, lines).unwrap();
         let mut cmd = Command::new("kcat");
         cmd.args(["-b", &self.brokers, "-t", &self.topic("raw"), "-X", "acks=all"])
-            .args(["-X", "partitioner=murmur2_random", "-K", "\t", "-P", "-l"])
+            .args([
+                "-X",
+                "enable.idempotence=true",
+                "-X",
+                "partitioner=murmur2_random",
+                "-K",
+                "\t",
+                "-P",
+                "-l",
+            ])
             .arg(&file);
         if let Some(p) = partition {
             cmd.args(["-p", &p.to_string()]);
@@ -670,8 +686,17 @@ fn same_table(
         .first()
         .map(|k| format!("\n{k} expected {}\n{k} got      {}", expected[*k], got[*k]))
         .unwrap_or_default();
+    let without_seq = |v: &str| {
+        let mut u: serde_json::Value = serde_json::from_str(v).unwrap_or_default();
+        u["seq"] = serde_json::Value::Null;
+        u
+    };
+    let seq_only = changed
+        .iter()
+        .filter(|k| without_seq(&expected[**k]) == without_seq(&got[**k]))
+        .count();
     Err(format!(
-        "{topic}: {} of {} keys missing ({:?}…), {} extra ({:?}…), {} changed{first}",
+        "{topic}: {} of {} keys missing ({:?}…), {} extra ({:?}…), {} changed ({seq_only} only in `seq`){first}",
         missing.len(),
         expected.len(),
         missing.iter().take(3).collect::<Vec<_>>(),
@@ -707,12 +732,43 @@ pub fn assert_same_tables_exactly_once(clean: &Setup, run: &Setup) {
 /// See [`assert_same_tables_exactly_once`].
 fn where_runs_part(clean: &Setup, run: &Setup) -> String {
     let mut out = String::new();
+    // the input itself: the run's producer wrote it through the broker failure
+    let (a, b) = (clean.read("raw"), run.read("raw"));
+    match a.iter().zip(&b).position(|(x, y)| x != y) {
+        None if a.len() == b.len() => out.push_str(&format!(
+            "input: the same {} records in the same order\n",
+            a.len()
+        )),
+        None => out.push_str(&format!(
+            "input: {} / {} records, one a prefix of the other\n",
+            a.len(),
+            b.len()
+        )),
+        Some(i) => {
+            let (mut x, mut y) = (a.clone(), b.clone());
+            x.sort();
+            y.sort();
+            out.push_str(&format!(
+                "input: {} / {} records; record {i} differs ({}):\n  clean {:?}\n  run   {:?}\n",
+                a.len(),
+                b.len(),
+                if x == y {
+                    "the same records in another order"
+                } else {
+                    "not the same records"
+                },
+                a[i].1,
+                b[i].1
+            ));
+        }
+    }
     let (a, b) = (
         clean.events_by_partition("events"),
         run.events_by_partition("events"),
     );
+    let plain = |e: &String| e.split("  [@").next().unwrap_or("").to_string();
     for (p, (a, b)) in a.iter().zip(&b).enumerate() {
-        match a.iter().zip(b).position(|(x, y)| x != y) {
+        match a.iter().zip(b).position(|(x, y)| plain(x) != plain(y)) {
             Some(i) => out.push_str(&format!(
                 "events partition {p}: event {i} of {} / {} differs:\n  clean {}\n  run   {}\n",
                 a.len(),
@@ -732,20 +788,65 @@ fn where_runs_part(clean: &Setup, run: &Setup) -> String {
     for (engine, a) in &a {
         let empty = Vec::new();
         let b = b.get(engine).unwrap_or(&empty);
-        match a.iter().zip(b).position(|(x, y)| x != y) {
-            Some(i) => out.push_str(&format!(
-                "engine {engine}: update {i} of {} / {} differs:\n  clean {}\n  run   {}\n",
-                a.len(),
-                b.len(),
-                a[i].1,
-                b[i].1
-            )),
-            None => out.push_str(&format!(
-                "engine {engine}: {} / {} updates, equal as far as both go\n",
-                a.len(),
-                b.len()
-            )),
+        out.push_str(&format!("engine {engine}: {} / {} updates\n", a.len(), b.len()));
+        out.push_str(&align(a, b));
+    }
+    out
+}
+
+/// The stretches where two update streams (in `seq` order, compared without `seq`) part:
+/// each as the updates only the clean run has and those only the run has, in short form.
+fn align(a: &[(u64, String)], b: &[(u64, String)]) -> String {
+    let short = |(seq, v): &(u64, String)| {
+        let u: serde_json::Value = serde_json::from_str(v).unwrap_or_default();
+        let body = if u["alert"].is_object() {
+            &u["alert"]
+        } else {
+            &u["incident"]
+        };
+        format!(
+            "seq {seq} {} {} {} t={} count={}",
+            body["id"].as_str().unwrap_or("?"),
+            u["change"].as_str().unwrap_or("?"),
+            body["signature"]
+                .as_str()
+                .or(body["title"].as_str())
+                .unwrap_or(""),
+            u["time"],
+            body["count"]
+        )
+    };
+    let (mut i, mut j, mut out, mut stretches) = (0, 0, String::new(), 0);
+    while i < a.len() && j < b.len() && stretches < 6 {
+        if a[i].1 == b[j].1 {
+            i += 1;
+            j += 1;
+            continue;
         }
+        // the nearest point where both go on alike: skip k of one side and l of the other
+        let window = 400;
+        let resync = (1..window)
+            .flat_map(|d| (0..=d).map(move |k| (k, d - k)))
+            .find(|&(k, l)| i + k < a.len() && j + l < b.len() && a[i + k].1 == b[j + l].1);
+        let (k, l) = resync.unwrap_or((a.len() - i, b.len() - j));
+        stretches += 1;
+        out.push_str(&format!("  only clean ({k}):\n"));
+        for u in a[i..i + k].iter().take(8) {
+            out.push_str(&format!("    {}\n", short(u)));
+        }
+        out.push_str(&format!("  only run ({l}):\n"));
+        for u in b[j..j + l].iter().take(8) {
+            out.push_str(&format!("    {}\n", short(u)));
+        }
+        i += k;
+        j += l;
+    }
+    if i < a.len() || j < b.len() {
+        out.push_str(&format!(
+            "  then {} clean and {} run updates not aligned\n",
+            a.len() - i,
+            b.len() - j
+        ));
     }
     out
 }
