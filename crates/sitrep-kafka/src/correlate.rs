@@ -180,6 +180,25 @@ fn passing<M>(polled: Result<M, rdkafka::error::KafkaError>) -> Result<Option<M>
     }
 }
 
+/// A partition's watermarks, asked again for up to 10 s while the partition has no leader
+/// (moments after its broker died, metadata says "unknown partition"): failing at once
+/// would abandon the open transaction and every partition's state with it.
+fn watermarks_when_led(c: &BaseConsumer, topic: &str, p: i32) -> Result<(i64, i64), KafkaError> {
+    use rdkafka::error::KafkaError as Rd;
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.fetch_watermarks(topic, p, TIMEOUT) {
+            Err(Rd::MetadataFetch(
+                Code::UnknownPartition | Code::LeaderNotAvailable | Code::NotLeaderForPartition,
+            )) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// Consumer errors librdkafka recovers from by itself (reconnecting, finding the new
 /// leader); anything else — an offset out of range, a partition that does not exist, an
 /// authorisation error — is not waited out.
@@ -221,7 +240,7 @@ impl Correlate {
     /// The latest snapshot of partition p on the changelog, if any.
     fn latest_snapshot(&self, c: &BaseConsumer, p: i32) -> Result<Option<(i64, Engine)>, KafkaError> {
         let topic = &self.k.topics.changelog;
-        let (low, high) = c.fetch_watermarks(topic, p, TIMEOUT)?;
+        let (low, high) = watermarks_when_led(c, topic, p)?;
         if high <= low {
             return Ok(None);
         }
