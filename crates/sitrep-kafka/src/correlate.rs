@@ -166,9 +166,9 @@ fn decode_record<M: Message>(
 
 /// A restore reader's poll result: the message, or `None` for an error librdkafka reports
 /// while it reconnects on its own (a broker gone, as in a failover). Those once failed the
-/// restore, which abandoned the open transaction and every partition's state with it,
-/// twice within a second in one failover; now the reader waits, and a read that stops
-/// moving is still given up after `REPLAY_STALL` (the snapshot read after its `TIMEOUT`).
+/// restore, which abandoned the open transaction and every partition's state with it; now
+/// the reader waits, and a read that stops moving is still given up after `REPLAY_STALL`
+/// (the snapshot read after its `TIMEOUT`).
 fn passing<M>(polled: Result<M, rdkafka::error::KafkaError>) -> Result<Option<M>, KafkaError> {
     match polled {
         Ok(m) => Ok(Some(m)),
@@ -185,13 +185,10 @@ fn passing<M>(polled: Result<M, rdkafka::error::KafkaError>) -> Result<Option<M>
 /// would abandon the open transaction and every partition's state with it.
 fn watermarks_when_led(c: &BaseConsumer, topic: &str, p: i32) -> Result<(i64, i64), KafkaError> {
     use rdkafka::error::KafkaError as Rd;
-    use rdkafka::types::RDKafkaErrorCode as Code;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match c.fetch_watermarks(topic, p, TIMEOUT) {
-            Err(Rd::MetadataFetch(
-                Code::UnknownPartition | Code::LeaderNotAvailable | Code::NotLeaderForPartition,
-            )) if Instant::now() < deadline => {
+            Err(Rd::MetadataFetch(code)) if settles_by_itself(code) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(200));
             }
             other => return Ok(other?),
@@ -200,21 +197,26 @@ fn watermarks_when_led(c: &BaseConsumer, topic: &str, p: i32) -> Result<(i64, i6
 }
 
 /// Consumer errors librdkafka recovers from by itself (reconnecting, finding the new
-/// leader); anything else — an offset out of range, a partition that does not exist, an
-/// authorisation error — is not waited out.
+/// leader); anything else — an offset out of range, an authorisation error, a fatal
+/// error — is not waited out.
 fn transient(e: &rdkafka::error::KafkaError) -> bool {
+    matches!(e, rdkafka::error::KafkaError::MessageConsumption(code) if settles_by_itself(*code))
+}
+
+/// Error codes of a cluster in the middle of a failover: a broker unreachable, a partition
+/// without a leader yet (metadata calls it unknown meanwhile), a request timed out.
+fn settles_by_itself(code: rdkafka::types::RDKafkaErrorCode) -> bool {
     use rdkafka::types::RDKafkaErrorCode as Code;
     matches!(
-        e,
-        rdkafka::error::KafkaError::MessageConsumption(
-            Code::BrokerTransportFailure
-                | Code::AllBrokersDown
-                | Code::RequestTimedOut
-                | Code::OperationTimedOut
-                | Code::NetworkException
-                | Code::NotLeaderForPartition
-                | Code::LeaderNotAvailable
-        )
+        code,
+        Code::BrokerTransportFailure
+            | Code::AllBrokersDown
+            | Code::RequestTimedOut
+            | Code::OperationTimedOut
+            | Code::NetworkException
+            | Code::NotLeaderForPartition
+            | Code::LeaderNotAvailable
+            | Code::UnknownPartition
     )
 }
 
