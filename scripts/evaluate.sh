@@ -88,21 +88,25 @@ done
 echo
 # An intrusion-detection estate (`gen --scenario ids`: host and network IDS alerts that never
 # clear, routine false positives, two multi-phase attacks; no topology exists for it) beside
-# the naive baseline, which here is a plain 60 s time gap (its alerts carry no place label).
+# the naive baseline, which here is a plain 60 s time gap (its alerts carry no place label);
+# then the same with people at work (`--people`: users' activities and an administrator's
+# rounds, benign alerts that span hosts).
 printf "| scenario | seed | alerts | incidents | precision | recall | F1 | naive 60 s gap F1 | noise in incidents | attack phases detected | largest incident | withdrawn as routine (noise ever in an incident) |\n"
 printf "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+for people in "" --people; do
 for seed in $seeds; do
-  d=$work/ids-$seed
-  [ -f "$d/data/events.jsonl" ] || $bin gen --scenario ids --seed "$seed" --events "$events" --out "$d/data" 2>/dev/null
+  d=$work/ids$people-$seed
+  [ -f "$d/data/events.jsonl" ] || $bin gen --scenario ids --seed "$seed" --events "$events" --out "$d/data" $people 2>/dev/null
   no_topology "$d/data"
   $bin replay --input "$d/data/events.jsonl" --config "$d/data/no-topology.toml" --out "$d/out" --quiet
   $bin eval --truth "$d/data/truth.json" --out "$d/out" --quiet
   python3 scripts/baseline_place_gap.py "$d/data" > "$d/out/baseline.json"
-  python3 - "$d/out/eval.json" "$d/out/baseline.json" "$seed" <<'PY'
+  python3 - "$d/out/eval.json" "$d/out/baseline.json" "$seed" "ids$people" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
-print(f"| ids | {sys.argv[3]} | {r['alerts']} | {r['incidents']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {b['f1']:.3f} | {100*r['noise_in_incidents']:.1f}% | {r['faults_detected']}/{r['faults']} | {r['largest_incident']} | {r.get('withdrawn_incidents', 0)} ({100*r.get('noise_ever_in_incidents', 0):.1f}%) |")
+print(f"| {sys.argv[4].replace('--', ' --')} | {sys.argv[3]} | {r['alerts']} | {r['incidents']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {b['f1']:.3f} | {100*r['noise_in_incidents']:.1f}% | {r['faults_detected']}/{r['faults']} | {r['largest_incident']} | {r.get('withdrawn_incidents', 0)} ({100*r.get('noise_ever_in_incidents', 0):.1f}%) |")
 PY
+done
 done
 echo
 if [ -d ../shared/data/ait-ads ]; then

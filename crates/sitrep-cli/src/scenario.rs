@@ -34,6 +34,10 @@ pub struct GenArgs {
     /// descriptions naming the upstream node that took them down. Telco, micro and storm.
     #[arg(long)]
     pub names_in_text: bool,
+    /// People at work beside the routine alerts: users' activities and an administrator's
+    /// rounds, benign alerts that span hosts. `ids` only.
+    #[arg(long)]
+    pub people: bool,
 }
 
 /// What `gen` writes as the scenario's config: facts about the estate (topology,
@@ -89,9 +93,13 @@ pub fn gen(a: GenArgs) -> Result<()> {
     if a.names_in_text && scenario == Scenario::Ids {
         bail!("--names-in-text applies to telco, micro and storm");
     }
+    if a.people && scenario != Scenario::Ids {
+        bail!("--people applies to ids");
+    }
     let variant = Variant {
         routine_noise: !a.no_routine_noise,
         names_in_text: a.names_in_text,
+        people: a.people,
     };
     let g = generate_variant(scenario, a.seed, a.events, variant);
     spinner.finish_and_clear();

@@ -25,6 +25,15 @@
 //!   fault: its alerts are new rules on its hosts, firing in a burst for 1–15 minutes. Some
 //!   of their rules are routine elsewhere (failed logins on workstations, web errors on the
 //!   other web server), as in real estates.
+//! - **People at work** (`gen --people`, off by default): each workstation's user arrives
+//!   between 07:30 and 09:30 and leaves between 16:30 and 18:30; at arrival and every 15–60
+//!   minutes after, what they do (log in, read mail, open the intranet, copy files to the
+//!   share, browse) fires a fixed set of 2–3 rules on their workstation and the servers it
+//!   touches within seconds. An administrator works through 2–4 servers a minute or two
+//!   apart (log in, sudo, install or change a file), 1–3 rounds a day, from their own
+//!   workstation. All of it is false positives to an IDS truth, and all of it is what a
+//!   correlation engine finds hardest: benign rules new to several hosts at once in the
+//!   morning, and an administrator's rounds that look like lateral movement.
 //! - Left out on purpose: estate-wide routine jobs (a patch run on every host at once). Its
 //!   alerts form one episode an operator would want grouped, yet an IDS truth calls them
 //!   false positives: its score would be arbitrary, as the network scenarios' coinciding
@@ -160,6 +169,64 @@ const JOBS: &[&[Rule]] = &[
         ("OSSEC", "Antivirus: signature database updated", "52502"),
         ("OSSEC", "Antivirus: scan started", "52503"),
     ],
+];
+
+/// What a user does, as (rules on their own workstation, server role and the rules it fires
+/// there). Every rule is fired within seconds of the activity's start.
+const ACTIVITIES: &[(&[Rule], Role, &[Rule])] = &[
+    (
+        &[("OSSEC", "PAM: Login session opened", "5501")],
+        Role::Share,
+        &[("OSSEC", "Samba: user session opened", "13110")],
+    ),
+    (
+        &[(
+            "Snort",
+            "TLS connection with a self-signed certificate",
+            "2013659",
+        )],
+        Role::Mail,
+        &[
+            ("OSSEC", "Dovecot: IMAP login", "9702"),
+            ("OSSEC", "Postfix: message queued for delivery", "3310"),
+        ],
+    ),
+    (
+        &[(
+            "Snort",
+            "HTTP request with outdated browser user agent",
+            "2013031",
+        )],
+        Role::Intranet,
+        &[
+            ("OSSEC", "Web login: user authenticated", "31530"),
+            ("OSSEC", "PHP warning in application log", "31410"),
+        ],
+    ),
+    (
+        &[("LogAnomaly", "New value in SMB file path", "la-smb")],
+        Role::Share,
+        &[("OSSEC", "Samba: file access denied", "13102")],
+    ),
+    (
+        &[("Snort", "Outbound connection to a file-sharing site", "2027758")],
+        Role::Dns,
+        &[("LogAnomaly", "New value in DNS query name", "la-dns")],
+    ),
+];
+
+/// An administrator's visit to one server.
+const ADMIN_VISIT: &[Rule] = &[
+    ("OSSEC", "sshd: authentication success", "5715"),
+    ("OSSEC", "Successful sudo to ROOT executed", "5402"),
+    ("OSSEC", "PAM: Login session opened", "5501"),
+];
+/// What an administrator may change on a server, one of them per visit at most.
+const ADMIN_CHANGES: &[Rule] = &[
+    ("OSSEC", "New package installed", "2932"),
+    ("OSSEC", "Integrity checksum changed", "550"),
+    ("OSSEC", "File added to the system", "554"),
+    ("OSSEC", "Syslog: service restarted", "2942"),
 ];
 
 /// Rare false positives: fire once or a few times on a random host.
@@ -329,6 +396,75 @@ impl IdsBuilder {
         }
     }
 
+    /// The users' days and the administrator's rounds (module documentation).
+    fn people(&mut self, horizon: Millis) {
+        let workstations = self.hosts_of(&[Role::Workstation]);
+        for &ws in &workstations {
+            let arrive = T0 + self.rng.gen_range(450..570) * MIN + self.rng.gen_range(0..MIN);
+            let leave = T0 + self.rng.gen_range(990..1110) * MIN;
+            let mut t = arrive;
+            let mut first = true;
+            while t < leave.min(horizon) {
+                // the day starts with a login; then whatever comes next
+                let k = if first {
+                    0
+                } else {
+                    self.rng.gen_range(0..ACTIVITIES.len())
+                };
+                first = false;
+                let (own, role, theirs) = ACTIVITIES[k];
+                let servers = self.hosts_of(&[role]);
+                let server = servers[self.rng.gen_range(0..servers.len())];
+                for &rule in own {
+                    let at = t + self.rng.gen_range(0..3 * SEC);
+                    self.push(ws, rule, at, Label::People);
+                }
+                for &rule in theirs {
+                    let at = t + self.rng.gen_range(0..5 * SEC);
+                    self.push(server, rule, at, Label::People);
+                }
+                let mean = self.rng.gen_range(15..=60) * MIN;
+                t += next_gap(&mut self.rng, mean);
+            }
+        }
+        let admin = workstations[self.rng.gen_range(0..workstations.len())];
+        let servers = self.hosts_of(&[
+            Role::Web,
+            Role::Mail,
+            Role::Vpn,
+            Role::Dns,
+            Role::Share,
+            Role::Intranet,
+            Role::Db,
+            Role::Log,
+            Role::Monitor,
+        ]);
+        for _ in 0..self.rng.gen_range(1..=3) {
+            let mut t = T0 + self.rng.gen_range(9 * 60..17 * 60) * MIN;
+            let mut round = servers.clone();
+            round.shuffle(&mut self.rng);
+            round.truncate(self.rng.gen_range(2..=4));
+            self.push(
+                admin,
+                ("Snort", "Outbound SSH session to internal server", "2001219"),
+                t,
+                Label::People,
+            );
+            for &server in &round {
+                for (i, &rule) in ADMIN_VISIT.iter().enumerate() {
+                    let at = t + i as Millis * self.rng.gen_range(1..10) * SEC;
+                    self.push(server, rule, at, Label::People);
+                }
+                if self.rng.gen_bool(0.7) {
+                    let change = ADMIN_CHANGES[self.rng.gen_range(0..ADMIN_CHANGES.len())];
+                    let at = t + self.rng.gen_range(20..90) * SEC;
+                    self.push(server, change, at, Label::People);
+                }
+                t += self.rng.gen_range(60..180) * SEC;
+            }
+        }
+    }
+
     fn hosts_of(&self, roles: &[Role]) -> Vec<usize> {
         (0..self.hosts.len())
             .filter(|&h| roles.contains(&self.hosts[h].role))
@@ -383,6 +519,7 @@ fn estate(rng: &mut ChaCha8Rng) -> (Estate, Vec<Host>) {
 pub(super) fn build(
     seed: u64,
     intensity: f64,
+    people: bool,
 ) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (estate, hosts) = estate(&mut rng);
@@ -434,6 +571,14 @@ pub(super) fn build(
             b.push(h, rule, at, Label::OneOff);
         }
         t += next_gap(&mut b.rng, 12 * MIN);
+    }
+
+    if people {
+        // its own generator, so that the rest of the stream is the same with and without
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9e0b1e);
+        std::mem::swap(&mut rng, &mut b.rng);
+        b.people(horizon);
+        std::mem::swap(&mut rng, &mut b.rng);
     }
 
     // Attacks: two campaigns from different entry hosts.

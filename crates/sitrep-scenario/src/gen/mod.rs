@@ -120,6 +120,8 @@ enum Label {
     Maintenance,
     /// A scheduled job's rules, firing together at every run (the `ids` scenario).
     Scheduled,
+    /// People at work: users' activities and an administrator's rounds (`ids --people`).
+    People,
 }
 
 struct GenEvent {
@@ -328,10 +330,11 @@ fn build(
     scenario: Scenario,
     seed: u64,
     intensity: f64,
-    names_in_text: bool,
+    variant: Variant,
 ) -> (Estate, Vec<GenEvent>, Vec<FaultTruth>, Vec<MaintenanceWindow>) {
+    let names_in_text = variant.names_in_text;
     if scenario == Scenario::Ids {
-        return ids::build(seed, intensity);
+        return ids::build(seed, intensity, variant.people);
     }
     let p = scenario.params();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -536,6 +539,7 @@ fn label_kind(l: Label) -> &'static str {
         Label::Chatty => "chatty",
         Label::Maintenance => "maintenance",
         Label::Scheduled => "scheduled",
+        Label::People => "people",
     }
 }
 
@@ -556,7 +560,7 @@ pub fn generate_with(scenario: Scenario, seed: u64, target: usize, routine_noise
         target,
         Variant {
             routine_noise,
-            names_in_text: false,
+            ..Variant::default()
         },
     )
 }
@@ -572,6 +576,9 @@ pub struct Variant {
     /// one-off clock alert names a time server. For streams whose tools put the topology in
     /// their texts. Telco, micro and storm only.
     pub names_in_text: bool,
+    /// People at work beside the routine alerts: users' activities and an administrator's
+    /// rounds, benign alerts that span hosts (`ids` only; its module documentation).
+    pub people: bool,
 }
 
 impl Default for Variant {
@@ -579,6 +586,7 @@ impl Default for Variant {
         Variant {
             routine_noise: true,
             names_in_text: false,
+            people: false,
         }
     }
 }
@@ -587,7 +595,7 @@ impl Default for Variant {
 pub fn generate_variant(scenario: Scenario, seed: u64, target: usize, variant: Variant) -> Generated {
     let routine_noise = variant.routine_noise;
     let build = |intensity: f64| {
-        let mut b = build(scenario, seed, intensity, variant.names_in_text);
+        let mut b = build(scenario, seed, intensity, variant);
         if !routine_noise {
             b.1.retain(|e| matches!(e.label, Label::Fault(_) | Label::Maintenance));
         }
@@ -711,5 +719,30 @@ mod tests {
             // truth alerts are fewer than events: repeats exist
             assert!(g.truth.alerts.len() * 3 < g.lines.len(), "{}", s.name());
         }
+    }
+
+    #[test]
+    fn people_at_work_come_in_office_hours_and_span_hosts() {
+        let people = Variant {
+            people: true,
+            ..Variant::default()
+        };
+        let g = generate_variant(Scenario::Ids, 2, 20_000, people);
+        let theirs: Vec<&AlertTruth> = g.truth.alerts.iter().filter(|a| a.kind == "people").collect();
+        assert!(theirs.len() >= 10, "{} alerts of people at work", theirs.len());
+        // an IDS stream's alerts start when someone is at work: none before 07:30
+        let day = T0;
+        assert!(theirs.iter().all(|a| a.first_time >= day + 450 * MIN));
+        let hosts: std::collections::BTreeSet<&str> = theirs
+            .iter()
+            .map(|a| a.signature.split("::").next().unwrap())
+            .collect();
+        assert!(hosts.len() >= 5, "people's alerts on {hosts:?}");
+        assert_eq!(g.lines, generate_variant(Scenario::Ids, 2, 20_000, people).lines);
+        // people's alerts are drawn from a generator of their own: the first attack starts
+        // when it does without them
+        let without = generate(Scenario::Ids, 2, 20_000);
+        assert_eq!(g.truth.faults[0].start, without.truth.faults[0].start);
+        assert_eq!(g.truth.faults[0].kind, without.truth.faults[0].kind);
     }
 }
