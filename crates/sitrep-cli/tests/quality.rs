@@ -402,24 +402,24 @@ fn an_intrusion_detection_stream_forms_its_attack_phases() {
     );
 }
 
-/// The same estate, seed 16 (a tuning seed added in the twenty-second session): its second
-/// campaign scans sixteen hosts with three rules within a minute (`ws-04`…`ws-07`, `intranet`,
-/// `vpn`…). Each rule first gathers its own hosts; the three clusters share hosts and are one
-/// episode, but their first alerts differ on the number in `ws-05` / `ws-06` and on the
-/// address label, which kept them apart as if they were places. Those keys only restate the
-/// host (every value on one host), so they no longer do: one incident of 15 alerts, F1 0.545
-/// → 0.929. Bars with a margin.
+/// The same estate, seed 15 (a tuning seed): its first campaign scans ten hosts (`ws-01`,
+/// `ws-03`, `ws-04`, `db`, `dns`, `intranet`, `vpn`, …) with three rules within a minute: 16
+/// alerts, one incident. Each rule first gathers its own hosts, and their first alerts differ
+/// on the number in `ws-01` / `ws-03` and on the address label — keys that only restate the
+/// host, which once kept such clusters apart as if they were places (seed 16 of the stream before the
+/// twenty-eighth session's web scans: F1 0.545 → 0.929). Bars: 2026-12-07's run (F1 0.971,
+/// the scan's 16 alerts in one incident) with a margin.
 #[test]
 fn a_scan_across_hosts_named_alike_is_one_incident() {
     let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("ids16");
-    let out = d.path().join("ids16-out");
+    let data = d.path().join("ids15");
+    let out = d.path().join("ids15-out");
     run(&[
         "gen",
         "--scenario",
         "ids",
         "--seed",
-        "16",
+        "15",
         "--events",
         "100000",
         "--out",
@@ -428,24 +428,26 @@ fn a_scan_across_hosts_named_alike_is_one_incident() {
     let r = replay_and_eval(&data, None, &out);
     let f1 = r["f1"].as_f64().unwrap();
     eprintln!(
-        "ids, seed 16: F1 {f1:.3}, largest incident {}",
+        "ids, seed 15: F1 {f1:.3}, largest incident {}",
         r["largest_incident"]
     );
-    assert!(f1 >= 0.88, "F1 {f1:.3} (bar 0.88)");
+    assert!(f1 >= 0.93, "F1 {f1:.3} (bar 0.93)");
     assert!(
-        r["largest_incident"].as_u64().unwrap() >= 15,
-        "the scan's 15 alerts in one incident: largest {}",
+        r["largest_incident"].as_u64().unwrap() >= 16,
+        "the scan's 16 alerts in one incident: largest {}",
         r["largest_incident"]
     );
 }
 
-/// The same estate, seed 13 (a tuning seed): its second scan reaches ten hosts in two
-/// subnets within a minute, with rules the first scan had raised hours before. The burst of
-/// new alerts was not yet beyond chance when the second subnet's first alert came, so it
-/// seeded its own incident on the shared rule id, and the two parts share no host. Both hold
-/// `Inbound connection attempt to closed port`, a check rare here (its rate gives 0.01 starts
-/// a minute) that started on host after host: one episode, merged (F1 0.829 → 0.957). Bars
-/// with a margin.
+/// The same estate, seed 13 (a tuning seed): its second scan reaches eight hosts in all
+/// three subnets within a minute, with rules the first scan had raised hours before. The
+/// burst of new alerts is not yet beyond chance when some of its parts start, so they seed
+/// incidents of their own on a shared rule id, sharing no host with the first part. All hold
+/// `Inbound connection attempt to closed port`, a check rare here that starts on host after
+/// host: one episode, merged — the scan's 12 alerts in one incident. (On the stream before the
+/// twenty-eighth session's web scans, whose second scan reached ten hosts in two subnets, the
+/// merge took F1 0.829 → 0.957.) Bars: 2026-12-07's run (F1 0.880, largest incident 14) with
+/// a margin.
 #[test]
 fn a_scan_across_subnets_is_one_incident() {
     let d = tempfile::tempdir().unwrap();
@@ -468,10 +470,10 @@ fn a_scan_across_subnets_is_one_incident() {
         "ids, seed 13: F1 {f1:.3}, largest incident {}",
         r["largest_incident"]
     );
-    assert!(f1 >= 0.92, "F1 {f1:.3} (bar 0.92)");
+    assert!(f1 >= 0.85, "F1 {f1:.3} (bar 0.85)");
     assert!(
-        r["largest_incident"].as_u64().unwrap() >= 10,
-        "the scan's 10 alerts in one incident: largest {}",
+        r["largest_incident"].as_u64().unwrap() >= 12,
+        "the scan's 12 alerts in one incident: largest {}",
         r["largest_incident"]
     );
 }

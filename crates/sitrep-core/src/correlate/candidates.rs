@@ -1048,13 +1048,21 @@ impl Correlator {
             let mut best: Option<Best> = None;
             for cid in candidates {
                 let c = &self.clusters[&cid];
-                if !self.accepting(env, c, t) {
+                let kept_open = !self.accepting(env, c, t);
+                // only learned clusters are kept open (`member_fired`)
+                if kept_open && !self.kept_open_for(env, c, a, t) {
                     continue;
                 }
                 judged += 1;
-                let Some((why, rank, burst)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
+                let Some((mut why, rank, burst)) = self.evaluate(env, ri, cid, a, t, nb, &sets, &lt) else {
                     continue;
                 };
+                if kept_open {
+                    why.evidence.push(format!(
+                        "{} s after the incident's latest member, past its window: its alerts on this source are still firing",
+                        (t - c.last_time) / 1000
+                    ));
+                }
                 let key = (rank, c.state == ClusterState::Pending, cid);
                 if best
                     .as_ref()

@@ -13,6 +13,18 @@ impl Correlator {
             && c.members.len() < env.c.cfg.correlation.max_incident_alerts
     }
 
+    /// Past its window, an incident whose alerts keep firing still takes an alert on a
+    /// source it holds (`Correlator::member_fired`).
+    pub(super) fn kept_open_for(&self, env: &Env, c: &Cluster, a: &Alert, t: Millis) -> bool {
+        c.indexed
+            && matches!(c.state, ClusterState::Open | ClusterState::Acknowledged)
+            && c.members.len() < env.c.cfg.correlation.max_incident_alerts
+            && {
+                let source = env.store.interner.resolve(a.source);
+                c.firing.iter().any(|(s, end)| **s == *source && t <= *end)
+            }
+    }
+
     pub(crate) fn index_cluster(&mut self, env: &Env, id: u64) {
         let c = &self.clusters[&id];
         let ri = c.recipe;

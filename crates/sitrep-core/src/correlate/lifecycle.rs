@@ -3,18 +3,70 @@
 
 use super::*;
 
+/// How long past its latest member an incident whose alerts keep firing stays open to
+/// alerts on its sources, in windows (`Correlator::member_fired`). Chosen on the tuning
+/// sets (docs/evaluation.md): 2 split long web scans, 3 and 5 gave the same incidents.
+pub(crate) const FIRING_WINDOWS: i64 = 3;
+
 impl Correlator {
     pub(crate) fn on_window_end(&mut self, env: &mut Env, cid: u64) {
         let Some(c) = self.clusters.get(&cid) else {
             return;
         };
-        if env.now < c.window_end {
+        // a later timer is set for whichever end is later
+        if env.now < c.open_until() {
             return;
         }
         if c.state == ClusterState::Pending {
             self.dissolve(env, cid);
         } else {
             self.unindex_cluster(env, cid);
+        }
+    }
+
+    /// A current member of incident `cid` fired again at `t` (a duplicate or a change of
+    /// severity): an incident whose alerts keep firing is still happening, so it stays open
+    /// past its window — `window_secs` after this sign of life, at most
+    /// [`FIRING_WINDOWS`] windows after its latest member and `max_window_secs` after its
+    /// first — to alerts on a source it already holds (`kept_open_for`): a scan that reaches
+    /// new rules on a host a minute or two apart stays one incident. Alerts elsewhere keep to
+    /// the window (a later fault downstream is not this one because this one's alerts are
+    /// still up). Only an informative member's repeats count (chatter taken along would hold
+    /// an incident open, as it may not extend it by joining either), and the time moves on
+    /// in steps of half a window: a member firing every second costs a timer per half
+    /// window, not one per duplicate.
+    pub(crate) fn member_fired(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis) {
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let r = &env.c.recipes[c.recipe as usize];
+        if r.kind != RecipeKind::Learned
+            || !matches!(c.state, ClusterState::Open | ClusterState::Acknowledged)
+            || !c.indexed
+        {
+            return;
+        }
+        let open_until = c.open_until();
+        let source = env.store.interner.resolve(env.store.alert(slot).source);
+        let mine = c.firing.iter().position(|(s, _)| **s == *source);
+        let until = mine.map_or(c.window_end, |i| c.firing[i].1.max(c.window_end));
+        if t > open_until || until - t > r.window / 2 {
+            return;
+        }
+        let end = (t + r.window)
+            .min(c.last_time + FIRING_WINDOWS * r.window)
+            .min(c.first_time + r.max_window);
+        if end <= until || !self.informative(env, env.store.alert(slot)) {
+            return;
+        }
+        let source: Box<str> = source.into();
+        let c = self.clusters.get_mut(&cid).expect("cluster");
+        match mine {
+            Some(i) => c.firing[i].1 = end,
+            None => c.firing.push((source, end)),
+        }
+        if end > open_until {
+            env.schedule(end, Timer::ClusterWindow(cid));
         }
     }
 

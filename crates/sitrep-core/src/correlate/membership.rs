@@ -90,6 +90,7 @@ impl Correlator {
                 first_time: t,
                 last_time: t,
                 window_end: t + r.window,
+                firing: Vec::new(),
                 severity: a.severity,
                 max_severity: a.severity,
                 resolved_at: None,

@@ -166,6 +166,11 @@ pub(crate) struct Cluster {
     pub first_time: Millis,
     pub last_time: Millis,
     pub window_end: Millis,
+    /// An incident whose alerts keep firing stays open past `window_end`: per source whose
+    /// members fired near the window's end, until when it takes alerts on that source
+    /// (`Correlator::member_fired`). At most one entry per source of the incident.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firing: Vec<(Box<str>, Millis)>,
     pub severity: Severity,
     pub max_severity: Severity,
     pub resolved_at: Option<Millis>,
@@ -413,6 +418,12 @@ fn remove_id(v: &mut Vec<u64>, id: u64) {
 }
 
 impl Cluster {
+    /// Until when the cluster takes alerts at all: its window, or later while a source's
+    /// alerts keep firing.
+    pub(crate) fn open_until(&self) -> Millis {
+        self.firing.iter().map(|f| f.1).fold(self.window_end, Millis::max)
+    }
+
     /// Recomputes the derived counts after members were removed.
     pub(crate) fn recount(&mut self) {
         let members = std::mem::take(&mut self.members);
@@ -658,6 +669,72 @@ mod tests {
             .map(|m| m.signature.to_string())
             .collect();
         assert_eq!(members, ["web1::backup_started", "web1::archive_written"]);
+    }
+
+    /// Issue 12: a scan reaches new rules on its host a minute or two apart while its
+    /// earlier rules keep firing. The incident stays open past its window to new alerts on
+    /// that host (`member_fired`) — not to another host's, and not once its alerts have gone
+    /// quiet.
+    #[test]
+    fn an_incident_whose_alerts_keep_firing_takes_its_hosts_next_new_alert() {
+        // (`keep_firing`: the scan's first rules fire every 10 s until the next rule starts)
+        let rule = |host: &str, check: &str, secs: i64| {
+            let mut ev = alert(host, "", check, secs);
+            ev.labels.clear();
+            ev.severity = Severity::Warning;
+            ev
+        };
+        let run = |keep_firing: bool| {
+            let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+            // a day of jobs on four hosts, each firing two checks together, so that the
+            // engine learns that alerts starting close together share their source
+            let mut t = 1_000_000;
+            for k in 0..144 {
+                let host = format!("db{}", k % 4);
+                for (j, check) in ["backup_started", "archive_written"].iter().enumerate() {
+                    e.process(&rule(&host, check, t + 2 * j as i64));
+                    let mut clear = rule(&host, check, t + 30);
+                    clear.severity = Severity::Clear;
+                    e.process(&clear);
+                }
+                t += 600;
+            }
+            let first = ["sql_injection", "path_traversal"];
+            for (k, check) in first.iter().enumerate() {
+                e.process(&rule("web1", check, t + 3 * k as i64));
+            }
+            let inc = incident_of(&e, "web1").expect("the scan's first rules are an incident");
+            // 150 s later (past the 60 s window of its latest member, within three)
+            if keep_firing {
+                for s in (10..150).step_by(10) {
+                    for check in first {
+                        e.process(&rule("web1", check, t + s));
+                    }
+                }
+            }
+            e.process(&rule("web1", "xss_attempt", t + 150));
+            e.process(&rule("fw1", "port_scan", t + 151));
+            let view = e
+                .incidents()
+                .into_iter()
+                .find(|i| i.summary.id == inc.as_str())
+                .unwrap();
+            (e, view)
+        };
+        let (e, firing) = run(true);
+        let members: Vec<&str> = firing.members.iter().map(|m| m.signature.as_ref()).collect();
+        assert_eq!(
+            members,
+            ["web1::sql_injection", "web1::path_traversal", "web1::xss_attempt"]
+        );
+        let why = firing.members[2].why.evidence.join("; ");
+        assert!(
+            why.contains("past its window") && why.contains("still firing"),
+            "{why}"
+        );
+        assert_ne!(incident_of(&e, "fw1"), Some(firing.summary.id.to_string()));
+        let (_, quiet) = run(false);
+        assert_eq!(quiet.members.len(), 2, "gone quiet: the window closed");
     }
 
     /// A week of one-offs never seen before, one every five minutes on a hundred hosts (new

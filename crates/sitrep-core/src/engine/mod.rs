@@ -402,6 +402,9 @@ impl Engine {
                 env.emit_alert(&correlator.clusters, slot, AlertChange::SeverityChanged, t);
                 if let Some(c) = incident {
                     correlator.member_severity_changed(env, c, old, ev.severity, t);
+                    if !maintenance {
+                        correlator.member_fired(env, c, slot, t);
+                    }
                 }
                 if described != Described::Same && !maintenance {
                     correlator.described_anew(env, slot, t, described == Described::Words);
@@ -413,6 +416,9 @@ impl Engine {
                 }
                 if let Some(c) = env.store.alert(slot).incident() {
                     correlator.member_repeated(env, c, slot, t);
+                    if !maintenance {
+                        correlator.member_fired(env, c, slot, t);
+                    }
                 }
                 if described != Described::Same && !maintenance {
                     correlator.described_anew(env, slot, t, described == Described::Words);

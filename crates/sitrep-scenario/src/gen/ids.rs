@@ -22,7 +22,10 @@
 //! - **Attacks (faults)**: two campaigns, each from an entry host in the DMZ through up to six
 //!   phases (network scan of several hosts, web scan, password guessing, exploit and web
 //!   shell, privilege escalation, exfiltration over DNS), 3–90 min apart. Each phase is one
-//!   fault: its alerts are new rules on its hosts, firing in a burst for 1–15 minutes. Some
+//!   fault: its alerts are new rules on its hosts, firing in a burst for 1–15 minutes. A web
+//!   scan trips 8–20 of 33 web signatures on its host, each first reached at its own time in
+//!   the first two thirds of the scan (new paths, new payloads), so that new rules keep
+//!   starting on the host a minute or two apart while the earlier ones still fire. Some
 //!   of their rules are routine elsewhere (failed logins on workstations, web errors on the
 //!   other web server), as in real estates.
 //! - **People at work** (`gen --people`, off by default): each workstation's user arrives
@@ -251,6 +254,112 @@ const RARE: &[Rule] = &[
     ("OSSEC", "Apache: segmentation fault in child process", "30112"),
 ];
 
+/// What a web scanner (Nikto, dirb, WPScan) trips on the one host it scans: many
+/// signatures, each first reached at its own time in the run.
+const WEB_SCAN: &[Rule] = &[
+    (
+        "OSSEC",
+        "Multiple web server 400 errors from same source",
+        "31151",
+    ),
+    ("Snort", "ET SCAN Nikto web scanner user agent", "2002677"),
+    ("Snort", "Directory traversal attempt in URI", "2100419"),
+    ("LogAnomaly", "Burst of requests to unknown paths", "la-path"),
+    ("OSSEC", "Web server 400 error code", "31101"),
+    (
+        "Snort",
+        "ET WEB_SERVER Possible SQL Injection Attempt UNION SELECT",
+        "2006446",
+    ),
+    (
+        "Snort",
+        "ET WEB_SERVER Script tag in URI, Possible Cross Site Scripting Attempt",
+        "2009714",
+    ),
+    (
+        "Snort",
+        "ET WEB_SERVER Possible XXE SYSTEM ENTITY in POST BODY",
+        "2018056",
+    ),
+    ("Snort", "ET WEB_SERVER /etc/passwd Detected in URI", "2049415"),
+    ("Snort", "ET WEB_SERVER PHP tags in HTTP POST", "2011768"),
+    (
+        "Snort",
+        "ET WEB_SERVER WebShell Generic - wget http - POST",
+        "2016683",
+    ),
+    ("Snort", "ET WEB_SERVER Suspicious Chmod Usage in URI", "2016680"),
+    (
+        "Snort",
+        "ET WEB_SERVER ColdFusion administrator access",
+        "2016183",
+    ),
+    (
+        "Snort",
+        "ET WEB_SPECIFIC_APPS WordPress xmlrpc.php access",
+        "2029706",
+    ),
+    (
+        "Snort",
+        "ET WEB_SPECIFIC_APPS phpMyAdmin setup.php access",
+        "2011150",
+    ),
+    ("Snort", "ET SCAN Possible Nmap User-Agent Observed", "2024364"),
+    (
+        "Snort",
+        "ET SCAN Suspicious inbound to mySQL port 3306",
+        "2010937",
+    ),
+    (
+        "Snort",
+        "ET POLICY Outdated Apache version in Server header",
+        "2012345",
+    ),
+    (
+        "Snort",
+        "ET WEB_SERVER Attempt To Access Program Files Directory",
+        "2011127",
+    ),
+    (
+        "Snort",
+        "ET WEB_SERVER cmd.exe In URI - Possible Command Execution Attempt",
+        "2009361",
+    ),
+    (
+        "Snort",
+        "ET WEB_SERVER Possible CVE-2014-6271 Attempt in Headers",
+        "2019232",
+    ),
+    (
+        "OSSEC",
+        "Apache: Attempt to access forbidden file or directory",
+        "30306-f",
+    ),
+    ("OSSEC", "Web server 500 error code (Internal Error)", "31120"),
+    ("OSSEC", "Web server 403 error code (Forbidden)", "31104"),
+    ("OSSEC", "Common web attack: SQL injection attempt", "31103"),
+    (
+        "OSSEC",
+        "Common web attack: XSS (Cross Site Scripting) attempt",
+        "31105",
+    ),
+    ("OSSEC", "Web server directory listing attempt", "31110"),
+    (
+        "OSSEC",
+        "URL too long. Higher than allowed on most browsers",
+        "31115",
+    ),
+    ("OSSEC", "Apache: Invalid URI, file name too long", "30117"),
+    ("OSSEC", "PHP: Unable to open file in include path", "31411"),
+    ("LogAnomaly", "New value in HTTP request method", "la-method"),
+    (
+        "LogAnomaly",
+        "New value in HTTP status code per path",
+        "la-status",
+    ),
+    ("LogAnomaly", "Unusual length of requested URI", "la-urilen"),
+];
+
 #[derive(Debug, Clone, Copy)]
 enum Phase {
     NetworkScan,
@@ -293,20 +402,7 @@ impl Phase {
                 ],
                 1..=2,
             ),
-            Phase::WebScan => (
-                &[
-                    (
-                        "OSSEC",
-                        "Multiple web server 400 errors from same source",
-                        "31151",
-                    ),
-                    ("Snort", "ET SCAN Nikto web scanner user agent", "2002677"),
-                    ("Snort", "Directory traversal attempt in URI", "2100419"),
-                    ("LogAnomaly", "Burst of requests to unknown paths", "la-path"),
-                    ("OSSEC", "Web server 400 error code", "31101"),
-                ],
-                2..=4,
-            ),
+            Phase::WebScan => (WEB_SCAN, 8..=20),
             Phase::PasswordGuessing => (
                 &[
                     ("OSSEC", "sshd: authentication failed", "5716"),
@@ -626,12 +722,19 @@ pub(super) fn build(
             };
             let id = faults.len() as u32 + 1;
             let (rules, per_host) = phase.rules();
+            // a web scanner reaches one rule after another over its run (new paths, new
+            // payloads); the other phases' rules start within their first minute
+            let spread = matches!(phase, Phase::WebScan);
             for &h in &targets {
                 let mut picks: Vec<Rule> = rules.to_vec();
                 picks.shuffle(&mut b.rng);
                 let n = b.rng.gen_range(per_host.clone()).min(picks.len());
                 for &rule in &picks[..n] {
-                    let s = t + b.rng.gen_range(0..60 * SEC);
+                    let s = if spread {
+                        t + b.rng.gen_range(0..dur * 2 / 3)
+                    } else {
+                        t + b.rng.gen_range(0..60 * SEC)
+                    };
                     let e = s + b.rng.gen_range(dur / 3..=dur);
                     let every = (b.rng.gen_range(2..=30) as f64 * SEC as f64 / intensity) as Millis;
                     b.burst(h, rule, s..e, every.max(20), Label::Fault(id));
