@@ -21,7 +21,7 @@ impl Correlator {
             && c.members.len() < env.c.cfg.correlation.max_incident_alerts
             && {
                 let source = env.store.interner.resolve(a.source);
-                c.firing.iter().any(|(s, end)| **s == *source && t <= *end)
+                c.firing.iter().any(|f| *f.source == *source && t <= f.until)
             }
     }
 

@@ -5,7 +5,8 @@ use super::*;
 
 /// How long past its latest member an incident whose alerts keep firing stays open to
 /// alerts on its sources, in windows (`Correlator::member_fired`). Chosen on the tuning
-/// sets (docs/evaluation.md): 2 split long web scans, 3 and 5 gave the same incidents.
+/// sets: 2 still split long web scans, 5 and 10 let more in (docs/correlation.md, "An
+/// incident whose alerts keep firing stays open to its hosts").
 pub(crate) const FIRING_WINDOWS: i64 = 3;
 
 impl Correlator {
@@ -48,8 +49,8 @@ impl Correlator {
         }
         let open_until = c.open_until();
         let source = env.store.interner.resolve(env.store.alert(slot).source);
-        let mine = c.firing.iter().position(|(s, _)| **s == *source);
-        let until = mine.map_or(c.window_end, |i| c.firing[i].1.max(c.window_end));
+        let mine = c.firing.iter().position(|f| *f.source == *source);
+        let until = mine.map_or(c.window_end, |i| c.firing[i].until.max(c.window_end));
         if t > open_until || until - t > r.window / 2 {
             return;
         }
@@ -62,8 +63,8 @@ impl Correlator {
         let source: Box<str> = source.into();
         let c = self.clusters.get_mut(&cid).expect("cluster");
         match mine {
-            Some(i) => c.firing[i].1 = end,
-            None => c.firing.push((source, end)),
+            Some(i) => c.firing[i].until = end,
+            None => c.firing.push(KeptOpen { source, until: end }),
         }
         if end > open_until {
             env.schedule(end, Timer::ClusterWindow(cid));

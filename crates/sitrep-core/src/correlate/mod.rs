@@ -166,11 +166,11 @@ pub(crate) struct Cluster {
     pub first_time: Millis,
     pub last_time: Millis,
     pub window_end: Millis,
-    /// An incident whose alerts keep firing stays open past `window_end`: per source whose
-    /// members fired near the window's end, until when it takes alerts on that source
-    /// (`Correlator::member_fired`). At most one entry per source of the incident.
+    /// An incident whose alerts keep firing stays open past `window_end` to the sources
+    /// whose members fired near its end (`Correlator::member_fired`). At most one entry per
+    /// source of the incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub firing: Vec<(Box<str>, Millis)>,
+    pub firing: Vec<KeptOpen>,
     pub severity: Severity,
     pub max_severity: Severity,
     pub resolved_at: Option<Millis>,
@@ -191,6 +191,15 @@ pub(crate) struct Cluster {
     /// Why it was withdrawn as a routine pattern (`recurring`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn: Option<String>,
+}
+
+/// A source a learned incident stays open to while its alerts there keep firing
+/// (`Cluster::firing`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct KeptOpen {
+    pub source: Box<str>,
+    /// Until when the incident takes alerts on it.
+    pub until: Millis,
 }
 
 /// What a learned cluster keeps of a member it compares later alerts with: the one that
@@ -421,7 +430,10 @@ impl Cluster {
     /// Until when the cluster takes alerts at all: its window, or later while a source's
     /// alerts keep firing.
     pub(crate) fn open_until(&self) -> Millis {
-        self.firing.iter().map(|f| f.1).fold(self.window_end, Millis::max)
+        self.firing
+            .iter()
+            .map(|f| f.until)
+            .fold(self.window_end, Millis::max)
     }
 
     /// Recomputes the derived counts after members were removed.
