@@ -524,17 +524,9 @@ impl IdsBuilder {
             }
         }
         let admin = workstations[self.rng.gen_range(0..workstations.len())];
-        let servers = self.hosts_of(&[
-            Role::Web,
-            Role::Mail,
-            Role::Vpn,
-            Role::Dns,
-            Role::Share,
-            Role::Intranet,
-            Role::Db,
-            Role::Log,
-            Role::Monitor,
-        ]);
+        let servers: Vec<usize> = (0..self.hosts.len())
+            .filter(|&h| self.hosts[h].role != Role::Workstation)
+            .collect();
         for _ in 0..self.rng.gen_range(1..=3) {
             let mut t = T0 + self.rng.gen_range(9 * 60..17 * 60) * MIN;
             let mut round = servers.clone();
