@@ -494,6 +494,23 @@ impl Correlator {
                     }
                 }
                 let Some((weight, evidence)) = self.time_evidence(env, c, a, t, lt) else {
+                    if let Some(chain) = self.source_chain(env, c, a, lt, t) {
+                        why.kind = "learned".into();
+                        compared = chain.previous;
+                        rank += 1.0 - (1.0 / chain.expected).min(10.0) / 100.0;
+                        why.evidence.push(format!(
+                            "started {:.0} s after {}, the latest alert never seen before on this \
+                             source in this incident, and is itself never seen before there: such \
+                             alerts start on one source {:.2} times an hour here, so chance gives \
+                             {:.1e} in {:.0} s",
+                            chain.gap as f64 / 1000.0,
+                            env.alert_id(chain.previous),
+                            chain.per_hour,
+                            chain.expected,
+                            chain.gap as f64 / 1000.0,
+                        ));
+                        return Some((why, rank, compared, None));
+                    }
                     // the same source as a recent member, before the stream has shown whether
                     // sharing a source is evidence: a device's second alert seconds after its
                     // first (as a person new to the estate would join them)
@@ -1080,6 +1097,15 @@ impl Correlator {
         if let Some((cid, why, place_burst)) = chosen {
             let burst_join = why.kind == "learned" && lt.novel && lt.burst.is_some();
             self.join(env, cid, slot, t, why);
+            if lt.novel {
+                let a = env.store.alert(slot);
+                let (source, id) = (env.store.interner.resolve(a.source), a.id);
+                if let Some(c) = self.clusters.get_mut(&cid) {
+                    if env.c.recipes[c.recipe as usize].kind == RecipeKind::Learned {
+                        c.note_novel_start(source, id, t);
+                    }
+                }
+            }
             self.learn_member_entities(env, cid, &lt);
             self.take_lead(env, cid, slot, t, &lt);
             // the joined cluster may be merged into an older incident of its burst: the
@@ -1098,6 +1124,7 @@ impl Correlator {
             };
             self.absorb_named(env, cid, slot, t, &lt);
             self.absorb_before(env, cid, slot, t, &lt);
+            self.take_lead_in(env, cid, slot, t, &lt);
             self.refresh_place(env, cid, slot, t, &lt);
             if let Some(b) = place_burst {
                 self.take_place(env, cid, slot, t, &lt, b);
@@ -1115,6 +1142,24 @@ impl Correlator {
                 self.absorb_unplaced(env, cid, slot, t, &lt, "started this incident");
             }
             let a = env.store.alert(slot);
+            // a rare check's start new on its source that joined nothing: a lead-in of
+            // what may join up on that source later (`take_lead_in`)
+            let lcfg = &env.c.cfg.correlation.learned;
+            let rare = self
+                .learned
+                .costarts
+                .class_per_window(lcfg, lt.class)
+                .is_some_and(|r| r <= cooccur::RARE_CHECK);
+            if lt.novel && lt.class != 0 && a.incident().is_none() && rare {
+                let horizon = SOURCE_CHAIN_WINDOWS * lcfg.window_secs as i64 * 1000;
+                let u = learned::Unplaced {
+                    time: t,
+                    source: learned::hash_value(env.store.interner.resolve(a.source)),
+                    slot,
+                    alert: a.id,
+                };
+                self.learned.remember_lone_novel(horizon, u);
+            }
             if lt.observed && a.pending.is_empty() && a.incident().is_none() {
                 let source = learned::hash_value(env.store.interner.resolve(a.source));
                 let u = learned::Unplaced {
@@ -2006,6 +2051,163 @@ impl Correlator {
             return None;
         }
         Some((m.alert, gap, pairs))
+    }
+
+    /// A start never seen before on a source soon after the cluster's latest such start on
+    /// the same source (`Cluster::novel_starts`), when new alerts start on one source so
+    /// rarely here that chance gives another within the gap far less than once: an attack
+    /// working through one host's services, rule after rule, a minute or two apart. Not
+    /// while the stream is too young for a rate, and never across a place the two differ on.
+    fn source_chain(
+        &self,
+        env: &Env,
+        c: &Cluster,
+        a: &Alert,
+        lt: &AlertTokens,
+        t: Millis,
+    ) -> Option<SourceChain> {
+        if !lt.novel || lt.class == 0 {
+            return None;
+        }
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let source = env.store.interner.resolve(a.source);
+        let previous = c
+            .novel_starts
+            .iter()
+            .find(|n| *n.source == *source && n.alert != a.id)?;
+        let gap = t - previous.at;
+        if gap <= 0 || gap > SOURCE_CHAIN_WINDOWS * window {
+            return None;
+        }
+        // a check that starts here often (a routine job, a chatter on every host) is new
+        // on a host only because its turn came: a rare check new to a host is what an
+        // attack brings
+        if self.learned.costarts.class_per_window(lcfg, lt.class)? > cooccur::RARE_CHECK {
+            return None;
+        }
+        let per_window = self.learned.costarts.novel_per_source(lcfg)?;
+        let expected = per_window * gap as f64 / window as f64;
+        if expected > SOURCE_CHAIN_CHANCE {
+            return None;
+        }
+        let m = c.members.iter().rev().find(|m| m.alert == previous.alert)?;
+        let theirs = self
+            .learned
+            .lookup(&self.alert_tokens(env, env.store.live_alert(m.slot, m.alert)?));
+        let place = |key: u16| self.place_key(key);
+        if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+            return None;
+        }
+        Some(SourceChain {
+            previous: previous.alert,
+            gap,
+            expected,
+            per_hour: per_window * 3_600_000.0 / window as f64,
+        })
+    }
+
+    /// A start never seen before on its source joined learned cluster `cid`: the source's
+    /// earlier such starts that joined nothing (`LearnedStats::lone_novel`: they seeded a
+    /// cluster that lapsed, or were placed nowhere) join too, newest first, while each is
+    /// within the chain's reach of the next (as in [`Self::source_chain`]), its check is
+    /// rare here, it is still firing (a repeat within the window) and no place of the two
+    /// differs: a scan's first rules on a host, a minute or two apart, before anything on
+    /// the host joined up.
+    fn take_lead_in(&mut self, env: &mut Env, cid: u64, slot: u32, t: Millis, lt: &AlertTokens) {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let window = lcfg.window_secs as i64 * 1000;
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        if !lt.novel || env.c.recipes[c.recipe as usize].kind != RecipeKind::Learned {
+            return;
+        }
+        let Some(per_window) = self.learned.costarts.novel_per_source(lcfg) else {
+            return;
+        };
+        let a = env.store.alert(slot);
+        let source = learned::hash_value(env.store.interner.resolve(a.source));
+        let joined_id = env.alert_id(a.id).to_string();
+        let place = |key: u16| self.place_key(key);
+        let mut next = t;
+        let mut taken: Vec<(u32, u64, Millis, String)> = Vec::new();
+        for u in self.learned.lone_novel.iter().rev() {
+            if u.source != source || (u.slot, u.alert) == (slot, a.id) {
+                continue;
+            }
+            let gap = next - u.time;
+            if gap < 0 {
+                continue;
+            }
+            if gap > SOURCE_CHAIN_WINDOWS * window
+                || per_window * gap as f64 / window as f64 > SOURCE_CHAIN_CHANCE
+            {
+                break;
+            }
+            let Some(other) = env.store.live_alert(u.slot, u.alert) else {
+                continue;
+            };
+            let alone = other.pending.iter().all(|p| {
+                self.clusters
+                    .get(p)
+                    .is_none_or(|c| c.state == ClusterState::Pending && c.members.len() == 1)
+            });
+            let class = learned::hash_value(env.store.interner.resolve(other.check)) | 1;
+            if !other.open
+                || other.incident().is_some()
+                || !alone
+                || other.last_time < t - window
+                || self
+                    .learned
+                    .costarts
+                    .class_per_window(lcfg, class)
+                    .is_none_or(|r| r > cooccur::RARE_CHECK)
+            {
+                continue;
+            }
+            let theirs = self.learned.lookup(&self.alert_tokens(env, other));
+            if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+                continue;
+            }
+            taken.push((
+                u.slot,
+                u.alert,
+                u.time,
+                format!(
+                    "absorbed: never seen before on its source, {:.0} s before {joined_id} (which \
+                     joined this incident) there, with only such alerts of the source between, \
+                     and still firing ({:.0} s ago); such alerts start on one source {:.2} times \
+                     an hour here",
+                    (t - u.time) as f64 / 1000.0,
+                    (t - other.last_time).max(0) as f64 / 1000.0,
+                    per_window * 3_600_000.0 / window as f64
+                ),
+            ));
+            next = u.time;
+        }
+        // oldest first, as they came
+        for (member_slot, alert, started, what) in taken.into_iter().rev() {
+            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+                return;
+            }
+            self.learned
+                .lone_novel
+                .retain(|x| (x.slot, x.alert) != (member_slot, alert));
+            for p in std::mem::take(&mut env.store.alert_mut(member_slot).pending) {
+                self.dissolve(env, p);
+            }
+            let why = Explanation {
+                compared_with: Some(joined_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![what],
+                ..Explanation::new(
+                    env.c.recipes[self.clusters[&cid].recipe as usize].name.clone(),
+                    "absorbed",
+                )
+            };
+            self.join(env, cid, member_slot, t, why);
+        }
     }
 
     /// A member joined a learned cluster: it is the cluster's frontier, and when it became

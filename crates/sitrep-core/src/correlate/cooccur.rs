@@ -236,6 +236,16 @@ impl CoStarts {
             .then_some((within, expected))
     }
 
+    /// Starts of `class` its rate here gives in one window (on any source); `None` while
+    /// the stream is too young for a rate (a span under ten windows).
+    pub fn class_per_window(&self, cfg: &LearnedConfig, class: u64) -> Option<f64> {
+        let w = Self::window(cfg);
+        if self.span_ms < 10.0 * w {
+            return None;
+        }
+        Some(self.classes.get(&class).copied().unwrap_or(0.0) / self.span_ms * w)
+    }
+
     /// Novel starts chance brings to one source within the window, at this estate's rate of
     /// novel starts spread over the sources alerts start on; `None` while the stream is too
     /// young for a rate (a span under ten windows).

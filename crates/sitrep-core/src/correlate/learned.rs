@@ -481,6 +481,13 @@ pub(crate) struct LearnedStats {
     /// [`UNPLACED`]; absent in older snapshots.
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     pub unplaced: VecDeque<Unplaced>,
+    /// Starts never seen before on their source that joined nothing (they seeded a pending
+    /// cluster, or were placed nowhere), newest last, within `horizon` of the latest: a
+    /// later start never seen before on the same source that joins an incident takes them
+    /// along while they keep firing (`Correlator::take_lead_in`). Bounded by [`UNPLACED`];
+    /// absent in older snapshots.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub lone_novel: VecDeque<Unplaced>,
     /// Checks (class hashes) seen to clear, on any source: state alerts, whose repeats
     /// re-assert a state rather than report new events (`recurring`). Bounded by
     /// `max_classes`; absent in older snapshots.
@@ -520,6 +527,19 @@ impl LearnedStats {
         if self.cleared_classes.len() < cfg.max_classes {
             self.cleared_classes.insert(class);
         }
+    }
+
+    /// Remembers a novel start that joined nothing; forgets those more than `horizon`
+    /// before it.
+    pub fn remember_lone_novel(&mut self, horizon: Millis, u: Unplaced) {
+        // (no search for an earlier entry of the alert: a start is novel once in a long
+        // while, and an entry whose alert joined since is passed over when read)
+        while self.lone_novel.front().is_some_and(|x| x.time < u.time - horizon)
+            || self.lone_novel.len() >= UNPLACED
+        {
+            self.lone_novel.pop_front();
+        }
+        self.lone_novel.push_back(u);
     }
 
     /// Forgets an unplaced alert (it was taken into an incident).

@@ -91,6 +91,15 @@ impl Correlator {
                 last_time: t,
                 window_end: t + r.window,
                 firing: Vec::new(),
+                novel_starts: if r.kind == RecipeKind::Learned && lt.novel {
+                    vec![NovelStart {
+                        source: env.store.interner.resolve(a.source).into(),
+                        alert: a.id,
+                        at: t,
+                    }]
+                } else {
+                    Vec::new()
+                },
                 severity: a.severity,
                 max_severity: a.severity,
                 resolved_at: None,

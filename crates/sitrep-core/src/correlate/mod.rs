@@ -171,6 +171,11 @@ pub(crate) struct Cluster {
     /// source of the incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firing: Vec<KeptOpen>,
+    /// Learned recipes: the latest start never seen before (`(check, source)` novel) on
+    /// each source of the cluster, for the chain of one source's new alerts
+    /// (`candidates::source_chain`). At most one entry per source of the cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub novel_starts: Vec<NovelStart>,
     pub severity: Severity,
     pub max_severity: Severity,
     pub resolved_at: Option<Millis>,
@@ -200,6 +205,33 @@ pub(crate) struct KeptOpen {
     pub source: Box<str>,
     /// Until when the incident takes alerts on it.
     pub until: Millis,
+}
+
+/// A member of a learned cluster whose start was never seen before on its source
+/// (`Cluster::novel_starts`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct NovelStart {
+    pub source: Box<str>,
+    pub alert: u64,
+    pub at: Millis,
+}
+
+impl Cluster {
+    /// Notes a novel start of `alert` on `source` at `at`: the source's latest.
+    pub(crate) fn note_novel_start(&mut self, source: &str, alert: u64, at: Millis) {
+        match self.novel_starts.iter_mut().find(|n| *n.source == *source) {
+            Some(n) if n.at <= at => {
+                n.alert = alert;
+                n.at = at;
+            }
+            Some(_) => {}
+            None => self.novel_starts.push(NovelStart {
+                source: source.into(),
+                alert,
+                at,
+            }),
+        }
+    }
 }
 
 /// What a learned cluster keeps of a member it compares later alerts with: the one that
@@ -377,6 +409,23 @@ const TIME_CANDIDATES: usize = 64;
 /// value made the work per alert grow with the open clusters (docs/performance.md, "Open
 /// clusters and the cost of a new alert"). No list on the tuning streams reached it.
 const TOKEN_CANDIDATES: usize = 64;
+/// How long after a source's latest start never seen before in a cluster its next one may
+/// still chain on (`Correlator::source_chain`, `take_lead_in`), in windows. Chosen on the
+/// tuning sets with [`SOURCE_CHAIN_CHANCE`] (docs/correlation.md, "A host's new rare alerts
+/// chain"): 2, 3, 5 and 10 tried; past an incident's window only a source kept open
+/// (`FIRING_WINDOWS`) is reached anyway.
+const SOURCE_CHAIN_WINDOWS: i64 = 5;
+/// The most novel starts chance may give one source within the gap for the chain to hold
+/// (0.05, 0.1 and 0.2 tried).
+const SOURCE_CHAIN_CHANCE: f64 = 0.1;
+
+/// A start never seen before that chains on its source's previous one (`source_chain`).
+struct SourceChain {
+    previous: u64,
+    gap: Millis,
+    expected: f64,
+    per_hour: f64,
+}
 /// A burst of new alerts of which chance explains at most a fifth (`others ≥ 5 × expected`)
 /// says on its own which alerts belong; a weaker one (a storm's first hours, where new
 /// alerts start hundreds of times an hour) only for alerts that also share a place
@@ -747,6 +796,97 @@ mod tests {
         assert_ne!(incident_of(&e, "fw1"), Some(firing.summary.id.to_string()));
         let (_, quiet) = run(false);
         assert_eq!(quiet.members.len(), 2, "gone quiet: the window closed");
+    }
+
+    /// A week of one-offs never seen before, one every five minutes on a hundred hosts,
+    /// and a `heartbeat_lost` on one of them every five minutes too (a check common here):
+    /// new alerts start on one host 0.2 times an hour. Returns the engine and the time after.
+    fn a_week_of_one_offs_and_a_common_check() -> (Engine, i64) {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        let mut t = 1_000_000;
+        for k in 0..7 * 24 * 12 {
+            let mut ev = alert(&format!("n{}", k % 100), "s", &format!("oneoff{k}"), t);
+            ev.labels.clear();
+            e.process(&ev);
+            let mut hb = alert(&format!("n{}", (k * 7 + 3) % 100), "s", "heartbeat_lost", t + 150);
+            hb.labels.clear();
+            e.process(&hb);
+            let mut clear = hb.clone();
+            clear.severity = Severity::Clear;
+            clear.time = Some((t + 200) * 1000);
+            e.process(&clear);
+            t += 300;
+        }
+        (e, t + 120)
+    }
+
+    /// Issue 12: a scan reaches one host's rules a minute or less apart — further apart than
+    /// sharing a source alone joins while the stream has not shown it to be evidence. Each
+    /// rule is new on the host and rare here, and new alerts start on one host a fraction of
+    /// a time an hour: the next one chains on (`source_chain`), and the one before the
+    /// incident formed, still firing, is taken along (`take_lead_in`). A common check new on
+    /// the host (`heartbeat_lost`) does not chain, nor does a lead-in that went quiet.
+    #[test]
+    fn a_hosts_new_rare_alerts_chain_into_one_incident() {
+        let rule = |host: &str, check: &str, secs: i64| {
+            let mut ev = alert(host, "", check, secs);
+            ev.labels.clear();
+            ev.severity = Severity::Warning;
+            ev
+        };
+        let run = |lead_keeps_firing: bool| {
+            let (mut e, t) = a_week_of_one_offs_and_a_common_check();
+            e.process(&rule("web1", "nikto_user_agent", t - 100));
+            if lead_keeps_firing {
+                for s in (-90..0).step_by(10) {
+                    e.process(&rule("web1", "nikto_user_agent", t + s));
+                }
+            }
+            e.process(&rule("web1", "sql_injection", t));
+            e.process(&rule("web1", "path_traversal", t + 2));
+            e.process(&rule("web1", "xss_attempt", t + 45));
+            // 40 s after the latest member: past what sharing a source joins on alone
+            e.process(&rule("web1", "heartbeat_lost", t + 85));
+            let inc = e
+                .alerts()
+                .into_iter()
+                .find(|a| &*a.signature == "web1::sql_injection")
+                .and_then(|a| a.incident)
+                .expect("the scan is an incident");
+            let view = e.incidents().into_iter().find(|i| i.summary.id == inc).unwrap();
+            let members: Vec<String> = view.members.iter().map(|m| m.signature.to_string()).collect();
+            (view, members)
+        };
+        let (view, members) = run(true);
+        assert_eq!(
+            members,
+            [
+                "web1::sql_injection",
+                "web1::path_traversal",
+                "web1::nikto_user_agent",
+                "web1::xss_attempt"
+            ]
+        );
+        let why = |sig: &str| {
+            let m = view.members.iter().find(|m| &*m.signature == sig).unwrap();
+            m.why.evidence.join("; ")
+        };
+        let chained = why("web1::xss_attempt");
+        assert!(
+            chained.contains("the latest alert never seen before on this source"),
+            "{chained}"
+        );
+        let lead = why("web1::nikto_user_agent");
+        assert!(
+            lead.contains("never seen before on its source") && lead.contains("still firing"),
+            "{lead}"
+        );
+        let (_, members) = run(false);
+        assert_eq!(
+            members,
+            ["web1::sql_injection", "web1::path_traversal", "web1::xss_attempt"],
+            "a lead-in that went quiet stays out"
+        );
     }
 
     /// A week of one-offs never seen before, one every five minutes on a hundred hosts (new
