@@ -2175,12 +2175,13 @@ impl Correlator {
                 u.alert,
                 u.time,
                 format!(
-                    "absorbed: never seen before on its source, {:.0} s before {joined_id} (which \
-                     joined this incident) there, with only such alerts of the source between, \
-                     and still firing ({:.0} s ago); such alerts start on one source {:.2} times \
-                     an hour here",
+                    "absorbed: never seen before on its source, {:.0} s before {joined_id} there \
+                     (which joined this incident), and still firing ({:.0} s ago): one of a chain \
+                     of such starts on the source, each within {:.0} s of the next; they start \
+                     on one source {:.2} times an hour here",
                     (t - u.time) as f64 / 1000.0,
                     (t - other.last_time).max(0) as f64 / 1000.0,
+                    gap as f64 / 1000.0,
                     per_window * 3_600_000.0 / window as f64
                 ),
             ));
