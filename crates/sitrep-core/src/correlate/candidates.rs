@@ -2043,14 +2043,19 @@ impl Correlator {
             .take(OWN_MEMBERS)
             .find(|m| &*m.source == source && m.alert != a.id)?;
         // a source that is a shared poller rather than a device: its alerts' places differ
-        let theirs = self
-            .learned
-            .lookup(&self.alert_tokens(env, env.store.live_alert(m.slot, m.alert)?));
-        let place = |key: u16| self.place_key(key);
-        if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+        if self.places_differ(env, lt, env.store.live_alert(m.slot, m.alert)?) {
             return None;
         }
         Some((m.alert, gap, pairs))
+    }
+
+    /// Whether an informative place of the alert being placed (tokens `lt`) and of `other`
+    /// differs: two alerts of one source about two places (a shared poller's).
+    fn places_differ(&self, env: &Env, lt: &AlertTokens, other: &Alert) -> bool {
+        let lcfg = &env.c.cfg.correlation.learned;
+        let theirs = self.learned.lookup(&self.alert_tokens(env, other));
+        let place = |key: u16| self.place_key(key);
+        self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some()
     }
 
     /// A start never seen before on a source soon after the cluster's latest such start on
@@ -2092,11 +2097,7 @@ impl Correlator {
             return None;
         }
         let m = c.members.iter().rev().find(|m| m.alert == previous.alert)?;
-        let theirs = self
-            .learned
-            .lookup(&self.alert_tokens(env, env.store.live_alert(m.slot, m.alert)?));
-        let place = |key: u16| self.place_key(key);
-        if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+        if self.places_differ(env, lt, env.store.live_alert(m.slot, m.alert)?) {
             return None;
         }
         Some(SourceChain {
@@ -2129,7 +2130,6 @@ impl Correlator {
         let a = env.store.alert(slot);
         let source = learned::hash_value(env.store.interner.resolve(a.source));
         let joined_id = env.alert_id(a.id).to_string();
-        let place = |key: u16| self.place_key(key);
         let mut next = t;
         let mut taken: Vec<(u32, u64, Millis, String)> = Vec::new();
         for u in self.learned.lone_novel.iter().rev() {
@@ -2166,8 +2166,7 @@ impl Correlator {
             {
                 continue;
             }
-            let theirs = self.learned.lookup(&self.alert_tokens(env, other));
-            if self.learned.conflict(lcfg, &lt.ids, &theirs, place).is_some() {
+            if self.places_differ(env, lt, other) {
                 continue;
             }
             taken.push((

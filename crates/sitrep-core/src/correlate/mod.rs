@@ -732,6 +732,14 @@ mod tests {
         assert_eq!(members, ["web1::backup_started", "web1::archive_written"]);
     }
 
+    /// An IDS rule's alert: a warning on `host`, no labels.
+    fn rule(host: &str, check: &str, secs: i64) -> Event {
+        let mut ev = alert(host, "", check, secs);
+        ev.labels.clear();
+        ev.severity = Severity::Warning;
+        ev
+    }
+
     /// Issue 12: a scan reaches new rules on its host a minute or two apart while its
     /// earlier rules keep firing. The incident stays open past its window to new alerts on
     /// that host (`member_fired`) — not to another host's, and not once its alerts have gone
@@ -739,12 +747,6 @@ mod tests {
     #[test]
     fn an_incident_whose_alerts_keep_firing_takes_its_hosts_next_new_alert() {
         // (`keep_firing`: the scan's first rules fire every 10 s until the next rule starts)
-        let rule = |host: &str, check: &str, secs: i64| {
-            let mut ev = alert(host, "", check, secs);
-            ev.labels.clear();
-            ev.severity = Severity::Warning;
-            ev
-        };
         let run = |keep_firing: bool| {
             let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
             // a day of jobs on four hosts, each firing two checks together, so that the
@@ -828,12 +830,6 @@ mod tests {
     /// the host (`heartbeat_lost`) does not chain, nor does a lead-in that went quiet.
     #[test]
     fn a_hosts_new_rare_alerts_chain_into_one_incident() {
-        let rule = |host: &str, check: &str, secs: i64| {
-            let mut ev = alert(host, "", check, secs);
-            ev.labels.clear();
-            ev.severity = Severity::Warning;
-            ev
-        };
         let run = |lead_keeps_firing: bool| {
             let (mut e, t) = a_week_of_one_offs_and_a_common_check();
             e.process(&rule("web1", "nikto_user_agent", t - 100));
