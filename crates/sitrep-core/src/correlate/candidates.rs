@@ -1157,6 +1157,7 @@ impl Correlator {
                     source: learned::hash_value(env.store.interner.resolve(a.source)),
                     slot,
                     alert: a.id,
+                    novel: true,
                 };
                 self.learned.remember_lone_novel(horizon, u);
             }
@@ -1167,6 +1168,7 @@ impl Correlator {
                     source,
                     slot,
                     alert: a.id,
+                    novel: lt.novel,
                 };
                 self.learned.remember_unplaced(&env.c.cfg.correlation.learned, u);
             }
@@ -1746,6 +1748,76 @@ impl Correlator {
             if !self.take_lonely(env, cid, pid, member_slot, t, why) {
                 return;
             }
+        }
+        // the burst's alerts too dull to seed a cluster of their own, placed nowhere: the
+        // burst counted them, and they are as much a part of it as the lone seeds above
+        // (a failing database's caller whose `availability_drop` scores as noise in a
+        // quiet stream, a second after the database's first alert)
+        let Some(c) = self.clusters.get(&cid) else {
+            return;
+        };
+        let anchor_tokens = c.anchor_tokens.clone();
+        let lcfg = &env.c.cfg.correlation.learned;
+        let place = |key: u16| self.place_key(key);
+        let dull: Vec<(u32, u64, Millis, Option<learned::Token>)> = self
+            .learned
+            .unplaced
+            .iter()
+            .rev()
+            .take_while(|u| t - u.time <= window)
+            .filter(|u| u.novel && u.slot != slot && u.time <= t)
+            .filter_map(|u| {
+                let other = env.store.live_alert(u.slot, u.alert)?;
+                if !other.open || other.incident().is_some() || !other.pending.is_empty() {
+                    return None;
+                }
+                let theirs = self.learned.lookup(&self.alert_tokens(env, other));
+                let vetoed = self
+                    .learned
+                    .conflict(lcfg, &theirs, &anchor_tokens, place)
+                    .is_some()
+                    || self.learned.edges.unrelated(u.source, anchor_source);
+                if vetoed {
+                    return None;
+                }
+                let shared = if weak {
+                    Some(self.shared_place(lcfg, &theirs, &anchor_tokens)?)
+                } else {
+                    None
+                };
+                Some((u.slot, u.alert, u.time, shared))
+            })
+            .collect();
+        for (member_slot, alert, started, shared) in dull.into_iter().rev() {
+            if self.clusters.get(&cid).is_none_or(|c| !self.accepting(env, c, t)) {
+                return;
+            }
+            self.learned.forget_unplaced(member_slot, alert);
+            let mut words = format!(
+                "absorbed: started {:.0} s before the burst of alerts never seen before became \
+                 beyond chance, as part of it (too dull to start an incident of its own)",
+                (t - started) as f64 / 1000.0
+            );
+            if let Some((key, value)) = shared {
+                let name = self.learned.key_name(key);
+                let text = self.alert_tokens(env, env.store.alert(member_slot));
+                let value = text
+                    .list
+                    .iter()
+                    .find(|(k, v)| k == name && learned::hash_value(v) == value)
+                    .map_or("", |(_, v)| v.as_str());
+                words.push_str(&format!(
+                    "; chance could give a fair part of such a burst, and it shares {name} = \
+                     {value} with the incident's first alert"
+                ));
+            }
+            let why = Explanation {
+                compared_with: Some(anchor_id.clone()),
+                gap_ms: (t - started).max(0),
+                evidence: vec![words],
+                ..Explanation::new(env.c.recipes[ri as usize].name.clone(), "absorbed")
+            };
+            self.join(env, cid, member_slot, t, why);
         }
     }
 

@@ -502,6 +502,10 @@ pub(crate) struct Unplaced {
     pub source: u64,
     pub slot: u32,
     pub alert: u64,
+    /// Its start was never seen before on its source: one of a burst's alerts
+    /// (`Correlator::absorb_burst`). Absent in older snapshots.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub novel: bool,
 }
 
 /// At most this many unplaced alerts are remembered (the oldest go first).

@@ -691,6 +691,92 @@ mod tests {
         assert_eq!(incident_of(&e, "mail1"), None);
     }
 
+    /// Issue 12: an alert of a burst whose words are too common to seed a cluster (a
+    /// caller's `availability_drop` in a quiet estate), placed nowhere when it started, is
+    /// taken in when the burst becomes beyond chance — the burst counted it — with the
+    /// reason in words; before this it stayed in no incident while the burst's others
+    /// formed one.
+    #[test]
+    fn a_bursts_dull_alert_is_taken_in_with_the_burst() {
+        let mut cfg = Config::default();
+        // every alert passes the join gate; only distinctive words seed a cluster
+        cfg.noise.join_threshold = 0.0;
+        let mut e = Engine::new(&cfg, crate::EngineOptions::default()).unwrap();
+        let mut t = a_week_of_routine(&mut e, 1_000_000);
+        // a week of one-off heartbeats, raised and cleared on 400 hosts, all in the same
+        // words: the words every alert uses say nothing
+        const DULL: &str = "heartbeat missed on the application node, retrying";
+        for i in 0..400 {
+            let mut ev = alert(&format!("app{i}"), "y", "heartbeat_missed", t);
+            ev.labels.clear();
+            ev.description = DULL.into();
+            ev.severity = Severity::Warning;
+            e.process(&ev);
+            ev.severity = Severity::Clear;
+            ev.time = Some((t + 30) * 1000);
+            e.process(&ev);
+            t += 1500;
+        }
+        let burst = [
+            (
+                "web1",
+                "sql_injection",
+                "sql_injection failed on web1: union select in query string",
+            ),
+            // the stream's commonest words: too dull to seed anything
+            ("web2", "checkout_errors", DULL),
+            (
+                "web1",
+                "webshell_upload",
+                "webshell_upload failed on web1: php dropper written",
+            ),
+            (
+                "fw1",
+                "port_scan",
+                "port_scan failed on fw1: syn sweep of the dmz",
+            ),
+            (
+                "web3",
+                "privilege_change",
+                "privilege_change failed on web3: uid zero shell spawned",
+            ),
+        ];
+        for (k, (host, check, words)) in burst.iter().enumerate() {
+            let mut ev = alert(host, &format!("z{k}"), check, t + 4 * k as i64);
+            ev.labels.clear();
+            ev.description = (*words).into();
+            e.process(&ev);
+        }
+        let dull = e.alerts().into_iter().find(|a| a.source == "web2").unwrap();
+        assert!(
+            (dull.entropy as f64) < cfg.noise.threshold,
+            "too dull to seed: {}",
+            dull.entropy
+        );
+        let first = incident_of(&e, "web1").expect("the burst forms an incident");
+        assert_eq!(incident_of(&e, "web2").as_deref(), Some(first.as_str()));
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == first.as_str())
+            .unwrap();
+        let taken = inc
+            .members
+            .iter()
+            .find(|m| m.signature.starts_with("web2::"))
+            .unwrap();
+        assert_eq!(taken.why.kind, "absorbed");
+        assert!(
+            taken
+                .why
+                .evidence
+                .iter()
+                .any(|w| w.contains("too dull to start an incident of its own")),
+            "{:?}",
+            taken.why.evidence
+        );
+    }
+
     /// Issue 12: one host's new alerts are no incident by themselves while the stream is
     /// young — at its start every host shows its routine for the first time (scheduled jobs
     /// whose checks start together) — and are one once new alerts have become rare.
