@@ -346,9 +346,14 @@ impl Correlator {
                     None => true,
                 }
             };
-            let mut ev = self
-                .learned
-                .shared_evidence(lcfg, &lt.ids, &c.anchor_tokens, t - c.first_time);
+            let mut own = || self.member_tokens(env, c);
+            let mut ev = self.learned.shared_evidence_outside(
+                lcfg,
+                &lt.ids,
+                &c.anchor_tokens,
+                t - c.first_time,
+                &mut own,
+            );
             ev.retain(|e| typical(e, c.anchor_class));
             if finer_differs(&ev, &c.anchor_tokens) {
                 ev.clear();
@@ -564,9 +569,10 @@ impl Correlator {
                     )
                 } else {
                     format!(
-                        "shares {name} = {value}: held by {:.1}% of recent alerts, and alerts \
+                        "shares {name} = {value}: held by {:.1}% of recent alerts{}, and alerts \
                          that start close together share {name} {:.1}× as often as chance",
                         e.share * 100.0,
+                        if e.outside { " outside this incident" } else { "" },
                         e.lift
                     )
                 });

@@ -608,6 +608,9 @@ pub(crate) struct Evidence {
     pub weight: f64,
     pub lift: f64,
     pub share: f64,
+    /// The share is among the alerts outside the incident judged (its own alerts made the
+    /// value look common: `shared_evidence_outside`).
+    pub outside: bool,
 }
 
 /// A shared key that is beyond chance but not evidence on its own: its key and the share of
@@ -750,7 +753,20 @@ impl LearnedStats {
     /// judged on the pairs of the gap's band once it has enough of them, else on all — and
     /// on all too while the band's pairs show neither that it is evidence nor that it is
     /// not (at the band's lift: sharing at 50 s is weaker than at 5 s).
+    #[cfg(test)]
     pub fn evidence(&self, cfg: &LearnedConfig, token: Token, gap: Millis) -> Option<Evidence> {
+        self.evidence_within(cfg, token, gap, &mut |_| None)
+    }
+
+    /// [`Self::evidence`], where a value too common counted over every recent alert is
+    /// counted again by `outside` (its share among the alerts outside the incident judged).
+    fn evidence_within(
+        &self,
+        cfg: &LearnedConfig,
+        token: Token,
+        gap: Millis,
+        outside: &mut dyn FnMut(Token) -> Option<f64>,
+    ) -> Option<Evidence> {
         let k = self.keys.get(token.0 as usize)?;
         let band = &k.bands[band_of(cfg, gap)];
         let (informative, lift) = if band.pairs >= cfg.min_pairs as f64 {
@@ -766,9 +782,11 @@ impl LearnedStats {
         if !informative {
             return None;
         }
-        let share = self.share(token);
+        let mut share = self.share(token);
+        let mut counted_outside = false;
         if share > cfg.max_share {
-            return None;
+            share = outside(token).filter(|s| *s <= cfg.max_share)?;
+            counted_outside = true;
         }
         Some(Evidence {
             key: token.0,
@@ -776,6 +794,7 @@ impl LearnedStats {
             weight: lift.ln(),
             lift,
             share,
+            outside: counted_outside,
         })
     }
 
@@ -787,6 +806,38 @@ impl LearnedStats {
         b: &[Token],
         gap: Millis,
     ) -> Vec<Evidence> {
+        self.shared_evidence_outside(cfg, a, b, gap, &mut || (Vec::new(), 0))
+    }
+
+    /// [`Self::shared_evidence`] for a join to a cluster: a value's share is taken among the
+    /// alerts outside it when counted over every alert it looks too common (`own` gives the
+    /// cluster's members' tokens, sorted, and their number, looked up only then), with the
+    /// floor of `min_pairs` alerts — a regional failure's own alerts must not make its
+    /// region look common to its next alert, as a value everyone holds is common outside it
+    /// too (the same reasoning as [`Self::provisional_shared`]).
+    pub fn shared_evidence_outside(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        gap: Millis,
+        own: &mut dyn FnMut() -> (Vec<Token>, usize),
+    ) -> Vec<Evidence> {
+        let mut members: Option<(Vec<Token>, usize)> = None;
+        let mut outside = |token: Token| {
+            let (own, own_alerts) = members.get_or_insert_with(&mut *own);
+            if *own_alerts == 0 {
+                return None;
+            }
+            let count = self.keys[token.0 as usize]
+                .values
+                .get(&token.1)
+                .copied()
+                .unwrap_or(0.0);
+            let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
+            let rest = self.alerts - *own_alerts as f64;
+            Some((count - held_inside as f64).max(0.0) / rest.max(cfg.min_pairs as f64))
+        };
         let mut out: Vec<Evidence> = Vec::new();
         let (mut i, mut j) = (0, 0);
         while i < a.len() && j < b.len() {
@@ -794,7 +845,7 @@ impl LearnedStats {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    if let Some(e) = self.evidence(cfg, a[i], gap) {
+                    if let Some(e) = self.evidence_within(cfg, a[i], gap, &mut outside) {
                         match out.last_mut() {
                             // a rarer shared value of the same key: the stronger statement
                             Some(l) if l.key == e.key => {
@@ -2048,6 +2099,31 @@ mod tests {
         assert!(s
             .provisional_shared(&c, &next, &burst[5], 3_000, &mut || (own.clone(), burst.len()))
             .is_none());
+    }
+
+    #[test]
+    fn an_incidents_own_alerts_do_not_make_its_place_look_common() {
+        let c = cfg();
+        let mut s = LearnedStats::default();
+        let tk = s.intern(&c, &toks(&[("labels.region", "reg3")]))[0];
+        s.alerts = 100.0;
+        let k = &mut s.keys[tk.0 as usize];
+        // the region is evidence (close pairs share it 5× as often as chance) …
+        (k.pairs, k.shared, k.expected) = (200.0, 100.0, 20.0);
+        // … but a regional failure's alerts are 40 of the last 100: too common, counted
+        // over every alert
+        k.values.insert(tk.1, 40.0);
+        assert!(s.shared_evidence(&c, &[tk], &[tk], 5_000).is_empty());
+        // 30 of them are the incident judged: outside it, 10 of 70 alerts hold the region
+        let own = |n: usize| move || (vec![tk; n], n);
+        let ev = s.shared_evidence_outside(&c, &[tk], &[tk], 5_000, &mut own(30));
+        assert_eq!(ev.len(), 1);
+        assert!(ev[0].outside);
+        assert!((ev[0].share - 10.0 / 70.0).abs() < 1e-9, "{}", ev[0].share);
+        // an incident of 5 leaves 35 of 95 outside: common there too
+        assert!(s
+            .shared_evidence_outside(&c, &[tk], &[tk], 5_000, &mut own(5))
+            .is_empty());
     }
 
     #[test]
