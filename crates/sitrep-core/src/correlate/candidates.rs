@@ -1727,24 +1727,7 @@ impl Correlator {
             })
             .collect();
         for (pid, member_slot, started, shared) in lonely.into_iter().rev() {
-            let mut words = format!(
-                "absorbed: started {:.0} s before the burst of alerts never seen before became \
-                 beyond chance, as part of it",
-                (t - started) as f64 / 1000.0
-            );
-            if let Some((key, value)) = shared {
-                let name = self.learned.key_name(key);
-                let text = self.alert_tokens(env, env.store.alert(member_slot));
-                let value = text
-                    .list
-                    .iter()
-                    .find(|(k, v)| k == name && learned::hash_value(v) == value)
-                    .map_or("", |(_, v)| v.as_str());
-                words.push_str(&format!(
-                    "; chance could give a fair part of such a burst, and it shares {name} = \
-                     {value} with the incident's first alert"
-                ));
-            }
+            let words = self.burst_absorption(env, member_slot, t - started, false, shared);
             let why = Explanation {
                 compared_with: Some(anchor_id.clone()),
                 gap_ms: (t - started).max(0),
@@ -1799,24 +1782,7 @@ impl Correlator {
                 return;
             }
             self.learned.forget_unplaced(member_slot, alert);
-            let mut words = format!(
-                "absorbed: started {:.0} s before the burst of alerts never seen before became \
-                 beyond chance, as part of it (too dull to start an incident of its own)",
-                (t - started) as f64 / 1000.0
-            );
-            if let Some((key, value)) = shared {
-                let name = self.learned.key_name(key);
-                let text = self.alert_tokens(env, env.store.alert(member_slot));
-                let value = text
-                    .list
-                    .iter()
-                    .find(|(k, v)| k == name && learned::hash_value(v) == value)
-                    .map_or("", |(_, v)| v.as_str());
-                words.push_str(&format!(
-                    "; chance could give a fair part of such a burst, and it shares {name} = \
-                     {value} with the incident's first alert"
-                ));
-            }
+            let words = self.burst_absorption(env, member_slot, t - started, true, shared);
             let why = Explanation {
                 compared_with: Some(anchor_id.clone()),
                 gap_ms: (t - started).max(0),
@@ -1825,6 +1791,43 @@ impl Correlator {
             };
             self.join(env, cid, member_slot, t, why);
         }
+    }
+
+    /// Why the alert at `slot`, which started `before` the burst it belonged to became
+    /// beyond chance, is absorbed into its incident (`absorb_burst`): `dull`, it was too dull
+    /// to start an incident itself; `shared`, the place a weak burst needs it to share.
+    fn burst_absorption(
+        &self,
+        env: &Env,
+        slot: u32,
+        before: Millis,
+        dull: bool,
+        shared: Option<learned::Token>,
+    ) -> String {
+        let mut words = format!(
+            "absorbed: started {:.0} s before the burst of alerts never seen before became \
+             beyond chance, as part of it{}",
+            before as f64 / 1000.0,
+            if dull {
+                " (too dull to start an incident of its own)"
+            } else {
+                ""
+            }
+        );
+        if let Some((key, value)) = shared {
+            let name = self.learned.key_name(key);
+            let text = self.alert_tokens(env, env.store.alert(slot));
+            let value = text
+                .list
+                .iter()
+                .find(|(k, v)| k == name && learned::hash_value(v) == value)
+                .map_or("", |(_, v)| v.as_str());
+            words.push_str(&format!(
+                "; chance could give a fair part of such a burst, and it shares {name} = \
+                 {value} with the incident's first alert"
+            ));
+        }
+        words
     }
 
     /// A novel alert joined `cid` as part of a burst that is now beyond chance: clusters the

@@ -809,6 +809,19 @@ impl LearnedStats {
         self.shared_evidence_outside(cfg, a, b, gap, &mut || (Vec::new(), 0))
     }
 
+    /// The share of the alerts outside a cluster that hold `token`: `own` is its members'
+    /// tokens (sorted), `own_alerts` their number; over at least `min_pairs` alerts.
+    fn share_outside(&self, cfg: &LearnedConfig, token: Token, own: &[Token], own_alerts: usize) -> f64 {
+        let count = self.keys[token.0 as usize]
+            .values
+            .get(&token.1)
+            .copied()
+            .unwrap_or(0.0);
+        let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
+        let rest = self.alerts - own_alerts as f64;
+        (count - held_inside as f64).max(0.0) / rest.max(cfg.min_pairs as f64)
+    }
+
     /// [`Self::shared_evidence`] for a join to a cluster: a value's share is taken among the
     /// alerts outside it when counted over every alert it looks too common (`own` gives the
     /// cluster's members' tokens, sorted, and their number, looked up only then), with the
@@ -826,17 +839,7 @@ impl LearnedStats {
         let mut members: Option<(Vec<Token>, usize)> = None;
         let mut outside = |token: Token| {
             let (own, own_alerts) = members.get_or_insert_with(&mut *own);
-            if *own_alerts == 0 {
-                return None;
-            }
-            let count = self.keys[token.0 as usize]
-                .values
-                .get(&token.1)
-                .copied()
-                .unwrap_or(0.0);
-            let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
-            let rest = self.alerts - *own_alerts as f64;
-            Some((count - held_inside as f64).max(0.0) / rest.max(cfg.min_pairs as f64))
+            (*own_alerts > 0).then(|| self.share_outside(cfg, token, own, *own_alerts))
         };
         let mut out: Vec<Evidence> = Vec::new();
         let (mut i, mut j) = (0, 0);
@@ -947,9 +950,7 @@ impl LearnedStats {
             if share > cfg.max_share {
                 // the cluster's own members are only looked up when they could matter
                 let (own, own_alerts) = members.get_or_insert_with(&mut *own);
-                let held_inside = own.partition_point(|t| *t <= token) - own.partition_point(|t| *t < token);
-                let outside = self.alerts - *own_alerts as f64;
-                share = (count - held_inside as f64).max(0.0) / outside.max(cfg.min_pairs as f64);
+                share = self.share_outside(cfg, token, own, *own_alerts);
                 if share > cfg.max_share {
                     continue;
                 }
