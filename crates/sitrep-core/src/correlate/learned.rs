@@ -269,6 +269,10 @@ pub(crate) struct Provisional {
 /// fewer than this many times `min_pairs` close pairs: after that, one that is neither
 /// evidence nor refuted is weak, and the checks decide (`class_related`).
 const PROVISIONAL_PAIRS: f64 = 5.0;
+/// Close pairs a check must have had on a group key before its record there can let it
+/// start an incident provisionally ([`LearnedStats::class_belongs_provisionally`]): a
+/// quarter of `min_pairs`' default, set before any run.
+const PROVISIONAL_CLASS_PAIRS: f64 = 5.0;
 /// Unknown labels two alerts must share to be put together on them: one shared label is
 /// often chance (a cluster of six, a kind of two).
 const PROVISIONAL_LABELS: usize = 2;
@@ -1064,6 +1068,34 @@ impl LearnedStats {
                     && self
                         .class_related(cfg, class, k)
                         .is_some_and(|r| r >= cfg.min_related)
+            })
+    }
+
+    /// Before the stream has shown whether check class `class` belongs with the alerts that
+    /// start close to it (`class_belongs` needs `min_pairs` pairs and significance at
+    /// `max_chance`): the group key on which its close pairs so far, at least
+    /// [`PROVISIONAL_CLASS_PAIRS`] of them and fewer than [`PROVISIONAL_PAIRS`] ×
+    /// `min_pairs`, shared their value beyond chance as often as `min_related` asks
+    /// (`related_share`, a point estimate), with those counts: the record that lets a
+    /// failure's dull check (`error_rate_high` in a quiet estate, whose words score as
+    /// noise) start an incident while the stream is young. The caller also asks that the
+    /// check is not refuted.
+    pub fn class_belongs_provisionally(
+        &self,
+        cfg: &LearnedConfig,
+        class: u64,
+        keys: impl Iterator<Item = u16>,
+        group_key: impl Fn(u16) -> bool,
+    ) -> Option<(u16, Band)> {
+        if class == 0 {
+            return None;
+        }
+        keys.filter(|&k| group_key(k))
+            .filter_map(|k| Some((k, *self.class_keys.get(&class_key(class, k))?)))
+            .find(|(_, b)| {
+                b.pairs >= PROVISIONAL_CLASS_PAIRS
+                    && b.pairs < PROVISIONAL_PAIRS * cfg.min_pairs as f64
+                    && related_share(b.pairs, b.shared, b.expected) >= cfg.min_related
             })
     }
 

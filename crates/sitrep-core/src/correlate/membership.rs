@@ -25,10 +25,51 @@ impl Correlator {
             )
     }
 
-    pub(super) fn seed(&mut self, env: &mut Env, slot: u32, t: Millis, lt: &AlertTokens) {
-        if !self.informative(env, env.store.alert(slot)) {
-            return;
+    /// Whether an alert that is not [`Self::informative`] may still start an incident: its
+    /// check's record so far says it belongs with the alerts around it, though too young
+    /// to be sure (`LearnedStats::class_belongs_provisionally`: the key and its counts), and
+    /// it is not refuted. In a quiet estate every alert of a service's failure
+    /// (`availability_drop`, `error_rate_high` on it and its callers) can score as noise;
+    /// without this, such a failure started nothing until its checks had `min_pairs` pairs
+    /// and significance.
+    pub(super) fn provisional_belonging(&self, env: &Env, a: &Alert) -> Option<(u16, learned::Band)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        if !lcfg.cooccurrence || !env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned) {
+            return None;
         }
+        let class = learned::hash_value(env.store.interner.resolve(a.check)) | 1;
+        let keys = || 0..self.learned.keys.len() as u16;
+        let group = |key| self.group_label(key);
+        let found = self
+            .learned
+            .class_belongs_provisionally(lcfg, class, keys(), group)?;
+        (!self.learned.class_refuted(lcfg, class, keys(), group)).then_some(found)
+    }
+
+    /// The words for a seed that [`Self::provisional_belonging`] let in.
+    fn provisional_words(&self, env: &Env, a: &Alert, (key, b): (u16, learned::Band)) -> String {
+        format!(
+            "its words are too common to start an incident, but `{}` has shared its {} with \
+             the alerts starting close to it in {:.0} of {:.0} close pairs so far ({:.1} by \
+             chance): too early to be sure, so it is taken as a failure's check until known",
+            env.store.interner.resolve(a.check),
+            self.learned.key_name(key),
+            b.shared,
+            b.pairs,
+            b.expected
+        )
+    }
+
+    pub(super) fn seed(&mut self, env: &mut Env, slot: u32, t: Millis, lt: &AlertTokens) {
+        let provisional = if self.informative(env, env.store.alert(slot)) {
+            None
+        } else {
+            let a = env.store.alert(slot);
+            match self.provisional_belonging(env, a) {
+                Some(found) => Some(self.provisional_words(env, a, found)),
+                None => return,
+            }
+        };
         for ri in 0..env.c.recipes.len() {
             let a = env.store.alert(slot);
             let r = &env.c.recipes[ri];
@@ -50,7 +91,9 @@ impl Correlator {
                 .map(|f| env.store.field(a, f).map(Into::into))
                 .collect();
             let anchor_sets = self.similarity_sets(env, r, a);
-            let member = self.member_for(env, slot, t, Explanation::new(r.name.clone(), "seed"));
+            let mut why = Explanation::new(r.name.clone(), "seed");
+            why.evidence.extend(provisional.clone());
+            let member = self.member_for(env, slot, t, why);
             let promote_now = r.min_alerts <= 1 || (r.single_critical && a.severity == Severity::Critical);
             let cluster = Cluster {
                 recipe: ri as u16,
@@ -388,11 +431,13 @@ impl Correlator {
             .is_none_or(|expected| expected * lcfg.min_lift > 1.0)
     }
 
+    /// Whether a cluster has a member that may start an incident ([`Self::informative`], or
+    /// a young check's record: [`Self::provisional_belonging`]).
     pub(super) fn cluster_informative(&self, env: &Env, cid: u64) -> bool {
         self.clusters[&cid].members.iter().any(|m| {
             env.store
                 .live_alert(m.slot, m.alert)
-                .is_some_and(|a| self.informative(env, a))
+                .is_some_and(|a| self.informative(env, a) || self.provisional_belonging(env, a).is_some())
         })
     }
 

@@ -777,6 +777,78 @@ mod tests {
         );
     }
 
+    /// Issue 12, a quiet estate with no topology: a service's failure whose every alert is
+    /// in the stream's commonest words (its checks score as noise) still starts an
+    /// incident, once its checks' close pairs so far have shared their cluster — too few
+    /// to be significant, so the seed says it is provisional.
+    #[test]
+    fn a_young_failures_dull_checks_start_an_incident() {
+        let mut e = Engine::new(&Config::default(), crate::EngineOptions::default()).unwrap();
+        const DULL: &str = "service level objective breached for the request path";
+        let service = |e: &mut Engine, host: &str, cluster: &str, check: &str, secs: i64| {
+            let mut ev = alert(host, "", check, secs);
+            ev.labels = vec![
+                ("cluster".into(), cluster.into()),
+                ("kind".into(), "service".into()),
+            ];
+            ev.description = DULL.into();
+            ev.severity = Severity::Major;
+            e.process(&ev);
+            ev
+        };
+        // a day of one-off warnings in the same words on services of twenty clusters, an
+        // hour apart: the words say nothing
+        let mut t = 1_000_000;
+        for i in 0..400 {
+            let mut ev = service(
+                &mut e,
+                &format!("svc{i}"),
+                &format!("k8s-{}", i % 20),
+                "slo_warning",
+                t,
+            );
+            ev.severity = Severity::Clear;
+            ev.time = Some((t + 30) * 1000);
+            e.process(&ev);
+            t += 200;
+        }
+        // three earlier failures, each a service and its caller in one cluster, seconds
+        // apart: error_rate_high and availability_drop share their cluster every time
+        for (k, cluster) in ["k8s-3", "k8s-7", "k8s-11"].iter().enumerate() {
+            let t0 = t + 3600 * k as i64;
+            service(&mut e, &format!("db-{k}"), cluster, "error_rate_high", t0);
+            service(&mut e, &format!("db-{k}"), cluster, "availability_drop", t0 + 4);
+            service(&mut e, &format!("api-{k}"), cluster, "error_rate_high", t0 + 9);
+            service(&mut e, &format!("api-{k}"), cluster, "availability_drop", t0 + 12);
+        }
+        t += 4 * 3600;
+        service(&mut e, "cart-db", "k8s-5", "error_rate_high", t);
+        service(&mut e, "cart-db", "k8s-5", "availability_drop", t + 5);
+        let first = e.alerts().into_iter().find(|a| a.source == "cart-db").unwrap();
+        assert!(
+            (first.entropy as f64) < Config::default().noise.threshold,
+            "too dull to seed by its words: {}",
+            first.entropy
+        );
+        let id = incident_of(&e, "cart-db").expect("the failure starts an incident");
+        let inc = e
+            .incidents()
+            .into_iter()
+            .find(|i| i.summary.id == id.as_str())
+            .unwrap();
+        assert_eq!(inc.members.len(), 2, "{:?}", inc.members);
+        let seed = &inc.members[0];
+        assert_eq!(seed.why.kind, "seed");
+        assert!(
+            seed.why
+                .evidence
+                .iter()
+                .any(|w| w.contains("too early to be sure")),
+            "{:?}",
+            seed.why.evidence
+        );
+    }
+
     /// Issue 12: one host's new alerts are no incident by themselves while the stream is
     /// young — at its start every host shows its routine for the first time (scheduled jobs
     /// whose checks start together) — and are one once new alerts have become rare.
