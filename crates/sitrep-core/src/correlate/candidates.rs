@@ -533,6 +533,29 @@ impl Correlator {
                         ));
                         return Some((why, rank, compared, None));
                     }
+                    // time and place, where the estate is quiet enough for chance to give
+                    // the pair little (as a person new to a quiet estate would join them)
+                    if let Some((reference, gap, q)) =
+                        self.quiet_place_with(env, c, lt, t, &anchor, frontier.as_ref())
+                    {
+                        let name = self.learned.key_name(q.key);
+                        why.kind = "learned".into();
+                        compared = reference;
+                        rank += 1.0 - (1.0 / q.expected.max(1e-9)).min(10.0) / 100.0;
+                        why.evidence.push(format!(
+                            "shares {name} = {} with {}, {:.0} s after it, in a quiet stretch: \
+                             alerts start {:.1} times an hour here and {:.1}% of those outside \
+                             this incident hold it, so chance gives {:.1e} in {:.0} s",
+                            shared_text(lt, name, q.value),
+                            env.alert_id(reference),
+                            gap as f64 / 1000.0,
+                            q.per_hour,
+                            q.share * 100.0,
+                            q.expected,
+                            gap as f64 / 1000.0,
+                        ));
+                        return Some((why, rank, compared, None));
+                    }
                     return None;
                 };
                 why.kind = "learned".into();
@@ -604,6 +627,49 @@ impl Correlator {
             why.evidence.extend(burst_note);
         }
         Some((why, rank, compared, burst))
+    }
+
+    /// [`LearnedStats::quiet_place`] against the incident's latest member, then its first
+    /// alert: the member compared with, the gap and the place. Never across a finer place
+    /// the two hold apart, nor across the host of the incident's first alert.
+    fn quiet_place_with(
+        &self,
+        env: &Env,
+        c: &Cluster,
+        lt: &AlertTokens,
+        t: Millis,
+        anchor: &Reference,
+        frontier: Option<&Reference>,
+    ) -> Option<(u64, Millis, learned::QuietPlace)> {
+        let lcfg = &env.c.cfg.correlation.learned;
+        // a place label, not one that only restates the host (`labels.ip`): one host's
+        // alerts are judged by `same_source_member`
+        let place = |key: u16| self.group_label(key) && self.burst_place_key(lcfg, key);
+        if self
+            .learned
+            .conflict(lcfg, &lt.ids, &c.anchor_tokens, |k| self.host_key(k))
+            .is_some()
+        {
+            return None;
+        }
+        let mut own = || self.member_tokens(env, c);
+        for reference in frontier.into_iter().chain(std::iter::once(anchor)) {
+            let gap = t - reference.start;
+            if self
+                .learned
+                .conflict(lcfg, &lt.ids, reference.tokens, |k| self.place_key(k))
+                .is_some()
+            {
+                continue;
+            }
+            if let Some(q) = self
+                .learned
+                .quiet_place(lcfg, &lt.ids, reference.tokens, gap, &mut own, place)
+            {
+                return Some((reference.alert, gap, q));
+            }
+        }
+        None
     }
 
     /// A key the alert shares with the reference that is not evidence on its own (a

@@ -265,6 +265,24 @@ pub(crate) struct Provisional {
     pub labels: usize,
 }
 
+/// A place two alerts share in a quiet stretch ([`LearnedStats::quiet_place`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QuietPlace {
+    pub key: u16,
+    pub value: u64,
+    /// Share of the alerts outside the cluster being judged that hold the value.
+    pub share: f64,
+    /// Observed alert starts per hour.
+    pub per_hour: f64,
+    /// Alerts holding the value that chance gives within the gap.
+    pub expected: f64,
+}
+
+/// The most alerts holding a shared place that chance may give within the gap for a quiet
+/// stretch's join ([`LearnedStats::quiet_place`]): half of a source chain's, as a place holds
+/// many sources; set before any run.
+const QUIET_PLACE_CHANCE: f64 = 0.05;
+
 /// A label is still unknown, for [`LearnedStats::provisional_shared`], while it has had
 /// fewer than this many times `min_pairs` close pairs: after that, one that is neither
 /// evidence nor refuted is weak, and the checks decide (`class_related`).
@@ -993,6 +1011,58 @@ impl LearnedStats {
                 })
         });
         (labels >= PROVISIONAL_LABELS && !finer_differs).then_some(best)
+    }
+
+    /// Time and place in a quiet stretch: the value of a place label (`place`) the two token
+    /// lists (each sorted) share, not refuted as evidence, such that alerts holding it start
+    /// by chance within `gap` at most [`QUIET_PLACE_CHANCE`] times — the rate of observed
+    /// alert starts (over a span of at least ten windows) times the gap times the value's
+    /// share of the alerts outside the cluster judged (`own`, as in
+    /// [`Self::provisional_shared`]). What a person new to a quiet estate does (two alerts
+    /// of one cluster seconds apart, where an alert starts a few times an hour, belong
+    /// together), with the estate's own rate saying when it is quiet: a busy stream's rate
+    /// makes the chance too high. The rarest such value speaks.
+    pub fn quiet_place(
+        &self,
+        cfg: &LearnedConfig,
+        a: &[Token],
+        b: &[Token],
+        gap: Millis,
+        own: &mut dyn FnMut() -> (Vec<Token>, usize),
+        place: impl Fn(u16) -> bool,
+    ) -> Option<QuietPlace> {
+        let w = cfg.window_secs as f64 * 1000.0;
+        if gap < 0 || gap as f64 > w || self.exposure < 10.0 * w || self.alerts <= 0.0 {
+            return None;
+        }
+        let per_ms = self.alerts / self.exposure;
+        let mut members: Option<(Vec<Token>, usize)> = None;
+        let mut best: Option<QuietPlace> = None;
+        for token in shared_tokens(a, b) {
+            let Some(k) = self.keys.get(token.0 as usize) else {
+                continue;
+            };
+            if !place(token.0) || k.refuted(cfg) || self.held_by_all(cfg, token.0) {
+                continue;
+            }
+            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
+            let mut share = count / self.alerts.max(cfg.min_pairs as f64);
+            if share > cfg.max_share {
+                let (own, own_alerts) = members.get_or_insert_with(&mut *own);
+                share = self.share_outside(cfg, token, own, *own_alerts);
+            }
+            let expected = per_ms * gap as f64 * share;
+            if expected <= QUIET_PLACE_CHANCE && best.as_ref().is_none_or(|b| expected < b.expected) {
+                best = Some(QuietPlace {
+                    key: token.0,
+                    value: token.1,
+                    share,
+                    per_hour: per_ms * 3_600_000.0,
+                    expected,
+                });
+            }
+        }
+        best
     }
 
     /// The first informative key on which the two token lists (each sorted) hold values and
