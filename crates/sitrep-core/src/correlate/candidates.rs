@@ -645,31 +645,28 @@ impl Correlator {
         // a place label, not one that only restates the host (`labels.ip`): one host's
         // alerts are judged by `same_source_member`
         let place = |key: u16| self.group_label(key) && self.burst_place_key(lcfg, key);
-        if self
+        let mut own = || self.member_tokens(env, c);
+        // the cheap test first: in a busy stream `quiet_place` refuses before any lookup
+        let (reference, gap, q) =
+            frontier
+                .into_iter()
+                .chain(std::iter::once(anchor))
+                .find_map(|reference| {
+                    let gap = t - reference.start;
+                    let q =
+                        self.learned
+                            .quiet_place(lcfg, &lt.ids, reference.tokens, gap, &mut own, place)?;
+                    let apart = self
+                        .learned
+                        .conflict(lcfg, &lt.ids, reference.tokens, |k| self.place_key(k))
+                        .is_some();
+                    (!apart).then_some((reference.alert, gap, q))
+                })?;
+        let across_hosts = self
             .learned
             .conflict(lcfg, &lt.ids, &c.anchor_tokens, |k| self.host_key(k))
-            .is_some()
-        {
-            return None;
-        }
-        let mut own = || self.member_tokens(env, c);
-        for reference in frontier.into_iter().chain(std::iter::once(anchor)) {
-            let gap = t - reference.start;
-            if self
-                .learned
-                .conflict(lcfg, &lt.ids, reference.tokens, |k| self.place_key(k))
-                .is_some()
-            {
-                continue;
-            }
-            if let Some(q) = self
-                .learned
-                .quiet_place(lcfg, &lt.ids, reference.tokens, gap, &mut own, place)
-            {
-                return Some((reference.alert, gap, q));
-            }
-        }
-        None
+            .is_some();
+        (!across_hosts).then_some((reference, gap, q))
     }
 
     /// A key the alert shares with the reference that is not evidence on its own (a

@@ -1036,6 +1036,12 @@ impl LearnedStats {
             return None;
         }
         let per_ms = self.alerts / self.exposure;
+        // a value's share is at least one alert's (the one judged holds it too): no place
+        // is rarer, and a busy stream is refused here, before any value is looked up
+        let floor = 1.0 / self.alerts.max(cfg.min_pairs as f64);
+        if per_ms * gap as f64 * floor > QUIET_PLACE_CHANCE {
+            return None;
+        }
         let mut members: Option<(Vec<Token>, usize)> = None;
         let mut best: Option<QuietPlace> = None;
         for token in shared_tokens(a, b) {
@@ -1051,6 +1057,7 @@ impl LearnedStats {
                 let (own, own_alerts) = members.get_or_insert_with(&mut *own);
                 share = self.share_outside(cfg, token, own, *own_alerts);
             }
+            let share = share.max(floor);
             let expected = per_ms * gap as f64 * share;
             if expected <= QUIET_PLACE_CHANCE && best.as_ref().is_none_or(|b| expected < b.expected) {
                 best = Some(QuietPlace {
