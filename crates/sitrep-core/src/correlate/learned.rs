@@ -848,6 +848,30 @@ impl LearnedStats {
         (count - held_inside as f64).max(0.0) / rest.max(cfg.min_pairs as f64)
     }
 
+    /// A shared value's share for a join to a cluster: over every alert, or — when that
+    /// looks too common (> `max_share`) — over the alerts outside the cluster
+    /// ([`Self::share_outside`]; `own` gives its members' tokens and number, looked up once
+    /// into `members` and only when they could matter).
+    fn share_for_join(
+        &self,
+        cfg: &LearnedConfig,
+        token: Token,
+        members: &mut Option<(Vec<Token>, usize)>,
+        own: &mut dyn FnMut() -> (Vec<Token>, usize),
+    ) -> f64 {
+        let count = self.keys[token.0 as usize]
+            .values
+            .get(&token.1)
+            .copied()
+            .unwrap_or(0.0);
+        let share = count / self.alerts.max(cfg.min_pairs as f64);
+        if share <= cfg.max_share {
+            return share;
+        }
+        let (own, own_alerts) = members.get_or_insert_with(&mut *own);
+        self.share_outside(cfg, token, own, *own_alerts)
+    }
+
     /// [`Self::shared_evidence`] for a join to a cluster: a value's share is taken among the
     /// alerts outside it when counted over every alert it looks too common (`own` gives the
     /// cluster's members' tokens, sorted, and their number, looked up only then), with the
@@ -971,15 +995,9 @@ impl LearnedStats {
             {
                 continue;
             }
-            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
-            let mut share = count / self.alerts.max(cfg.min_pairs as f64);
+            let share = self.share_for_join(cfg, token, &mut members, own);
             if share > cfg.max_share {
-                // the cluster's own members are only looked up when they could matter
-                let (own, own_alerts) = members.get_or_insert_with(&mut *own);
-                share = self.share_outside(cfg, token, own, *own_alerts);
-                if share > cfg.max_share {
-                    continue;
-                }
+                continue;
             }
             if last_key != Some(token.0) {
                 labels += 1;
@@ -1056,13 +1074,7 @@ impl LearnedStats {
             if !place(token.0) || k.refuted(cfg) || self.held_by_all(cfg, token.0) {
                 continue;
             }
-            let count = k.values.get(&token.1).copied().unwrap_or(0.0);
-            let mut share = count / self.alerts.max(cfg.min_pairs as f64);
-            if share > cfg.max_share {
-                let (own, own_alerts) = members.get_or_insert_with(&mut *own);
-                share = self.share_outside(cfg, token, own, *own_alerts);
-            }
-            let share = share.max(floor);
+            let share = self.share_for_join(cfg, token, &mut members, own).max(floor);
             let expected = per_ms * gap as f64 * share;
             if expected <= QUIET_PLACE_CHANCE && best.as_ref().is_none_or(|b| expected < b.expected) {
                 best = Some(QuietPlace {
