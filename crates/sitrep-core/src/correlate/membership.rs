@@ -12,17 +12,23 @@ impl Correlator {
         a.entropy as f64 >= n.threshold || self.check_belongs(env, a)
     }
 
+    /// The alert's check class for what the learned statistics say of checks: `None` when
+    /// they are not learned (no learned recipe, or `cooccurrence` off).
+    fn learned_check_class(&self, env: &Env, a: &Alert) -> Option<u64> {
+        let learned = env.c.cfg.correlation.learned.cooccurrence
+            && env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned);
+        learned.then(|| learned::hash_value(env.store.interner.resolve(a.check)) | 1)
+    }
+
     /// The learned evidence that an alert's check is a failure's, whatever its noise score.
     pub(super) fn check_belongs(&self, env: &Env, a: &Alert) -> bool {
         let lcfg = &env.c.cfg.correlation.learned;
-        lcfg.cooccurrence
-            && env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned)
-            && self.learned.class_belongs(
-                lcfg,
-                learned::hash_value(env.store.interner.resolve(a.check)) | 1,
-                0..self.learned.keys.len() as u16,
-                |key| self.group_label(key),
-            )
+        self.learned_check_class(env, a).is_some_and(|class| {
+            self.learned
+                .class_belongs(lcfg, class, 0..self.learned.keys.len() as u16, |key| {
+                    self.group_label(key)
+                })
+        })
     }
 
     /// Whether an alert that is not [`Self::informative`] may still start an incident: its
@@ -34,10 +40,7 @@ impl Correlator {
     /// and significance.
     pub(super) fn provisional_belonging(&self, env: &Env, a: &Alert) -> Option<(u16, learned::Band)> {
         let lcfg = &env.c.cfg.correlation.learned;
-        if !lcfg.cooccurrence || !env.c.recipes.iter().any(|r| r.kind == RecipeKind::Learned) {
-            return None;
-        }
-        let class = learned::hash_value(env.store.interner.resolve(a.check)) | 1;
+        let class = self.learned_check_class(env, a)?;
         let keys = || 0..self.learned.keys.len() as u16;
         let group = |key| self.group_label(key);
         let found = self
